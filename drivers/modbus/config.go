@@ -1,0 +1,95 @@
+// Package modbus polls devices over Modbus TCP, RTU over TCP and serial RTU
+// with goburrow/modbus and turns their registers into drivers.Samples.
+package modbus
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/facilityd/facilityd/drivers"
+	"gopkg.in/yaml.v3"
+)
+
+// Transport is how requests reach the device.
+type Transport string
+
+// Transports.
+const (
+	TCP        Transport = "tcp"          // Modbus TCP (MBAP header)
+	RTUOverTCP Transport = "rtu_over_tcp" // RTU frames with CRC inside a TCP socket
+	RTU        Transport = "rtu"          // serial line
+)
+
+// UnmarshalYAML accepts only the known transports.
+func (t *Transport) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	switch Transport(s) {
+	case TCP, RTUOverTCP, RTU:
+		*t = Transport(s)
+		return nil
+	}
+	return fmt.Errorf("unknown transport %q: use tcp, rtu_over_tcp or rtu", s)
+}
+
+// Config is the Modbus part of one device's configuration.
+type Config struct {
+	// Address is host:port for tcp and rtu_over_tcp, a device path for rtu.
+	Address   string    `yaml:"address"`
+	Transport Transport `yaml:"transport"`
+	UnitID    uint8     `yaml:"unit_id"`
+	// Interval between polls; Timeout per request.
+	Interval time.Duration `yaml:"interval"`
+	Timeout  time.Duration `yaml:"timeout"`
+	// Writable allows writes to this device; nothing writes by default.
+	Writable bool `yaml:"writable"`
+	// Serial line settings for rtu.
+	BaudRate int    `yaml:"baud_rate"`
+	DataBits int    `yaml:"data_bits"`
+	Parity   string `yaml:"parity"`
+	StopBits int    `yaml:"stop_bits"`
+}
+
+// Defaults used when a Config leaves a field empty.
+const (
+	DefaultInterval = time.Second
+	DefaultTimeout  = time.Second
+)
+
+// WithDefaults returns c with empty fields filled in.
+func (c Config) WithDefaults() Config {
+	if c.Transport == "" {
+		c.Transport = TCP
+	}
+	if c.Interval == 0 {
+		c.Interval = DefaultInterval
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.UnitID == 0 {
+		c.UnitID = 1
+	}
+	if c.BaudRate == 0 {
+		c.BaudRate = 9600
+	}
+	if c.DataBits == 0 {
+		c.DataBits = 8
+	}
+	if c.Parity == "" {
+		c.Parity = "N"
+	}
+	if c.StopBits == 0 {
+		c.StopBits = 1
+	}
+	return c
+}
+
+// Device is one device to poll: its id, profile and Modbus settings.
+type Device struct {
+	ID      string
+	Profile *drivers.Profile
+	Config  Config
+}
