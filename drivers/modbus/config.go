@@ -50,12 +50,22 @@ type Config struct {
 	DataBits int    `yaml:"data_bits"`
 	Parity   string `yaml:"parity"`
 	StopBits int    `yaml:"stop_bits"`
+	// MaxGap is how many unused registers one read may span to join two
+	// points (bit tables: 16 bits per register). Empty means DefaultMaxGap;
+	// 0 joins only adjacent points, for devices that answer exception 2 when
+	// a read touches an undefined register.
+	MaxGap *int `yaml:"max_gap"`
+	// MaxRegisters caps the registers of one read for devices that accept
+	// fewer than the 125 the protocol allows; 0 means 125.
+	MaxRegisters int `yaml:"max_registers"`
 }
 
 // Defaults used when a Config leaves a field empty.
 const (
 	DefaultInterval = time.Second
 	DefaultTimeout  = time.Second
+	// DefaultMaxGap is the MaxGap used when a Config leaves it empty.
+	DefaultMaxGap = 10
 )
 
 // WithDefaults returns c with empty fields filled in.
@@ -83,6 +93,13 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.StopBits == 0 {
 		c.StopBits = 1
+	}
+	if c.MaxGap == nil {
+		gap := DefaultMaxGap
+		c.MaxGap = &gap
+	}
+	if c.MaxRegisters == 0 {
+		c.MaxRegisters = MaxRegisters
 	}
 	return c
 }

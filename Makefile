@@ -1,0 +1,36 @@
+# facilityd — make build | make demo | make test
+GO       ?= go
+BIN      := bin
+INFLUXD  := $(BIN)/influxd
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: build demo test test-short influxd bench fuzz vet clean
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/facilityd ./daemon
+
+# InfluxDB 1.8.10 built from the Go module proxy (about a minute, once).
+influxd: $(INFLUXD)
+$(INFLUXD):
+	GOBIN=$(abspath $(BIN)) $(GO) install github.com/influxdata/influxdb/cmd/influxd@v1.8.10
+
+# The demo building: influxd, the simulator and the daemon on loopback.
+demo: build influxd
+	./scripts/demo.sh
+
+# Every test, including the integration tests against a real influxd.
+test: influxd vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BIN)/facilityd .demo

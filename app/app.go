@@ -1,0 +1,254 @@
+// Package app wires facilityd together: drivers feed samples to storage, live
+// state and rules; rule transitions open tickets; the web server shows it all.
+// daemon/main.go and tests start it the same way, through Run.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/drivers/modbus"
+	"github.com/facilityd/facilityd/rules"
+	"github.com/facilityd/facilityd/store"
+	"github.com/facilityd/facilityd/tickets"
+)
+
+// Options are what the caller of Run provides besides the config.
+type Options struct {
+	Logger *slog.Logger
+	// Reload, when it receives, reloads the config file (SIGHUP).
+	Reload <-chan struct{}
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// TicketsPath returns the tickets database of a config.
+func TicketsPath(cfg *config.Config) string {
+	if cfg.Tickets.Database != "" {
+		return cfg.Tickets.Database
+	}
+	return filepath.Join(cfg.StateDir, "tickets.db")
+}
+
+// app is one running facilityd.
+type app struct {
+	log     *slog.Logger
+	now     func() time.Time
+	writer  *store.Writer
+	tickets *tickets.Store
+	live    *live
+
+	mu     sync.RWMutex // guards cfg, engine view, poller
+	cfg    *config.Config
+	alerts []rules.Alert
+	poller *modbus.Poller
+}
+
+// Run runs facilityd until ctx is done. Storage, tickets and the web server
+// live for the whole run; devices and rules are rebuilt on each reload, and a
+// config that fails to load keeps the old one running.
+func Run(ctx context.Context, cfg *config.Config, opts Options) error {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &app{log: opts.Logger, now: opts.Now, cfg: cfg, live: newLive()}
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	var err error
+	a.tickets, err = tickets.Open(ctx, TicketsPath(cfg), cfg.Tickets, opts.Now)
+	if err != nil {
+		return fmt.Errorf("tickets: %w", err)
+	}
+	defer a.tickets.Close()
+	a.writer, err = store.NewWriter(cfg.InfluxDB, a.tags, a.log.With("component", "influxdb"))
+	if err != nil {
+		return fmt.Errorf("influxdb: %w", err)
+	}
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() {
+		if err := a.writer.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("influxdb writer stopped", "err", err)
+		}
+	})
+	srv, err := a.startHTTP(ctx, &wg)
+	if err != nil {
+		return err
+	}
+	_ = srv
+
+	for {
+		genCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- a.runGeneration(genCtx) }()
+		select {
+		case <-ctx.Done():
+			stop()
+			<-done
+			a.log.Info("stopped")
+			return nil
+		case err := <-done:
+			stop()
+			return err
+		case <-opts.Reload:
+			next, err := config.Load(a.current().Path)
+			if err != nil {
+				a.log.Error("reload failed; keeping the running config", "err", err)
+				stop()
+				<-done
+				continue
+			}
+			stop()
+			<-done
+			a.mu.Lock()
+			a.cfg = next
+			a.mu.Unlock()
+			a.log.Info("config reloaded", "devices", len(next.Devices), "rules", len(next.Rules))
+		}
+	}
+}
+
+func (a *app) current() *config.Config {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.cfg
+}
+
+// tags returns the InfluxDB tags of a device: site, then its own tags.
+func (a *app) tags(device string) map[string]string {
+	cfg := a.current()
+	out := map[string]string{"site": cfg.Site}
+	for _, d := range cfg.Devices {
+		if d.ID == device {
+			for k, v := range d.Tags {
+				out[k] = v
+			}
+			break
+		}
+	}
+	return out
+}
+
+// batch is one Put's samples, copied because drivers reuse their slices.
+type batch []drivers.Sample
+
+// runGeneration polls devices and evaluates rules for one config generation.
+func (a *app) runGeneration(ctx context.Context) error {
+	cfg := a.current()
+	engine, err := rules.NewEngine(cfg.Rules, cfg.RuleDevices())
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	var devs []modbus.Device
+	for _, d := range cfg.Devices {
+		if d.Modbus != nil {
+			devs = append(devs, modbus.Device{ID: d.ID, Profile: cfg.Profiles[d.Profile], Config: *d.Modbus})
+		}
+	}
+	poller, err := modbus.New(devs, a.log.With("component", "modbus"))
+	if err != nil {
+		return fmt.Errorf("modbus: %w", err)
+	}
+	a.mu.Lock()
+	a.poller = poller
+	a.mu.Unlock()
+
+	in := make(chan batch, 1024)
+	var dropped int
+	sink := drivers.SinkFunc(func(ctx context.Context, samples []drivers.Sample) {
+		a.writer.Put(ctx, samples)
+		a.live.put(samples)
+		select {
+		case in <- slices.Clone(samples):
+		default:
+			dropped++ // rules are behind: storage still has every sample
+			if dropped&(dropped-1) == 0 {
+				a.log.Warn("rule queue full; samples skipped by rules", "skipped", dropped)
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		if err := poller.Run(ctx, sink); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("modbus poller stopped", "err", err)
+		}
+	})
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case b := <-in:
+			a.handle(ctx, engine, engine.Observe(b))
+		case <-tick.C:
+			a.handle(ctx, engine, engine.Eval(a.now()))
+		}
+	}
+}
+
+// handle turns alert transitions into ticket changes.
+func (a *app) handle(ctx context.Context, engine *rules.Engine, ts []rules.Transition) {
+	for _, t := range ts {
+		al := t.Alert
+		a.log.Info("alert", "rule", al.Rule, "device", al.Device, "from", t.From.String(), "to", t.To.String(), "severity", al.Severity)
+		switch {
+		case t.To == rules.Firing && al.Ticket != nil:
+			tk, created, err := a.tickets.Raise(ctx, ticketFor(al, t.At))
+			if err != nil {
+				a.log.Error("ticket not raised", "rule", al.Rule, "device", al.Device, "err", err)
+				continue
+			}
+			a.log.Info("ticket", "id", tk.ID, "created", created, "occurrences", tk.Occurrences)
+		case t.Resolved() && al.Ticket != nil:
+			if err := a.tickets.AlertResolved(ctx, al.Fingerprint, t.At); err != nil {
+				a.log.Error("ticket not updated", "rule", al.Rule, "device", al.Device, "err", err)
+			}
+		}
+	}
+	if len(ts) > 0 {
+		alerts := engine.Alerts()
+		a.mu.Lock()
+		a.alerts = alerts
+		a.mu.Unlock()
+	}
+}
+
+func ticketFor(al rules.Alert, at time.Time) tickets.Alert {
+	title := al.Annotations["summary"]
+	if title == "" {
+		title = al.Rule
+	}
+	desc := al.Annotations["description"]
+	if desc == "" {
+		desc = fmt.Sprintf("Rule %s fired on %s (%s) at %s.", al.Rule, al.Device, al.Severity, at.Format(time.RFC3339))
+	}
+	return tickets.Alert{
+		Key:         al.Fingerprint,
+		Title:       fmt.Sprintf("%s: %s", al.Device, title),
+		Description: desc,
+		Device:      al.Device,
+		Location:    al.Location,
+		Category:    al.Ticket.Category,
+		Priority:    al.Ticket.Priority,
+		Source:      "rule",
+		At:          at,
+	}
+}

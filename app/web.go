@@ -1,0 +1,99 @@
+package app
+
+import (
+	"context"
+	"sync"
+
+	"github.com/facilityd/facilityd/tickets"
+	"github.com/facilityd/facilityd/web"
+)
+
+// startHTTP serves the API and dashboard for the whole run.
+func (a *app) startHTTP(ctx context.Context, wg *sync.WaitGroup) (*web.Server, error) {
+	addr := a.current().HTTP.Listen
+	if addr == "" {
+		return nil, nil
+	}
+	srv := web.New(a, a.log.With("component", "http"))
+	wg.Go(func() {
+		if err := srv.ListenAndServe(ctx, addr); err != nil {
+			a.log.Error("http server stopped", "addr", addr, "err", err)
+		}
+	})
+	return srv, nil
+}
+
+// Devices implements web.Source.
+func (a *app) Devices() []web.Device {
+	cfg := a.current()
+	a.mu.RLock()
+	poller := a.poller
+	a.mu.RUnlock()
+	states := map[string]string{}
+	if poller != nil {
+		for id, st := range poller.States() {
+			states[id] = string(st.Status)
+		}
+	}
+	out := make([]web.Device, 0, len(cfg.Devices))
+	for _, d := range cfg.Devices {
+		p := cfg.Profiles[d.Profile]
+		points, health := a.live.device(d.ID)
+		wd := web.Device{ID: d.ID, Profile: d.Profile, Location: d.Location, Tags: d.Tags, State: states[d.ID], Points: map[string]any{}, Health: map[string]any{}}
+		if p != nil {
+			wd.Type = p.Type
+		}
+		for name, r := range points {
+			v := map[string]any{"value": r.Value, "quality": r.Quality, "time": r.Time}
+			if p != nil {
+				if pt := p.Point(name); pt != nil && pt.Unit != "" {
+					v["unit"] = pt.Unit
+				}
+			}
+			wd.Points[name] = v
+		}
+		for name, r := range health {
+			wd.Health[name] = r.Value
+		}
+		if wd.State == "" {
+			wd.State = "unknown"
+		}
+		out = append(out, wd)
+	}
+	return out
+}
+
+// Alerts implements web.Source.
+func (a *app) Alerts() []web.Alert {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]web.Alert, 0, len(a.alerts))
+	for _, al := range a.alerts {
+		wa := web.Alert{Fingerprint: al.Fingerprint, Rule: al.Rule, Device: al.Device, Severity: string(al.Severity), State: al.State.String(), ActiveAt: al.ActiveAt, Annotations: al.Annotations}
+		if !al.FiredAt.IsZero() {
+			t := al.FiredAt
+			wa.FiredAt = &t
+		}
+		out = append(out, wa)
+	}
+	return out
+}
+
+// Tickets implements web.Source.
+func (a *app) Tickets(ctx context.Context, f tickets.Filter) ([]tickets.Ticket, error) {
+	return a.tickets.List(ctx, f)
+}
+
+// Ticket implements web.Source.
+func (a *app) Ticket(ctx context.Context, id int64) (tickets.Ticket, []tickets.Event, error) {
+	return a.tickets.Get(ctx, id)
+}
+
+// Health implements web.Source.
+func (a *app) Health() map[string]any {
+	st := a.writer.Stats()
+	return map[string]any{
+		"status":   "ok",
+		"influxdb": st,
+	}
+}

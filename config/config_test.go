@@ -1,0 +1,137 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/drivers/modbus"
+)
+
+var update = flag.Bool("update", false, "rewrite golden .err files")
+
+// noEnv is an environment where nothing is set, so golden files don't depend
+// on the machine.
+func noEnv(string) (string, bool) { return "", false }
+
+// TestBadConfigs loads each testdata/bad/*.yaml and compares the complete
+// error text with the golden <name>.err beside it.
+func TestBadConfigs(t *testing.T) {
+	files, _ := filepath.Glob("testdata/bad/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no golden bad files")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, err := load(f, noEnv)
+			if err == nil {
+				t.Fatalf("%s loaded without error", f)
+			}
+			golden := strings.TrimSuffix(f, ".yaml") + ".err"
+			got := err.Error() + "\n"
+			if *update {
+				os.WriteFile(golden, []byte(got), 0o644)
+			}
+			want, rerr := os.ReadFile(golden)
+			if rerr != nil {
+				t.Fatalf("missing golden file (run go test ./config -update): %v", rerr)
+			}
+			if got != string(want) {
+				t.Errorf("errors differ from %s\n--- got\n%s--- want\n%s", golden, got, want)
+			}
+			for line := range strings.SplitSeq(strings.TrimSpace(got), "\n") {
+				if !strings.HasPrefix(line, f+":") {
+					t.Errorf("error without file:line:col: %q", line)
+				}
+			}
+		})
+	}
+}
+
+func TestDemoConfig(t *testing.T) {
+	env := map[string]string{"FACILITYD_MODBUS_ADDR": "127.0.0.1:15020", "FACILITYD_INFLUXDB_URL": ""}
+	cfg, err := load("../configs/demo.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.InfluxDB.URL != "http://127.0.0.1:8086" { // set but empty falls back to the default
+		t.Errorf("influxdb url = %q", cfg.InfluxDB.URL)
+	}
+	if cfg.InfluxDB.Bucket != "facility/autogen" || cfg.HTTP.Listen != "127.0.0.1:8080" || cfg.StateDir != "./.demo/state" {
+		t.Errorf("defaults not applied: %+v %+v %q", cfg.InfluxDB, cfg.HTTP, cfg.StateDir)
+	}
+	if len(cfg.Devices) < 2 || cfg.Devices[0].ID != "pump-1" {
+		t.Fatalf("devices = %v", cfg.Devices)
+	}
+	m := cfg.Devices[0].Modbus
+	if m.Address != "127.0.0.1:15020" || m.UnitID != 1 || m.Timeout != 500*time.Millisecond || m.Transport != modbus.TCP {
+		t.Errorf("pump-1 modbus = %+v", m)
+	}
+	p := cfg.Profiles["energy_meter"]
+	if p == nil || p.Point("import_energy") == nil || !p.Point("import_energy").Counter || p.Point("frequency").Address != 0x46 {
+		t.Fatalf("energy_meter profile not loaded: %+v", p)
+	}
+	if p.Point("voltage_l1").ByteOrder != drivers.ABCD || p.Point("voltage_l1").Scale != 1 {
+		t.Errorf("point defaults not applied: %+v", p.Point("voltage_l1"))
+	}
+	if len(cfg.Rules) == 0 || cfg.Rules[0].Name != "pump_low_pressure" || cfg.Rules[0].For != 10*time.Second {
+		t.Errorf("rules = %+v", cfg.Rules)
+	}
+}
+
+func TestExpand(t *testing.T) {
+	env := map[string]string{"A": "x", "EMPTY": ""}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	for in, want := range map[string]string{
+		"${A}":          "x",
+		"a${A}b":        "axb",
+		"${B:-def}":     "def",
+		"${EMPTY:-def}": "def",
+		"${A:-def}":     "x",
+		"$$A":           "$A",
+		"cost $5":       "cost $5",
+		"${B:-}":        "",
+		"${A}${A}":      "xx",
+		"${B:-a:-b}":    "a:-b",
+		"end$":          "end$",
+	} {
+		got, err := expand(in, lookup)
+		if err != nil || got != want {
+			t.Errorf("expand(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"${B}", "${A", "${}", "${1A}"} {
+		if _, err := expand(in, lookup); err == nil {
+			t.Errorf("expand(%q): no error", in)
+		}
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	for _, p := range []string{"../configs/demo.yaml", "testdata/bad/rules.yaml", "testdata/bad/wrong_types.yaml"} {
+		data, _ := os.ReadFile(p)
+		f.Add(data)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "fuzz.yaml")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := load(path, noEnv)
+		if err == nil && cfg == nil {
+			t.Fatal("nil config without error")
+		}
+		if err != nil {
+			for line := range strings.SplitSeq(err.Error(), "\n") {
+				if !strings.HasPrefix(line, path+":") && !strings.HasPrefix(line, "open ") && !strings.Contains(line, "fuzz.yaml") {
+					t.Fatalf("error line without position: %q", line)
+				}
+			}
+		}
+	})
+}

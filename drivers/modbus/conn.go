@@ -1,0 +1,158 @@
+package modbus
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/goburrow/modbus"
+)
+
+// client is the part of goburrow's modbus.Client the poller uses.
+type client interface {
+	ReadCoils(address, quantity uint16) ([]byte, error)
+	ReadDiscreteInputs(address, quantity uint16) ([]byte, error)
+	ReadHoldingRegisters(address, quantity uint16) ([]byte, error)
+	ReadInputRegisters(address, quantity uint16) ([]byte, error)
+}
+
+// conn is one link to a gateway: a TCP socket or a serial line. It connects
+// on first use and again on the first use after Close. One goroutine uses it,
+// one request at a time.
+type conn interface {
+	client
+	// SetUnit addresses the following requests to a unit id with a timeout.
+	SetUnit(unit uint8, timeout time.Duration)
+	// Close drops the link; the next request reconnects.
+	Close() error
+}
+
+// connFactory opens the link of a gateway; tests replace it with fakes.
+type connFactory func(c Config) conn
+
+var (
+	_ conn = (*tcpConn)(nil)
+	_ conn = (*rtuConn)(nil)
+)
+
+// newConn builds the goburrow client for a transport without connecting.
+func newConn(c Config) conn {
+	switch c.Transport {
+	case RTUOverTCP:
+		// The RTU handler serves as packager only; its serial port stays closed.
+		h := modbus.NewRTUClientHandler("")
+		t := &rtuTCPTransporter{address: c.Address, timeout: c.Timeout}
+		return &rtuConn{Client: modbus.NewClient2(h, t), h: h, t: t}
+	case RTU:
+		h := modbus.NewRTUClientHandler(c.Address)
+		h.BaudRate, h.DataBits, h.Parity, h.StopBits = c.BaudRate, c.DataBits, c.Parity, c.StopBits
+		h.Timeout = c.Timeout
+		return &rtuConn{Client: modbus.NewClient(h), h: h, t: h}
+	}
+	h := modbus.NewTCPClientHandler(c.Address)
+	h.Timeout = c.Timeout
+	return &tcpConn{Client: modbus.NewClient(h), h: h}
+}
+
+// tcpConn is Modbus TCP through goburrow's handler.
+type tcpConn struct {
+	modbus.Client
+	h *modbus.TCPClientHandler
+}
+
+func (c *tcpConn) SetUnit(unit uint8, timeout time.Duration) {
+	c.h.SlaveId = unit
+	c.h.Timeout = timeout
+}
+
+func (c *tcpConn) Close() error { return c.h.Close() }
+
+// rtuConn is RTU framing over a serial line or a TCP socket.
+type rtuConn struct {
+	modbus.Client
+	h *modbus.RTUClientHandler
+	t interface {
+		Close() error
+	}
+}
+
+func (c *rtuConn) SetUnit(unit uint8, timeout time.Duration) {
+	c.h.SlaveId = unit
+	c.h.Timeout = timeout // serial: applies when the port is next opened
+	if t, ok := c.t.(*rtuTCPTransporter); ok {
+		t.timeout = timeout
+	}
+}
+
+func (c *rtuConn) Close() error { return c.t.Close() }
+
+// rtuTCPTransporter carries RTU frames (with CRC) over a TCP socket, as
+// serial-to-Ethernet gateways do. It reads exactly one response frame, its
+// length derived from the function code and byte count, within the timeout.
+// It is not safe for concurrent use; the gateway's goroutine owns it.
+type rtuTCPTransporter struct {
+	address string
+	timeout time.Duration
+	conn    net.Conn
+}
+
+var _ modbus.Transporter = (*rtuTCPTransporter)(nil)
+
+// Send writes one request ADU and returns the response ADU.
+func (t *rtuTCPTransporter) Send(req []byte) ([]byte, error) {
+	if len(req) < 4 {
+		return nil, fmt.Errorf("modbus: rtu request of %d bytes is too short", len(req))
+	}
+	if t.conn == nil {
+		c, err := net.DialTimeout("tcp", t.address, t.timeout)
+		if err != nil {
+			return nil, err
+		}
+		t.conn = c
+	}
+	if err := t.conn.SetDeadline(time.Now().Add(t.timeout)); err != nil {
+		return nil, err
+	}
+	if _, err := t.conn.Write(req); err != nil {
+		return nil, err
+	}
+	// unit, function, and the byte count or first data byte
+	var buf [256]byte
+	if _, err := io.ReadFull(t.conn, buf[:3]); err != nil {
+		return nil, err
+	}
+	var n int
+	switch fc := buf[1]; {
+	case fc&0x80 != 0:
+		n = 5 // unit, function, exception code, CRC
+	case fc == modbus.FuncCodeReadCoils, fc == modbus.FuncCodeReadDiscreteInputs,
+		fc == modbus.FuncCodeReadHoldingRegisters, fc == modbus.FuncCodeReadInputRegisters,
+		fc == modbus.FuncCodeReadWriteMultipleRegisters:
+		n = 3 + int(buf[2]) + 2
+	case fc == modbus.FuncCodeWriteSingleCoil, fc == modbus.FuncCodeWriteSingleRegister,
+		fc == modbus.FuncCodeWriteMultipleCoils, fc == modbus.FuncCodeWriteMultipleRegisters:
+		n = 8
+	case fc == modbus.FuncCodeMaskWriteRegister:
+		n = 10
+	default:
+		return nil, fmt.Errorf("modbus: rtu response with unsupported function code %d", fc)
+	}
+	if _, err := io.ReadFull(t.conn, buf[3:n]); err != nil {
+		return nil, err
+	}
+	if fc := req[1]; buf[1]&0x7f != fc {
+		return nil, fmt.Errorf("modbus: rtu response function %d does not answer request function %d", buf[1], fc)
+	}
+	return buf[:n:n], nil
+}
+
+// Close drops the socket; the next Send dials again.
+func (t *rtuTCPTransporter) Close() error {
+	if t.conn == nil {
+		return nil
+	}
+	err := t.conn.Close()
+	t.conn = nil
+	return err
+}

@@ -1,0 +1,180 @@
+package modbus
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/facilityd/facilityd/drivers"
+)
+
+// maxBackoff bounds how long a device that does not answer sits out.
+const maxBackoff = time.Minute
+
+// logEvery is how often the same problem of a device is logged.
+const logEvery = 5 * time.Minute
+
+// logMark remembers when a problem was last logged and how often it recurred
+// since.
+type logMark struct {
+	at         time.Time
+	suppressed int
+}
+
+// runGateway polls the devices of one gateway, one at a time over one
+// connection, each at its own interval, until ctx is done.
+func (p *Poller) runGateway(ctx context.Context, g *gateway, sink drivers.Sink) {
+	c := p.newConn(g.cfg)
+	defer c.Close()
+	now := time.Now()
+	for _, d := range g.devices {
+		d.next = now
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		d := g.devices[0]
+		for _, e := range g.devices[1:] {
+			if e.next.Before(d.next) {
+				d = e
+			}
+		}
+		if wait := time.Until(d.next); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		p.cycle(ctx, c, d, sink)
+	}
+}
+
+// cycle serves one tick of a device: it polls it, or lets it sit out a
+// tick of back-off, then puts its samples and health and schedules the next
+// tick. Ticks that passed while the poll ran (or waited for other devices
+// on the gateway) are skipped and counted, never made up.
+func (p *Poller) cycle(ctx context.Context, c conn, d *device, sink drivers.Sink) {
+	due, t := d.next, time.Now()
+	var res pollResult
+	polled := d.backoff == 0
+	if polled {
+		res = d.poll(ctx, c, t)
+		if ctx.Err() != nil {
+			return // shutting down: the poll may be incomplete
+		}
+	} else {
+		d.backoff--
+	}
+
+	interval := d.Config.Interval
+	d.next = due.Add(interval)
+	if end := time.Now(); end.After(d.next) {
+		k := (end.Sub(d.next) + interval - 1) / interval
+		d.next = d.next.Add(k * interval)
+		d.skipped += int64(k)
+	}
+	d.errors += int64(len(res.problems))
+
+	prev := d.status
+	switch {
+	case !polled:
+		d.status = StatusOffline
+	case !res.answered:
+		d.failures++
+		d.backoff = backoffTicks(d.failures, interval)
+		d.status = StatusOffline
+	case len(res.problems) > 0:
+		d.failures = 0
+		d.status = StatusDegraded
+	default:
+		d.failures = 0
+		d.status = StatusOnline
+	}
+	p.logPoll(d, prev, res, t)
+	p.setState(d, polled, res, t)
+
+	up := polled && res.answered
+	if up {
+		p.put(ctx, sink, d.samples)
+	}
+	d.health = append(d.health[:0],
+		drivers.Sample{Point: "up", Value: drivers.Bool(up)},
+		drivers.Sample{Point: "errors", Value: drivers.Int(d.errors)},
+		drivers.Sample{Point: "skipped", Value: drivers.Int(d.skipped)},
+	)
+	if up {
+		ms := float64(res.latency) / float64(time.Millisecond)
+		d.health = append(d.health, drivers.Sample{Point: "latency_ms", Value: drivers.Float(ms)})
+	}
+	for i := range d.health {
+		s := &d.health[i]
+		s.Time, s.Device, s.Measurement, s.Quality = t, d.ID, HealthMeasurement, drivers.Good
+	}
+	p.put(ctx, sink, d.health)
+}
+
+// backoffTicks is how many ticks a device sits out after its n-th
+// consecutive failure: 1, 2, 4, ... up to about maxBackoff.
+func backoffTicks(n int, interval time.Duration) int {
+	ticks := 1 << min(n-1, 20)
+	return max(1, min(ticks, int(maxBackoff/interval)))
+}
+
+func (p *Poller) put(ctx context.Context, sink drivers.Sink, samples []drivers.Sample) {
+	p.sinkMu.Lock()
+	defer p.sinkMu.Unlock()
+	sink.Put(ctx, samples)
+}
+
+func (p *Poller) setState(d *device, polled bool, res pollResult, t time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.states[d.ID]
+	st.Status, st.Errors, st.Skipped = d.status, d.errors, d.skipped
+	st.Failures, st.Backoff = d.failures, d.backoff
+	if polled {
+		st.LastPoll = t
+		st.LastError = ""
+		if len(res.problems) > 0 {
+			st.LastError = res.problems[0].err.Error()
+		}
+		if res.answered {
+			st.LastAnswer, st.Latency = t, res.latency
+		}
+	}
+	p.states[d.ID] = st
+}
+
+// logPoll logs a device going offline or coming back at once, and its
+// other problems at most once per logEvery each.
+func (p *Poller) logPoll(d *device, prev Status, res pollResult, t time.Time) {
+	log := p.logger.With("device", d.ID, "unit", d.Config.UnitID, "address", d.Config.Address)
+	switch {
+	case d.status == StatusOffline && prev != StatusOffline && len(res.problems) > 0:
+		log.Warn("modbus device not answering", "error", res.problems[0].err, "retry_after", time.Duration(d.backoff+1)*d.Config.Interval)
+		return
+	case d.status != StatusOffline && prev == StatusOffline:
+		log.Info("modbus device answering again")
+	}
+	if !res.answered {
+		return
+	}
+	if d.logged == nil {
+		d.logged = map[string]logMark{}
+	}
+	for _, pr := range res.problems {
+		m, seen := d.logged[pr.key]
+		if seen && t.Sub(m.at) < logEvery {
+			m.suppressed++
+			d.logged[pr.key] = m
+			continue
+		}
+		log.Warn("modbus read problem", "error", pr.err, slog.Int("repeats_not_logged", m.suppressed))
+		d.logged[pr.key] = logMark{at: t}
+	}
+}

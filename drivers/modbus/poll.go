@@ -1,0 +1,282 @@
+package modbus
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/facilityd/facilityd/drivers"
+	"github.com/goburrow/modbus"
+)
+
+// busyRetryDelay is how long to wait before the one retry of a read that
+// got exception 6 (server busy).
+const busyRetryDelay = 100 * time.Millisecond
+
+// device is the poller's working copy of a Device: its validated config,
+// request plan and health counters. One goroutine owns it.
+type device struct {
+	Device
+	requests []Request
+	npoints  int
+
+	next     time.Time // the tick this device waits for
+	failures int       // consecutive polls without an answer
+	backoff  int       // ticks still to skip after failures
+	errors   int64     // failed requests and points, cumulative
+	skipped  int64     // ticks missed because a poll overran, cumulative
+	status   Status
+	logged   map[string]logMark
+
+	samples []drivers.Sample // reused every poll; the sink must not keep it
+	health  []drivers.Sample
+	regs    []uint16
+}
+
+// newDevice checks a Device and plans its requests. Every problem is
+// reported, each prefixed with the device id.
+func newDevice(dev Device) (*device, error) {
+	dev.Config = dev.Config.WithDefaults()
+	var errs []error
+	if dev.ID == "" {
+		errs = append(errs, errors.New("no id"))
+	}
+	errs = append(errs, checkConfig(dev.Config)...)
+	d := &device{Device: dev, status: StatusUnknown}
+	if dev.Profile == nil {
+		errs = append(errs, errors.New("no profile"))
+	} else {
+		if dev.Profile.Type == "" {
+			errs = append(errs, errors.New("profile has no type (the equipment type, used as measurement)"))
+		}
+		reqs, err := Plan(dev.Profile, dev.Config.planOptions())
+		if err != nil {
+			errs = append(errs, err)
+		}
+		d.requests = reqs
+		for _, r := range reqs {
+			d.npoints += len(r.Points)
+		}
+	}
+	if len(errs) > 0 {
+		for i, err := range errs {
+			errs[i] = fmt.Errorf("device %q: %w", dev.ID, err)
+		}
+		return nil, errors.Join(errs...)
+	}
+	d.samples = make([]drivers.Sample, 0, d.npoints)
+	d.health = make([]drivers.Sample, 0, 4)
+	d.regs = make([]uint16, 0, MaxRegisters)
+	return d, nil
+}
+
+// checkConfig reports what is wrong with a Config that had its defaults
+// applied.
+func checkConfig(c Config) []error {
+	var errs []error
+	switch c.Transport {
+	case TCP, RTUOverTCP:
+		if _, _, err := net.SplitHostPort(c.Address); err != nil {
+			errs = append(errs, fmt.Errorf("address %q: want host:port for transport %s", c.Address, c.Transport))
+		}
+	case RTU:
+		if c.Address == "" {
+			errs = append(errs, errors.New("no address: set it to the serial device, e.g. /dev/ttyUSB0"))
+		}
+		if c.BaudRate < 0 {
+			errs = append(errs, fmt.Errorf("baud_rate %d must be positive", c.BaudRate))
+		}
+		if c.DataBits < 5 || c.DataBits > 8 {
+			errs = append(errs, fmt.Errorf("data_bits %d: use 5, 6, 7 or 8", c.DataBits))
+		}
+		if c.Parity != "N" && c.Parity != "E" && c.Parity != "O" {
+			errs = append(errs, fmt.Errorf("parity %q: use N, E or O", c.Parity))
+		}
+		if c.StopBits != 1 && c.StopBits != 2 {
+			errs = append(errs, fmt.Errorf("stop_bits %d: use 1 or 2", c.StopBits))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("unknown transport %q: use tcp, rtu_over_tcp or rtu", c.Transport))
+	}
+	if c.Interval <= 0 {
+		errs = append(errs, fmt.Errorf("interval %s must be positive", c.Interval))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("timeout %s must be positive", c.Timeout))
+	}
+	if c.MaxGap != nil && *c.MaxGap < 0 {
+		errs = append(errs, fmt.Errorf("max_gap %d must not be negative", *c.MaxGap))
+	}
+	if c.MaxRegisters < 0 || c.MaxRegisters > MaxRegisters {
+		errs = append(errs, fmt.Errorf("max_registers %d: use 1..%d", c.MaxRegisters, MaxRegisters))
+	}
+	return errs
+}
+
+// problem is one failed request or point of a poll; key identifies it for
+// rate-limited logging.
+type problem struct {
+	key string
+	err error
+}
+
+// pollResult is what one poll of a device found out.
+type pollResult struct {
+	answered bool // at least one request got an answer, data or exception
+	problems []problem
+	latency  time.Duration
+}
+
+// poll reads every request of d over c and fills d.samples with the
+// device's points, stamped t. Points it could not read or decode get
+// Quality Bad. After a request without an answer it stops, so that a dead
+// device costs one timeout. It returns early, with samples incomplete, once
+// ctx is done.
+func (d *device) poll(ctx context.Context, c conn, t time.Time) pollResult {
+	start := time.Now()
+	d.samples = d.samples[:0]
+	var res pollResult
+	stopped := false
+	c.SetUnit(d.Config.UnitID, d.Config.Timeout)
+	for i := range d.requests {
+		r := &d.requests[i]
+		if ctx.Err() != nil {
+			return res
+		}
+		if stopped {
+			d.appendBad(r, t)
+			continue
+		}
+		data, err := read(ctx, c, r)
+		if err == nil {
+			err = d.decodeRequest(r, data, t, &res)
+			if err == nil {
+				res.answered = true
+				continue
+			}
+		}
+		key := "request " + strconv.Itoa(i)
+		res.problems = append(res.problems, problem{key, fmt.Errorf("%s (unit %d): %w", r, d.Config.UnitID, err)})
+		d.appendBad(r, t)
+		var me *modbus.ModbusError
+		switch {
+		case errors.As(err, &me) && me.ExceptionCode != modbus.ExceptionCodeGatewayPathUnavailable &&
+			me.ExceptionCode != modbus.ExceptionCodeGatewayTargetDeviceFailedToRespond:
+			// The device answered with an exception: the link is in step.
+			res.answered = true
+		case me != nil:
+			// A gateway answered that the device did not: the link is in step.
+			stopped = true
+		case errors.Is(err, errShortResponse):
+			res.answered = true
+		default:
+			// A timeout or broken link may leave a late reply in the socket
+			// that would answer the next request: drop the link.
+			_ = c.Close()
+			stopped = true
+		}
+	}
+	res.latency = time.Since(start)
+	return res
+}
+
+var errShortResponse = errors.New("short response")
+
+// String describes a request for errors and logs: holding 0x0000+10.
+func (r *Request) String() string {
+	return fmt.Sprintf("%s 0x%04x+%d", r.Register, r.Address, r.Quantity)
+}
+
+// read sends one request, retrying once after a short wait when the device
+// is busy (exception 6).
+func read(ctx context.Context, c conn, r *Request) ([]byte, error) {
+	data, err := readOnce(c, r)
+	var me *modbus.ModbusError
+	if errors.As(err, &me) && me.ExceptionCode == modbus.ExceptionCodeServerDeviceBusy {
+		t := time.NewTimer(busyRetryDelay)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		data, err = readOnce(c, r)
+	}
+	return data, err
+}
+
+func readOnce(c conn, r *Request) ([]byte, error) {
+	switch r.Register {
+	case drivers.Holding:
+		return c.ReadHoldingRegisters(r.Address, r.Quantity)
+	case drivers.Input:
+		return c.ReadInputRegisters(r.Address, r.Quantity)
+	case drivers.Coil:
+		return c.ReadCoils(r.Address, r.Quantity)
+	case drivers.Discrete:
+		return c.ReadDiscreteInputs(r.Address, r.Quantity)
+	}
+	return nil, fmt.Errorf("unknown register %q", r.Register)
+}
+
+// decodeRequest appends a sample for every point of r from the response
+// data. It fails only when the response is shorter than asked for.
+func (d *device) decodeRequest(r *Request, data []byte, t time.Time, res *pollResult) error {
+	if r.Register.IsBit() {
+		if want := (int(r.Quantity) + 7) / 8; len(data) < want {
+			return fmt.Errorf("%w: %d bytes for %d bits", errShortResponse, len(data), r.Quantity)
+		}
+		for i := range r.Points {
+			pp := &r.Points[i]
+			v, err := DecodeBit(&pp.Point, data[pp.Offset/8]>>(pp.Offset%8)&1 == 1)
+			d.appendValue(&pp.Point, v, err, t, res)
+		}
+		return nil
+	}
+	if len(data) < 2*int(r.Quantity) {
+		return fmt.Errorf("%w: %d bytes for %d registers", errShortResponse, len(data), r.Quantity)
+	}
+	d.regs = d.regs[:0]
+	for i := range int(r.Quantity) {
+		d.regs = append(d.regs, binary.BigEndian.Uint16(data[2*i:]))
+	}
+	for i := range r.Points {
+		pp := &r.Points[i]
+		v, err := Decode(&pp.Point, d.regs[pp.Offset:])
+		d.appendValue(&pp.Point, v, err, t, res)
+	}
+	return nil
+}
+
+// appendValue adds the sample of one decoded point. A point that failed to
+// decode is Bad; NaN or infinite readings, which meters send for "not
+// available", are Uncertain.
+func (d *device) appendValue(p *drivers.Point, v drivers.Value, err error, t time.Time, res *pollResult) {
+	q := drivers.Good
+	switch {
+	case err != nil:
+		res.problems = append(res.problems, problem{"point " + p.Name, err})
+		v, q = drivers.Value{Kind: p.ValueKind()}, drivers.Bad
+	case v.Kind == drivers.KindFloat && (math.IsNaN(v.F) || math.IsInf(v.F, 0)):
+		q = drivers.Uncertain
+	}
+	d.samples = append(d.samples, drivers.Sample{
+		Time: t, Device: d.ID, Measurement: d.Profile.Type, Point: p.Name, Value: v, Quality: q,
+	})
+}
+
+// appendBad adds Bad samples for every point of a request that failed.
+func (d *device) appendBad(r *Request, t time.Time) {
+	for i := range r.Points {
+		p := &r.Points[i].Point
+		d.samples = append(d.samples, drivers.Sample{
+			Time: t, Device: d.ID, Measurement: d.Profile.Type, Point: p.Name,
+			Value: drivers.Value{Kind: p.ValueKind()}, Quality: drivers.Bad,
+		})
+	}
+}

@@ -1,0 +1,206 @@
+package modbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/facilityd/facilityd/drivers"
+)
+
+// HealthMeasurement is the measurement of the samples that tell how polling a
+// device went: up (bool), latency_ms (float, only when up), errors and
+// skipped (int, cumulative since start).
+const HealthMeasurement = "device_health"
+
+// Status is how a device answered its last poll.
+type Status string
+
+// Statuses.
+const (
+	// StatusUnknown: not polled yet.
+	StatusUnknown Status = "unknown"
+	// StatusOnline: every request answered and every point decoded.
+	StatusOnline Status = "online"
+	// StatusDegraded: the device answered, but some requests failed (an
+	// exception, a short response, a timeout after earlier answers) or some
+	// points did not decode.
+	StatusDegraded Status = "degraded"
+	// StatusOffline: no answer, or skipped while backing off after failures.
+	StatusOffline Status = "offline"
+)
+
+// DeviceState is the polling health of one device, for the API.
+type DeviceState struct {
+	Status Status
+	// LastPoll is when the last poll started; LastAnswer when the last poll
+	// that got an answer started.
+	LastPoll   time.Time
+	LastAnswer time.Time
+	// Latency is how long the last answered poll took.
+	Latency time.Duration
+	// LastError is the first problem of the last poll, empty if none.
+	LastError string
+	// Errors counts failed requests and points; Skipped counts ticks missed
+	// because a poll was still running. Both are cumulative.
+	Errors  int64
+	Skipped int64
+	// Failures counts consecutive polls without an answer; Backoff is how
+	// many ticks the device still sits out because of them.
+	Failures int
+	Backoff  int
+}
+
+// Poller polls Modbus devices. Devices that share a transport and address
+// (a TCP gateway, a serial line) share one connection, used by one
+// goroutine one request at a time; different gateways are polled in
+// parallel.
+type Poller struct {
+	logger   *slog.Logger
+	gateways []*gateway
+	byID     map[string]*device
+	newConn  connFactory
+	running  atomic.Bool
+
+	sinkMu sync.Mutex // Put is called by one gateway at a time
+
+	mu     sync.Mutex
+	states map[string]DeviceState
+}
+
+// gateway is the devices behind one connection.
+type gateway struct {
+	cfg     Config // transport, address and line settings of its first device
+	devices []*device
+}
+
+// New checks the devices and plans their requests; it does no I/O. It
+// reports every problem, each naming the device and, where it applies,
+// the point. A nil logger discards logs.
+func New(devices []Device, logger *slog.Logger) (*Poller, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Poller{
+		logger:  logger,
+		byID:    map[string]*device{},
+		newConn: newConn,
+		states:  map[string]DeviceState{},
+	}
+	var errs []error
+	byKey := map[string]*gateway{}
+	for _, dev := range devices {
+		d, err := newDevice(dev)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, dup := p.byID[d.ID]; dup {
+			errs = append(errs, fmt.Errorf("device %q: defined twice", d.ID))
+			continue
+		}
+		p.byID[d.ID] = d
+		key := string(d.Config.Transport) + " " + d.Config.Address
+		g := byKey[key]
+		if g == nil {
+			g = &gateway{cfg: d.Config}
+			byKey[key] = g
+			p.gateways = append(p.gateways, g)
+		} else if err := sameLine(g.cfg, d.Config); err != nil {
+			errs = append(errs, fmt.Errorf("device %q: %w", d.ID, err))
+			continue
+		}
+		g.devices = append(g.devices, d)
+		p.states[d.ID] = DeviceState{Status: StatusUnknown}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+// sameLine checks that devices on one serial line agree on its settings.
+func sameLine(a, b Config) error {
+	if a.Transport != RTU {
+		return nil
+	}
+	if a.BaudRate != b.BaudRate || a.DataBits != b.DataBits || a.Parity != b.Parity || a.StopBits != b.StopBits {
+		return fmt.Errorf("serial line %s: settings %d %d%s%d differ from %d %d%s%d of the devices before",
+			b.Address, b.BaudRate, b.DataBits, b.Parity, b.StopBits, a.BaudRate, a.DataBits, a.Parity, a.StopBits)
+	}
+	return nil
+}
+
+// Run polls every device at its interval and puts the samples into sink
+// until ctx is done; then it waits for its goroutines and returns nil.
+// Shutdown can take up to one request timeout, since a request in flight
+// cannot be cancelled. Run may be called once.
+func (p *Poller) Run(ctx context.Context, sink drivers.Sink) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("modbus: Run called twice")
+	}
+	var wg sync.WaitGroup
+	for _, g := range p.gateways {
+		wg.Go(func() { p.runGateway(ctx, g, sink) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// States returns the polling state of every device by id.
+func (p *Poller) States() map[string]DeviceState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.states)
+}
+
+// Write sets a point of a device. It refuses unless the device's Config
+// has Writable set; even then writing is not implemented yet.
+func (p *Poller) Write(ctx context.Context, deviceID, point string, v float64) error {
+	d := p.byID[deviceID]
+	if d == nil {
+		return fmt.Errorf("modbus: unknown device %q", deviceID)
+	}
+	if !d.Config.Writable {
+		return fmt.Errorf("device %q is not writable: set writable: true in its config to allow writes", deviceID)
+	}
+	if d.Profile.Point(point) == nil {
+		return fmt.Errorf("device %q: no point %q in profile %s", deviceID, point, d.Profile.Type)
+	}
+	return fmt.Errorf("device %q: writing point %q: %w", deviceID, point, errors.ErrUnsupported)
+}
+
+// ReadOnce connects to one device, reads all its points once and returns
+// their samples, for commissioning. Points that failed are in the result
+// with Quality Bad and their errors are joined into the error; a device that
+// does not answer gives no samples.
+func ReadOnce(ctx context.Context, dev Device) ([]drivers.Sample, error) {
+	return readOnceWith(ctx, dev, newConn)
+}
+
+func readOnceWith(ctx context.Context, dev Device, open connFactory) ([]drivers.Sample, error) {
+	d, err := newDevice(dev)
+	if err != nil {
+		return nil, err
+	}
+	c := open(d.Config)
+	defer c.Close()
+	res := d.poll(ctx, c, time.Now())
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(res.problems))
+	for i, pr := range res.problems {
+		errs[i] = fmt.Errorf("device %q: %w", d.ID, pr.err)
+	}
+	if !res.answered {
+		return nil, errors.Join(errs...)
+	}
+	return slices.Clone(d.samples), errors.Join(errs...)
+}

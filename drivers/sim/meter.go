@@ -1,0 +1,90 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// demandWindow is the time constant of the demand average; utilities bill on
+// 15-minute demand.
+const demandWindow = 15 * time.Minute
+
+// energyMeter is a three-phase meter on an office building's supply: about
+// 25 A per phase at night rising to 60 A in the afternoon, 230 V, 50 Hz,
+// power factor 0.92.
+//
+// Points: voltage_l1..3 (V), current_l1..3 (A), power_l1..3 and total_power
+// (W, negative when exporting), power_factor, frequency (Hz), import_energy,
+// export_energy and total_energy (kWh counters), demand and max_demand (W).
+type energyMeter struct {
+	points
+	imbalance [3]float64 // per-phase share of the load, fixed per meter
+	started   bool
+}
+
+func newEnergyMeter(rng *rand.Rand) *energyMeter {
+	m := &energyMeter{points: newPoints(rng)}
+	for i := range m.imbalance {
+		m.imbalance[i] = m.between(0.9, 1.1)
+	}
+	m.set("import_energy", math.Round(m.between(10000, 90000)))
+	for _, n := range []string{"total_power", "power_factor", "frequency", "export_energy",
+		"total_energy", "demand", "max_demand"} {
+		m.set(n, 0)
+	}
+	for i := 1; i <= 3; i++ {
+		for _, q := range []string{"voltage", "current", "power"} {
+			m.set(phase(q, i), 0)
+		}
+	}
+	return m
+}
+
+func phase(quantity string, i int) string { return fmt.Sprintf("%s_l%d", quantity, i) }
+
+func (m *energyMeter) step(now time.Time, dt time.Duration, active map[string]bool) {
+	h := hourOfDay(now)
+	load := 25 + 35*bump(h, 14, 8) // amperes per phase, office hours peak mid-afternoon
+	pf := m.around(0.92, 0.005)
+	if active["low_pf"] {
+		pf = m.around(0.65, 0.01) // e.g. a failed capacitor bank
+	}
+	sign := 1.0
+	if active["reverse_energy"] {
+		sign = -1 // e.g. a PV inverter exporting, or CTs mounted backwards
+	}
+	total := 0.0
+	for i := 1; i <= 3; i++ {
+		v := m.around(230, 1.2)
+		a := m.around(load*m.imbalance[i-1], load*0.015)
+		w := sign * v * a * pf
+		m.set(phase("voltage", i), v)
+		m.set(phase("current", i), a)
+		m.set(phase("power", i), w)
+		total += w
+	}
+	m.set("total_power", total)
+	m.set("power_factor", pf)
+	m.set("frequency", m.around(50, 0.02))
+
+	kwh := math.Abs(total) * dt.Hours() / 1000
+	if total >= 0 {
+		m.set("import_energy", m.v["import_energy"]+kwh)
+	} else {
+		m.set("export_energy", m.v["export_energy"]+kwh)
+	}
+	m.set("total_energy", m.v["import_energy"]+m.v["export_energy"])
+
+	// Demand is the import power averaged over the demand window.
+	imp := math.Max(total, 0)
+	d := imp
+	if m.started {
+		alpha := 1 - math.Exp(-dt.Seconds()/demandWindow.Seconds())
+		d = m.v["demand"] + alpha*(imp-m.v["demand"])
+	}
+	m.started = true
+	m.set("demand", d)
+	m.set("max_demand", math.Max(m.v["max_demand"], d))
+}

@@ -1,0 +1,160 @@
+package sim
+
+import (
+	"maps"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// model is the behaviour of one kind of equipment: named point values and
+// how they move with time. Models never see registers; the device encodes
+// their values through its profile.
+type model interface {
+	// step advances the model by dt (0 on the first step) to now, with the
+	// model's fault kinds that are in effect.
+	step(now time.Time, dt time.Duration, active map[string]bool)
+	// value returns the current value of a point, if the model has it.
+	// Booleans are 0 or 1.
+	value(name string) (float64, bool)
+	// names lists the points the model produces.
+	names() []string
+}
+
+// Fault kinds every device supports, handled by the server rather than the model.
+const (
+	FaultOffline   = "offline"   // the device stops answering
+	FaultException = "exception" // exception 2 for the first register of the profile
+)
+
+// newModel returns the model for an equipment type. This switch is the one
+// place models are registered.
+func newModel(typ string, rng *rand.Rand) model {
+	switch typ {
+	case "pump":
+		return newPump(rng)
+	case "energy_meter":
+		return newEnergyMeter(rng)
+	case "elevator":
+		return newElevator(rng)
+	case "fire_panel":
+		return newFirePanel(rng)
+	case "water_meter":
+		return newFlowMeter(rng, waterProfile())
+	case "gas_meter":
+		return newFlowMeter(rng, gasProfile())
+	}
+	return nil
+}
+
+// modelFaults lists the fault kinds a model understands, besides the
+// device-level offline and exception.
+func modelFaults(typ string) []string {
+	switch typ {
+	case "pump":
+		return []string{"low_pressure", "high_pressure", "dry_run", "overcurrent", "trip"}
+	case "energy_meter":
+		return []string{"reverse_energy", "low_pf"}
+	case "elevator":
+		return []string{"entrapment", "door_fault", "out_of_service"}
+	case "fire_panel":
+		return []string{"fire_alarm", "trouble", "main_power_fault", "backup_power_fault"}
+	case "water_meter", "gas_meter":
+		return []string{"leak"}
+	}
+	return nil
+}
+
+// Models lists the equipment types the simulator can play, matched against
+// a profile's type.
+func Models() []string {
+	return []string{"energy_meter", "elevator", "fire_panel", "gas_meter", "pump", "water_meter"}
+}
+
+// ModelPoints lists, sorted, the point names the model of an equipment type
+// produces; profile points with other names read as 0. It returns nil for an
+// unknown type.
+func ModelPoints(typ string) []string {
+	m := newModel(typ, rand.New(rand.NewPCG(0, 0)))
+	if m == nil {
+		return nil
+	}
+	return m.names()
+}
+
+// FaultKinds lists the fault kinds that can be injected into a device of an
+// equipment type, including offline and exception; nil for an unknown type.
+func FaultKinds(typ string) []string {
+	if newModel(typ, rand.New(rand.NewPCG(0, 0))) == nil {
+		return nil
+	}
+	return append(modelFaults(typ), FaultOffline, FaultException)
+}
+
+// allFaultKinds is every fault kind of every model, sorted, for ParseFault's
+// messages.
+func allFaultKinds() []string {
+	set := map[string]bool{FaultOffline: true, FaultException: true}
+	for _, t := range Models() {
+		for _, k := range modelFaults(t) {
+			set[k] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// points is the value store models share.
+type points struct {
+	rng *rand.Rand
+	v   map[string]float64
+}
+
+func newPoints(rng *rand.Rand) points {
+	return points{rng: rng, v: map[string]float64{}}
+}
+
+func (p *points) value(name string) (float64, bool) {
+	v, ok := p.v[name]
+	return v, ok
+}
+
+func (p *points) names() []string { return slices.Sorted(maps.Keys(p.v)) }
+
+func (p *points) set(name string, v float64) { p.v[name] = v }
+
+func (p *points) setBool(name string, b bool) {
+	p.v[name] = 0
+	if b {
+		p.v[name] = 1
+	}
+}
+
+func (p *points) bool(name string) bool { return p.v[name] != 0 }
+
+// around returns mean with gaussian noise of the given standard deviation,
+// never below zero: the quantities simulated are magnitudes.
+func (p *points) around(mean, sigma float64) float64 {
+	return math.Max(0, mean+p.rng.NormFloat64()*sigma)
+}
+
+// between returns a uniform value in [lo, hi), for initial counter readings
+// so that a fleet of simulated devices does not all start from zero.
+func (p *points) between(lo, hi float64) float64 {
+	return lo + p.rng.Float64()*(hi-lo)
+}
+
+// hourOfDay is the fractional local hour of now, for daily load shapes.
+func hourOfDay(now time.Time) float64 {
+	return float64(now.Hour()) + float64(now.Minute())/60 + float64(now.Second())/3600
+}
+
+// bump returns a smooth 0..1 bump that is 1 at peak and 0 farther than
+// width hours from it (a raised cosine), for daily profiles.
+func bump(hour, peak, width float64) float64 {
+	d := math.Abs(hour - peak)
+	if d >= width {
+		return 0
+	}
+	return 0.5 * (1 + math.Cos(math.Pi*d/width))
+}

@@ -1,0 +1,178 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/facilityd/facilityd/tickets"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Device is a device as the API shows it.
+type Device struct {
+	ID       string            `json:"id"`
+	Profile  string            `json:"profile"`
+	Type     string            `json:"type"`
+	Location string            `json:"location,omitempty"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	State    string            `json:"state"`
+	Points   map[string]any    `json:"points"`
+	Health   map[string]any    `json:"health,omitempty"`
+}
+
+// Alert is an active alert as the API shows it.
+type Alert struct {
+	Fingerprint string            `json:"fingerprint"`
+	Rule        string            `json:"rule"`
+	Device      string            `json:"device"`
+	Severity    string            `json:"severity"`
+	State       string            `json:"state"`
+	ActiveAt    time.Time         `json:"active_at"`
+	FiredAt     *time.Time        `json:"fired_at,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// Source is what the server reads; the app implements it.
+type Source interface {
+	Devices() []Device
+	Alerts() []Alert
+	Tickets(ctx context.Context, f tickets.Filter) ([]tickets.Ticket, error)
+	Ticket(ctx context.Context, id int64) (tickets.Ticket, []tickets.Event, error)
+	// Health returns nil when facilityd works, or what is wrong.
+	Health() map[string]any
+}
+
+// Server is the HTTP API and dashboard.
+type Server struct {
+	src Source
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New builds the server; it does no I/O.
+func New(src Source, logger *slog.Logger) *Server {
+	s := &Server{src: src, log: logger, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /api/v1/devices", s.devices)
+	s.mux.HandleFunc("GET /api/v1/devices/{id}", s.device)
+	s.mux.HandleFunc("GET /api/v1/alerts", s.alerts)
+	s.mux.HandleFunc("GET /api/v1/tickets", s.ticketList)
+	s.mux.HandleFunc("GET /api/v1/tickets/{id}", s.ticket)
+	s.mux.Handle("GET /", http.FileServerFS(subFS(assets, "assets")))
+	return s
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	s.mux.ServeHTTP(w, r)
+}
+
+// ListenAndServe serves on addr until ctx is done.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}()
+	s.log.Info("http listening", "addr", ln.Addr().String())
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	h := s.src.Health()
+	if h["status"] != "ok" {
+		writeJSON(w, http.StatusServiceUnavailable, h)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.src.Devices())
+}
+
+func (s *Server) device(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	for _, d := range s.src.Devices() {
+		if d.ID == id {
+			writeJSON(w, http.StatusOK, d)
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "no device "+strconv.Quote(id))
+}
+
+func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.src.Alerts())
+}
+
+func (s *Server) ticketList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := tickets.Filter{Device: q.Get("device"), OpenOnly: q.Get("open") == "true"}
+	if st := q.Get("status"); st != "" {
+		f.Status = strings.Split(st, ",")
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 || n > 10000 {
+			writeError(w, http.StatusBadRequest, "limit: want an integer 0..10000, got "+strconv.Quote(l))
+			return
+		}
+		f.Limit = n
+	}
+	ts, err := s.src.Tickets(r.Context(), f)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if ts == nil {
+		ts = []tickets.Ticket{}
+	}
+	writeJSON(w, http.StatusOK, ts)
+}
+
+func (s *Server) ticket(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "ticket id must be an integer")
+		return
+	}
+	t, ev, err := s.src.Ticket(r.Context(), id)
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ticket": t, "events": ev})
+}
