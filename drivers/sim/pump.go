@@ -8,7 +8,7 @@ import (
 // pump is a booster pump on a variable-speed drive, running in auto. Healthy,
 // it lifts about 1.0 bar suction to 3.2 bar at 45 Hz drawing 12 A.
 //
-// Points: running, fault, mode (0 off, 1 hand, 2 auto), discharge_pressure and
+// Points: running, fault, mode (0 off, 1 hand, 2 auto), auto, discharge_pressure and
 // suction_pressure (bar), motor_current (A), frequency (Hz), vibration (mm/s
 // RMS), alarm_code (0 none, 1 motor overload trip), run_hours (h) and starts
 // (counters).
@@ -21,6 +21,7 @@ func newPump(rng *rand.Rand) *pump {
 	p.setBool("running", true)
 	p.setBool("fault", false)
 	p.set("mode", 2)
+	p.setBool("auto", true)
 	p.set("run_hours", float64(int(p.between(1000, 6000))))
 	p.set("starts", float64(int(p.between(100, 800))))
 	for _, n := range []string{"discharge_pressure", "suction_pressure", "motor_current",

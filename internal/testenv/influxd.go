@@ -163,6 +163,7 @@ bind-address = "127.0.0.1:%d"
 }
 
 func (i *Influxd) start() error {
+	i.t.Helper()
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.cmd != nil {

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestCheck(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"check", "-c", "../configs/demo.yaml"}, &out, &errOut); code != 0 {
+		t.Fatalf("check demo.yaml: exit %d\n%s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "ok: 2 devices, 27 points, 2 profiles, 1 rules") {
+		t.Errorf("summary = %q", out.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	bad := "../config/testdata/bad/rules.yaml"
+	if code := run([]string{"check", "-c", bad}, &out, &errOut); code != 1 {
+		t.Fatalf("check %s: exit %d, want 1", bad, code)
+	}
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	if len(lines) < 5 {
+		t.Errorf("want every error, got %d lines:\n%s", len(lines), errOut.String())
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, bad+":") {
+			t.Errorf("error without file:line:col: %q", l)
+		}
+	}
+	if code := run([]string{"nonsense"}, &out, &errOut); code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writing and a test reading.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSignals runs the real binary: SIGHUP reloads a good config, keeps the
+// old one on a bad config, and SIGTERM stops it cleanly — with InfluxDB and
+// the device both unreachable, which must not stop it.
+func TestSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "facilityd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	httpAddr := freeAddr(t)
+	cfgPath := filepath.Join(dir, "facilityd.yaml")
+	root, _ := filepath.Abs("..")
+	write := func(extra string) {
+		text := fmt.Sprintf(`site: t
+state_dir: %s
+influxdb: {url: "http://%s", bucket: facility/autogen}
+http: {listen: %q}
+profile_files: [%q]
+devices:
+  - {id: pump-1, profile: booster_pump, modbus: {address: %q, timeout: 100ms}}
+%s`, filepath.Join(dir, "state"), freeAddr(t), httpAddr, filepath.Join(root, "configs/profiles/*.yaml"), freeAddr(t), extra)
+		if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("")
+	cmd := exec.Command(bin, "run", "-c", cfgPath)
+	var logs syncBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, "healthz", func() bool {
+		resp, err := http.Get("http://" + httpAddr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+
+	write("rules:\n  - {name: r1, match: {type: pump}, expr: running}\n")
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "reload", func() bool { return strings.Contains(logs.String(), "config reloaded") })
+
+	write("rules:\n  - {name: r1, match: {type: pump}, expr: runing}\n")
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "failed reload", func() bool { return strings.Contains(logs.String(), "reload failed") })
+	if !strings.Contains(logs.String(), "unknown name runing") {
+		t.Errorf("failed reload does not say why:\n%s", logs.String())
+	}
+
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("stopping took %v", d)
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
