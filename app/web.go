@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 
-	"github.com/facilityd/facilityd/tickets"
 	"github.com/facilityd/facilityd/web"
 )
 
@@ -14,7 +13,11 @@ func (a *app) startHTTP(ctx context.Context, wg *sync.WaitGroup) (*web.Server, e
 	if addr == "" {
 		return nil, nil
 	}
-	srv := web.New(a, a.log.With("component", "http"))
+	auth, err := web.NewAuth(a.current().HTTP.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	srv := web.New(web.Deps{Status: a, Tickets: a.tickets, Auth: auth}, a.log.With("component", "http"))
 	wg.Go(func() {
 		if err := srv.ListenAndServe(ctx, addr); err != nil {
 			a.log.Error("http server stopped", "addr", addr, "err", err)
@@ -23,7 +26,7 @@ func (a *app) startHTTP(ctx context.Context, wg *sync.WaitGroup) (*web.Server, e
 	return srv, nil
 }
 
-// Devices implements web.Source.
+// Devices implements web.Status.
 func (a *app) Devices() []web.Device {
 	cfg := a.current()
 	a.mu.RLock()
@@ -63,7 +66,7 @@ func (a *app) Devices() []web.Device {
 	return out
 }
 
-// Alerts implements web.Source.
+// Alerts implements web.Status.
 func (a *app) Alerts() []web.Alert {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -79,17 +82,7 @@ func (a *app) Alerts() []web.Alert {
 	return out
 }
 
-// Tickets implements web.Source.
-func (a *app) Tickets(ctx context.Context, f tickets.Filter) ([]tickets.Ticket, error) {
-	return a.tickets.List(ctx, f)
-}
-
-// Ticket implements web.Source.
-func (a *app) Ticket(ctx context.Context, id int64) (tickets.Ticket, []tickets.Event, error) {
-	return a.tickets.Get(ctx, id)
-}
-
-// Health implements web.Source.
+// Health implements web.Status.
 func (a *app) Health() map[string]any {
 	st := a.writer.Stats()
 	return map[string]any{

@@ -4,6 +4,6 @@ package web
 // Config is the http section of the config file.
 type Config struct {
 	Listen string `yaml:"listen"`
-	// TokenFile holds the API token needed for anything that changes state.
-	TokenFile string `yaml:"token_file"`
+	// Tokens may use the API; anything that changes state needs one.
+	Tokens []Token `yaml:"tokens"`
 }

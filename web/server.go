@@ -9,10 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/facilityd/facilityd/tickets"
 )
 
 //go:embed assets
@@ -42,32 +39,41 @@ type Alert struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// Source is what the server reads; the app implements it.
-type Source interface {
+// Status is what the server shows of the running daemon; the app implements it.
+type Status interface {
 	Devices() []Device
 	Alerts() []Alert
-	Tickets(ctx context.Context, f tickets.Filter) ([]tickets.Ticket, error)
-	Ticket(ctx context.Context, id int64) (tickets.Ticket, []tickets.Event, error)
-	// Health returns nil when facilityd works, or what is wrong.
+	// Health reports "status": "ok" when facilityd works, and its parts' figures.
 	Health() map[string]any
+}
+
+// Deps are the server's data sources. Each area of the API keeps its own
+// small interface in its own file; a nil source leaves its routes out.
+type Deps struct {
+	Status  Status
+	Tickets TicketService
+	Auth    *Auth
 }
 
 // Server is the HTTP API and dashboard.
 type Server struct {
-	src Source
-	log *slog.Logger
-	mux *http.ServeMux
+	Deps
+	src  Status
+	auth *Auth
+	log  *slog.Logger
+	mux  *http.ServeMux
 }
 
 // New builds the server; it does no I/O.
-func New(src Source, logger *slog.Logger) *Server {
-	s := &Server{src: src, log: logger, mux: http.NewServeMux()}
+func New(deps Deps, logger *slog.Logger) *Server {
+	s := &Server{Deps: deps, src: deps.Status, auth: deps.Auth, log: logger, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /api/v1/devices", s.devices)
 	s.mux.HandleFunc("GET /api/v1/devices/{id}", s.device)
 	s.mux.HandleFunc("GET /api/v1/alerts", s.alerts)
-	s.mux.HandleFunc("GET /api/v1/tickets", s.ticketList)
-	s.mux.HandleFunc("GET /api/v1/tickets/{id}", s.ticket)
+	if deps.Tickets != nil {
+		s.ticketRoutes()
+	}
 	s.mux.Handle("GET /", http.FileServerFS(subFS(assets, "assets")))
 	return s
 }
@@ -136,43 +142,4 @@ func (s *Server) device(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.src.Alerts())
-}
-
-func (s *Server) ticketList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f := tickets.Filter{Device: q.Get("device"), OpenOnly: q.Get("open") == "true"}
-	if st := q.Get("status"); st != "" {
-		f.Status = strings.Split(st, ",")
-	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 0 || n > 10000 {
-			writeError(w, http.StatusBadRequest, "limit: want an integer 0..10000, got "+strconv.Quote(l))
-			return
-		}
-		f.Limit = n
-	}
-	ts, err := s.src.Tickets(r.Context(), f)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if ts == nil {
-		ts = []tickets.Ticket{}
-	}
-	writeJSON(w, http.StatusOK, ts)
-}
-
-func (s *Server) ticket(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "ticket id must be an integer")
-		return
-	}
-	t, ev, err := s.src.Ticket(r.Context(), id)
-	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ticket": t, "events": ev})
 }
