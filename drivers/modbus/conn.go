@@ -43,12 +43,12 @@ func newConn(c Config) conn {
 		// The RTU handler serves as packager only; its serial port stays closed.
 		h := modbus.NewRTUClientHandler("")
 		t := &rtuTCPTransporter{address: c.Address, timeout: c.Timeout}
-		return &rtuConn{Client: modbus.NewClient2(h, t), h: h, t: t}
+		return &rtuConn{Client: modbus.NewClient2(h, t), h: h, tcp: t}
 	case RTU:
 		h := modbus.NewRTUClientHandler(c.Address)
 		h.BaudRate, h.DataBits, h.Parity, h.StopBits = c.BaudRate, c.DataBits, c.Parity, c.StopBits
 		h.Timeout = c.Timeout
-		return &rtuConn{Client: modbus.NewClient(h), h: h, t: h}
+		return &rtuConn{Client: modbus.NewClient(h), h: h}
 	}
 	h := modbus.NewTCPClientHandler(c.Address)
 	h.Timeout = c.Timeout
@@ -61,31 +61,40 @@ type tcpConn struct {
 	h *modbus.TCPClientHandler
 }
 
+// SetUnit sets the handler's unit id and timeout; goburrow reads both per
+// request.
 func (c *tcpConn) SetUnit(unit uint8, timeout time.Duration) {
 	c.h.SlaveId = unit
 	c.h.Timeout = timeout
 }
 
+// Close drops the socket, and with it any late reply still on its way.
 func (c *tcpConn) Close() error { return c.h.Close() }
 
-// rtuConn is RTU framing over a serial line or a TCP socket.
+// rtuConn is RTU framing over a serial line (tcp nil) or a TCP socket.
 type rtuConn struct {
 	modbus.Client
-	h *modbus.RTUClientHandler
-	t interface {
-		Close() error
-	}
+	h   *modbus.RTUClientHandler
+	tcp *rtuTCPTransporter
 }
 
+// SetUnit sets the unit id and timeout of the next requests; on a serial
+// line the timeout applies when the port is next opened.
 func (c *rtuConn) SetUnit(unit uint8, timeout time.Duration) {
 	c.h.SlaveId = unit
-	c.h.Timeout = timeout // serial: applies when the port is next opened
-	if t, ok := c.t.(*rtuTCPTransporter); ok {
-		t.timeout = timeout
+	c.h.Timeout = timeout
+	if c.tcp != nil {
+		c.tcp.timeout = timeout
 	}
 }
 
-func (c *rtuConn) Close() error { return c.t.Close() }
+// Close drops the socket or closes the serial port.
+func (c *rtuConn) Close() error {
+	if c.tcp != nil {
+		return c.tcp.Close()
+	}
+	return c.h.Close()
+}
 
 // rtuTCPTransporter carries RTU frames (with CRC) over a TCP socket, as
 // serial-to-Ethernet gateways do. It reads exactly one response frame, its

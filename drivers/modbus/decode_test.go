@@ -217,14 +217,19 @@ func TestDecodeErrors(t *testing.T) {
 
 func TestEncodeRoundTrip(t *testing.T) {
 	values := []float64{0, 1, -1, 42, -32768, 32767, 65535, 123.456, -2.5e9, 4.2e9, 1e15}
+	checked := 0
 	for _, typ := range drivers.DataTypes {
 		for _, order := range drivers.ByteOrders {
 			for _, sc := range []struct{ scale, offset float64 }{{0, 0}, {0.1, 0}, {0.01, -40}} {
 				p := &drivers.Point{Name: "x", Register: drivers.Holding, Type: drivers.DataType(typ),
-					ByteOrder: drivers.ByteOrder(order), Scale: sc.scale, Offset: sc.offset, Bit: 3}
+					ByteOrder: drivers.ByteOrder(order), Scale: sc.scale, Offset: sc.offset}
+				if p.Type == drivers.TypeBit {
+					p.Bit = 3
+				}
 				if CheckPoint(p) != nil {
 					continue // string, and scaled bool/bit
 				}
+				checked++
 				for _, v := range values {
 					regs, err := Encode(p, v)
 					if err != nil {
@@ -250,6 +255,10 @@ func TestEncodeRoundTrip(t *testing.T) {
 				}
 			}
 		}
+	}
+	// 8 numeric types × 4 orders × 3 scalings, bool and bit × 4 orders
+	if want := 8*4*3 + 2*4; checked != want {
+		t.Errorf("round-tripped %d point settings, want %d", checked, want)
 	}
 }
 

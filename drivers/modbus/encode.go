@@ -83,6 +83,9 @@ func EncodeString(p *drivers.Point, s string) ([]uint16, error) {
 		return nil, pointError(p, "EncodeString needs a string point, not %q", p.Type)
 	}
 	n := p.Type.Registers(p.Length)
+	if n > MaxRegisters {
+		return nil, pointError(p, "a string of %d registers is longer than one read can take (%d)", n, MaxRegisters)
+	}
 	if len(s) > 2*n {
 		return nil, pointError(p, "%q is longer than %d bytes", s, 2*n)
 	}

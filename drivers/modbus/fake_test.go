@@ -91,8 +91,10 @@ func (c *fakeConn) read(addr, qty uint16, fc byte) ([]byte, error) {
 	return b, nil
 }
 
-func (c *fakeConn) ReadHoldingRegisters(addr, qty uint16) ([]byte, error) { return c.read(addr, qty, 3) }
-func (c *fakeConn) ReadInputRegisters(addr, qty uint16) ([]byte, error)   { return c.read(addr, qty, 4) }
+func (c *fakeConn) ReadHoldingRegisters(addr, qty uint16) ([]byte, error) {
+	return c.read(addr, qty, 3)
+}
+func (c *fakeConn) ReadInputRegisters(addr, qty uint16) ([]byte, error) { return c.read(addr, qty, 4) }
 func (c *fakeConn) ReadCoils(addr, qty uint16) ([]byte, error) {
 	return nil, &modbus.ModbusError{FunctionCode: 0x81, ExceptionCode: modbus.ExceptionCodeIllegalFunction}
 }

@@ -15,8 +15,10 @@ import (
 )
 
 // HealthMeasurement is the measurement of the samples that tell how polling a
-// device went: up (bool), latency_ms (float, only when up), errors and
-// skipped (int, cumulative since start).
+// device went, one set per device per tick: up (bool), latency_ms (float,
+// the whole poll, only when up), errors (int: failed requests and points)
+// and skipped (int: ticks missed because a poll overran), both cumulative
+// since start.
 const HealthMeasurement = "device_health"
 
 // Status is how a device answered its last poll.

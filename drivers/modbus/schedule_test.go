@@ -271,3 +271,21 @@ func TestWriteRefused(t *testing.T) {
 		t.Error("write to an unknown device succeeded")
 	}
 }
+
+// BenchmarkPoll measures one poll of an in-memory device: reading the
+// response, decoding the points and building the samples.
+func BenchmarkPoll(b *testing.B) {
+	conn := newFakeConn(map[uint8]*fakeUnit{1: {regs: testRegs()}})
+	d, err := newDevice(tcpDevice("p", 1, "gw:502", 0, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, now := context.Background(), time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := d.poll(ctx, conn, now); !res.answered || len(res.problems) > 0 {
+			b.Fatalf("poll: %+v", res)
+		}
+	}
+	b.ReportMetric(float64(b.N)*float64(len(d.samples))/b.Elapsed().Seconds(), "samples/s")
+}
