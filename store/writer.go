@@ -237,6 +237,7 @@ func (w *Writer) drain(ctx context.Context, api pointWriter, batch []drivers.Sam
 		if err := w.send(ctx, api, batch); err != nil {
 			return batch, err
 		}
+		clear(batch) // release the samples' strings
 		batch = batch[:0]
 		if n < w.cfg.BatchSize {
 			partial = false
@@ -340,6 +341,7 @@ func (w *Writer) finalFlush(api pointWriter, batch []drivers.Sample) {
 		} else {
 			w.settle(len(batch), true)
 		}
+		clear(batch)
 		batch = batch[:0]
 	}
 }

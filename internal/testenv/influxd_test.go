@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -67,5 +68,35 @@ func TestInfluxdRestartKeepsData(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(string(body), `"values":[["1970-01-01T00:00:00Z",1]]`) {
 		t.Fatalf("count after restart: %s", body)
+	}
+}
+
+// recordTB notes Fatalf and Skipf instead of stopping the test.
+type recordTB struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (r *recordTB) Helper()                      {}
+func (r *recordTB) Fatalf(f string, args ...any) { r.fatal = fmt.Sprintf(f, args...) }
+func (r *recordTB) Skipf(f string, args ...any)  { r.skip = fmt.Sprintf(f, args...) }
+
+// TestMissingInfluxd: without a binary, a developer gets a skip that says how
+// to install it, and CI gets a failure.
+func TestMissingInfluxd(t *testing.T) {
+	t.Chdir(t.TempDir()) // no go.mod, so no <module root>/bin/influxd
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("FACILITYD_INFLUXD", "")
+	for _, ci := range []string{"", "true"} {
+		t.Setenv("CI", ci)
+		r := &recordTB{TB: t}
+		findInfluxd(r)
+		msg, other := r.skip, r.fatal
+		if ci == "true" {
+			msg, other = r.fatal, r.skip
+		}
+		if !strings.Contains(msg, "go install github.com/influxdata/influxdb/cmd/influxd@v1.8.10") || other != "" {
+			t.Errorf("CI=%q: skip %q, fatal %q", ci, r.skip, r.fatal)
+		}
 	}
 }
