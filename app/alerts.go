@@ -3,37 +3,162 @@ package app
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/drivers"
 	"github.com/facilityd/facilityd/rules"
 	"github.com/facilityd/facilityd/tickets"
 )
 
-// handle turns alert transitions into ticket changes.
-func (a *app) handle(ctx context.Context, engine *rules.Engine, ts []rules.Transition) {
+// AlertsMeasurement is the InfluxDB measurement of alert state changes: one
+// field per rule holding the new state (pending, firing, resolved,
+// inactive) and <rule>_severity, tagged with the device (or "gateway ADDR").
+const AlertsMeasurement = "alerts"
+
+// saveEvery is how often the alert state is saved while alerts are active,
+// besides on every change: a crash loses at most this much pending time.
+const saveEvery = 10 * time.Second
+
+// StatePath returns the alert state file of a config.
+func StatePath(cfg *config.Config) string { return filepath.Join(cfg.StateDir, rules.StateFile) }
+
+// SilencesPath returns the silences file of a config.
+func SilencesPath(cfg *config.Config) string { return filepath.Join(cfg.StateDir, rules.SilencesFile) }
+
+// alerter owns the rules engine of one generation: it feeds it, hands its
+// transitions to tickets and InfluxDB, and keeps its state on disk. Only the
+// generation's goroutine calls it.
+type alerter struct {
+	a         *app
+	engine    *rules.Engine
+	statePath string
+	stamp     string // of the silences file last loaded
+	lastSave  time.Time
+}
+
+// newAlerter builds the engine of cfg and restores the alert state: the
+// previous generation's on reload, the state file at start. At start, the
+// alerts that were firing are announced again (tickets add an occurrence,
+// never a second ticket); on reload they are not.
+func (a *app) newAlerter(ctx context.Context, cfg *config.Config) (*alerter, error) {
+	engine, err := rules.NewEngine(cfg.RuleSet(), cfg.RuleDevices(), rules.Options{})
+	if err != nil {
+		return nil, err
+	}
+	al := &alerter{a: a, engine: engine, statePath: StatePath(cfg)}
+	al.loadSilences(true)
+	snap, reannounce := a.saved, false
+	if snap == nil {
+		s, err := rules.ReadSnapshot(al.statePath)
+		if err != nil {
+			a.log.Error("alert state not restored; starting with none", "err", err)
+		}
+		snap, reannounce = &s, true
+	}
+	ts, dropped := engine.Restore(*snap, a.now(), reannounce)
+	if n := len(snap.Alerts); n > 0 {
+		a.log.Info("alert state restored", "alerts", n-dropped, "dropped", dropped, "saved_at", snap.SavedAt)
+	}
+	al.handle(ctx, ts)
+	return al, nil
+}
+
+// observe evaluates the samples of one poll.
+func (al *alerter) observe(ctx context.Context, samples []drivers.Sample) {
+	al.handle(ctx, al.engine.Observe(samples))
+}
+
+// tick evaluates timers, reloads changed silences and saves the state now
+// and then.
+func (al *alerter) tick(ctx context.Context) {
+	al.loadSilences(false)
+	now := al.a.now()
+	al.handle(ctx, al.engine.Eval(now))
+	al.publish()
+	if now.Sub(al.lastSave) >= saveEvery && len(al.a.alertsView()) > 0 {
+		al.save()
+	}
+}
+
+// stop saves the state for the next generation and the next start.
+func (al *alerter) stop() {
+	snap := al.engine.Snapshot()
+	al.a.saved = &snap
+	al.save()
+}
+
+func (al *alerter) save() {
+	al.lastSave = al.a.now()
+	if err := rules.WriteSnapshot(al.statePath, al.engine.Snapshot()); err != nil {
+		al.a.log.Error("alert state not saved", "err", err)
+	}
+}
+
+// loadSilences gives the engine the silences file when it changed.
+func (al *alerter) loadSilences(force bool) {
+	stamp := al.a.silences.Stamp()
+	if !force && stamp == al.stamp {
+		return
+	}
+	list, err := al.a.silences.List()
+	if err != nil {
+		al.a.log.Error("silences not loaded; keeping the previous ones", "err", err)
+		return
+	}
+	al.stamp = stamp
+	al.engine.SetSilences(list)
+}
+
+// handle records transitions in InfluxDB, turns those receivers must hear
+// of into ticket changes, and saves the state when anything changed.
+func (al *alerter) handle(ctx context.Context, ts []rules.Transition) {
+	if len(ts) == 0 {
+		return
+	}
+	a := al.a
+	var samples []drivers.Sample
+	var changes []tickets.Change
 	for _, t := range ts {
 		al := t.Alert
-		a.log.Info("alert", "rule", al.Rule, "device", al.Device, "from", t.From.String(), "to", t.To.String(), "severity", al.Severity)
+		a.log.Info("alert", "rule", al.Rule, "subject", al.Subject(), "from", t.From.String(), "to", t.To.String(),
+			"severity", al.Severity, "notify", t.Notify, "silenced_by", al.SilencedBy, "inhibited_by", al.InhibitedBy)
+		if t.From != t.To {
+			samples = append(samples,
+				drivers.Sample{Time: t.At, Device: al.Subject(), Measurement: AlertsMeasurement, Point: al.Rule, Value: drivers.String(t.To.String())},
+				drivers.Sample{Time: t.At, Device: al.Subject(), Measurement: AlertsMeasurement, Point: al.Rule + "_severity", Value: drivers.String(string(al.Severity))})
+		}
+		if !t.Notify || al.Ticket == nil {
+			continue
+		}
 		switch {
-		case t.To == rules.Firing && al.Ticket != nil:
-			tk, created, err := a.tickets.Raise(ctx, ticketFor(al, t.At))
-			if err != nil {
-				a.log.Error("ticket not raised", "rule", al.Rule, "device", al.Device, "err", err)
-				continue
-			}
-			a.log.Info("ticket", "id", tk.ID, "created", created, "occurrences", tk.Occurrences)
-		case t.Resolved() && al.Ticket != nil:
-			if err := a.tickets.AlertResolved(ctx, al.Fingerprint, t.At); err != nil {
-				a.log.Error("ticket not updated", "rule", al.Rule, "device", al.Device, "err", err)
-			}
+		case t.To == rules.Firing:
+			changes = append(changes, tickets.Change{Alert: ticketFor(al, t.At)})
+		case t.Resolved():
+			changes = append(changes, tickets.Change{Alert: tickets.Alert{Key: al.Fingerprint, At: t.At}, Resolved: true})
 		}
 	}
-	if len(ts) > 0 {
-		alerts := engine.Alerts()
-		a.mu.Lock()
-		a.alerts = alerts
-		a.mu.Unlock()
+	a.queueTickets(ctx, changes) // in one batch: see tickets.go
+	if len(samples) > 0 {
+		a.writer.Put(ctx, samples)
 	}
+	al.publish()
+	al.save()
+}
+
+// publish updates the alerts the API shows.
+func (al *alerter) publish() {
+	alerts := al.engine.Alerts()
+	al.a.mu.Lock()
+	al.a.alerts = alerts
+	al.a.mu.Unlock()
+}
+
+func (a *app) alertsView() []rules.Alert {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.alerts
 }
 
 func ticketFor(al rules.Alert, at time.Time) tickets.Alert {
@@ -43,11 +168,11 @@ func ticketFor(al rules.Alert, at time.Time) tickets.Alert {
 	}
 	desc := al.Annotations["description"]
 	if desc == "" {
-		desc = fmt.Sprintf("Rule %s fired on %s (%s) at %s.", al.Rule, al.Device, al.Severity, at.Format(time.RFC3339))
+		desc = fmt.Sprintf("Rule %s fired on %s (%s) at %s.", al.Rule, al.Subject(), al.Severity, at.Format(time.RFC3339))
 	}
 	return tickets.Alert{
 		Key:         al.Fingerprint,
-		Title:       fmt.Sprintf("%s: %s", al.Device, title),
+		Title:       fmt.Sprintf("%s: %s", al.Subject(), title),
 		Description: desc,
 		Device:      al.Device,
 		Location:    al.Location,

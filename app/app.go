@@ -20,6 +20,7 @@ import (
 	"github.com/facilityd/facilityd/rules"
 	"github.com/facilityd/facilityd/store"
 	"github.com/facilityd/facilityd/tickets"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options are what the caller of Run provides besides the config.
@@ -45,12 +46,20 @@ type app struct {
 	now     func() time.Time
 	writer  *store.Writer
 	tickets *tickets.Store
+	ticketQ chan []tickets.Change // alert transitions on their way to tickets (tickets.go)
 	live    *live
+	reg     *prometheus.Registry // self metrics, served at /metrics
 
 	mu     sync.RWMutex // guards cfg, engine view, poller
 	cfg    *config.Config
 	alerts []rules.Alert
 	poller *modbus.Poller
+
+	// silences is the silences file, shared with the CLI; saved is the
+	// alert state a stopped generation hands to the next (nil at start:
+	// the first generation reads the state file).
+	silences *rules.SilenceStore
+	saved    *rules.Snapshot
 }
 
 // Run runs facilityd until ctx is done. Storage, tickets and the web server
@@ -63,7 +72,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &app{log: opts.Logger, now: opts.Now, cfg: cfg, live: newLive()}
+	a := &app{log: opts.Logger, now: opts.Now, cfg: cfg, live: newLive(), silences: rules.NewSilenceStore(SilencesPath(cfg))}
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
@@ -73,7 +82,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return fmt.Errorf("tickets: %w", err)
 	}
 	defer a.tickets.Close()
-	a.writer, err = store.NewWriter(cfg.InfluxDB, a.tags, a.log.With("component", "influxdb"))
+	a.reg = newRegistry(a)
+	a.writer, err = store.NewWriter(cfg.InfluxDB, store.WriterOptions{Tags: a.tags, Logger: a.log.With("component", "influxdb"),
+		SpoolDir: filepath.Join(cfg.StateDir, "spool"), Registerer: a.reg})
 	if err != nil {
 		return fmt.Errorf("influxdb: %w", err)
 	}
@@ -87,6 +98,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 			a.log.Error("influxdb writer stopped", "err", err)
 		}
 	})
+	if err := a.startTickets(ctx, &wg); err != nil {
+		return err
+	}
 	srv, err := a.startHTTP(ctx, &wg)
 	if err != nil {
 		return err
@@ -151,10 +165,11 @@ type batch []drivers.Sample
 // runGeneration polls devices and evaluates rules for one config generation.
 func (a *app) runGeneration(ctx context.Context) error {
 	cfg := a.current()
-	engine, err := rules.NewEngine(cfg.Rules, cfg.RuleDevices())
+	alerts, err := a.newAlerter(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("rules: %w", err)
 	}
+	defer alerts.stop()
 	var devs []modbus.Device
 	for _, d := range cfg.Devices {
 		if d.Modbus != nil {
@@ -197,9 +212,9 @@ func (a *app) runGeneration(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case b := <-in:
-			a.handle(ctx, engine, engine.Observe(b))
+			alerts.observe(ctx, b)
 		case <-tick.C:
-			a.handle(ctx, engine, engine.Eval(a.now()))
+			alerts.tick(ctx)
 		}
 	}
 }

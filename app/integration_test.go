@@ -165,6 +165,18 @@ rules:
 // /healthz answers.
 func startDaemon(t *testing.T, ctx context.Context, cfg *config.Config, logger *slog.Logger, httpAddr string) (stop func()) {
 	t.Helper()
+	return launch(t, ctx, cfg, logger, httpAddr, http.StatusOK)
+}
+
+// startDaemonAllowingUnhealthy is startDaemon for a daemon whose /healthz may
+// report a problem (503), as while InfluxDB is down.
+func startDaemonAllowingUnhealthy(t *testing.T, ctx context.Context, cfg *config.Config, logger *slog.Logger, httpAddr string) (stop func()) {
+	t.Helper()
+	return launch(t, ctx, cfg, logger, httpAddr, http.StatusServiceUnavailable)
+}
+
+func launch(t *testing.T, ctx context.Context, cfg *config.Config, logger *slog.Logger, httpAddr string, alsoOK int) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx, cfg, app.Options{Logger: logger}) }()
@@ -173,7 +185,7 @@ func startDaemon(t *testing.T, ctx context.Context, cfg *config.Config, logger *
 		resp, err := http.Get("http://" + httpAddr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == alsoOK {
 				break
 			}
 		}

@@ -1,50 +1,35 @@
 package app
 
 import (
-	"maps"
-	"sync"
-	"time"
+	"context"
 
 	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/drivers/modbus"
+	"github.com/facilityd/facilityd/store"
 )
 
-// Reading is the latest value of one point.
-type Reading struct {
-	Value   any       `json:"value"`
-	Quality string    `json:"quality"`
-	Time    time.Time `json:"time"`
-}
+// live is the app's view of store.Live, which holds the latest reading and a
+// short window of every device point (bounded: see store.Live): a device's
+// readings split into its own points and its poll health, as the API shows
+// them.
+type live struct{ *store.Live }
 
-// live holds the latest reading of every device point for the API and the
-// dashboard, without touching InfluxDB. Its size is bounded by the config:
-// one entry per configured device point.
-type live struct {
-	mu      sync.RWMutex
-	devices map[string]map[string]Reading
-}
+func newLive() *live { return &live{store.NewLive(store.LiveConfig{})} }
 
-func newLive() *live { return &live{devices: map[string]map[string]Reading{}} }
+func (l *live) put(samples []drivers.Sample) { l.Live.Put(context.Background(), samples) }
 
-func (l *live) put(samples []drivers.Sample) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for i := range samples {
-		s := &samples[i]
-		key := s.Device
-		if s.Measurement == "device_health" {
-			key = s.Device + "/health"
+// device returns the latest readings of a device's points (every
+// measurement but device_health) and of its health.
+func (l *live) device(id string) (points, health map[string]store.Reading) {
+	points, health = map[string]store.Reading{}, map[string]store.Reading{}
+	for meas, readings := range l.Live.Device(id) {
+		dst := points
+		if meas == modbus.HealthMeasurement {
+			dst = health
 		}
-		m := l.devices[key]
-		if m == nil {
-			m = map[string]Reading{}
-			l.devices[key] = m
+		for name, r := range readings {
+			dst[name] = r
 		}
-		m[s.Point] = Reading{Value: s.Value.Any(), Quality: s.Quality.String(), Time: s.Time}
 	}
-}
-
-func (l *live) device(id string) (points, health map[string]Reading) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return maps.Clone(l.devices[id]), maps.Clone(l.devices[id+"/health"])
+	return points, health
 }

@@ -17,7 +17,7 @@ func (a *app) startHTTP(ctx context.Context, wg *sync.WaitGroup) (*web.Server, e
 	if err != nil {
 		return nil, err
 	}
-	srv := web.New(web.Deps{Status: a, Tickets: a.tickets, Auth: auth}, a.log.With("component", "http"))
+	srv := web.New(web.Deps{Status: a, Tickets: a.tickets, Silences: a, Auth: auth, Metrics: metricsHandler(a.reg)}, a.log.With("component", "http"))
 	wg.Go(func() {
 		if err := srv.ListenAndServe(ctx, addr); err != nil {
 			a.log.Error("http server stopped", "addr", addr, "err", err)
@@ -47,7 +47,7 @@ func (a *app) Devices() []web.Device {
 			wd.Type = p.Type
 		}
 		for name, r := range points {
-			v := map[string]any{"value": r.Value, "quality": r.Quality, "time": r.Time}
+			v := map[string]any{"value": r.Value.Any(), "quality": r.Quality.String(), "time": r.Time}
 			if p != nil {
 				if pt := p.Point(name); pt != nil && pt.Unit != "" {
 					v["unit"] = pt.Unit
@@ -56,7 +56,7 @@ func (a *app) Devices() []web.Device {
 			wd.Points[name] = v
 		}
 		for name, r := range health {
-			wd.Health[name] = r.Value
+			wd.Health[name] = r.Value.Any()
 		}
 		if wd.State == "" {
 			wd.State = "unknown"
@@ -72,7 +72,9 @@ func (a *app) Alerts() []web.Alert {
 	defer a.mu.RUnlock()
 	out := make([]web.Alert, 0, len(a.alerts))
 	for _, al := range a.alerts {
-		wa := web.Alert{Fingerprint: al.Fingerprint, Rule: al.Rule, Device: al.Device, Severity: string(al.Severity), State: al.State.String(), ActiveAt: al.ActiveAt, Annotations: al.Annotations}
+		wa := web.Alert{Fingerprint: al.Fingerprint, Rule: al.Rule, Device: al.Subject(), Severity: string(al.Severity),
+			State: al.State.String(), ActiveAt: al.ActiveAt, Annotations: al.Annotations, Labels: al.Labels,
+			SilencedBy: al.SilencedBy, InhibitedBy: al.InhibitedBy}
 		if !al.FiredAt.IsZero() {
 			t := al.FiredAt
 			wa.FiredAt = &t
@@ -82,11 +84,13 @@ func (a *app) Alerts() []web.Alert {
 	return out
 }
 
-// Health implements web.Status.
+// Health implements web.Status: "ok" while the daemon runs, with the
+// storage path's state. An InfluxDB outage does not make it unhealthy:
+// readings wait in the spool, and influxdb.state says "retrying".
 func (a *app) Health() map[string]any {
-	st := a.writer.Stats()
 	return map[string]any{
 		"status":   "ok",
-		"influxdb": st,
+		"influxdb": a.writer.Status(),
+		"live":     a.live.Stats(),
 	}
 }

@@ -39,10 +39,15 @@ type Config struct {
 	Profiles     map[string]*drivers.Profile `yaml:"profiles"`
 	ProfileFiles []string                    `yaml:"profile_files"`
 	Devices      []*Device                   `yaml:"devices"`
-	// Rules are defined inline, or loaded from RuleFiles (globs relative to
-	// this file; each file holds groups of rules).
-	Rules     []*rules.Rule `yaml:"rules"`
-	RuleFiles []string      `yaml:"rule_files"`
+	// InlineRules are rules written in this file (a list, as in a group of a
+	// rule file); RuleFiles are globs, relative to this file, of rule files
+	// (groups of rules and inhibit rules). See package rules.
+	InlineRules rules.Raw `yaml:"rules"`
+	RuleFiles   []string  `yaml:"rule_files"`
+	// Rules and Inhibit are every rule and inhibit rule, inline ones first,
+	// after Load.
+	Rules   []*rules.Rule        `yaml:"-"`
+	Inhibit []*rules.InhibitRule `yaml:"-"`
 
 	// Path is the file this config was loaded from.
 	Path string `yaml:"-"`
@@ -92,25 +97,14 @@ func load(path string, lookup func(string) (string, bool)) (*Config, error) {
 			cfg.Profiles[name] = p
 		}
 	}
-	for i, pattern := range cfg.RuleFiles {
-		files, err := glob(dir, pattern)
-		if err != nil || len(files) == 0 {
-			errs = append(errs, cfg.errAt(cfg, "rule_files", "entry %d, %q, matches no file", i+1, pattern))
-			continue
-		}
-		for _, f := range files {
-			var rf rules.File
-			errs = append(errs, decodeFile(f, &rf, cfg.pos, lookup)...)
-			for _, g := range rf.Groups {
-				cfg.Rules = append(cfg.Rules, g.Rules...)
-			}
-		}
-	}
+	// A rule's problems do not hide another's: rules are checked against
+	// the devices even when some failed to parse.
+	ruleErrs := cfg.loadRules(dir)
 	if len(errs) > 0 { // types are wrong: semantic checks would only add noise
-		return nil, sortErrors(errs)
+		return nil, sortErrors(append(errs, ruleErrs...))
 	}
 	cfg.applyDefaults()
-	if errs := cfg.validate(); len(errs) > 0 {
+	if errs := append(cfg.validate(), ruleErrs...); len(errs) > 0 {
 		return nil, sortErrors(errs)
 	}
 	return cfg, nil

@@ -1,15 +1,11 @@
 package config
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/facilityd/facilityd/drivers"
-	"github.com/facilityd/facilityd/rules"
-	"gopkg.in/yaml.v3"
 )
 
 func (c *Config) applyDefaults() {
@@ -40,11 +36,6 @@ func (c *Config) applyDefaults() {
 	for _, d := range c.Devices {
 		if d.Modbus != nil {
 			*d.Modbus = d.Modbus.WithDefaults()
-		}
-	}
-	for _, r := range c.Rules {
-		if r.Severity == "" {
-			r.Severity = rules.Major
 		}
 	}
 }
@@ -87,6 +78,7 @@ func (c *Config) validate() []error {
 			add(d, "modbus", "device %q: modbus: address is required (host:port, or a serial device for rtu)", d.ID)
 		}
 	}
+	errs = append(errs, c.validateModbus()...)
 	return append(errs, c.validateRules()...)
 }
 
@@ -125,95 +117,4 @@ func (c *Config) validateProfile(name string, p *drivers.Profile) []error {
 		}
 	}
 	return errs
-}
-
-// RuleDevices returns the rule view of every configured device.
-func (c *Config) RuleDevices() []*rules.Device {
-	out := make([]*rules.Device, 0, len(c.Devices))
-	for _, d := range c.Devices {
-		p := c.Profiles[d.Profile]
-		if p == nil {
-			continue
-		}
-		rd := &rules.Device{ID: d.ID, Type: p.Type, Location: d.Location, Tags: d.Tags, Points: map[string]drivers.Kind{}}
-		for i := range p.Points {
-			rd.Points[p.Points[i].Name] = p.Points[i].ValueKind()
-		}
-		out = append(out, rd)
-	}
-	return out
-}
-
-func (c *Config) validateRules() []error {
-	var errs []error
-	devices := c.RuleDevices()
-	names := map[string]*rules.Rule{}
-	for _, r := range c.Rules {
-		add := func(field, format string, args ...any) {
-			errs = append(errs, c.errAt(r, field, "rule %q: "+format, append([]any{r.Name}, args...)...))
-		}
-		switch {
-		case r.Name == "":
-			errs = append(errs, c.errAt(r, "", "rule without name: every rule needs a unique name"))
-		case names[r.Name] != nil:
-			add("name", "defined twice (first at %s)", c.At(names[r.Name], "name"))
-		default:
-			names[r.Name] = r
-		}
-		if r.Match.Empty() {
-			add("", "match is required (type, devices or tags)")
-		}
-		if r.Expr == "" {
-			add("", "expr is required")
-		}
-		if r.Ticket != nil && !slices.Contains([]string{"", "P1", "P2", "P3", "P4"}, r.Ticket.Priority) {
-			errs = append(errs, c.errAt(r.Ticket, "priority", "rule %q: unknown ticket priority %q: use P1, P2, P3 or P4", r.Name, r.Ticket.Priority))
-		}
-		for _, id := range r.Match.Devices {
-			if !slices.ContainsFunc(devices, func(d *rules.Device) bool { return d.ID == id }) {
-				errs = append(errs, c.errAt(&r.Match, "devices", "rule %q: match: unknown device %q", r.Name, id))
-			}
-		}
-		if r.Expr == "" || r.Match.Empty() {
-			continue
-		}
-		// Type-check against every matched device; report each distinct
-		// problem once, at its place in the expression.
-		reported := map[string]bool{}
-		for _, d := range devices {
-			if !r.Match.Matches(d) {
-				continue
-			}
-			for field, src := range map[string]string{"expr": r.Expr, "clear": r.Clear} {
-				if src == "" {
-					continue
-				}
-				if _, err := rules.CompileExpr(src, d.Points); err != nil {
-					var ee *rules.ExprError
-					if errors.As(err, &ee) && !reported[field+ee.Msg] {
-						reported[field+ee.Msg] = true
-						errs = append(errs, &Error{Pos: c.exprPos(r, field, ee), Msg: fmt.Sprintf("rule %q: %s: %s (device %q, profile type %q)", r.Name, field, ee.Msg, d.ID, d.Type)})
-					}
-				}
-			}
-		}
-	}
-	return errs
-}
-
-// exprPos places an expression error inside the YAML scalar that holds it.
-func (c *Config) exprPos(r *rules.Rule, field string, ee *rules.ExprError) Pos {
-	p := c.At(r, field)
-	switch {
-	case p.style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
-		p.Line += ee.Line
-	case ee.Line == 1:
-		p.Col += ee.Col - 1
-		if p.style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
-			p.Col++
-		}
-	default:
-		p.Line += ee.Line - 1
-	}
-	return p
 }

@@ -28,6 +28,9 @@ Usage:
                                    serve the config's devices from a Modbus TCP simulator
   facilityd tickets list -c FILE [--json] [--status S,S] [--device ID]
   facilityd tickets show -c FILE [--json] ID
+  facilityd modbus read -c FILE --device ID | --address HOST:PORT --unit N --register holding
+                        --start 40001 --count 10 --type float32 [--byte-order CDAB]
+                                   read a device once: decoded values and raw registers
   facilityd version
 `
 
@@ -55,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSim(ctx, rest, stderr)
 	case "tickets":
 		err = cmdTickets(ctx, rest, stdout)
+	case "modbus":
+		err = cmdModbus(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "facilityd", version)
 	case "help", "-h", "--help":

@@ -20,7 +20,7 @@ func TestCheck(t *testing.T) {
 	if code := run([]string{"check", "-c", "../configs/demo.yaml"}, &out, &errOut); code != 0 {
 		t.Fatalf("check demo.yaml: exit %d\n%s", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), "ok: 2 devices, 27 points, 2 profiles, 1 rules") {
+	if !strings.Contains(out.String(), "ok: 6 devices, 88 points, 6 profiles, ") {
 		t.Errorf("summary = %q", out.String())
 	}
 	out.Reset()

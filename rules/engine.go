@@ -1,12 +1,10 @@
 package rules
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -14,109 +12,132 @@ import (
 	"github.com/facilityd/facilityd/drivers"
 )
 
-// State is where an alert is in its life.
-type State uint8
+// HealthMeasurement is the measurement of the samples in which drivers say
+// whether a device answered (point up, a bool); offline rules read it.
+const HealthMeasurement = "device_health"
 
-// Alert states. Resolution is the transition firing → inactive.
-const (
-	Inactive State = iota
-	Pending
-	Firing
-)
+// Options tune an Engine; zero values take the defaults.
+type Options struct {
+	// Stale is how old a device's newest data may be before its expression
+	// rules stop deciding and hold their state (default 5m). A device its
+	// driver reports down holds at once. Offline rules say why.
+	Stale time.Duration
+	// ResolvedFor is how long a resolved alert stays listed (default 15m).
+	ResolvedFor time.Duration
+}
 
-// String returns inactive, pending or firing.
-func (s State) String() string {
-	switch s {
-	case Pending:
-		return "pending"
-	case Firing:
-		return "firing"
+func (o Options) withDefaults() Options {
+	if o.Stale <= 0 {
+		o.Stale = 5 * time.Minute
 	}
-	return "inactive"
-}
-
-// Alert is the current state of one rule on one device.
-type Alert struct {
-	Fingerprint string
-	Rule        string
-	Device      string
-	Type        string
-	Location    string
-	Severity    Severity
-	State       State
-	// ActiveAt is when the condition started to hold; FiredAt when it fired.
-	ActiveAt    time.Time
-	FiredAt     time.Time
-	Labels      map[string]string
-	Annotations map[string]string
-	Ticket      *TicketSpec
-	// Values are the device's point values at the last evaluation.
-	Values map[string]any
-}
-
-// Transition is a change of an alert's state. From Firing to Inactive means
-// the alert resolved.
-type Transition struct {
-	Alert    Alert
-	From, To State
-	At       time.Time
-}
-
-// Resolved reports whether the transition is a firing alert clearing.
-func (t Transition) Resolved() bool { return t.From == Firing && t.To == Inactive }
-
-// Fingerprint identifies an alert by rule, device and labels — never by value.
-func Fingerprint(rule, device string, labels map[string]string) string {
-	var b strings.Builder
-	b.WriteString(rule)
-	b.WriteByte(0)
-	b.WriteString(device)
-	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		b.WriteByte(0)
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(labels[k])
+	if o.ResolvedFor <= 0 {
+		o.ResolvedFor = 15 * time.Minute
 	}
-	sum := sha256.Sum256([]byte(b.String()))
-	return hex.EncodeToString(sum[:8])
+	return o
 }
 
-// instance is one rule on one device with its alert state.
-type instance struct {
-	*compiled
-	state    State
-	activeAt time.Time
-	firedAt  time.Time
-	lastTrue time.Time
+// deviceState is what the engine knows of one device.
+type deviceState struct {
+	dev       *Device
+	pkey      string             // identifies the device's points, to share compiled rules
+	env       map[string]any     // point values and window variables
+	series    map[string]*series // points read by window functions
+	slots     []windowRef        // window variables of the device's rules
+	instances []*instance        // rules on this device
+	gateways  []*instance        // gateway rules over this device
+	lastData  time.Time          // newest good sample, or when watching began
+	up        bool
+	upKnown   bool
+	timed     bool // some rule reads windows or ages: evaluate on every tick
 }
 
-// Engine evaluates rules over the latest values of each device. It is a pure
-// step function: callers pass the time, nothing here reads a clock, and it is
-// not safe for concurrent use (one owner goroutine feeds it).
+// down reports whether the device's driver last said it did not answer.
+func (d *deviceState) down() bool { return d.upKnown && !d.up }
+
+// offline is the condition of offline rules.
+func (d *deviceState) offline(ts time.Time, after time.Duration) bool {
+	return d.down() || ts.Sub(d.lastData) >= after
+}
+
+// Engine evaluates rules over the samples of devices. It is a pure step
+// function: callers pass the time, nothing here reads a clock, and it is not
+// safe for concurrent use (one owner goroutine feeds it).
 type Engine struct {
+	opts      Options
 	instances []*instance
-	byDevice  map[string][]*instance
-	env       map[string]map[string]any
+	gateways  []*instance
+	devices   map[string]*deviceState
+	order     []*deviceState
+	byFP      map[string]*instance
+	inhibit   []*InhibitRule
+	silences  []Silence
+	active    map[int]*instance // not inactive, by index
+	vm        vm.VM
+	started   time.Time
+	now       time.Time
+	out       []Transition
 }
 
-// NewEngine binds every rule to the devices it matches and compiles it.
-func NewEngine(rules []*Rule, devices []*Device) (*Engine, error) {
-	e := &Engine{byDevice: map[string][]*instance{}, env: map[string]map[string]any{}}
-	var errs []error
+// NewEngine binds every rule to the devices it matches and compiles it once
+// per profile. Errors name the rule and device.
+func NewEngine(set *Set, devices []*Device, opts Options) (*Engine, error) {
+	e := &Engine{opts: opts.withDefaults(), devices: map[string]*deviceState{}, byFP: map[string]*instance{},
+		active: map[int]*instance{}, inhibit: set.Inhibit}
+	pkeys := map[string]string{} // by profile name: its devices share the points
 	for _, d := range devices {
-		e.env[d.ID] = map[string]any{}
-		for _, r := range rules {
-			if !r.Match.Matches(d) {
-				continue
+		ds := &deviceState{dev: d, env: map[string]any{}, series: map[string]*series{}}
+		if ds.pkey = pkeys[d.Profile]; ds.pkey == "" || d.Profile == "" {
+			ds.pkey = pointsKey(d.Points)
+			pkeys[d.Profile] = ds.pkey
+		}
+		e.devices[d.ID] = ds
+		e.order = append(e.order, ds)
+	}
+	c := newCompiler()
+	var errs []error
+	// Gateway rules first: they are evaluated first, so that a gateway's
+	// alert mutes its devices' before those fire.
+	for _, r := range set.Rules {
+		switch r.Kind {
+		case KindExpr, KindOffline:
+		case KindGatewayOffline:
+			members := map[string][]*deviceState{}
+			for _, ds := range e.order {
+				if ds.dev.Gateway != "" && r.Match.Matches(ds.dev) {
+					members[ds.dev.Gateway] = append(members[ds.dev.Gateway], ds)
+				}
 			}
-			c, err := compileFor(r, d)
-			if err != nil {
-				errs = append(errs, err)
-				continue
+			// A gateway alert is worth having where it replaces several
+			// device alerts; one device alone is its own offline alert.
+			for _, gw := range slices.Sorted(maps.Keys(members)) {
+				if ms := members[gw]; len(ms) >= 2 {
+					e.add(&instance{rule: r, gateway: gw, members: ms})
+				}
 			}
-			in := &instance{compiled: c}
-			e.instances = append(e.instances, in)
-			e.byDevice[d.ID] = append(e.byDevice[d.ID], in)
+		default:
+			errs = append(errs, fmt.Errorf("rule %q: unknown kind %q", r.Name, r.Kind))
+		}
+	}
+	// Then device by device, each device's instances in one block of
+	// memory, since a poll evaluates them together.
+	for _, ds := range e.order {
+		var mine []*Rule
+		for _, r := range set.Rules {
+			if (r.Kind == KindExpr || r.Kind == KindOffline) && r.Match.Matches(ds.dev) {
+				mine = append(mine, r)
+			}
+		}
+		block := make([]instance, len(mine))
+		for i, r := range mine {
+			in := &block[i]
+			in.rule, in.dev = r, ds
+			if r.Kind == KindExpr {
+				if err := e.compileFor(c, in); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+			}
+			e.add(in)
 		}
 	}
 	if len(errs) > 0 {
@@ -125,133 +146,188 @@ func NewEngine(rules []*Rule, devices []*Device) (*Engine, error) {
 	return e, nil
 }
 
-// Observe records the samples' values and evaluates the rules of the devices
-// they belong to at the samples' time.
+// compileFor compiles the expressions of an expr rule's instance and
+// registers the windows they read.
+func (e *Engine) compileFor(c *compiler, in *instance) error {
+	r, ds := in.rule, in.dev
+	pkey := ds.pkey
+	var err error
+	if in.expr, err = c.compile(r.Expr, ds.dev.Points, pkey, asBool); err != nil {
+		return fmt.Errorf("rule %q on device %q: expr: %w", r.Name, ds.dev.ID, err)
+	}
+	if r.Clear != "" {
+		if in.clear, err = c.compile(r.Clear, ds.dev.Points, pkey, asBool); err != nil {
+			return fmt.Errorf("rule %q on device %q: clear: %w", r.Name, ds.dev.ID, err)
+		}
+	}
+	if r.Value != "" {
+		if in.value, err = c.compile(r.Value, ds.dev.Points, pkey, asNumber); err != nil {
+			return fmt.Errorf("rule %q on device %q: value: %w", r.Name, ds.dev.ID, err)
+		}
+	}
+	for _, p := range []*program{in.expr, in.clear, in.value} {
+		if p == nil {
+			continue
+		}
+		for _, ref := range p.refs {
+			if !slices.Contains(ds.slots, ref) {
+				ds.slots = append(ds.slots, ref)
+			}
+			s := ds.series[ref.point]
+			if s == nil {
+				s = &series{}
+				ds.series[ref.point] = s
+			}
+			s.keep = max(s.keep, ref.dur)
+			ds.timed = true
+		}
+	}
+	return nil
+}
+
+// add registers an instance with its identity and labels.
+func (e *Engine) add(in *instance) {
+	in.index = len(e.instances)
+	r := in.rule
+	in.kind = kindOf(r.Kind)
+	if in.dev != nil {
+		in.labels = alertLabels(r, in.dev.dev, "")
+		in.fp = Fingerprint(r.Name, in.dev.dev.ID, r.Labels)
+		in.dev.instances = append(in.dev.instances, in)
+	} else {
+		in.labels = alertLabels(r, nil, in.gateway)
+		in.fp = Fingerprint(r.Name, "gateway "+in.gateway, r.Labels)
+		for _, ds := range in.members {
+			ds.gateways = append(ds.gateways, in)
+		}
+		e.gateways = append(e.gateways, in)
+	}
+	in.value0 = nan
+	e.instances = append(e.instances, in)
+	e.byFP[in.fp] = in
+}
+
+// begin starts the clocks of missing data at the first evaluation.
+func (e *Engine) begin(ts time.Time) {
+	if e.started.IsZero() {
+		e.started = ts
+		for _, ds := range e.order {
+			ds.lastData = ts
+		}
+	}
+	if ts.After(e.now) {
+		e.now = ts
+	}
+}
+
+// Observe records the samples and evaluates the rules of the devices they
+// belong to at the samples' time. Samples of one device should come
+// together, as drivers put one poll at a time.
 func (e *Engine) Observe(samples []drivers.Sample) []Transition {
-	var out []Transition
-	var last string
+	e.out = nil
+	var cur *deviceState
 	var ts time.Time
+	health := false
 	for i := range samples {
 		s := &samples[i]
-		env, ok := e.env[s.Device]
-		if !ok || s.Quality == drivers.Bad {
+		ds := e.devices[s.Device]
+		if ds == nil {
+			continue
+		}
+		if cur != nil && ds != cur {
+			e.evalDevice(cur, ts, health)
+			health = false
+		}
+		if cur == nil || ds != cur {
+			e.begin(s.Time)
+		}
+		cur, ts = ds, s.Time
+		if s.Measurement == HealthMeasurement {
+			if s.Point == "up" && s.Value.Kind == drivers.KindBool {
+				ds.up, ds.upKnown, health = s.Value.B, true, true
+			}
+			continue
+		}
+		if s.Quality == drivers.Bad {
 			continue
 		}
 		switch s.Value.Kind {
 		case drivers.KindFloat, drivers.KindInt:
-			env[s.Point] = s.Value.Float64()
+			ds.env[s.Point] = s.Value.Float64()
 		default:
-			env[s.Point] = s.Value.Any()
+			ds.env[s.Point] = s.Value.Any()
 		}
-		if last != "" && s.Device != last {
-			out = e.evalDevice(out, last, ts)
+		if sr := ds.series[s.Point]; sr != nil {
+			sr.add(s.Time, s.Value.Float64())
 		}
-		last, ts = s.Device, s.Time
+		if s.Time.After(ds.lastData) {
+			ds.lastData = s.Time
+		}
 	}
-	if last != "" {
-		out = e.evalDevice(out, last, ts)
+	if cur != nil {
+		e.evalDevice(cur, ts, health)
 	}
-	return out
+	e.finish(ts, false)
+	return e.out
 }
 
-// Eval evaluates every rule at ts, so `for` and `keep_firing_for` timers
-// advance even when no samples arrive.
+// evalDevice evaluates the rules of one device after its samples; gateway
+// rules over it too when its health changed or their alert is active.
+func (e *Engine) evalDevice(ds *deviceState, ts time.Time, health bool) {
+	for _, g := range ds.gateways {
+		if health || g.state != Inactive {
+			e.step(g, ts)
+		}
+	}
+	e.computeSlots(ds, ts)
+	for _, in := range ds.instances {
+		e.step(in, ts)
+	}
+}
+
+func (e *Engine) computeSlots(ds *deviceState, ts time.Time) {
+	for _, ref := range ds.slots {
+		ds.env[ref.name] = ds.series[ref.point].eval(ref.fn, ref.dur, ts, e.started)
+	}
+}
+
+// Eval evaluates at ts what depends on time rather than samples: `for` and
+// `keep_firing_for` timers, window functions, offline and gateway rules,
+// silences that start or end, and resolved alerts that expire.
 func (e *Engine) Eval(ts time.Time) []Transition {
-	var out []Transition
-	for _, in := range e.instances {
-		out = e.step(out, in, ts)
+	e.out = nil
+	e.begin(ts)
+	for _, g := range e.gateways {
+		e.step(g, ts)
 	}
-	return out
-}
-
-func (e *Engine) evalDevice(out []Transition, device string, ts time.Time) []Transition {
-	for _, in := range e.byDevice[device] {
-		out = e.step(out, in, ts)
-	}
-	return out
-}
-
-func run(p *vm.Program, env map[string]any) (val, ok bool) {
-	v, err := vm.Run(p, env)
-	if err != nil {
-		return false, false // a point without data yet: no decision
-	}
-	b, isBool := v.(bool)
-	return b, isBool
-}
-
-// step advances one instance's state machine at ts.
-func (e *Engine) step(out []Transition, in *instance, ts time.Time) []Transition {
-	env := e.env[in.device.ID]
-	cond, ok := run(in.expr, env)
-	if !ok {
-		return out
-	}
-	from := in.state
-	r := in.rule
-	if cond {
-		in.lastTrue = ts
-		switch in.state {
-		case Inactive:
-			in.activeAt = ts
-			in.state = Pending
-			if r.For <= 0 {
-				in.state = Firing
-				in.firedAt = ts
-			}
-		case Pending:
-			if ts.Sub(in.activeAt) >= r.For {
-				in.state = Firing
-				in.firedAt = ts
-			}
+	for _, ds := range e.order {
+		if ds.timed {
+			e.computeSlots(ds, ts)
 		}
-	} else {
-		switch in.state {
-		case Pending:
-			in.state = Inactive
-		case Firing:
-			clear := ts.Sub(in.lastTrue) >= r.KeepFiringFor
-			if in.clear != nil {
-				c, ok := run(in.clear, env)
-				clear = clear && ok && c
-			}
-			if clear {
-				in.state = Inactive
+		for _, in := range ds.instances {
+			if ds.timed || in.state == Pending || in.state == Firing || in.kind == codeOffline {
+				e.step(in, ts)
 			}
 		}
 	}
-	if in.state != from {
-		out = append(out, Transition{Alert: e.alert(in), From: from, To: in.state, At: ts})
-	}
-	return out
+	e.finish(ts, true)
+	return e.out
 }
 
-func (e *Engine) alert(in *instance) Alert {
-	r := in.rule
-	return Alert{
-		Fingerprint: in.fp,
-		Rule:        r.Name,
-		Device:      in.device.ID,
-		Type:        in.device.Type,
-		Location:    in.device.Location,
-		Severity:    r.Severity,
-		State:       in.state,
-		ActiveAt:    in.activeAt,
-		FiredAt:     in.firedAt,
-		Labels:      r.Labels,
-		Annotations: r.Annotations,
-		Ticket:      r.Ticket,
-		Values:      maps.Clone(e.env[in.device.ID]),
-	}
-}
-
-// Alerts returns the pending and firing alerts.
+// Alerts returns the pending, firing and recently resolved alerts, in rule
+// order.
 func (e *Engine) Alerts() []Alert {
-	var out []Alert
-	for _, in := range e.instances {
-		if in.state != Inactive {
-			out = append(out, e.alert(in))
-		}
+	out := make([]Alert, 0, len(e.active))
+	for _, idx := range slices.Sorted(maps.Keys(e.active)) {
+		out = append(out, e.alert(e.active[idx]))
 	}
 	return out
 }
+
+// SetSilences replaces the silences and maintenance windows; they take
+// effect at the next evaluation.
+func (e *Engine) SetSilences(s []Silence) { e.silences = slices.Clone(s) }
+
+// Devices returns how many devices the engine watches and how many rule
+// instances (rule × device or gateway) it evaluates.
+func (e *Engine) Devices() (devices, instances int) { return len(e.order), len(e.instances) }

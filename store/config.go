@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Config is the influxdb section of the config file. The same fields serve
@@ -27,10 +29,51 @@ type Config struct {
 	// point waits in a batch.
 	BatchSize     int           `yaml:"batch_size"`
 	FlushInterval time.Duration `yaml:"flush_interval"`
-	// MaxBuffered points are held in memory while InfluxDB is unreachable;
-	// beyond it the oldest are dropped and counted.
+	// MaxBuffered samples wait in memory to be batched: one flush interval's
+	// worth normally, more only when the disk is slow, and the whole backlog
+	// when there is no spool. Beyond it the oldest are dropped and counted.
 	MaxBuffered int `yaml:"max_buffered"`
+
+	// Fsync says when spooled batches are forced to disk: always (before a
+	// batch is sent), interval (every FsyncInterval) or never (left to the
+	// OS). A kill -9 loses nothing the spool holds under any policy; the
+	// policy decides what a power cut or kernel crash can take.
+	Fsync FsyncPolicy `yaml:"fsync"`
+	// FsyncInterval is the period of the interval policy; FlushInterval
+	// when empty.
+	FsyncInterval time.Duration `yaml:"fsync_interval"`
+	// MaxSpoolBytes caps the spool on disk; when it is full the oldest
+	// segments are dropped and their samples counted.
+	MaxSpoolBytes int64 `yaml:"max_spool_bytes"`
 }
+
+// FsyncPolicy says when the spool forces its writes to disk.
+type FsyncPolicy string
+
+// Fsync policies.
+const (
+	FsyncAlways   FsyncPolicy = "always"
+	FsyncInterval FsyncPolicy = "interval"
+	FsyncNever    FsyncPolicy = "never"
+)
+
+// UnmarshalYAML accepts only the known policies.
+func (p *FsyncPolicy) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	switch FsyncPolicy(s) {
+	case FsyncAlways, FsyncInterval, FsyncNever:
+		*p = FsyncPolicy(s)
+		return nil
+	}
+	return fmt.Errorf("unknown fsync policy %q: use always, interval or never", s)
+}
+
+// DefaultMaxSpoolBytes is the spool's cap when max_spool_bytes is empty:
+// about a week of the demo building's readings.
+const DefaultMaxSpoolBytes = 1 << 30
 
 // WithDefaults returns c with empty fields filled in.
 func (c Config) WithDefaults() Config {
@@ -42,6 +85,15 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxBuffered == 0 {
 		c.MaxBuffered = 1_000_000
+	}
+	if c.Fsync == "" {
+		c.Fsync = FsyncInterval
+	}
+	if c.FsyncInterval == 0 {
+		c.FsyncInterval = c.FlushInterval
+	}
+	if c.MaxSpoolBytes == 0 {
+		c.MaxSpoolBytes = DefaultMaxSpoolBytes
 	}
 	return c
 }
@@ -62,6 +114,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("batch_size", c.BatchSize),
 		slog.Duration("flush_interval", c.FlushInterval),
 		slog.Int("max_buffered", c.MaxBuffered),
+		slog.String("fsync", string(c.Fsync)),
+		slog.Duration("fsync_interval", c.FsyncInterval),
+		slog.Int64("max_spool_bytes", c.MaxSpoolBytes),
 	)
 }
 
@@ -89,6 +144,12 @@ func (c Config) validate() error {
 		return fmt.Errorf("influxdb: flush_interval %v is negative", c.FlushInterval)
 	case c.MaxBuffered < 0:
 		return fmt.Errorf("influxdb: max_buffered %d is negative", c.MaxBuffered)
+	case c.Fsync != "" && c.Fsync != FsyncAlways && c.Fsync != FsyncInterval && c.Fsync != FsyncNever:
+		return fmt.Errorf("influxdb: fsync %q: use always, interval or never", c.Fsync)
+	case c.FsyncInterval < 0:
+		return fmt.Errorf("influxdb: fsync_interval %v is negative", c.FsyncInterval)
+	case c.MaxSpoolBytes < 0:
+		return fmt.Errorf("influxdb: max_spool_bytes %d is negative", c.MaxSpoolBytes)
 	}
 	return nil
 }

@@ -75,3 +75,39 @@ func rangeQuery(bucket, measurement, device, field string, start, stop time.Time
 		fluxString(bucket), fluxTime(start), fluxTime(stop),
 		fluxFilter(measurement, device), fluxString(field))
 }
+
+// selectQuery returns the series sel picks in [start, stop): one table per
+// device and field, merged across tag changes, oldest first, with the
+// window columns (_start, _stop) that aggregateWindow needs.
+func selectQuery(bucket string, sel Selector, start, stop time.Time) string {
+	cond := "r._measurement == " + fluxString(sel.Measurement)
+	if sel.Device != "" {
+		cond += " and r." + DeviceTag + " == " + fluxString(sel.Device)
+	}
+	if sel.Field != "" {
+		cond += " and r._field == " + fluxString(sel.Field)
+	}
+	return fmt.Sprintf(`from(bucket: %s)
+  |> range(start: %s, stop: %s)
+  |> filter(fn: (r) => %s)
+  |> group(columns: ["_start", "_stop", "_measurement", %q, "_field"])
+  |> sort(columns: ["_time"])`,
+		fluxString(bucket), fluxTime(start), fluxTime(stop), cond, DeviceTag)
+}
+
+// seriesColumns are the columns series queries return.
+var seriesColumns = fmt.Sprintf(`
+  |> keep(columns: ["_time", "_value", "_measurement", %q, "_field"])`, DeviceTag)
+
+// seriesQuery returns the raw values sel picks in [start, stop).
+func seriesQuery(bucket string, sel Selector, start, stop time.Time) string {
+	return selectQuery(bucket, sel, start, stop) + seriesColumns
+}
+
+// aggregateQuery returns fn of the values sel picks in each window of
+// length every, timestamped with the window's end (Flux's default). Empty
+// windows are left out. fn must be a known Agg: it is written as is.
+func aggregateQuery(bucket string, sel Selector, start, stop time.Time, every time.Duration, fn Agg) string {
+	return selectQuery(bucket, sel, start, stop) + fmt.Sprintf(`
+  |> aggregateWindow(every: %s, fn: %s, createEmpty: false)`, fluxDuration(every), fn) + seriesColumns
+}

@@ -86,3 +86,25 @@ func TestQueries(t *testing.T) {
 		}
 	}
 }
+
+// TestSeriesQueries: every outside value in the built Flux is one escaped
+// literal, however hostile the names.
+func TestSeriesQueries(t *testing.T) {
+	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	hostile := Selector{Measurement: `pump") |> drop() //`, Device: `x" or true or "`, Field: "${secret}\n"}
+	got := aggregateQuery(`facility/"autogen`, hostile, start, start.Add(time.Hour), 15*time.Minute, AggMean)
+	want := `from(bucket: "facility/\"autogen")
+  |> range(start: time(v: "2026-10-01T00:00:00Z"), stop: time(v: "2026-10-01T01:00:00Z"))
+  |> filter(fn: (r) => r._measurement == "pump\") |> drop() //" and r.device == "x\" or true or \"" and r._field == "\${secret}\n")
+  |> group(columns: ["_start", "_stop", "_measurement", "device", "_field"])
+  |> sort(columns: ["_time"])
+  |> aggregateWindow(every: 900000000000ns, fn: mean, createEmpty: false)
+  |> keep(columns: ["_time", "_value", "_measurement", "device", "_field"])`
+	if got != want {
+		t.Errorf("aggregateQuery:\n%s\nwant:\n%s", got, want)
+	}
+	got = seriesQuery("b", Selector{Measurement: "pump"}, start, start.Add(time.Hour))
+	if strings.Contains(got, "r.device ==") || strings.Contains(got, "r._field ==") || strings.Contains(got, "aggregateWindow") {
+		t.Errorf("seriesQuery for every device and field:\n%s", got)
+	}
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -10,74 +11,97 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/drivers"
-	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
-	http2 "github.com/influxdata/influxdb-client-go/v2/api/http"
-	"github.com/influxdata/influxdb-client-go/v2/api/write"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 const (
 	minBackoff = 250 * time.Millisecond
 	maxBackoff = 30 * time.Second
-	// finalFlushTimeout bounds the last attempt to write what is pending when
-	// Run is told to stop, so shutdown cannot hang on a dead server.
+	// finalFlushTimeout bounds the attempt to deliver what is queued when
+	// Run is told to stop; what is left stays in the spool.
 	finalFlushTimeout = 5 * time.Second
 	// requestTimeout bounds one HTTP write.
 	requestTimeout = 10 * time.Second
-	// dropLogEvery limits how often overflow is logged; the count is exact.
-	dropLogEvery = 10 * time.Second
+	// logEvery limits how often repeated problems are logged; counts are exact.
+	logEvery = 10 * time.Second
 )
 
-// pointWriter is the part of influxdb-client-go's WriteAPIBlocking the Writer
-// uses; tests replace it with a fake.
-type pointWriter interface {
-	WritePoint(ctx context.Context, point ...*write.Point) error
+// WriterOptions are a Writer's collaborators.
+type WriterOptions struct {
+	// Tags gives the extra tags of a device (site, building, floor, ...).
+	// It may be nil and must be safe for concurrent use.
+	Tags func(device string) map[string]string
+	// Logger receives the writer's logs; nil discards them.
+	Logger *slog.Logger
+	// SpoolDir holds the durable spool. Empty keeps batches in memory only
+	// (bounded by MaxBuffered, lost when the process ends).
+	SpoolDir string
+	// Registerer receives the writer's metrics; nil registers none.
+	Registerer prometheus.Registerer
 }
 
 // WriterStats counts samples (one Sample = one field of one point) since the
-// Writer was made. Accepted = Written + Dropped + Pending.
+// Writer was made. Accepted + Recovered = Written + Dropped + Pending.
 type WriterStats struct {
-	Accepted int64 // taken by Put into the queue
-	Written  int64 // confirmed by InfluxDB
-	Dropped  int64 // lost: oldest dropped at the MaxBuffered cap, or in a batch InfluxDB refused (4xx)
-	Pending  int64 // queued or in the batch being sent
-	Skipped  int64 // refused by Put: quality Bad, NaN/±Inf, empty names, time out of range
-	Errors   int64 // failed write requests, each retry counted
+	Accepted  int64 `json:"accepted"`  // taken by Put
+	Recovered int64 `json:"recovered"` // found in the spool at start, left by an earlier run
+	Written   int64 `json:"written"`   // acknowledged by InfluxDB
+	Dropped   int64 `json:"dropped"`   // lost, for a reason counted in WriterStatus.DroppedBy
+	Pending   int64 `json:"pending"`   // in memory or in the spool
+	Skipped   int64 `json:"skipped"`   // refused by Put: quality Bad, NaN/±Inf, names line protocol cannot carry, time out of range
+	Errors    int64 `json:"errors"`    // failed write requests, each retry counted
 }
 
-// Writer is the drivers.Sink that stores samples in InfluxDB. Put only
-// queues, in memory and bounded by Config.MaxBuffered; Run sends batches and,
-// while InfluxDB is unreachable or overloaded, keeps the batch and retries it
-// with exponential back-off, so an outage costs memory, not readings. At most
-// MaxBuffered samples wait in the queue plus one batch (BatchSize) in flight.
+// Writer is the drivers.Sink that stores samples in InfluxDB.
+//
+// Put only queues in memory. Every FlushInterval, or as soon as BatchSize
+// samples wait, the queue is encoded into a batch (gzipped line protocol)
+// and appended to the spool on disk; a sender reads batches back in order
+// and writes them to InfluxDB, retrying with back-off while InfluxDB is
+// unreachable, slow or overloaded. So an outage costs disk (up to
+// MaxSpoolBytes, then the oldest batches go), and a crash costs at most the
+// samples of the last flush interval, which had not reached the spool.
 type Writer struct {
 	cfg    Config
 	token  string
 	tags   func(device string) map[string]string
 	logger *slog.Logger
 
-	// Seams for tests: the write API and the back-off bounds.
-	connect    func() (pointWriter, func())
+	// Seams for tests: the write request and the back-off bounds.
+	post       func(ctx context.Context, body []byte) error
 	httpClient *http.Client
 	minBackoff time.Duration
 	maxBackoff time.Duration
 
 	mu       sync.Mutex
 	q        *queue
-	inflight int // samples taken from q and not yet written or dropped
+	encoding int // samples taken from q and not yet stored as a batch
 	kick     chan struct{}
+	ready    chan struct{} // a batch was stored
 	running  atomic.Bool
+	stopping atomic.Bool
 
-	accepted, written, dropped, skipped, errors atomic.Int64
-	lastDropLog                                 atomic.Int64 // unix ns
+	spool *spool // nil without a spool directory
+	mem   *memQueue
+	enc   *encoder
+	buf   []drivers.Sample
+
+	accepted, written, skipped, errors atomic.Int64
+	droppedBy                          [numDropReasons]atomic.Int64
+	errorsBy                           [numErrorKinds]atomic.Int64
+	lastWrite                          atomic.Int64 // unix ns of the last acknowledged write
+	lastErr                            atomic.Pointer[string]
+	failing                            atomic.Int32 // errorKind+1 of the failure being retried, 0 when fine
+	latency                            prometheus.Histogram
+	logLimits                          sync.Map // what -> *atomic.Int64, unix ns last logged
 }
 
 var _ drivers.Sink = (*Writer)(nil)
 
-// NewWriter checks cfg (after WithDefaults) and reads the token file; it does
-// no I/O to InfluxDB. tags gives the extra tags of a device (site, building,
-// floor, ...), may be nil, and must be safe for concurrent use. A nil logger
-// discards.
-func NewWriter(cfg Config, tags func(device string) map[string]string, logger *slog.Logger) (*Writer, error) {
+// NewWriter checks cfg (after WithDefaults), reads the token file and opens
+// the spool, reporting what an earlier run left in it; it does no I/O to
+// InfluxDB.
+func NewWriter(cfg Config, opts WriterOptions) (*Writer, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -86,38 +110,46 @@ func NewWriter(cfg Config, tags func(device string) map[string]string, logger *s
 	if err != nil {
 		return nil, err
 	}
+	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	w := &Writer{
 		cfg:        cfg,
 		token:      token,
-		tags:       tags,
+		tags:       opts.Tags,
 		logger:     logger,
 		minBackoff: minBackoff,
 		maxBackoff: maxBackoff,
 		q:          newQueue(cfg.MaxBuffered, max(4*cfg.BatchSize, 1<<14)),
 		kick:       make(chan struct{}, 1),
+		ready:      make(chan struct{}, 1),
+		mem:        newMemQueue(cfg.MaxBuffered),
+		enc:        newEncoder(),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "facilityd_store_batch_duration_seconds",
+			Help:    "Time of one write request to InfluxDB, from sending a batch to its answer.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+		}),
 	}
-	w.connect = w.connectInflux
+	if opts.SpoolDir != "" {
+		if w.spool, err = openSpool(opts.SpoolDir, cfg, logger); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Registerer != nil {
+		if err := w.register(opts.Registerer); err != nil {
+			return nil, fmt.Errorf("influxdb: metrics: %w", err)
+		}
+	}
 	return w, nil
 }
 
-func (w *Writer) connectInflux() (pointWriter, func()) {
-	opts := influxdb2.DefaultOptions().
-		SetUseGZip(true).
-		SetHTTPRequestTimeout(uint(requestTimeout / time.Second))
-	if w.httpClient != nil {
-		opts.SetHTTPClient(w.httpClient)
-	}
-	client := influxdb2.NewClientWithOptions(w.cfg.URL, w.token, opts)
-	return client.WriteAPIBlocking(w.cfg.Org, w.cfg.Bucket), client.Close
-}
-
-// Put queues samples without touching the network. Samples that cannot be
-// stored are skipped and counted (see WriterStats.Skipped); a zero Time is
-// stamped with the current time. When the queue is full the oldest samples
-// make room and are counted as dropped. Put keeps nothing of the slice.
+// Put queues samples without touching the network or the disk. Samples that
+// cannot be stored are skipped and counted (see WriterStats.Skipped); a zero
+// Time is stamped with the current time. When the queue is full the oldest
+// samples make room and are counted as dropped. Put keeps nothing of the
+// slice.
 func (w *Writer) Put(_ context.Context, samples []drivers.Sample) {
 	var accepted, skipped, dropped int64
 	var now time.Time
@@ -149,199 +181,215 @@ func (w *Writer) Put(_ context.Context, samples []drivers.Sample) {
 		w.skipped.Add(skipped)
 	}
 	if dropped > 0 {
-		w.dropped.Add(dropped)
-		w.logDrop()
+		w.droppedBy[dropBufferFull].Add(dropped)
+		w.logLimited("buffer", slog.LevelWarn, "influxdb buffer full: dropping oldest samples",
+			"max_buffered", w.cfg.MaxBuffered, "dropped_total", w.droppedBy[dropBufferFull].Load())
 	}
 	if full {
-		select {
-		case w.kick <- struct{}{}:
-		default:
-		}
+		signal(w.kick)
 	}
 }
 
-func (w *Writer) logDrop() {
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// logLimited logs msg at most once per logEvery for each what.
+func (w *Writer) logLimited(what string, level slog.Level, msg string, args ...any) {
+	v, _ := w.logLimits.LoadOrStore(what, new(atomic.Int64))
+	last := v.(*atomic.Int64)
 	now := time.Now().UnixNano()
-	last := w.lastDropLog.Load()
-	if now-last < int64(dropLogEvery) || !w.lastDropLog.CompareAndSwap(last, now) {
+	prev := last.Load()
+	if prev != 0 && now-prev < int64(logEvery) || !last.CompareAndSwap(prev, now) {
 		return
 	}
-	w.logger.Warn("influxdb buffer full: dropping oldest samples",
-		"max_buffered", w.cfg.MaxBuffered, "dropped_total", w.dropped.Load())
+	w.logger.Log(context.Background(), level, msg, args...)
 }
 
-// Stats returns the counters; safe to call at any time.
-func (w *Writer) Stats() WriterStats {
-	w.mu.Lock()
-	pending := int64(w.q.len() + w.inflight)
-	w.mu.Unlock()
-	return WriterStats{
-		Accepted: w.accepted.Load(),
-		Written:  w.written.Load(),
-		Dropped:  w.dropped.Load(),
-		Pending:  pending,
-		Skipped:  w.skipped.Load(),
-		Errors:   w.errors.Load(),
-	}
-}
-
-// Run sends queued samples until ctx is done: a batch as soon as BatchSize
-// samples wait, and whatever waits every FlushInterval. When ctx is done it
-// makes one last attempt, bounded by a short timeout, to write what is
-// pending, then returns nil; samples still pending are logged. Run may be
-// called once.
+// Run batches, spools and sends until ctx is done. Then it stores what is
+// queued in the spool, tries for a few seconds to deliver what waits, and
+// returns nil; what is left stays in the spool for the next start (without a
+// spool it is lost, and logged). Run may be called once.
 func (w *Writer) Run(ctx context.Context) error {
 	if !w.running.CompareAndSwap(false, true) {
 		return errors.New("store: Writer.Run called twice")
 	}
-	api, closeAPI := w.connect()
-	defer closeAPI()
-	w.logger.Info("influxdb writer started", "config", w.cfg)
+	if w.post == nil {
+		post, closeClient := w.connect()
+		defer closeClient()
+		w.post = post
+	}
+	spoolDir := ""
+	if w.spool != nil {
+		spoolDir = w.spool.dir
+	}
+	w.logger.Info("influxdb writer started", "config", w.cfg, "spool", spoolDir)
 
-	ticker := time.NewTicker(w.cfg.FlushInterval)
-	defer ticker.Stop()
-	batch := make([]drivers.Sample, 0, w.cfg.BatchSize)
+	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSend()
+	sent := make(chan struct{})
+	go func() { // owned: Run waits for sent below
+		defer close(sent)
+		w.sendLoop(sendCtx)
+	}()
+	w.batchLoop(ctx)
+
+	w.stopping.Store(true)
+	signal(w.ready)
+	t := time.NewTimer(finalFlushTimeout)
+	select {
+	case <-sent:
+		t.Stop()
+	case <-t.C:
+		cancelSend()
+		<-sent
+	}
+	if w.spool != nil {
+		w.spool.close()
+	}
+	if st := w.Stats(); st.Pending > 0 {
+		if w.spool != nil {
+			w.logger.Warn("influxdb writer stopped; samples wait in the spool for the next start",
+				"pending", st.Pending, "spool", spoolDir)
+		} else {
+			w.logger.Error("influxdb writer stopped with samples not written", "pending", st.Pending)
+		}
+	}
+	return nil
+}
+
+// batchLoop turns the queue into batches: full ones as soon as they are,
+// and whatever waits every FlushInterval. When ctx is done it stores what
+// is left and returns.
+func (w *Writer) batchLoop(ctx context.Context) {
+	flush := time.NewTicker(w.cfg.FlushInterval)
+	defer flush.Stop()
+	var fsync <-chan time.Time
+	if w.spool != nil && w.cfg.Fsync == FsyncInterval {
+		t := time.NewTicker(w.cfg.FsyncInterval)
+		defer t.Stop()
+		fsync = t.C
+	}
 	for {
-		var err error
 		select {
 		case <-ctx.Done():
-			w.finalFlush(api, batch)
-			return nil
+			w.batch(true)
+			return
 		case <-w.kick:
-			batch, err = w.drain(ctx, api, batch, false)
-		case <-ticker.C:
-			batch, err = w.drain(ctx, api, batch, true)
-		}
-		if err != nil { // ctx done while retrying; batch is kept
-			w.finalFlush(api, batch)
-			return nil
+			w.batch(false)
+		case <-flush.C:
+			w.batch(true)
+			if w.spool != nil {
+				w.spool.saveAck()
+			}
+		case <-fsync:
+			w.spool.sync()
 		}
 	}
 }
 
-// drain sends full batches while there are any, and with partial set one
-// batch that is not full. It returns the batch still being sent (empty unless
-// ctx ended while it was retried).
-func (w *Writer) drain(ctx context.Context, api pointWriter, batch []drivers.Sample, partial bool) ([]drivers.Sample, error) {
+// batch stores full batches while there are any, and with partial set also
+// the rest of the queue.
+func (w *Writer) batch(partial bool) {
 	for {
 		w.mu.Lock()
 		n := w.q.len()
 		if n == 0 || (n < w.cfg.BatchSize && !partial) {
 			w.mu.Unlock()
-			return batch, nil
+			return
 		}
-		batch = w.q.take(batch[:0], w.cfg.BatchSize)
-		w.inflight = len(batch)
+		w.buf = w.q.take(w.buf[:0], w.cfg.BatchSize)
+		w.encoding = len(w.buf)
 		w.mu.Unlock()
 
-		if err := w.send(ctx, api, batch); err != nil {
-			return batch, err
-		}
-		clear(batch) // release the samples' strings
-		batch = batch[:0]
+		rec := w.enc.encode(w.buf, w.tags)
+		clear(w.buf) // release the samples' strings
+		w.store(rec)
+		w.mu.Lock()
+		w.encoding = 0
+		w.mu.Unlock()
+		signal(w.ready)
 		if n < w.cfg.BatchSize {
 			partial = false
 		}
 	}
 }
 
-// send writes batch, retrying while the failure is the server's or the
-// network's, until it is written, refused (4xx) or ctx is done.
-func (w *Writer) send(ctx context.Context, api pointWriter, batch []drivers.Sample) error {
-	points := toPoints(batch, w.tags)
-	backoff := w.minBackoff
-	for attempt := 1; ; attempt++ {
-		err := api.WritePoint(ctx, points...)
+// store puts a batch in the spool, or in memory when there is no spool or
+// the disk fails.
+func (w *Writer) store(rec *record) {
+	if w.spool != nil {
+		err := w.spool.append(rec)
 		if err == nil {
-			w.settle(len(batch), true)
-			if attempt > 1 {
-				w.logger.Info("influxdb write recovered", "attempts", attempt)
-			}
-			return nil
+			return
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		w.errors.Add(1)
-		retry, wait := retryable(err)
-		if !retry {
-			w.settle(len(batch), false)
-			w.logger.Error("influxdb refused a batch; dropping it",
-				"samples", len(batch), "points", len(points), "err", err)
-			return nil
-		}
-		delay := max(backoff, wait)
-		w.logger.Warn("influxdb write failed; keeping the batch and retrying",
-			"attempt", attempt, "retry_in", delay, "samples", len(batch), "err", err)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		backoff = min(2*backoff, w.maxBackoff)
+		w.errorsBy[errSpool].Add(1)
+		w.logLimited("spool", slog.LevelError, "spool write failed; keeping batches in memory meanwhile", "err", err)
 	}
+	w.mem.append(rec)
 }
 
-// settle ends the life of the in-flight batch in the counters.
-func (w *Writer) settle(n int, written bool) {
-	if written {
-		w.written.Add(int64(n))
-	} else {
-		w.dropped.Add(int64(n))
-	}
-	w.mu.Lock()
-	w.inflight = 0
-	w.mu.Unlock()
-}
-
-// retryable sorts a write error: network failures, 429 and 5xx are worth
-// retrying (with the server's Retry-After, if any); any other status and
-// encoding errors are the batch's fault and would fail forever.
-func retryable(err error) (bool, time.Duration) {
-	var herr *http2.Error
-	if !errors.As(err, &herr) {
-		return false, 0
-	}
-	s := herr.StatusCode
-	if s == 0 || s == http.StatusTooManyRequests || s >= 500 {
-		return true, time.Duration(herr.RetryAfter) * time.Second
-	}
-	return false, 0
-}
-
-// finalFlush makes one attempt per batch, without retries, to write the
-// in-flight batch and the queue, and logs what is left.
-func (w *Writer) finalFlush(api pointWriter, batch []drivers.Sample) {
-	ctx, cancel := context.WithTimeout(context.Background(), finalFlushTimeout)
-	defer cancel()
+// sendLoop delivers batches in order until ctx is done, or, once Run is
+// stopping, until none is left or InfluxDB fails.
+func (w *Writer) sendLoop(ctx context.Context) {
+	backoff := w.minBackoff
 	for {
-		if len(batch) == 0 {
-			w.mu.Lock()
-			batch = w.q.take(batch[:0], w.cfg.BatchSize)
-			w.inflight = len(batch)
-			w.mu.Unlock()
-			if len(batch) == 0 {
-				return
-			}
-		}
-		err := api.WritePoint(ctx, toPoints(batch, w.tags)...)
+		rec, err := w.nextRecord()
 		if err != nil {
-			w.errors.Add(1)
-			if retry, _ := retryable(err); retry || ctx.Err() != nil {
-				// What is left stays counted as pending: a durable spool
-				// would keep it across the restart.
-				w.logger.Error("influxdb writer stopped with samples not written",
-					"pending", w.Stats().Pending, "err", err)
+			w.logLimited("spool-read", slog.LevelError, "spool read failed; retrying", "err", err)
+			if w.stopping.Load() || !sleep(ctx, backoff) {
 				return
 			}
-			w.settle(len(batch), false)
-			w.logger.Error("influxdb refused a batch; dropping it", "samples", len(batch), "err", err)
-		} else {
-			w.settle(len(batch), true)
+			backoff = min(2*backoff, w.maxBackoff)
+			continue
 		}
-		clear(batch)
-		batch = batch[:0]
+		backoff = w.minBackoff
+		if rec == nil {
+			if w.stopping.Load() {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.ready:
+			}
+			continue
+		}
+		if err := w.deliver(ctx, rec); err != nil {
+			return
+		}
+		w.release(rec)
+	}
+}
+
+func (w *Writer) nextRecord() (*record, error) {
+	if w.spool != nil {
+		if rec, err := w.spool.next(); rec != nil || err != nil {
+			return rec, err
+		}
+	}
+	return w.mem.next(), nil
+}
+
+func (w *Writer) release(rec *record) {
+	if rec.seg != 0 {
+		w.spool.ack(rec)
+	} else {
+		w.mem.ack(rec)
+	}
+}
+
+// sleep waits d or until ctx is done, and reports whether it waited d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }

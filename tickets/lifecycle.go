@@ -2,20 +2,16 @@ package tickets
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-
-	sqlite "modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// transitions is the ticket lifecycle: the statuses each status may move to.
-// Resolved may go back to in_progress (reopen); closed and cancelled are
-// final.
+// transitions is the ticket lifecycle for people: the statuses each status
+// may move to. Resolved may go back to in_progress (the fix did not hold);
+// closed and cancelled are final, except that an alert firing again within
+// reopen_within of closing reopens a closed ticket.
 var transitions = map[Status][]Status{
 	StatusOpen:         {StatusAcknowledged, StatusInProgress, StatusOnHold, StatusResolved, StatusCancelled},
 	StatusAcknowledged: {StatusInProgress, StatusOnHold, StatusResolved, StatusCancelled},
@@ -57,58 +53,36 @@ func allowedFrom(from Status) string {
 }
 
 // Transition moves ticket id to status to on behalf of actor, recording
-// comment in its history. Resolving starts the follow-up clock; moving to
-// acknowledged or in_progress assigns an unassigned ticket to actor; moving
-// resolved back to in_progress reopens it, unless another ticket has taken
-// its key meanwhile. A move the lifecycle does not allow is ErrTransition.
+// comment in its history. The first move out of open is the response of the
+// SLA; resolving starts the follow-up clock; moving to acknowledged or
+// in_progress assigns an unassigned ticket to actor; moving resolved back to
+// in_progress reopens it, unless another ticket has taken its key meanwhile.
+// Closing needs a recorded follow-up check when the follow_up policy is
+// required. A move the lifecycle does not allow is ErrTransition.
 func (s *Store) Transition(ctx context.Context, id int64, to Status, actor, comment string) (Ticket, error) {
 	if !to.Valid() {
 		return Ticket{}, fmt.Errorf("tickets: ticket %d: %w: status %q, want one of %s", id, ErrInvalid, to, statusNames())
 	}
-	if strings.TrimSpace(actor) == "" {
-		return Ticket{}, fmt.Errorf("tickets: ticket %d: %w: empty actor", id, ErrInvalid)
+	if err := checkText("comment", comment, maxText); err != nil {
+		return Ticket{}, fmt.Errorf("tickets: ticket %d: %w", id, err)
 	}
-	now := s.now().UTC()
+	return s.update(ctx, id, actor, func(x *txn, t *Ticket) error {
+		return x.move(t, to, actor, comment)
+	})
+}
+
+// update runs change on ticket id in a transaction, on behalf of actor.
+func (s *Store) update(ctx context.Context, id int64, actor string, change func(*txn, *Ticket) error) (Ticket, error) {
+	if err := checkActor(actor); err != nil {
+		return Ticket{}, fmt.Errorf("tickets: ticket %d: %w", id, err)
+	}
 	var t Ticket
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(x *txn) error {
 		var err error
-		if t, err = scanTicket(tx.QueryRowContext(ctx, selectTicket+" WHERE id = ?", id)); err != nil {
+		if t, err = x.load(id); err != nil {
 			return err
 		}
-		from := t.Status
-		if !Allowed(from, to) {
-			return fmt.Errorf("%w: %s → %s (from %s: %s)", ErrTransition, from, to, from, allowedFrom(from))
-		}
-		t.Status, t.UpdatedAt = to, now
-		switch {
-		case to == StatusResolved:
-			t.ResolvedAt = now
-			t.FollowUpBy = now.Add(s.cfg.SLAFor(t.Priority).FollowUpWithin)
-		case from == StatusResolved && to == StatusInProgress:
-			// Reopened: the fix did not hold, so the follow-up is moot.
-			t.ResolvedAt, t.FollowUpBy = time.Time{}, time.Time{}
-		}
-		detail := string(from) + " → " + string(to)
-		if (to == StatusAcknowledged || to == StatusInProgress) && t.Assignee == "" {
-			t.Assignee = actor
-			detail += "; assigned to " + actor
-		}
-		if comment != "" {
-			detail += ": " + comment
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE tickets SET status = ?, assignee = ?, updated_at = ?,
-			resolved_at = ?, follow_up_by = ? WHERE id = ?`,
-			t.Status, t.Assignee, stamp(now), nullStamp(t.ResolvedAt), nullStamp(t.FollowUpBy), id)
-		if isUnique(err) {
-			var other int64
-			_ = tx.QueryRowContext(ctx, `SELECT id FROM tickets WHERE key = ?
-				AND status NOT IN ('resolved','closed','cancelled')`, t.Key).Scan(&other)
-			return fmt.Errorf("%w: cannot reopen: ticket %d is already open for key %q", ErrTransition, other, t.Key)
-		}
-		if err != nil {
-			return err
-		}
-		return addEvent(ctx, tx, id, now, actor, EventTransition, detail)
+		return change(x, &t)
 	})
 	if err != nil {
 		return Ticket{}, fmt.Errorf("tickets: ticket %d: %w", id, err)
@@ -116,8 +90,59 @@ func (s *Store) Transition(ctx context.Context, id int64, to Status, actor, comm
 	return t, nil
 }
 
-// isUnique reports whether err is a violated UNIQUE constraint.
-func isUnique(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+// maxText bounds actor names, comments and titles from outside.
+const maxText = 10_000
+
+func checkActor(actor string) error {
+	switch {
+	case strings.TrimSpace(actor) == "":
+		return fmt.Errorf("%w: empty actor", ErrInvalid)
+	case len(actor) > 200:
+		return fmt.Errorf("%w: actor longer than 200 bytes", ErrInvalid)
+	}
+	return nil
+}
+
+// move is Transition inside a transaction.
+func (x *txn) move(t *Ticket, to Status, actor, comment string) error {
+	from, now := t.Status, x.now
+	if !Allowed(from, to) {
+		return fmt.Errorf("%w: %s → %s (from %s: %s)", ErrTransition, from, to, from, allowedFrom(from))
+	}
+	if to == StatusClosed && x.s.cfg.FollowUp == FollowUpRequired && t.FollowUpResult != FollowUpOK {
+		return fmt.Errorf("%w: %s → %s: record the follow-up check first (policy follow_up: required)",
+			ErrTransition, from, to)
+	}
+	detail := string(from) + " → " + string(to)
+	switch {
+	case to == StatusResolved:
+		t.Status = to
+		t.ResolvedAt = now
+		t.FollowUpBy = now.Add(x.s.cfg.SLAFor(t.Priority).FollowUpWithin)
+		t.FollowUpAt, t.FollowUpResult = time.Time{}, ""
+	case from == StatusResolved && to == StatusInProgress:
+		t.reopened(now, x.s.cfg.SLAFor(t.Priority))
+	case to == StatusClosed:
+		t.Status, t.ClosedAt = to, now
+	default:
+		t.Status = to
+	}
+	if from == StatusOpen && t.RespondedAt.IsZero() && actor != systemActor {
+		t.RespondedAt = now
+	}
+	if (to == StatusAcknowledged || to == StatusInProgress) && t.Assignee == "" {
+		t.Assignee = actor
+		detail += "; assigned to " + actor
+	}
+	if comment != "" {
+		detail += ": " + comment
+	}
+	if err := x.save(t); isUnique(err) {
+		var other int64
+		_ = x.queryRow(`SELECT id FROM tickets WHERE key = ? AND `+openStatuses, t.Key).Scan(&other)
+		return fmt.Errorf("%w: cannot reopen: ticket %d is already open for key %q", ErrTransition, other, t.Key)
+	} else if err != nil {
+		return err
+	}
+	return x.event(t, actor, EventTransition, detail)
 }

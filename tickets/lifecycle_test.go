@@ -37,7 +37,9 @@ func TestTransitionTable(t *testing.T) {
 		{StatusResolved, StatusClosed}:         true,
 		{StatusResolved, StatusInProgress}:     true,
 	}
-	s, _ := openTemp(t, Config{}, newClock())
+	// follow_up: optional, so that resolved → closed is the table's alone;
+	// TestFollowUpPolicy covers the required check.
+	s, _ := openTemp(t, Config{FollowUp: FollowUpOptional}, newClock())
 	ctx := context.Background()
 	tk, _ := raise(t, s, alert("1"))
 	for _, from := range statusOrder {

@@ -50,6 +50,47 @@ var migrations = []string{
 		detail    TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX events_ticket ON events (ticket_id, id);`,
+
+	// 2: follow-up, response and close times; SLA breaches; the outbox.
+	`ALTER TABLE tickets ADD COLUMN responded_at TEXT;
+	ALTER TABLE tickets ADD COLUMN follow_up_at TEXT;
+	ALTER TABLE tickets ADD COLUMN follow_up_result TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tickets ADD COLUMN closed_at TEXT;
+	-- Best guesses for tickets of version 1: the first move out of open,
+	-- and the last change of a closed ticket.
+	UPDATE tickets SET responded_at = (SELECT MIN(at) FROM events
+		WHERE events.ticket_id = tickets.id AND kind = 'transition') WHERE status != 'open';
+	UPDATE tickets SET closed_at = updated_at WHERE status = 'closed';
+	CREATE INDEX tickets_status ON tickets (status);
+	-- One row per breached deadline: a breach is recorded once, and a new
+	-- deadline (after a reopen) may be breached again.
+	CREATE TABLE sla_breaches (
+		ticket_id INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+		kind      TEXT NOT NULL CHECK (kind IN ('respond','resolve','follow_up')),
+		deadline  TEXT NOT NULL,
+		at        TEXT NOT NULL,
+		PRIMARY KEY (ticket_id, kind, deadline)
+	);
+	-- Notifications, written in the transaction of the change they report;
+	-- each receiver gets its rows in id order.
+	CREATE TABLE outbox (
+		id           INTEGER PRIMARY KEY,
+		event_id     INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+		receiver     TEXT NOT NULL,
+		payload      TEXT NOT NULL,
+		created_at   TEXT NOT NULL,
+		attempts     INTEGER NOT NULL DEFAULT 0,
+		next_attempt TEXT NOT NULL,
+		last_error   TEXT NOT NULL DEFAULT '',
+		delivered_at TEXT,
+		dropped_at   TEXT,
+		UNIQUE (event_id, receiver)
+	);
+	CREATE INDEX outbox_pending ON outbox (receiver, id) WHERE delivered_at IS NULL AND dropped_at IS NULL;
+	CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+	-- instance makes idempotency keys unique beyond this file.
+	CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+	INSERT INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(6))));`,
 }
 
 // migrate brings the schema up to date. Each step reads the version inside

@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -70,5 +71,43 @@ func TestOpenConcurrentlyMigratesOnce(t *testing.T) {
 	}
 	if n != len(migrations) {
 		t.Fatalf("%d migrations recorded, want %d", n, len(migrations))
+	}
+}
+
+// TestMigrateFromVersion1 upgrades a database written by the first schema:
+// tickets keep their data and gain the best guesses of the new columns.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tickets.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const at, acked = "2026-03-02T08:00:00.000000000Z", "2026-03-02T08:20:00.000000000Z"
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`,
+		migrations[0],
+		`INSERT INTO schema_migrations VALUES (1, '` + at + `')`,
+		`INSERT INTO tickets (key, title, priority, status, source, first_seen, last_seen, created_at, updated_at,
+			respond_by, resolve_by) VALUES ('k', 'Pump', 'P2', 'closed', 'rule', '` + at + `', '` + at + `', '` + at + `',
+			'` + acked + `', '` + at + `', '` + at + `')`,
+		`INSERT INTO events (ticket_id, at, actor, kind, detail) VALUES (1, '` + acked + `', 'ana', 'transition', 'open → acknowledged')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := openAt(t, path, Config{}, newClock())
+	tk, _, err := s.Get(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := time.Parse(time.RFC3339, "2026-03-02T08:20:00Z")
+	if !tk.RespondedAt.Equal(want) || !tk.ClosedAt.Equal(want) || tk.Title != "Pump" {
+		t.Fatalf("upgraded ticket %+v", tk)
+	}
+	if s.instance == "" {
+		t.Error("no instance id")
 	}
 }

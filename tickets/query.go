@@ -10,9 +10,12 @@ import (
 )
 
 // selectTicket lists the columns in the order scanTicket reads them.
-const selectTicket = `SELECT id, key, title, description, device, location, category, priority, status,
+const selectTicket = `SELECT ` + ticketColumns + ` FROM tickets`
+
+// ticketColumns are the columns of a ticket in the order scanTicket reads them.
+const ticketColumns = `id, key, title, description, device, location, category, priority, status,
 	source, assignee, occurrences, first_seen, last_seen, created_at, updated_at, respond_by, resolve_by,
-	follow_up_by, alert_resolved_at, resolved_at FROM tickets`
+	follow_up_by, alert_resolved_at, resolved_at, responded_at, follow_up_at, closed_at, follow_up_result`
 
 // scanner is what *sql.Row and *sql.Rows have in common.
 type scanner interface{ Scan(dest ...any) error }
@@ -21,11 +24,11 @@ type scanner interface{ Scan(dest ...any) error }
 func scanTicket(r scanner) (Ticket, error) {
 	var t Ticket
 	var times [6]string
-	var optional [3]sql.NullString
+	var optional [6]sql.NullString
 	err := r.Scan(&t.ID, &t.Key, &t.Title, &t.Description, &t.Device, &t.Location, &t.Category,
 		&t.Priority, &t.Status, &t.Source, &t.Assignee, &t.Occurrences,
 		&times[0], &times[1], &times[2], &times[3], &times[4], &times[5],
-		&optional[0], &optional[1], &optional[2])
+		&optional[0], &optional[1], &optional[2], &optional[3], &optional[4], &optional[5], &t.FollowUpResult)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Ticket{}, ErrNotFound
 	}
@@ -38,7 +41,8 @@ func scanTicket(r scanner) (Ticket, error) {
 			return Ticket{}, fmt.Errorf("ticket %d: %w", t.ID, err)
 		}
 	}
-	for i, dst := range []*time.Time{&t.FollowUpBy, &t.AlertResolvedAt, &t.ResolvedAt} {
+	for i, dst := range []*time.Time{&t.FollowUpBy, &t.AlertResolvedAt, &t.ResolvedAt, &t.RespondedAt,
+		&t.FollowUpAt, &t.ClosedAt} {
 		if !optional[i].Valid {
 			continue
 		}
@@ -70,12 +74,15 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Ticket, error) {
 		}
 		where = append(where, "status IN (?"+strings.Repeat(", ?", len(f.Status)-1)+")")
 	}
-	if f.Device != "" {
-		where = append(where, "device = ?")
-		args = append(args, f.Device)
+	for col, v := range map[string]string{"device": f.Device, "category": f.Category, "priority": f.Priority,
+		"assignee": f.Assignee, "source": f.Source} {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
 	}
 	if f.OpenOnly {
-		where = append(where, "status NOT IN ('resolved','closed','cancelled')")
+		where = append(where, openStatuses)
 	}
 	q := selectTicket
 	if len(where) > 0 {

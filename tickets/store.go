@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // systemActor is the actor of the events facilityd records by itself.
@@ -18,9 +20,16 @@ const systemActor = "facilityd"
 // Store is the ticket database. It is safe for concurrent use, and several
 // processes (the daemon and the operator CLI) may open the same file.
 type Store struct {
-	db  *sql.DB
-	cfg Config
-	now func() time.Time
+	db       *sql.DB
+	cfg      Config // with defaults
+	now      func() time.Time
+	instance string // makes notification ids unique beyond this file
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+
+	wakeMu sync.Mutex
+	wake   chan struct{} // closed and replaced when the outbox gains rows
 }
 
 // Open opens or creates the SQLite file at path and brings its schema up to
@@ -55,176 +64,173 @@ func Open(ctx context.Context, path string, cfg Config, now func() time.Time) (*
 	if err != nil {
 		return nil, fmt.Errorf("tickets: open %s: %w", path, err)
 	}
-	s := &Store{db: db, cfg: cfg, now: now}
+	s := &Store{db: db, cfg: cfg.withDefaults(), now: now, stmts: map[string]*sql.Stmt{}, wake: make(chan struct{})}
 	if err := migrate(ctx, db, stamp(now())); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("tickets: open %s: %w", path, err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance'`).Scan(&s.instance); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("tickets: open %s: read instance: %w", path, err)
 	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = map[string]*sql.Stmt{}
+	s.stmtMu.Unlock()
+	return s.db.Close()
+}
 
-// Raise records that alert a fired. If a ticket for a.Key is open it gains an
-// occurrence (created is false); otherwise a resolved ticket within the
-// reopen cool-down is reopened, or a new ticket is opened (created is true).
-// All of it happens in one transaction, so repeats, restarts and concurrent
-// callers never open a second ticket for one key. Each call is a write
-// transaction (about 0.3 ms): call it when an alert fires, not per sample.
-func (s *Store) Raise(ctx context.Context, a Alert) (t Ticket, created bool, err error) {
-	if err := checkAlert(a); err != nil {
-		return Ticket{}, false, err
+// prepare returns the prepared statement of q, preparing it once: parsing
+// SQL is most of the cost of a small statement.
+func (s *Store) prepare(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st := s.stmts[q]; st != nil {
+		return st, nil
 	}
-	now := s.now().UTC()
-	at := a.At.UTC()
-	if a.At.IsZero() {
-		at = now
-	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		t, err = scanTicket(tx.QueryRowContext(ctx, selectTicket+
-			` WHERE key = ? AND status NOT IN ('resolved','closed','cancelled')`, a.Key))
-		switch {
-		case err == nil:
-			return s.addOccurrence(ctx, tx, &t, at, now)
-		case !errors.Is(err, ErrNotFound):
-			return err
-		}
-		if ok, err := s.reopen(ctx, tx, &t, a.Key, at, now); ok || err != nil {
-			return err
-		}
-		created = true
-		t, err = s.insert(ctx, tx, a, at, now)
-		return err
-	})
+	st, err := s.db.PrepareContext(ctx, q)
 	if err != nil {
-		return Ticket{}, false, fmt.Errorf("tickets: raise %q: %w", a.Key, err)
+		return nil, err
 	}
-	return t, created, nil
+	s.stmts[q] = st
+	return st, nil
 }
 
-func checkAlert(a Alert) error {
-	switch {
-	case a.Key == "":
-		return fmt.Errorf("tickets: raise: %w: empty alert key", ErrInvalid)
-	case a.Title == "":
-		return fmt.Errorf("tickets: raise %q: %w: empty title", a.Key, ErrInvalid)
-	case !validPriority(a.Priority):
-		return fmt.Errorf("tickets: raise %q: %w: priority %q, want P1, P2, P3 or P4", a.Key, ErrInvalid, a.Priority)
-	case !validSource(a.Source):
-		return fmt.Errorf("tickets: raise %q: %w: source %q, want rule, inspection, energy or manual",
-			a.Key, ErrInvalid, a.Source)
-	}
-	return nil
+// txn is one write transaction with its statements and clock.
+type txn struct {
+	ctx    context.Context
+	tx     *sql.Tx
+	s      *Store
+	now    time.Time
+	stmts  map[string]*sql.Stmt
+	queued bool // the outbox gained rows
 }
 
-func (s *Store) addOccurrence(ctx context.Context, tx *sql.Tx, t *Ticket, at, now time.Time) error {
-	t.Occurrences++
-	t.LastSeen = later(t.LastSeen, at)
-	t.UpdatedAt = now
-	t.AlertResolvedAt = time.Time{} // firing again
-	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET occurrences = ?, last_seen = ?, updated_at = ?,
-		alert_resolved_at = NULL WHERE id = ?`, t.Occurrences, stamp(t.LastSeen), stamp(now), t.ID); err != nil {
-		return err
+func (x *txn) stmt(q string) (*sql.Stmt, error) {
+	if st := x.stmts[q]; st != nil {
+		return st, nil
 	}
-	return addEvent(ctx, tx, t.ID, now, systemActor, EventOccurrence,
-		fmt.Sprintf("occurrence %d at %s", t.Occurrences, at.Format(time.RFC3339)))
-}
-
-// reopen moves the newest ticket of key back to in_progress if it was
-// resolved (not yet closed) within the cool-down.
-func (s *Store) reopen(ctx context.Context, tx *sql.Tx, t *Ticket, key string, at, now time.Time) (bool, error) {
-	if s.cfg.ReopenWithin <= 0 {
-		return false, nil
-	}
-	last, err := scanTicket(tx.QueryRowContext(ctx, selectTicket+` WHERE key = ? ORDER BY id DESC LIMIT 1`, key))
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	if err != nil || last.Status != StatusResolved || at.Sub(last.ResolvedAt) > s.cfg.ReopenWithin {
-		return false, err
-	}
-	*t = last
-	t.Status, t.ResolvedAt, t.FollowUpBy, t.AlertResolvedAt = StatusInProgress, time.Time{}, time.Time{}, time.Time{}
-	t.Occurrences++
-	t.LastSeen = later(t.LastSeen, at)
-	t.UpdatedAt = now
-	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET status = ?, resolved_at = NULL, follow_up_by = NULL,
-		alert_resolved_at = NULL, occurrences = ?, last_seen = ?, updated_at = ? WHERE id = ?`,
-		t.Status, t.Occurrences, stamp(t.LastSeen), stamp(now), t.ID); err != nil {
-		return false, err
-	}
-	return true, addEvent(ctx, tx, t.ID, now, systemActor, EventReopened,
-		fmt.Sprintf("alert fired again at %s, within %s of resolution", at.Format(time.RFC3339), s.cfg.ReopenWithin))
-}
-
-func (s *Store) insert(ctx context.Context, tx *sql.Tx, a Alert, at, now time.Time) (Ticket, error) {
-	sla := s.cfg.SLAFor(a.Priority)
-	t := Ticket{
-		Key: a.Key, Title: a.Title, Description: a.Description, Device: a.Device,
-		Location: a.Location, Category: a.Category, Priority: a.Priority, Source: a.Source,
-		Status: StatusOpen, Occurrences: 1, FirstSeen: at, LastSeen: at,
-		CreatedAt: now, UpdatedAt: now,
-		RespondBy: now.Add(sla.RespondWithin), ResolveBy: now.Add(sla.ResolveWithin),
-	}
-	err := tx.QueryRowContext(ctx, `INSERT INTO tickets (key, title, description, device, location, category,
-		priority, status, source, occurrences, first_seen, last_seen, created_at, updated_at, respond_by, resolve_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		t.Key, t.Title, t.Description, t.Device, t.Location, t.Category, t.Priority, t.Status, t.Source,
-		t.Occurrences, stamp(at), stamp(at), stamp(now), stamp(now), stamp(t.RespondBy), stamp(t.ResolveBy),
-	).Scan(&t.ID)
+	ps, err := x.s.prepare(x.ctx, q)
 	if err != nil {
-		return Ticket{}, err
+		return nil, err
 	}
-	return t, addEvent(ctx, tx, t.ID, now, systemActor, EventCreated,
-		fmt.Sprintf("opened %s from %s; alert fired at %s", t.Priority, t.Source, at.Format(time.RFC3339)))
+	st := x.tx.StmtContext(x.ctx, ps)
+	x.stmts[q] = st
+	return st, nil
 }
 
-// AlertResolved records on the open ticket of key that its alert cleared at
-// at. The ticket stays open: people close tickets. No open ticket for key is
-// not an error, since people may have closed it already.
-func (s *Store) AlertResolved(ctx context.Context, key string, at time.Time) error {
-	now := s.now().UTC()
-	if at.IsZero() {
-		at = now
-	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `UPDATE tickets SET alert_resolved_at = ?, updated_at = ?
-			WHERE key = ? AND status NOT IN ('resolved','closed','cancelled') RETURNING id`,
-			stamp(at), stamp(now), key).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return addEvent(ctx, tx, id, now, systemActor, EventAlertResolved,
-			"alert cleared at "+at.UTC().Format(time.RFC3339))
-	})
+func (x *txn) exec(q string, args ...any) (sql.Result, error) {
+	st, err := x.stmt(q)
 	if err != nil {
-		return fmt.Errorf("tickets: alert resolved %q: %w", key, err)
+		return nil, err
 	}
-	return nil
+	return st.ExecContext(x.ctx, args...)
 }
 
-// inTx runs fn in a write transaction and commits it if fn succeeds.
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (x *txn) queryRow(q string, args ...any) scanner {
+	st, err := x.stmt(q)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(x.ctx, args...)
+}
+
+func (x *txn) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := x.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(x.ctx, args...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// inTx runs fn in a write transaction at the store's current time and
+// commits it if fn succeeds.
+func (s *Store) inTx(ctx context.Context, fn func(*txn) error) error {
+	return s.inTxAt(ctx, s.now().UTC(), fn)
+}
+
+func (s *Store) inTxAt(ctx context.Context, now time.Time, fn func(*txn) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() // a no-op once committed
-	if err := fn(tx); err != nil {
+	x := &txn{ctx: ctx, tx: tx, s: s, now: now, stmts: map[string]*sql.Stmt{}}
+	if err := fn(x); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if x.queued {
+		s.signal()
+	}
+	return nil
 }
 
-func addEvent(ctx context.Context, tx *sql.Tx, id int64, at time.Time, actor string, kind EventKind, detail string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO events (ticket_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)`,
-		id, stamp(at), actor, kind, detail)
+// signal wakes every dispatcher waiting for new outbox rows.
+func (s *Store) signal() {
+	s.wakeMu.Lock()
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.wakeMu.Unlock()
+}
+
+// woken returns a channel closed at the next signal.
+func (s *Store) woken() <-chan struct{} {
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	return s.wake
+}
+
+// load reads ticket id inside x.
+func (x *txn) load(id int64) (Ticket, error) {
+	return scanTicket(x.queryRow(selectTicket+" WHERE id = ?", id))
+}
+
+// save writes every mutable column of t.
+func (x *txn) save(t *Ticket) error {
+	t.UpdatedAt = x.now
+	_, err := x.exec(`UPDATE tickets SET priority = ?, status = ?, assignee = ?, occurrences = ?, last_seen = ?,
+		updated_at = ?, resolve_by = ?, follow_up_by = ?, responded_at = ?, alert_resolved_at = ?, resolved_at = ?,
+		follow_up_at = ?, follow_up_result = ?, closed_at = ? WHERE id = ?`,
+		t.Priority, t.Status, t.Assignee, t.Occurrences, stamp(t.LastSeen), stamp(t.UpdatedAt), stamp(t.ResolveBy),
+		nullStamp(t.FollowUpBy), nullStamp(t.RespondedAt), nullStamp(t.AlertResolvedAt), nullStamp(t.ResolvedAt),
+		nullStamp(t.FollowUpAt), t.FollowUpResult, nullStamp(t.ClosedAt), t.ID)
 	return err
+}
+
+// event records what happened to t in its history and queues the
+// notifications of the receivers that want it, plus extra receivers.
+func (x *txn) event(t *Ticket, actor string, kind EventKind, detail string, extra ...string) error {
+	res, err := x.exec(`INSERT INTO events (ticket_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)`,
+		t.ID, stamp(x.now), actor, kind, detail)
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	ev := Event{ID: id, TicketID: t.ID, At: x.now, Actor: actor, Kind: kind, Detail: detail}
+	return x.enqueue(ev, t, extra)
+}
+
+// isUnique reports whether err is a violated UNIQUE constraint.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 }
 
 func later(a, b time.Time) time.Time {

@@ -149,6 +149,11 @@ func TestRaiseAfterCloseOpensNewTicket(t *testing.T) {
 				path = []Status{StatusCancelled}
 			}
 			for _, to := range path {
+				if to == StatusClosed {
+					if _, err := s.FollowUp(context.Background(), first.ID, "ben", FollowUpOK, "holds"); err != nil {
+						t.Fatal(err)
+					}
+				}
 				if _, err := s.Transition(context.Background(), first.ID, to, "ana", ""); err != nil {
 					t.Fatal(err)
 				}

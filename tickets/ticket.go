@@ -36,6 +36,9 @@ func (s Status) Valid() bool {
 	return ok
 }
 
+// openStatuses is Status.IsOpen in SQL.
+const openStatuses = `status NOT IN ('resolved','closed','cancelled')`
+
 // Sources of a ticket: what raised it.
 const (
 	SourceRule       = "rule"
@@ -56,10 +59,14 @@ func validSource(s string) bool {
 var (
 	// ErrNotFound means no ticket has the id asked for.
 	ErrNotFound = errors.New("ticket not found")
-	// ErrTransition means the lifecycle does not allow the status change.
+	// ErrTransition means the lifecycle does not allow the change.
 	ErrTransition = errors.New("transition not allowed")
 	// ErrInvalid means an argument was malformed (unknown priority, status…).
 	ErrInvalid = errors.New("invalid argument")
+	// ErrRejected is wrapped by a Notifier whose receiver refused a
+	// notification for good (HTTP 400, say): retrying would not help, so
+	// the outbox drops it, logged, instead of blocking the receiver's queue.
+	ErrRejected = errors.New("rejected by receiver")
 )
 
 // Alert is what the alert layer hands over when an alert fires: Key is its
@@ -68,6 +75,22 @@ type Alert struct {
 	Key, Title, Description, Device, Location, Category, Priority, Source string
 	// At is when the alert fired; zero means now.
 	At time.Time
+}
+
+// Change is one alert transition for Apply: the alert fired, or, with
+// Resolved set, cleared (then only Alert.Key and Alert.At matter).
+type Change struct {
+	Alert    Alert
+	Resolved bool
+}
+
+// Result is what Apply did with one Change. Ticket is the ticket after the
+// change; it is zero for a resolution without an open ticket.
+type Result struct {
+	Ticket Ticket
+	// Created is set when the change opened a new ticket, Reopened when it
+	// brought a resolved or closed one back.
+	Created, Reopened bool
 }
 
 // Ticket is one maintenance ticket. Times are UTC; zero times are unset and
@@ -93,13 +116,26 @@ type Ticket struct {
 	RespondBy   time.Time `json:"respond_by"`
 	ResolveBy   time.Time `json:"resolve_by"`
 	// FollowUpBy is set when the ticket is resolved: by then someone checks
-	// that the fix held and closes it.
+	// that the fix held (FollowUpAt, FollowUpResult) and closes it.
 	FollowUpBy time.Time `json:"follow_up_by,omitzero"`
-	// AlertResolvedAt is when the alert last cleared; people still close the
-	// ticket.
+	// RespondedAt is the first move out of open: the response time of the SLA.
+	RespondedAt time.Time `json:"responded_at,omitzero"`
+	// AlertResolvedAt is when the alert last cleared.
 	AlertResolvedAt time.Time `json:"alert_resolved_at,omitzero"`
 	ResolvedAt      time.Time `json:"resolved_at,omitzero"`
+	FollowUpAt      time.Time `json:"follow_up_at,omitzero"`
+	// FollowUpResult is FollowUpOK or FollowUpFailed once the check is done.
+	FollowUpResult string    `json:"follow_up_result,omitempty"`
+	ClosedAt       time.Time `json:"closed_at,omitzero"`
 }
+
+// Results of a follow-up check.
+const (
+	// FollowUpOK means the repair held; the ticket may be closed.
+	FollowUpOK = "ok"
+	// FollowUpFailed means it did not; the ticket goes back to in_progress.
+	FollowUpFailed = "failed"
+)
 
 // EventKind names what happened to a ticket.
 type EventKind string
@@ -111,7 +147,15 @@ const (
 	EventAlertResolved EventKind = "alert_resolved"
 	EventTransition    EventKind = "transition"
 	EventReopened      EventKind = "reopened"
+	EventAssigned      EventKind = "assigned"
+	EventComment       EventKind = "comment"
+	EventFollowUp      EventKind = "follow_up"
+	EventSLABreach     EventKind = "sla_breach"
 )
+
+// EventKinds lists every kind, in lifecycle order.
+var EventKinds = []EventKind{EventCreated, EventOccurrence, EventAlertResolved, EventTransition,
+	EventReopened, EventAssigned, EventComment, EventFollowUp, EventSLABreach}
 
 // Event is one entry of a ticket's history.
 type Event struct {
@@ -123,11 +167,25 @@ type Event struct {
 	Detail   string    `json:"detail,omitempty"`
 }
 
+// Notification is what the outbox delivers to a receiver: one event and the
+// ticket as it was right after it.
+type Notification struct {
+	// ID is the idempotency key: unique per event and database, the same on
+	// every retry, so a receiver can drop a repeat.
+	ID     string `json:"id"`
+	Event  Event  `json:"event"`
+	Ticket Ticket `json:"ticket"`
+}
+
 // Filter selects tickets for List. Zero fields select everything.
 type Filter struct {
 	// Status keeps tickets in any of these statuses.
-	Status []string
-	Device string
+	Status   []string
+	Device   string
+	Category string
+	Priority string
+	Assignee string
+	Source   string
 	// OpenOnly keeps tickets that still own their key (see Status.IsOpen).
 	OpenOnly bool
 	// Limit caps the number of tickets; zero means no cap.

@@ -37,6 +37,12 @@ type Alert struct {
 	ActiveAt    time.Time         `json:"active_at"`
 	FiredAt     *time.Time        `json:"fired_at,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// Labels are what silences and inhibit rules match on.
+	Labels map[string]string `json:"labels,omitempty"`
+	// SilencedBy and InhibitedBy say what mutes the alert: it is still
+	// recorded, but opens no ticket.
+	SilencedBy  []string `json:"silenced_by,omitempty"`
+	InhibitedBy string   `json:"inhibited_by,omitempty"`
 }
 
 // Status is what the server shows of the running daemon; the app implements it.
@@ -50,9 +56,12 @@ type Status interface {
 // Deps are the server's data sources. Each area of the API keeps its own
 // small interface in its own file; a nil source leaves its routes out.
 type Deps struct {
-	Status  Status
-	Tickets TicketService
-	Auth    *Auth
+	Status   Status
+	Tickets  TicketService
+	Silences SilenceService
+	Auth     *Auth
+	// Metrics serves /metrics (Prometheus text format); nil leaves it out.
+	Metrics http.Handler
 }
 
 // Server is the HTTP API and dashboard.
@@ -68,11 +77,17 @@ type Server struct {
 func New(deps Deps, logger *slog.Logger) *Server {
 	s := &Server{Deps: deps, src: deps.Status, auth: deps.Auth, log: logger, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	if deps.Metrics != nil {
+		s.mux.Handle("GET /metrics", deps.Metrics)
+	}
 	s.mux.HandleFunc("GET /api/v1/devices", s.devices)
 	s.mux.HandleFunc("GET /api/v1/devices/{id}", s.device)
 	s.mux.HandleFunc("GET /api/v1/alerts", s.alerts)
 	if deps.Tickets != nil {
 		s.ticketRoutes()
+	}
+	if deps.Silences != nil {
+		s.silenceRoutes()
 	}
 	s.mux.Handle("GET /", http.FileServerFS(subFS(assets, "assets")))
 	return s

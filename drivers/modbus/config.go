@@ -52,12 +52,34 @@ type Config struct {
 	StopBits int    `yaml:"stop_bits"`
 	// MaxGap is how many unused registers one read may span to join two
 	// points (bit tables: 16 bits per register). Empty means DefaultMaxGap;
-	// 0 joins only adjacent points, for devices that answer exception 2 when
-	// a read touches an undefined register.
+	// 0 joins only adjacent points. A device that refuses a read reaching
+	// an undefined register needs no setting: the poller isolates the
+	// refused registers and stops bridging them.
 	MaxGap *int `yaml:"max_gap"`
+	// Jitter delays each poll by a random time below it, so that devices
+	// with the same interval do not all poll at once. It must be shorter
+	// than Interval.
+	Jitter time.Duration `yaml:"jitter"`
+	// Workarounds are the device's quirks.
+	Workarounds Workarounds `yaml:"workarounds"`
+}
+
+// Workarounds gathers the quirks of a device in one place, so that a
+// config shows at a glance what is special about it.
+type Workarounds struct {
 	// MaxRegisters caps the registers of one read for devices that accept
 	// fewer than the 125 the protocol allows; 0 means 125.
 	MaxRegisters int `yaml:"max_registers"`
+	// MaxBits caps the coils or discrete inputs of one read for devices
+	// that accept fewer than 2000; 0 means 2000.
+	MaxBits int `yaml:"max_bits"`
+	// PauseBetweenRequests is a quiet time before every request of a poll
+	// but the first, for devices and serial gateways that need time to
+	// recover between requests.
+	PauseBetweenRequests time.Duration `yaml:"pause_between_requests"`
+	// CloseAfterPoll drops the connection after every poll, for devices
+	// that accept only one connection and share it with another master.
+	CloseAfterPoll bool `yaml:"close_after_poll"`
 }
 
 // Defaults used when a Config leaves a field empty.
@@ -98,8 +120,11 @@ func (c Config) WithDefaults() Config {
 		gap := DefaultMaxGap
 		c.MaxGap = &gap
 	}
-	if c.MaxRegisters == 0 {
-		c.MaxRegisters = MaxRegisters
+	if c.Workarounds.MaxRegisters == 0 {
+		c.Workarounds.MaxRegisters = MaxRegisters
+	}
+	if c.Workarounds.MaxBits == 0 {
+		c.Workarounds.MaxBits = MaxBits
 	}
 	return c
 }

@@ -15,6 +15,9 @@ type client interface {
 	ReadDiscreteInputs(address, quantity uint16) ([]byte, error)
 	ReadHoldingRegisters(address, quantity uint16) ([]byte, error)
 	ReadInputRegisters(address, quantity uint16) ([]byte, error)
+	WriteSingleCoil(address, value uint16) ([]byte, error)
+	WriteSingleRegister(address, value uint16) ([]byte, error)
+	WriteMultipleRegisters(address, quantity uint16, value []byte) ([]byte, error)
 }
 
 // conn is one link to a gateway: a TCP socket or a serial line. It connects
@@ -146,6 +149,9 @@ func (t *rtuTCPTransporter) Send(req []byte) ([]byte, error) {
 		n = 10
 	default:
 		return nil, fmt.Errorf("modbus: rtu response with unsupported function code %d", fc)
+	}
+	if n > len(buf) { // a garbled byte count: an RTU frame is at most 256 bytes
+		return nil, fmt.Errorf("modbus: rtu response byte count %d is more than a frame holds", buf[2])
 	}
 	if _, err := io.ReadFull(t.conn, buf[3:n]); err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -14,10 +16,14 @@ import (
 
 // fakeUnit is one device behind a fakeConn.
 type fakeUnit struct {
-	regs  []uint16      // holding and input registers from address 0
-	delay time.Duration // how long each request takes
-	fail  error         // returned after delay, if set
-	busy  int           // how many requests answer exception 6 first
+	regs   []uint16        // holding and input registers from address 0
+	coils  []bool          // coils and discrete inputs from address 0
+	refuse map[uint16]bool // registers (or bits) a read must not touch: exception 2
+	maxQty int             // longest read answered; longer ones get exception 2
+	delay  time.Duration   // how long each request takes
+	fail   error           // returned after delay, if set
+	busy   int             // how many requests answer exception 6 first
+	log    []string        // requests as "fc addr+qty"
 }
 
 // fakeConn is a conn served from memory; time passes in time.Sleep, so
@@ -75,14 +81,34 @@ func (c *fakeConn) read(addr, qty uint16, fc byte) ([]byte, error) {
 	time.Sleep(u.delay)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	u.log = append(u.log, fmt.Sprintf("%d %d+%d", fc, addr, qty))
+	exc := func(code byte) error { return &modbus.ModbusError{FunctionCode: fc | 0x80, ExceptionCode: code} }
+	size := len(u.regs)
+	if fc <= 2 {
+		size = len(u.coils)
+	}
 	switch {
 	case u.fail != nil:
 		return nil, u.fail
 	case u.busy > 0:
 		u.busy--
-		return nil, &modbus.ModbusError{FunctionCode: fc | 0x80, ExceptionCode: modbus.ExceptionCodeServerDeviceBusy}
-	case int(addr)+int(qty) > len(u.regs):
-		return nil, &modbus.ModbusError{FunctionCode: fc | 0x80, ExceptionCode: modbus.ExceptionCodeIllegalDataAddress}
+		return nil, exc(modbus.ExceptionCodeServerDeviceBusy)
+	case int(addr)+int(qty) > size || (u.maxQty > 0 && int(qty) > u.maxQty):
+		return nil, exc(modbus.ExceptionCodeIllegalDataAddress)
+	}
+	for a := int(addr); a < int(addr)+int(qty); a++ {
+		if u.refuse[uint16(a)] {
+			return nil, exc(modbus.ExceptionCodeIllegalDataAddress)
+		}
+	}
+	if fc <= 2 {
+		b := make([]byte, (qty+7)/8)
+		for i := range int(qty) {
+			if u.coils[int(addr)+i] {
+				b[i/8] |= 1 << (i % 8)
+			}
+		}
+		return b, nil
 	}
 	b := make([]byte, 2*qty)
 	for i := range int(qty) {
@@ -95,11 +121,51 @@ func (c *fakeConn) ReadHoldingRegisters(addr, qty uint16) ([]byte, error) {
 	return c.read(addr, qty, 3)
 }
 func (c *fakeConn) ReadInputRegisters(addr, qty uint16) ([]byte, error) { return c.read(addr, qty, 4) }
-func (c *fakeConn) ReadCoils(addr, qty uint16) ([]byte, error) {
-	return nil, &modbus.ModbusError{FunctionCode: 0x81, ExceptionCode: modbus.ExceptionCodeIllegalFunction}
+func (c *fakeConn) ReadCoils(addr, qty uint16) ([]byte, error)          { return c.read(addr, qty, 1) }
+func (c *fakeConn) ReadDiscreteInputs(addr, qty uint16) ([]byte, error) { return c.read(addr, qty, 2) }
+
+// write stores registers (or coils, fc 5) of the current unit.
+func (c *fakeConn) write(fc byte, addr uint16, regs []uint16) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := c.units[c.unit]
+	if u == nil {
+		return nil, errors.New("i/o timeout")
+	}
+	u.log = append(u.log, fmt.Sprintf("%d %d+%d", fc, addr, len(regs)))
+	if fc == 5 {
+		if int(addr) >= len(u.coils) {
+			return nil, &modbus.ModbusError{FunctionCode: fc | 0x80, ExceptionCode: modbus.ExceptionCodeIllegalDataAddress}
+		}
+		u.coils[addr] = regs[0] == 0xFF00
+		return nil, nil
+	}
+	if int(addr)+len(regs) > len(u.regs) {
+		return nil, &modbus.ModbusError{FunctionCode: fc | 0x80, ExceptionCode: modbus.ExceptionCodeIllegalDataAddress}
+	}
+	copy(u.regs[addr:], regs)
+	return nil, nil
 }
-func (c *fakeConn) ReadDiscreteInputs(addr, qty uint16) ([]byte, error) {
-	return nil, &modbus.ModbusError{FunctionCode: 0x82, ExceptionCode: modbus.ExceptionCodeIllegalFunction}
+
+func (c *fakeConn) WriteSingleCoil(addr, value uint16) ([]byte, error) {
+	return c.write(5, addr, []uint16{value})
+}
+func (c *fakeConn) WriteSingleRegister(addr, value uint16) ([]byte, error) {
+	return c.write(6, addr, []uint16{value})
+}
+func (c *fakeConn) WriteMultipleRegisters(addr, qty uint16, value []byte) ([]byte, error) {
+	regs := make([]uint16, qty)
+	for i := range regs {
+		regs[i] = binary.BigEndian.Uint16(value[2*i:])
+	}
+	return c.write(16, addr, regs)
+}
+
+// requests returns the log of the requests unit got.
+func (c *fakeConn) requests(unit uint8) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.units[unit].log)
 }
 
 // collector is a Sink that keeps a copy of everything put into it.

@@ -22,29 +22,41 @@ type logMark struct {
 }
 
 // runGateway polls the devices of one gateway, one at a time over one
-// connection, each at its own interval, until ctx is done.
+// connection, each at its own interval, until ctx is done. Writes queued by
+// Poller.Write go between polls.
 func (p *Poller) runGateway(ctx context.Context, g *gateway, sink drivers.Sink) {
 	c := p.newConn(g.cfg)
 	defer c.Close()
 	now := time.Now()
 	for _, d := range g.devices {
 		d.next = now
+		d.fire = now.Add(p.jitter(d.Config.Jitter))
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		d := g.devices[0]
 		for _, e := range g.devices[1:] {
-			if e.next.Before(d.next) {
+			if e.fire.Before(d.fire) {
 				d = e
 			}
 		}
-		if wait := time.Until(d.next); wait > 0 {
+		if wait := time.Until(d.fire); wait > 0 {
 			timer.Reset(wait)
 			select {
 			case <-ctx.Done():
 				return
+			case w := <-g.writes:
+				timer.Stop() // since Go 1.23 no stale tick is left to drain
+				w.done <- w.run(c)
+				continue
 			case <-timer.C:
+			}
+		} else {
+			select { // polls that overrun must not starve writes
+			case w := <-g.writes:
+				w.done <- w.run(c)
+			default:
 			}
 		}
 		if ctx.Err() != nil {
@@ -67,6 +79,9 @@ func (p *Poller) cycle(ctx context.Context, c conn, d *device, sink drivers.Sink
 		if ctx.Err() != nil {
 			return // shutting down: the poll may be incomplete
 		}
+		if d.Config.Workarounds.CloseAfterPoll {
+			_ = c.Close()
+		}
 	} else {
 		d.backoff--
 	}
@@ -78,6 +93,7 @@ func (p *Poller) cycle(ctx context.Context, c conn, d *device, sink drivers.Sink
 		d.next = d.next.Add(k * interval)
 		d.skipped += int64(k)
 	}
+	d.fire = d.next.Add(p.jitter(d.Config.Jitter))
 	d.errors += int64(len(res.problems))
 
 	prev := d.status
@@ -104,6 +120,7 @@ func (p *Poller) cycle(ctx context.Context, c conn, d *device, sink drivers.Sink
 	}
 	d.health = append(d.health[:0],
 		drivers.Sample{Point: "up", Value: drivers.Bool(up)},
+		drivers.Sample{Point: "state", Value: drivers.String(string(d.status))},
 		drivers.Sample{Point: "errors", Value: drivers.Int(d.errors)},
 		drivers.Sample{Point: "skipped", Value: drivers.Int(d.skipped)},
 	)
@@ -136,7 +153,7 @@ func (p *Poller) setState(d *device, polled bool, res pollResult, t time.Time) {
 	defer p.mu.Unlock()
 	st := p.states[d.ID]
 	st.Status, st.Errors, st.Skipped = d.status, d.errors, d.skipped
-	st.Failures, st.Backoff = d.failures, d.backoff
+	st.Failures, st.Backoff, st.Requests = d.failures, d.backoff, d.sent
 	if polled {
 		st.LastPoll = t
 		st.LastError = ""
@@ -153,6 +170,9 @@ func (p *Poller) setState(d *device, polled bool, res pollResult, t time.Time) {
 // logPoll logs a device going offline or coming back at once, and its
 // other problems at most once per logEvery each.
 func (p *Poller) logPoll(d *device, prev Status, res pollResult, t time.Time) {
+	if len(res.problems) == 0 && (d.status == StatusOffline) == (prev == StatusOffline) {
+		return // the common case: nothing to say, and nothing to allocate
+	}
 	log := p.logger.With("device", d.ID, "unit", d.Config.UnitID, "address", d.Config.Address)
 	switch {
 	case d.status == StatusOffline && prev != StatusOffline && len(res.problems) > 0:

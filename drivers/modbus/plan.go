@@ -42,11 +42,43 @@ type PlanOptions struct {
 	MaxGap int
 	// MaxRegisters caps registers per read; 0 or more than 125 means 125.
 	MaxRegisters int
+	// MaxBits caps coils or discrete inputs per read; 0 or more than 2000
+	// means 2000.
+	MaxBits int
+	// Exclude names points to leave out: the device refused them.
+	Exclude map[string]bool
+	// Avoid lists registers no read may bridge a gap across: the device
+	// refused a read that reached them. A point's own registers are never
+	// avoided; exclude the point instead.
+	Avoid []Range
+}
+
+// Range is Count registers (or bits) of one table from wire address Address.
+type Range struct {
+	Register drivers.RegisterKind
+	Address  uint16
+	Count    uint16
+}
+
+// String describes a range for errors and logs: holding 0x0010+3.
+func (r Range) String() string {
+	return fmt.Sprintf("%s 0x%04x+%d", r.Register, r.Address, r.Count)
+}
+
+// avoided reports whether a read that bridges the gap [from, to) of table
+// kind would reach a register of opts.Avoid.
+func (o *PlanOptions) avoided(kind drivers.RegisterKind, from, to int) bool {
+	for _, a := range o.Avoid {
+		if a.Register == kind && int(a.Address) < to && from < int(a.Address)+int(a.Count) {
+			return true
+		}
+	}
+	return false
 }
 
 // planOptions returns the request limits a device's Config asks for.
 func (c Config) planOptions() PlanOptions {
-	o := PlanOptions{MaxGap: DefaultMaxGap, MaxRegisters: c.MaxRegisters}
+	o := PlanOptions{MaxGap: DefaultMaxGap, MaxRegisters: c.Workarounds.MaxRegisters, MaxBits: c.Workarounds.MaxBits}
 	if c.MaxGap != nil {
 		o.MaxGap = *c.MaxGap
 	}
@@ -59,8 +91,10 @@ var registerOrder = []drivers.RegisterKind{drivers.Holding, drivers.Input, drive
 // Plan checks the Modbus points of a profile and groups them into as few
 // read requests as the limits allow: per register table, sorted by address,
 // joining neighbours whose gap is at most MaxGap while a read stays within
-// the protocol's 125 registers or 2000 bits. Every problem is reported, each
-// naming its point.
+// the protocol's 125 registers or 2000 bits (or the lower limits of opts),
+// and never bridging a gap across a register of opts.Avoid. Points in
+// opts.Exclude are left out. Every problem is reported, each naming its
+// point.
 func Plan(profile *drivers.Profile, opts PlanOptions) ([]Request, error) {
 	if len(profile.Points) == 0 {
 		return nil, errors.New("profile has no points")
@@ -68,6 +102,10 @@ func Plan(profile *drivers.Profile, opts PlanOptions) ([]Request, error) {
 	maxRegs := opts.MaxRegisters
 	if maxRegs <= 0 || maxRegs > MaxRegisters {
 		maxRegs = MaxRegisters
+	}
+	maxBits := opts.MaxBits
+	if maxBits <= 0 || maxBits > MaxBits {
+		maxBits = MaxBits
 	}
 	gap := max(opts.MaxGap, 0)
 
@@ -96,7 +134,7 @@ func Plan(profile *drivers.Profile, opts PlanOptions) ([]Request, error) {
 		}
 		n, limit := p.Type.Registers(p.Length), maxRegs
 		if p.Register.IsBit() {
-			n, limit = 1, MaxBits
+			n, limit = 1, maxBits
 		}
 		if int(addr)+n > 1<<16 {
 			errs = append(errs, pointError(p, "%d registers from wire address %d run past 65535", n, addr))
@@ -104,6 +142,9 @@ func Plan(profile *drivers.Profile, opts PlanOptions) ([]Request, error) {
 		}
 		if n > limit {
 			errs = append(errs, pointError(p, "spans %d registers, more than the %d one read may take", n, limit))
+			continue
+		}
+		if opts.Exclude[p.Name] {
 			continue
 		}
 		pt := *p
@@ -120,12 +161,13 @@ func Plan(profile *drivers.Profile, opts PlanOptions) ([]Request, error) {
 		slices.SortStableFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
 		limit, kindGap := maxRegs, gap
 		if kind.IsBit() {
-			limit, kindGap = MaxBits, gap*16
+			limit, kindGap = maxBits, gap*16
 		}
 		var cur *Request
 		var start, end int
 		for _, s := range spans {
-			if cur != nil && s.start-end <= kindGap && max(end, s.end)-start <= limit {
+			if cur != nil && s.start-end <= kindGap && max(end, s.end)-start <= limit &&
+				!opts.avoided(kind, end, s.start) {
 				end = max(end, s.end)
 				cur.Quantity = uint16(end - start)
 			} else {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/facilityd/facilityd/drivers"
@@ -24,18 +23,24 @@ type device struct {
 	Device
 	requests []Request
 	npoints  int
+	learned  learned // registers the device refused, and what the plan does about them
 
-	next     time.Time // the tick this device waits for
+	next     time.Time // the tick this device waits for (on its interval's grid)
+	fire     time.Time // when it polls for that tick: next plus jitter
 	failures int       // consecutive polls without an answer
 	backoff  int       // ticks still to skip after failures
 	errors   int64     // failed requests and points, cumulative
 	skipped  int64     // ticks missed because a poll overran, cumulative
+	sent     int64     // requests sent, cumulative
 	status   Status
 	logged   map[string]logMark
 
 	samples []drivers.Sample // reused every poll; the sink must not keep it
 	health  []drivers.Sample
 	regs    []uint16
+	// raw, when set (commissioning), receives the registers of every point
+	// read, by point name; bit points get one register of 0 or 1.
+	raw map[string][]uint16
 }
 
 // newDevice checks a Device and plans its requests. Every problem is
@@ -46,7 +51,7 @@ func newDevice(dev Device) (*device, error) {
 	if dev.ID == "" {
 		errs = append(errs, errors.New("no id"))
 	}
-	errs = append(errs, checkConfig(dev.Config)...)
+	errs = append(errs, dev.Config.Check()...)
 	d := &device{Device: dev, status: StatusUnknown}
 	if dev.Profile == nil {
 		errs = append(errs, errors.New("no profile"))
@@ -70,14 +75,14 @@ func newDevice(dev Device) (*device, error) {
 		return nil, errors.Join(errs...)
 	}
 	d.samples = make([]drivers.Sample, 0, d.npoints)
-	d.health = make([]drivers.Sample, 0, 4)
+	d.health = make([]drivers.Sample, 0, 5)
 	d.regs = make([]uint16, 0, MaxRegisters)
 	return d, nil
 }
 
-// checkConfig reports what is wrong with a Config that had its defaults
-// applied.
-func checkConfig(c Config) []error {
+// Check reports what is wrong with a Config, after filling in its defaults.
+func (c Config) Check() []error {
+	c = c.WithDefaults()
 	var errs []error
 	switch c.Transport {
 	case TCP, RTUOverTCP:
@@ -109,11 +114,21 @@ func checkConfig(c Config) []error {
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("timeout %s must be positive", c.Timeout))
 	}
+	if c.Jitter < 0 || (c.Interval > 0 && c.Jitter >= c.Interval) {
+		errs = append(errs, fmt.Errorf("jitter %s: use 0 up to less than the interval (%s)", c.Jitter, c.Interval))
+	}
 	if c.MaxGap != nil && *c.MaxGap < 0 {
 		errs = append(errs, fmt.Errorf("max_gap %d must not be negative", *c.MaxGap))
 	}
-	if c.MaxRegisters < 0 || c.MaxRegisters > MaxRegisters {
-		errs = append(errs, fmt.Errorf("max_registers %d: use 1..%d", c.MaxRegisters, MaxRegisters))
+	w := c.Workarounds
+	if w.MaxRegisters < 0 || w.MaxRegisters > MaxRegisters {
+		errs = append(errs, fmt.Errorf("workarounds: max_registers %d: use 1..%d", w.MaxRegisters, MaxRegisters))
+	}
+	if w.MaxBits < 0 || w.MaxBits > MaxBits {
+		errs = append(errs, fmt.Errorf("workarounds: max_bits %d: use 1..%d", w.MaxBits, MaxBits))
+	}
+	if w.PauseBetweenRequests < 0 || (c.Interval > 0 && w.PauseBetweenRequests >= c.Interval) {
+		errs = append(errs, fmt.Errorf("workarounds: pause_between_requests %s: use 0 up to less than the interval (%s)", w.PauseBetweenRequests, c.Interval))
 	}
 	return errs
 }
@@ -130,7 +145,18 @@ type pollResult struct {
 	answered bool // at least one request got an answer, data or exception
 	problems []problem
 	latency  time.Duration
+	requests int // requests sent, retries included
 }
+
+// readStatus is how one request (and the requests it was split into) went.
+type readStatus int
+
+const (
+	readOK      readStatus = iota // every point read
+	readRefused                   // exception 2: split, or its one point refused
+	readFailed                    // another failure; the link is in step, go on
+	readStop                      // no answer or ctx done: stop the poll
+)
 
 // poll reads every request of d over c and fills d.samples with the
 // device's points, stamped t. Points it could not read or decode get
@@ -141,8 +167,9 @@ func (d *device) poll(ctx context.Context, c conn, t time.Time) pollResult {
 	start := time.Now()
 	d.samples = d.samples[:0]
 	var res pollResult
-	stopped := false
+	d.forgetIfDue(t)
 	c.SetUnit(d.Config.UnitID, d.Config.Timeout)
+	stopped := false
 	for i := range d.requests {
 		r := &d.requests[i]
 		if ctx.Err() != nil {
@@ -152,59 +179,122 @@ func (d *device) poll(ctx context.Context, c conn, t time.Time) pollResult {
 			d.appendBad(r, t)
 			continue
 		}
-		data, err := read(ctx, c, r)
-		if err == nil {
-			err = d.decodeRequest(r, data, t, &res)
-			if err == nil {
-				res.answered = true
-				continue
-			}
-		}
-		key := "request " + strconv.Itoa(i)
-		res.problems = append(res.problems, problem{key, fmt.Errorf("%s (unit %d): %w", r, d.Config.UnitID, err)})
-		d.appendBad(r, t)
-		var me *modbus.ModbusError
-		switch {
-		case errors.As(err, &me) && me.ExceptionCode != modbus.ExceptionCodeGatewayPathUnavailable &&
-			me.ExceptionCode != modbus.ExceptionCodeGatewayTargetDeviceFailedToRespond:
-			// The device answered with an exception: the link is in step.
-			res.answered = true
-		case me != nil:
-			// A gateway answered that the device did not: the link is in step.
-			stopped = true
-		case errors.Is(err, errShortResponse):
-			res.answered = true
-		default:
-			// A timeout or broken link may leave a late reply in the socket
-			// that would answer the next request: drop the link.
-			_ = c.Close()
-			stopped = true
-		}
+		stopped = d.readRequest(ctx, c, r, t, &res) == readStop
+	}
+	if len(d.requests) == 0 && ctx.Err() == nil {
+		d.probe(ctx, c, &res)
+	}
+	d.appendRefused(t, &res)
+	if d.learned.dirty {
+		d.replan()
 	}
 	res.latency = time.Since(start)
+	d.sent += int64(res.requests)
 	return res
+}
+
+// readRequest reads one request and appends the samples of its points.
+// A request of several points that the device refuses with exception 2
+// (illegal data address) is split until the refused registers are found;
+// the rest is read all the same.
+func (d *device) readRequest(ctx context.Context, c conn, r *Request, t time.Time, res *pollResult) readStatus {
+	if !d.pause(ctx, res) {
+		return readStop
+	}
+	data, err := read(ctx, c, r, res)
+	if err == nil {
+		err = d.decodeRequest(r, data, t, res)
+		if err == nil {
+			res.answered = true
+			return readOK
+		}
+	}
+	if isException(err, modbus.ExceptionCodeIllegalDataAddress) {
+		res.answered = true
+		if len(r.Points) > 1 {
+			return d.split(ctx, c, r, t, res)
+		}
+		d.refuse(r, err, t)
+		return readRefused
+	}
+	res.problems = append(res.problems, problem{r.String(), fmt.Errorf("%s (unit %d): %w", r, d.Config.UnitID, err)})
+	d.appendBad(r, t)
+	var me *modbus.ModbusError
+	switch {
+	case errors.As(err, &me) && !gatewayNoAnswer(me):
+		// The device answered with an exception: the link is in step.
+		res.answered = true
+		return readFailed
+	case me != nil:
+		// A gateway answered that the device did not: the link is in step.
+		return readStop
+	case errors.Is(err, errShortResponse):
+		res.answered = true
+		return readFailed
+	case ctx.Err() != nil:
+		return readStop
+	}
+	// A timeout or broken link may leave a late reply in the socket that
+	// would answer the next request: drop the link.
+	_ = c.Close()
+	return readStop
+}
+
+// pause waits Workarounds.PauseBetweenRequests before every request of a
+// poll but the first. It returns false if ctx ended the wait.
+func (d *device) pause(ctx context.Context, res *pollResult) bool {
+	p := d.Config.Workarounds.PauseBetweenRequests
+	if p <= 0 || res.requests == 0 {
+		return true
+	}
+	return sleep(ctx, p)
+}
+
+// sleep waits for d or until ctx is done, and reports whether it waited.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// isException reports whether err is a Modbus exception with the code.
+func isException(err error, code byte) bool {
+	if err == nil {
+		return false // and no allocation for errors.As
+	}
+	var me *modbus.ModbusError
+	return errors.As(err, &me) && me.ExceptionCode == code
+}
+
+// gatewayNoAnswer reports whether a gateway answered for a device that did
+// not (exceptions 10 and 11).
+func gatewayNoAnswer(me *modbus.ModbusError) bool {
+	return me.ExceptionCode == modbus.ExceptionCodeGatewayPathUnavailable ||
+		me.ExceptionCode == modbus.ExceptionCodeGatewayTargetDeviceFailedToRespond
 }
 
 var errShortResponse = errors.New("short response")
 
 // String describes a request for errors and logs: holding 0x0000+10.
 func (r *Request) String() string {
-	return fmt.Sprintf("%s 0x%04x+%d", r.Register, r.Address, r.Quantity)
+	return Range{r.Register, r.Address, r.Quantity}.String()
 }
 
 // read sends one request, retrying once after a short wait when the device
 // is busy (exception 6).
-func read(ctx context.Context, c conn, r *Request) ([]byte, error) {
+func read(ctx context.Context, c conn, r *Request, res *pollResult) ([]byte, error) {
+	res.requests++
 	data, err := readOnce(c, r)
-	var me *modbus.ModbusError
-	if errors.As(err, &me) && me.ExceptionCode == modbus.ExceptionCodeServerDeviceBusy {
-		t := time.NewTimer(busyRetryDelay)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
+	if isException(err, modbus.ExceptionCodeServerDeviceBusy) {
+		if !sleep(ctx, busyRetryDelay) {
 			return nil, ctx.Err()
-		case <-t.C:
 		}
+		res.requests++
 		data, err = readOnce(c, r)
 	}
 	return data, err
@@ -233,7 +323,11 @@ func (d *device) decodeRequest(r *Request, data []byte, t time.Time, res *pollRe
 		}
 		for i := range r.Points {
 			pp := &r.Points[i]
-			v, err := DecodeBit(&pp.Point, data[pp.Offset/8]>>(pp.Offset%8)&1 == 1)
+			bit := data[pp.Offset/8]>>(pp.Offset%8)&1 == 1
+			if d.raw != nil {
+				d.raw[pp.Point.Name] = []uint16{boolReg(bit)}
+			}
+			v, err := DecodeBit(&pp.Point, bit)
 			d.appendValue(&pp.Point, v, err, t, res)
 		}
 		return nil
@@ -247,7 +341,12 @@ func (d *device) decodeRequest(r *Request, data []byte, t time.Time, res *pollRe
 	}
 	for i := range r.Points {
 		pp := &r.Points[i]
-		v, err := Decode(&pp.Point, d.regs[pp.Offset:])
+		regs := d.regs[pp.Offset:]
+		if d.raw != nil {
+			n := min(pp.Point.Type.Registers(pp.Point.Length), len(regs))
+			d.raw[pp.Point.Name] = append([]uint16(nil), regs[:n]...)
+		}
+		v, err := Decode(&pp.Point, regs)
 		d.appendValue(&pp.Point, v, err, t, res)
 	}
 	return nil
@@ -273,10 +372,13 @@ func (d *device) appendValue(p *drivers.Point, v drivers.Value, err error, t tim
 // appendBad adds Bad samples for every point of a request that failed.
 func (d *device) appendBad(r *Request, t time.Time) {
 	for i := range r.Points {
-		p := &r.Points[i].Point
-		d.samples = append(d.samples, drivers.Sample{
-			Time: t, Device: d.ID, Measurement: d.Profile.Type, Point: p.Name,
-			Value: drivers.Value{Kind: p.ValueKind()}, Quality: drivers.Bad,
-		})
+		d.appendBadPoint(&r.Points[i].Point, t)
 	}
+}
+
+func (d *device) appendBadPoint(p *drivers.Point, t time.Time) {
+	d.samples = append(d.samples, drivers.Sample{
+		Time: t, Device: d.ID, Measurement: d.Profile.Type, Point: p.Name,
+		Value: drivers.Value{Kind: p.ValueKind()}, Quality: drivers.Bad,
+	})
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"slices"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,10 +15,10 @@ import (
 )
 
 // HealthMeasurement is the measurement of the samples that tell how polling a
-// device went, one set per device per tick: up (bool), latency_ms (float,
-// the whole poll, only when up), errors (int: failed requests and points)
-// and skipped (int: ticks missed because a poll overran), both cumulative
-// since start.
+// device went, one set per device per tick: up (bool), state (text: online,
+// degraded or offline), latency_ms (float, the whole poll, only when up),
+// errors (int: failed requests and points) and skipped (int: ticks missed
+// because a poll overran), both cumulative since start.
 const HealthMeasurement = "device_health"
 
 // Status is how a device answered its last poll.
@@ -53,6 +53,8 @@ type DeviceState struct {
 	// because a poll was still running. Both are cumulative.
 	Errors  int64
 	Skipped int64
+	// Requests counts the requests sent, retries included; cumulative.
+	Requests int64
 	// Failures counts consecutive polls without an answer; Backoff is how
 	// many ticks the device still sits out because of them.
 	Failures int
@@ -69,6 +71,9 @@ type Poller struct {
 	byID     map[string]*device
 	newConn  connFactory
 	running  atomic.Bool
+	stopped  chan struct{} // closed when Run returns
+	// jitter returns a random delay below its argument (0 for 0).
+	jitter func(time.Duration) time.Duration
 
 	sinkMu sync.Mutex // Put is called by one gateway at a time
 
@@ -80,6 +85,7 @@ type Poller struct {
 type gateway struct {
 	cfg     Config // transport, address and line settings of its first device
 	devices []*device
+	writes  chan *writeReq // served between polls
 }
 
 // New checks the devices and plans their requests; it does no I/O. It
@@ -94,6 +100,8 @@ func New(devices []Device, logger *slog.Logger) (*Poller, error) {
 		byID:    map[string]*device{},
 		newConn: newConn,
 		states:  map[string]DeviceState{},
+		stopped: make(chan struct{}),
+		jitter:  randomJitter,
 	}
 	var errs []error
 	byKey := map[string]*gateway{}
@@ -111,7 +119,7 @@ func New(devices []Device, logger *slog.Logger) (*Poller, error) {
 		key := string(d.Config.Transport) + " " + d.Config.Address
 		g := byKey[key]
 		if g == nil {
-			g = &gateway{cfg: d.Config}
+			g = &gateway{cfg: d.Config, writes: make(chan *writeReq)}
 			byKey[key] = g
 			p.gateways = append(p.gateways, g)
 		} else if err := sameLine(g.cfg, d.Config); err != nil {
@@ -147,6 +155,7 @@ func (p *Poller) Run(ctx context.Context, sink drivers.Sink) error {
 	if !p.running.CompareAndSwap(false, true) {
 		return errors.New("modbus: Run called twice")
 	}
+	defer close(p.stopped)
 	var wg sync.WaitGroup
 	for _, g := range p.gateways {
 		wg.Go(func() { p.runGateway(ctx, g, sink) })
@@ -155,54 +164,17 @@ func (p *Poller) Run(ctx context.Context, sink drivers.Sink) error {
 	return nil
 }
 
+// randomJitter returns a random delay in [0, max).
+func randomJitter(max time.Duration) time.Duration {
+	if max <= 0 {
+		return 0
+	}
+	return rand.N(max)
+}
+
 // States returns the polling state of every device by id.
 func (p *Poller) States() map[string]DeviceState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return maps.Clone(p.states)
-}
-
-// Write sets a point of a device. It refuses unless the device's Config
-// has Writable set; even then writing is not implemented yet.
-func (p *Poller) Write(ctx context.Context, deviceID, point string, v float64) error {
-	d := p.byID[deviceID]
-	if d == nil {
-		return fmt.Errorf("modbus: unknown device %q", deviceID)
-	}
-	if !d.Config.Writable {
-		return fmt.Errorf("device %q is not writable: set writable: true in its config to allow writes", deviceID)
-	}
-	if d.Profile.Point(point) == nil {
-		return fmt.Errorf("device %q: no point %q in profile %s", deviceID, point, d.Profile.Type)
-	}
-	return fmt.Errorf("device %q: writing point %q: %w", deviceID, point, errors.ErrUnsupported)
-}
-
-// ReadOnce connects to one device, reads all its points once and returns
-// their samples, for commissioning. Points that failed are in the result
-// with Quality Bad and their errors are joined into the error; a device that
-// does not answer gives no samples.
-func ReadOnce(ctx context.Context, dev Device) ([]drivers.Sample, error) {
-	return readOnceWith(ctx, dev, newConn)
-}
-
-func readOnceWith(ctx context.Context, dev Device, open connFactory) ([]drivers.Sample, error) {
-	d, err := newDevice(dev)
-	if err != nil {
-		return nil, err
-	}
-	c := open(d.Config)
-	defer c.Close()
-	res := d.poll(ctx, c, time.Now())
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	errs := make([]error, len(res.problems))
-	for i, pr := range res.problems {
-		errs[i] = fmt.Errorf("device %q: %w", d.ID, pr.err)
-	}
-	if !res.answered {
-		return nil, errors.Join(errs...)
-	}
-	return slices.Clone(d.samples), errors.Join(errs...)
 }

@@ -125,7 +125,7 @@ func TestRTUOverTCPReadOnce(t *testing.T) {
 	checkPump(t, samples, pumpValues)
 
 	samples, err = ReadOnce(ctx, rtuDevice("p3", 3, g.addr))
-	if err == nil || !strings.Contains(err.Error(), `device "p3": holding 0x0000+6 (unit 3): modbus: exception '2' (illegal data address)`) {
+	if err == nil || !strings.Contains(err.Error(), `device "p3": point "pressure" (holding 0x0000): refused by the device (modbus: exception '2' (illegal data address)`) {
 		t.Errorf("exception: err = %v", err)
 	}
 	if len(samples) != 5 || samples[0].Quality != drivers.Bad {

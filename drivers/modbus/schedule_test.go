@@ -2,8 +2,8 @@ package modbus
 
 import (
 	"context"
-	"errors"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -204,12 +204,18 @@ func TestReadOnceFake(t *testing.T) {
 		}
 		checkPump(t, samples, pumpValues)
 
+		// Unit 2 has three registers: the merged read is refused, split,
+		// and what the device has is read.
 		samples, err = readOnceWith(context.Background(), tcpDevice("p", 2, "gw:502", 0, 0), conn.factory)
-		if err == nil || !strings.Contains(err.Error(), `device "p": holding 0x0000+6 (unit 2): modbus: exception '2' (illegal data address)`) {
+		if err == nil || !strings.Contains(err.Error(), `device "p": point "running" (holding 0x0003): refused by the device (modbus: exception '2' (illegal data address)`) {
 			t.Errorf("err = %v", err)
 		}
-		if len(samples) != 5 || samples[0].Quality != drivers.Bad {
-			t.Errorf("samples = %+v, want 5 Bad", samples)
+		q := map[string]drivers.Quality{}
+		for _, s := range samples {
+			q[s.Point] = s.Quality
+		}
+		if want := map[string]drivers.Quality{"pressure": drivers.Good, "temperature": drivers.Good, "running": drivers.Bad, "mode": drivers.Bad, "starts": drivers.Bad}; !maps.Equal(q, want) {
+			t.Errorf("qualities = %v, want %v", q, want)
 		}
 
 		samples, err = readOnceWith(context.Background(), tcpDevice("p", 9, "gw:502", 0, 0), conn.factory)
@@ -252,30 +258,10 @@ func TestNewRejects(t *testing.T) {
 	}
 }
 
-func TestWriteRefused(t *testing.T) {
-	ro := tcpDevice("ro", 1, "127.0.0.1:502", 0, 0)
-	rw := tcpDevice("rw", 2, "127.0.0.1:502", 0, 0)
-	rw.Config.Writable = true
-	p, err := New([]Device{ro, rw}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := p.Write(ctx, "ro", "starts", 1); err == nil || !strings.Contains(err.Error(), "not writable") {
-		t.Errorf("read-only write: %v", err)
-	}
-	if err := p.Write(ctx, "rw", "starts", 1); !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("writable write: %v", err)
-	}
-	if err := p.Write(ctx, "nope", "starts", 1); err == nil {
-		t.Error("write to an unknown device succeeded")
-	}
-}
-
 // BenchmarkPoll measures one poll of an in-memory device: reading the
 // response, decoding the points and building the samples.
 func BenchmarkPoll(b *testing.B) {
-	conn := newFakeConn(map[uint8]*fakeUnit{1: {regs: testRegs()}})
+	conn := newBenchConn()
 	d, err := newDevice(tcpDevice("p", 1, "gw:502", 0, 0))
 	if err != nil {
 		b.Fatal(err)

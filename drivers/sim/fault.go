@@ -18,7 +18,9 @@ import (
 //   - energy_meter: reverse_energy (power negative, export counter rising),
 //     low_pf (power factor ~0.65).
 //   - elevator: entrapment, door_fault, out_of_service.
-//   - fire_panel: fire_alarm, trouble, main_power_fault, backup_power_fault.
+//   - fire_panel: fire_alarm (one zone in alarm, linked equipment started),
+//     trouble (a zone fault), zone_disabled, main_power_fault,
+//     backup_power_fault.
 //   - water_meter, gas_meter: leak (flow that never reaches zero).
 //   - any device: offline (stops answering), exception (answers exception 2,
 //     illegal data address, for requests that cover the first register or bit

@@ -59,7 +59,7 @@ func modelFaults(typ string) []string {
 	case "elevator":
 		return []string{"entrapment", "door_fault", "out_of_service"}
 	case "fire_panel":
-		return []string{"fire_alarm", "trouble", "main_power_fault", "backup_power_fault"}
+		return []string{"fire_alarm", "trouble", "zone_disabled", "main_power_fault", "backup_power_fault"}
 	case "water_meter", "gas_meter":
 		return []string{"leak"}
 	}

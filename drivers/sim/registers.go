@@ -148,6 +148,24 @@ func (m *registerMap) write(p mappedPoint, v float64) {
 	}
 }
 
+// writeString stores text at a string point: two bytes per register, high
+// byte first (BADC: low byte first), padded with NULs, cut to the length.
+func (m *registerMap) writeString(p mappedPoint, text string) {
+	tbl := m.table(p.Register)
+	if tbl == nil {
+		return
+	}
+	b := make([]byte, 2*p.Type.Registers(p.Length))
+	copy(b, text)
+	for i := 0; i < len(b); i += 2 {
+		hi, lo := b[i], b[i+1]
+		if p.ByteOrder == drivers.BADC {
+			hi, lo = lo, hi
+		}
+		tbl[int(p.addr)+i/2] = uint16(hi)<<8 | uint16(lo)
+	}
+}
+
 // table returns the register table of a kind; nil for bit tables.
 func (m *registerMap) table(kind drivers.RegisterKind) []uint16 {
 	switch kind {

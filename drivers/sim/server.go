@@ -116,6 +116,7 @@ func (s *Sim) lookup(unit uint8, write bool) (*device, error) {
 	if d == nil {
 		return nil, modbus.ErrGWTargetFailedToRespond
 	}
+	d.served.Add(1)
 	s.mu.RLock()
 	offline := d.active[FaultOffline]
 	s.mu.RUnlock()

@@ -91,7 +91,8 @@ type device struct {
 	active  map[string]bool
 	last    time.Time
 	stepped bool
-	refuse  mappedPoint // the point whose first register the exception fault refuses
+	refuse  mappedPoint  // the point whose first register the exception fault refuses
+	served  atomic.Int64 // requests addressed to the device, answered or not
 }
 
 // New validates the configuration and the faults and builds the simulation;
@@ -191,7 +192,36 @@ func newDevice(dc Device, seed int64) (*device, error) {
 	if len(regs.points) > 0 {
 		d.refuse = regs.points[0]
 	}
+	for _, p := range regs.points {
+		if p.Type == drivers.TypeString {
+			regs.writeString(p, dc.ID) // models give numbers; a text point shows the device id
+		}
+	}
 	return d, nil
+}
+
+// Value returns what the model of a device gives for a point now (booleans
+// are 0 or 1), so that tests can compare it with what a poller read.
+func (s *Sim) Value(device, point string) (float64, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, d := range s.devices {
+		if d.ID == device {
+			return d.model.value(point)
+		}
+	}
+	return 0, false
+}
+
+// Requests returns how many requests reached a device so far, answered or
+// not, so that tests can count what a poller sends.
+func (s *Sim) Requests(device string) int64 {
+	for _, d := range s.devices {
+		if d.ID == device {
+			return d.served.Load()
+		}
+	}
+	return 0
 }
 
 // Ready is closed once Run listens and answers requests; Addr is valid from

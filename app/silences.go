@@ -1,0 +1,28 @@
+package app
+
+import (
+	"context"
+
+	"github.com/facilityd/facilityd/rules"
+)
+
+// The app serves web.SilenceService over the silences file in the state
+// directory, which the CLI changes too; the rules goroutine picks changes up
+// on its next tick (within a second).
+
+// ListSilences implements web.SilenceService.
+func (a *app) ListSilences(context.Context) ([]rules.Silence, error) { return a.silences.List() }
+
+// AddSilence implements web.SilenceService.
+func (a *app) AddSilence(_ context.Context, s rules.Silence) (rules.Silence, error) {
+	now := a.now()
+	if s.StartsAt.IsZero() {
+		s.StartsAt = now
+	}
+	return a.silences.Add(s, now)
+}
+
+// ExpireSilence implements web.SilenceService.
+func (a *app) ExpireSilence(_ context.Context, id string) error {
+	return a.silences.Expire(id, a.now())
+}

@@ -1,0 +1,96 @@
+package config
+
+import (
+	"errors"
+	"os"
+
+	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/rules"
+)
+
+// loadRules parses the inline rules and the rule files. Rule files are read
+// as written: ${VAR} is not expanded in them, since templates use $.
+func (c *Config) loadRules(dir string) []error {
+	var errs []error
+	if n := c.InlineRules.Node(); n != nil {
+		data, _ := os.ReadFile(c.Path) // read once already; only for block scalar columns
+		rs, err := rules.ParseRules(c.Path, data, n)
+		errs = append(errs, ruleErrors(err)...)
+		c.Rules = append(c.Rules, rs...)
+	}
+	for i, pattern := range c.RuleFiles {
+		files, err := glob(dir, pattern)
+		if err != nil || len(files) == 0 {
+			errs = append(errs, c.errAt(c, "rule_files", "entry %d, %q, matches no file", i+1, pattern))
+			continue
+		}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			rf, err := rules.ParseFile(f, data)
+			errs = append(errs, ruleErrors(err)...)
+			c.Rules = append(c.Rules, rf.Rules()...)
+			c.Inhibit = append(c.Inhibit, rf.Inhibit...)
+		}
+	}
+	return errs
+}
+
+// RuleSet returns the rules and inhibit rules for rules.NewEngine.
+func (c *Config) RuleSet() *rules.Set { return &rules.Set{Rules: c.Rules, Inhibit: c.Inhibit} }
+
+// RuleDevices returns the rule view of every configured device. A Modbus
+// device's gateway is its address: devices behind one address share a
+// connection and drop together.
+func (c *Config) RuleDevices() []*rules.Device {
+	out := make([]*rules.Device, 0, len(c.Devices))
+	for _, d := range c.Devices {
+		p := c.Profiles[d.Profile]
+		if p == nil {
+			continue
+		}
+		rd := &rules.Device{ID: d.ID, Type: p.Type, Profile: d.Profile, Location: d.Location, Tags: d.Tags,
+			Points: make(map[string]drivers.Kind, len(p.Points))}
+		if d.Modbus != nil {
+			rd.Gateway = d.Modbus.Address
+		}
+		for i := range p.Points {
+			rd.Points[p.Points[i].Name] = p.Points[i].ValueKind()
+		}
+		out = append(out, rd)
+	}
+	return out
+}
+
+// validateRules checks the rules against the devices they match; see
+// rules.Check.
+func (c *Config) validateRules() []error {
+	return ruleErrors(errors.Join(rules.Check(c.RuleSet(), c.RuleDevices())...))
+}
+
+// ruleErrors turns the rules package's positioned errors into this
+// package's, so they sort with the rest.
+func ruleErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	out := make([]error, 0, len(list))
+	for _, e := range list {
+		var re *rules.Error
+		if errors.As(e, &re) {
+			out = append(out, &Error{Pos: Pos{File: re.File, Line: re.Line, Col: re.Col}, Msg: re.Msg})
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}

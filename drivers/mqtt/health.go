@@ -1,0 +1,118 @@
+package mqtt
+
+import (
+	"time"
+
+	"github.com/facilityd/facilityd/drivers"
+)
+
+// HealthMeasurement is the measurement of the samples that tell how an MQTT
+// device is doing, one set per device every health interval, as the Modbus
+// poller writes them: up (bool: a message within stale_after), latency_ms
+// (float: arrival minus the payload's own timestamp, when it has one),
+// errors (int: malformed and oversize messages), skipped (int: values that
+// map to no profile point) and messages (int), all cumulative since start.
+const HealthMeasurement = "device_health"
+
+// Status is how a device's messages have been arriving, with the same
+// values as the Modbus poller's statuses.
+type Status string
+
+// Statuses.
+const (
+	// StatusUnknown: nothing received yet, and stale_after has not passed
+	// since the driver started.
+	StatusUnknown Status = "unknown"
+	// StatusOnline: a message within stale_after, and the last one read
+	// without problems.
+	StatusOnline Status = "online"
+	// StatusDegraded: a message within stale_after, but the last one was
+	// malformed, oversize, or had values that did not convert.
+	StatusDegraded Status = "degraded"
+	// StatusOffline: the device went stale: no message for stale_after.
+	StatusOffline Status = "offline"
+)
+
+// DeviceState is the health of one MQTT device, for the API.
+type DeviceState struct {
+	Status Status
+	// LastMessage is when the last message for the device arrived.
+	LastMessage time.Time
+	// LastError is the problem of the last message, or why the device is
+	// offline; empty if none.
+	LastError string
+	// Latency is arrival minus the payload's timestamp, for payloads that
+	// carry one.
+	Latency time.Duration
+	// Messages, Errors and Skipped are cumulative: messages routed to the
+	// device, messages that were malformed or oversize, and values that
+	// map to no profile point.
+	Messages int64
+	Errors   int64
+	Skipped  int64
+}
+
+// health is a device's running account; the driver's mutex guards it.
+type health struct {
+	last     time.Time
+	lastErr  string
+	bad      bool // the last message had a problem
+	latency  time.Duration
+	messages int64
+	errors   int64
+	skipped  int64
+	reported Status // last status logged
+}
+
+// observe accounts one message that was read into n samples.
+func (h *health) observe(now time.Time, res parsed) {
+	h.last = now
+	h.messages++
+	h.skipped += int64(res.skipped)
+	h.bad = res.err != nil
+	if res.err != nil {
+		h.errors++
+		h.lastErr = res.err.Error()
+	} else {
+		h.lastErr = ""
+	}
+	if !res.stamp.IsZero() {
+		h.latency = max(now.Sub(res.stamp), 0)
+	}
+}
+
+// state computes the device's status at now.
+func (h *health) state(now, started time.Time, staleAfter time.Duration) DeviceState {
+	st := DeviceState{LastMessage: h.last, LastError: h.lastErr, Latency: h.latency, Messages: h.messages, Errors: h.errors, Skipped: h.skipped}
+	switch {
+	case h.last.IsZero() && now.Sub(started) < staleAfter:
+		st.Status = StatusUnknown
+	case h.last.IsZero():
+		st.Status = StatusOffline
+		st.LastError = "no message since start (" + now.Sub(started).Round(time.Second).String() + ")"
+	case now.Sub(h.last) >= staleAfter:
+		st.Status = StatusOffline
+		st.LastError = "no message for " + now.Sub(h.last).Round(time.Second).String()
+	case h.bad:
+		st.Status = StatusDegraded
+	default:
+		st.Status = StatusOnline
+	}
+	return st
+}
+
+// healthSamples appends the device's health samples at now.
+func (d *device) healthSamples(st DeviceState, now time.Time, out []drivers.Sample) []drivers.Sample {
+	s := func(name string, v drivers.Value) drivers.Sample {
+		return drivers.Sample{Time: now, Device: d.ID, Measurement: HealthMeasurement, Point: name, Value: v, Quality: drivers.Good}
+	}
+	up := st.Status == StatusOnline || st.Status == StatusDegraded
+	out = append(out, s("up", drivers.Bool(up)))
+	if up && st.Latency > 0 {
+		out = append(out, s("latency_ms", drivers.Float(float64(st.Latency)/float64(time.Millisecond))))
+	}
+	return append(out,
+		s("errors", drivers.Int(st.Errors)),
+		s("skipped", drivers.Int(st.Skipped)),
+		s("messages", drivers.Int(st.Messages)))
+}

@@ -1,0 +1,86 @@
+package rules
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+// templateData is what an annotation template sees. The prelude also binds
+// $rule, $device, $type, $location, $gateway, $value, $values and $labels,
+// as Prometheus binds $value and $labels.
+type templateData struct {
+	Rule, Device, Type, Location, Gateway, Severity string
+	// Value is the alert's value (see Rule.Value); NaN when unknown.
+	Value float64
+	// Values are the device's latest point values.
+	Values map[string]any
+	Labels map[string]string
+}
+
+const templatePrelude = `{{$rule := .Rule}}{{$device := .Device}}{{$type := .Type}}{{$location := .Location}}` +
+	`{{$gateway := .Gateway}}{{$value := .Value}}{{$values := .Values}}{{$labels := .Labels}}`
+
+// annotationTemplate is a parsed annotation; text without {{ is kept as is.
+type annotationTemplate struct {
+	text string
+	tmpl *template.Template
+}
+
+var templateFuncs = template.FuncMap{
+	// fmt formats a number with d decimals: {{ fmt $value 1 }}.
+	"fmt": func(v float64, decimals int) string { return strconv.FormatFloat(v, 'f', decimals, 64) },
+}
+
+func parseTemplate(name, text string) (*annotationTemplate, error) {
+	if !strings.Contains(text, "{{") {
+		return &annotationTemplate{text: text}, nil
+	}
+	t, err := template.New(name).Option("missingkey=zero").Funcs(templateFuncs).Parse(templatePrelude + text)
+	if err != nil {
+		return nil, cleanTemplateError(err)
+	}
+	return &annotationTemplate{text: text, tmpl: t}, nil
+}
+
+// cleanTemplateError drops text/template's "template: name:1:" prefix: the
+// caller reports the annotation's position.
+type templateError string
+
+func (e templateError) Error() string { return string(e) }
+
+func cleanTemplateError(err error) error {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "template: ") {
+		msg = msg[i+2:]
+	}
+	return templateError(msg)
+}
+
+// render executes the template; on an error the text says what went wrong,
+// so an alert never goes without its annotation.
+func (t *annotationTemplate) render(d *templateData) string {
+	if t.tmpl == nil {
+		return t.text
+	}
+	var b strings.Builder
+	if err := t.tmpl.Execute(&b, d); err != nil {
+		return t.text + " (template error: " + cleanTemplateError(err).Error() + ")"
+	}
+	return b.String()
+}
+
+func renderAnnotations(r *Rule, d *templateData) map[string]string {
+	if len(r.templates) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(r.templates))
+	for name, t := range r.templates {
+		out[name] = t.render(d)
+	}
+	return out
+}
+
+// nan is the value of an alert without one.
+var nan = math.NaN()

@@ -1,0 +1,251 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	http2 "github.com/influxdata/influxdb-client-go/v2/api/http"
+)
+
+// errorKind sorts failed writes, for metrics and for what to do next.
+type errorKind int
+
+const (
+	errNetwork     errorKind = iota // connection refused, reset, DNS: retry
+	errTimeout                      // no answer in requestTimeout: retry
+	errRateLimited                  // 429: retry after Retry-After
+	errServer                       // 5xx: retry (503 with Retry-After)
+	errAuth                         // 401, 403: hold and retry; no point is at fault
+	errNotFound                     // 404, or a 4xx naming the org or bucket: hold and retry
+	errTooLarge                     // 413: split the batch
+	errRejected                     // other 4xx: the batch holds bad points; split to find them
+	errSpool                        // the spool could not take a batch
+	numErrorKinds
+)
+
+var errorKindNames = [numErrorKinds]string{"network", "timeout", "rate_limited", "server", "auth", "not_found", "too_large", "rejected", "spool"}
+
+// dropReason says why samples were lost.
+type dropReason int
+
+const (
+	dropBufferFull dropReason = iota // MaxBuffered reached in memory
+	dropSpoolFull                    // MaxSpoolBytes reached
+	dropRejected                     // InfluxDB refused the point (4xx)
+	dropTooLarge                     // one line larger than InfluxDB takes (413)
+	dropCorrupt                      // the spool record holding it was damaged
+	numDropReasons
+)
+
+var dropReasonNames = [numDropReasons]string{"buffer_full", "spool_full", "rejected", "too_large", "corrupt"}
+
+// connect builds the write request on influxdb-client-go's HTTP service,
+// which adds the token ("Authorization: Token ...") and turns error answers
+// into *http2.Error. The body is sent as the spool holds it, already gzipped.
+func (w *Writer) connect() (func(context.Context, []byte) error, func()) {
+	opts := influxdb2.DefaultOptions().SetHTTPRequestTimeout(uint(requestTimeout / time.Second))
+	if w.httpClient != nil {
+		opts.SetHTTPClient(w.httpClient)
+	}
+	client := influxdb2.NewClientWithOptions(w.cfg.URL, w.token, opts)
+	svc := client.HTTPService()
+	target := svc.ServerAPIURL() + "write?" + url.Values{
+		"org": {w.cfg.Org}, "bucket": {w.cfg.Bucket}, "precision": {"ns"},
+	}.Encode()
+	post := func(ctx context.Context, body []byte) error {
+		err := svc.DoPostRequest(ctx, target, bytes.NewReader(body), func(req *http.Request) {
+			req.Header.Set("Content-Encoding", "gzip")
+			req.Header.Set("Content-Type", "text/plain; charset=utf-8")
+		}, func(resp *http.Response) error {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			return resp.Body.Close()
+		})
+		if err != nil { // a nil *http2.Error must not become a non-nil error
+			return err
+		}
+		return nil
+	}
+	return post, client.Close
+}
+
+// part is a run of lines of a record, sent as one request.
+type part struct {
+	lo, hi int
+	body   []byte // gzipped; built from the lines when nil
+}
+
+// errStopping ends a delivery that failed while Run is stopping: the batch
+// stays queued for the next start.
+var errStopping = errors.New("stopping")
+
+// deliver writes rec: retrying while the failure is the network's or the
+// server's, splitting it when InfluxDB finds it too large or refuses points
+// in it, until every line is written or dropped. It returns an error only
+// when ctx is done or Run is stopping; rec is then not finished.
+func (w *Writer) deliver(ctx context.Context, rec *record) error {
+	parts := []part{{0, rec.lines, rec.body()}}
+	var lines [][]byte
+	var fields []int
+	samplesOf := func(p part) int64 {
+		if lines == nil {
+			return int64(rec.samples)
+		}
+		n := 0
+		for _, f := range fields[p.lo:p.hi] {
+			n += f
+		}
+		return int64(n)
+	}
+	backoff := w.minBackoff
+	for attempt := 1; len(parts) > 0; attempt++ {
+		p := &parts[0]
+		if p.body == nil {
+			p.body = gzipLines(lines[p.lo:p.hi])
+		}
+		start := time.Now()
+		err := w.post(ctx, p.body)
+		w.latency.Observe(time.Since(start).Seconds())
+		if err == nil {
+			w.written.Add(samplesOf(*p))
+			w.lastWrite.Store(time.Now().UnixNano())
+			if w.failing.Swap(0) != 0 {
+				w.logger.Info("influxdb write recovered", "attempts", attempt)
+			}
+			parts, backoff, attempt = parts[1:], w.minBackoff, 0
+			continue
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		kind, wait := classify(err)
+		w.errors.Add(1)
+		w.errorsBy[kind].Add(1)
+		msg := err.Error()
+		w.lastErr.Store(&msg)
+		switch kind {
+		case errTooLarge, errRejected:
+			if lines == nil {
+				var serr error
+				if lines, fields, serr = rec.splitLines(); serr != nil {
+					// Cannot happen to a record whose checksum held.
+					w.drop(dropCorrupt, int64(rec.samples), "batch cannot be split", serr, nil)
+					return nil
+				}
+			}
+			reason := map[errorKind]dropReason{errTooLarge: dropTooLarge, errRejected: dropRejected}[kind]
+			if n := p.hi - p.lo; n == 1 || droppedAll(err, n) {
+				w.drop(reason, samplesOf(*p), "InfluxDB refused points; dropping them", err, lines[p.lo:p.hi])
+				parts = parts[1:]
+				continue
+			}
+			mid := (p.lo + p.hi) / 2
+			parts = append([]part{{lo: p.lo, hi: mid}, {lo: mid, hi: p.hi}}, parts[1:]...)
+		default:
+			if w.stopping.Load() {
+				return errStopping
+			}
+			w.failing.Store(int32(kind) + 1)
+			delay := max(backoff, wait)
+			level := slog.LevelWarn
+			if kind == errAuth || kind == errNotFound {
+				level = slog.LevelError
+				msg += " (check the token, org and bucket; batches wait in the spool meanwhile)"
+			}
+			w.logger.Log(ctx, level, "influxdb write failed; keeping the batch and retrying",
+				"attempt", attempt, "retry_in", delay, "samples", samplesOf(*p), "kind", errorKindNames[kind], "err", msg)
+			if !sleep(ctx, delay) {
+				return ctx.Err()
+			}
+			backoff = min(2*backoff, w.maxBackoff)
+		}
+	}
+	return nil
+}
+
+// drop counts and logs samples lost for reason.
+func (w *Writer) drop(reason dropReason, samples int64, msg string, err error, lines [][]byte) {
+	total := w.droppedBy[reason].Add(samples)
+	args := []any{"reason", dropReasonNames[reason], "samples", samples, "dropped_total", total, "err", err}
+	if len(lines) > 0 {
+		const show = 200
+		first := string(bytes.TrimSpace(lines[0]))
+		if len(first) > show {
+			first = first[:show] + "..."
+		}
+		args = append(args, "lines", len(lines), "line", first)
+	}
+	w.logLimited("drop-"+dropReasonNames[reason], slog.LevelError, msg, args...)
+}
+
+var droppedN = regexp.MustCompile(`dropped=(\d+)`)
+
+// droppedAll reports whether InfluxDB's partial-write answer says it
+// dropped all n lines, so that splitting would only repeat the refusal.
+func droppedAll(err error, n int) bool {
+	m := droppedN.FindStringSubmatch(err.Error())
+	return m != nil && m[1] == strconv.Itoa(n)
+}
+
+// aboutTarget matches 4xx messages about where the batch goes rather than
+// what it holds (InfluxDB 2.x: "organization name \"x\" not found",
+// "Please provide either orgID or org", "bucket ... not found"): no point is
+// at fault, so nothing is dropped for them.
+var aboutTarget = regexp.MustCompile(`(?i)\borg(anization|id)?\b|bucket|database not found|authoriz|unauthori|token`)
+
+// classify sorts a write error and returns how long the server asked to
+// wait (Retry-After), if it did.
+func classify(err error) (errorKind, time.Duration) {
+	var herr *http2.Error
+	if !errors.As(err, &herr) {
+		return errNetwork, 0
+	}
+	wait := retryAfter(herr)
+	switch s := herr.StatusCode; {
+	case s == 0:
+		var nerr net.Error
+		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &nerr) && nerr.Timeout() {
+			return errTimeout, 0
+		}
+		return errNetwork, 0
+	case s == http.StatusTooManyRequests:
+		return errRateLimited, wait
+	case s >= 500:
+		return errServer, wait
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		return errAuth, wait
+	case s == http.StatusNotFound:
+		return errNotFound, wait
+	case s == http.StatusRequestEntityTooLarge:
+		return errTooLarge, 0
+	case aboutTarget.MatchString(herr.Message):
+		return errNotFound, wait
+	}
+	return errRejected, 0
+}
+
+// maxRetryAfter caps what a server may ask for, so that a bad header
+// cannot stop writes for days.
+const maxRetryAfter = 10 * time.Minute
+
+// retryAfter reads Retry-After in seconds or as an HTTP date.
+func retryAfter(herr *http2.Error) time.Duration {
+	var d time.Duration
+	if herr.RetryAfter > 0 {
+		d = time.Duration(herr.RetryAfter) * time.Second
+	} else if v := herr.Header.Get("Retry-After"); v != "" {
+		if t, err := http.ParseTime(v); err == nil {
+			d = time.Until(t)
+		}
+	}
+	return min(max(d, 0), maxRetryAfter)
+}

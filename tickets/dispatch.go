@@ -1,0 +1,152 @@
+package tickets
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Notifier delivers one notification to one receiver. It returns nil only
+// once the receiver has accepted the notification; an error wrapping
+// ErrRejected drops it, any other error retries it. A Notifier that is also
+// an io.Closer is closed when its dispatcher stops.
+type Notifier interface {
+	Notify(ctx context.Context, n Notification) error
+}
+
+// Dispatcher delivers the outbox: one goroutine per receiver, each sending
+// its notifications one at a time in the order they were queued, so a
+// receiver that is down holds up only itself. A failed delivery is retried
+// with exponential back-off until it succeeds, is rejected, or is older
+// than give_up_after; it is marked delivered only after the receiver
+// accepted it. A crash between the two sends it again, with the same
+// Notification.ID for the receiver to recognise.
+type Dispatcher struct {
+	s         *Store
+	notifiers map[string]Notifier
+	log       *slog.Logger
+}
+
+// Dispatcher returns a dispatcher of the outbox to notifiers, by receiver
+// name. Only one process should dispatch a database at a time: the daemon.
+func (s *Store) Dispatcher(notifiers map[string]Notifier, logger *slog.Logger) *Dispatcher {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Dispatcher{s: s, notifiers: notifiers, log: logger}
+}
+
+// Run delivers until ctx is done; its goroutines have stopped when it
+// returns.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for name, n := range d.notifiers {
+		wg.Go(func() {
+			d.deliver(ctx, name, n)
+			if c, ok := n.(io.Closer); ok {
+				c.Close()
+			}
+		})
+	}
+	wg.Go(func() { d.prune(ctx) })
+	wg.Wait()
+	return nil
+}
+
+func (d *Dispatcher) prune(ctx context.Context) {
+	for {
+		if err := d.s.pruneOutbox(ctx, d.s.now().Add(-d.s.cfg.Outbox.KeepDelivered)); err != nil && ctx.Err() == nil {
+			d.log.Warn("outbox: pruning delivered notifications failed", "err", err)
+		}
+		if !sleep(ctx, time.Hour) {
+			return
+		}
+	}
+}
+
+// deliver sends the outbox of one receiver until ctx is done.
+func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
+	cfg := d.s.cfg.Outbox
+	log := d.log.With("receiver", name)
+	failures := 0 // in a row
+	for ctx.Err() == nil {
+		wake := d.s.woken() // before looking, so a commit after the look still wakes us
+		e, ok, err := d.s.nextEntry(ctx, name)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("outbox: read failed", "err", err)
+			}
+			sleep(ctx, cfg.PollInterval)
+			continue
+		}
+		if !ok {
+			select {
+			case <-ctx.Done():
+			case <-wake:
+			case <-time.After(cfg.PollInterval):
+			}
+			continue
+		}
+		now := d.s.now()
+		if age := now.Sub(e.created); age > cfg.GiveUpAfter {
+			log.Error("outbox: notification dropped: undelivered for too long", "id", e.n.ID,
+				"kind", e.n.Event.Kind, "ticket", e.n.Ticket.ID, "queued", e.created, "attempts", e.attempts)
+			d.mark(ctx, log, d.s.markDropped(ctx, e, now, "gave up after "+cfg.GiveUpAfter.String()))
+			continue
+		}
+		err = n.Notify(ctx, e.n)
+		switch {
+		case err == nil:
+			if failures > 0 {
+				log.Info("outbox: receiver accepts notifications again", "after_failures", failures)
+			}
+			failures = 0
+			d.mark(ctx, log, d.s.markDelivered(ctx, e, d.s.now()))
+		case errors.Is(err, ErrRejected):
+			log.Error("outbox: notification dropped: the receiver rejected it", "id", e.n.ID,
+				"kind", e.n.Event.Kind, "ticket", e.n.Ticket.ID, "err", err)
+			d.mark(ctx, log, d.s.markDropped(ctx, e, d.s.now(), err.Error()))
+		case ctx.Err() != nil:
+			return
+		default:
+			failures++
+			delay := backoff(failures, cfg.RetryMin, cfg.RetryMax)
+			if failures&(failures-1) == 0 { // 1, 2, 4, 8…: a dead receiver does not flood the log
+				log.Warn("outbox: delivery failed; retrying", "id", e.n.ID, "ticket", e.n.Ticket.ID,
+					"failures", failures, "retry_in", delay, "err", err)
+			}
+			d.mark(ctx, log, d.s.markRetry(ctx, e, d.s.now().Add(delay), err.Error()))
+			sleep(ctx, delay)
+		}
+	}
+}
+
+func (d *Dispatcher) mark(ctx context.Context, log *slog.Logger, err error) {
+	if err != nil && ctx.Err() == nil {
+		log.Error("outbox: recording a delivery failed", "err", err)
+	}
+}
+
+// backoff doubles from lo per failure, up to hi.
+func backoff(failures int, lo, hi time.Duration) time.Duration {
+	d := lo
+	for i := 1; i < failures && d < hi; i++ {
+		d *= 2
+	}
+	return min(d, hi)
+}
+
+// sleep waits for d or ctx, and reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

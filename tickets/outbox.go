@@ -1,0 +1,148 @@
+package tickets
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// enqueue queues the notification of ev for every receiver that wants it
+// and for extra receivers, in the transaction that recorded ev: the change
+// and its notifications commit together or not at all.
+func (x *txn) enqueue(ev Event, t *Ticket, extra []string) error {
+	var to []string
+	for i := range x.s.cfg.Receivers {
+		r := &x.s.cfg.Receivers[i]
+		if r.wants(ev.Kind, t) || slices.Contains(extra, r.Name) {
+			to = append(to, r.Name)
+		}
+	}
+	if len(to) == 0 {
+		return nil
+	}
+	payload, err := json.Marshal(Notification{ID: fmt.Sprintf("%s-%d", x.s.instance, ev.ID), Event: ev, Ticket: *t})
+	if err != nil {
+		return err
+	}
+	for _, r := range to {
+		if _, err := x.exec(`INSERT INTO outbox (event_id, receiver, payload, created_at, next_attempt)
+			VALUES (?, ?, ?, ?, ?)`, ev.ID, r, string(payload), stamp(x.now), stamp(x.now)); err != nil {
+			return err
+		}
+	}
+	x.queued = true
+	return nil
+}
+
+// entry is one queued notification for one receiver.
+type entry struct {
+	id          int64
+	receiver    string
+	n           Notification
+	attempts    int
+	created     time.Time
+	nextAttempt time.Time
+}
+
+// nextEntry returns the oldest undelivered notification of receiver, if any.
+func (s *Store) nextEntry(ctx context.Context, receiver string) (entry, bool, error) {
+	st, err := s.prepare(ctx, `SELECT id, payload, attempts, created_at, next_attempt FROM outbox
+		WHERE receiver = ? AND delivered_at IS NULL AND dropped_at IS NULL ORDER BY id LIMIT 1`)
+	if err != nil {
+		return entry{}, false, err
+	}
+	e := entry{receiver: receiver}
+	var payload, created, next string
+	err = st.QueryRowContext(ctx, receiver).Scan(&e.id, &payload, &e.attempts, &created, &next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return entry{}, false, nil
+	}
+	if err != nil {
+		return entry{}, false, err
+	}
+	if e.created, err = parseStamp(created); err != nil {
+		return entry{}, false, err
+	}
+	if e.nextAttempt, err = parseStamp(next); err != nil {
+		return entry{}, false, err
+	}
+	if err := json.Unmarshal([]byte(payload), &e.n); err != nil {
+		return entry{}, false, fmt.Errorf("outbox entry %d: %w", e.id, err)
+	}
+	return e, true, nil
+}
+
+// outboxExec runs one statement on an outbox entry outside any ticket
+// transaction.
+func (s *Store) outboxExec(ctx context.Context, q string, args ...any) error {
+	st, err := s.prepare(ctx, q)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return err
+}
+
+func (s *Store) markDelivered(ctx context.Context, e entry, at time.Time) error {
+	return s.outboxExec(ctx, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?`, stamp(at), e.id)
+}
+
+func (s *Store) markRetry(ctx context.Context, e entry, next time.Time, msg string) error {
+	return s.outboxExec(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?`,
+		stamp(next), msg, e.id)
+}
+
+func (s *Store) markDropped(ctx context.Context, e entry, at time.Time, msg string) error {
+	return s.outboxExec(ctx, `UPDATE outbox SET attempts = attempts + 1, dropped_at = ?, last_error = ? WHERE id = ?`,
+		stamp(at), msg, e.id)
+}
+
+// pruneOutbox deletes notifications delivered before cutoff.
+func (s *Store) pruneOutbox(ctx context.Context, cutoff time.Time) error {
+	return s.outboxExec(ctx, `DELETE FROM outbox WHERE delivered_at < ?`, stamp(cutoff))
+}
+
+// OutboxState is the outbox of one receiver.
+type OutboxState struct {
+	Receiver  string `json:"receiver"`
+	Pending   int    `json:"pending"`
+	Delivered int    `json:"delivered"`
+	Dropped   int    `json:"dropped"`
+	// Oldest is when the oldest pending notification was queued.
+	Oldest    time.Time `json:"oldest,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// Outbox reports the outbox of every receiver that has rows, by name.
+func (s *Store) Outbox(ctx context.Context) ([]OutboxState, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT receiver,
+		COUNT(*) FILTER (WHERE delivered_at IS NULL AND dropped_at IS NULL),
+		COUNT(delivered_at), COUNT(dropped_at),
+		COALESCE(MIN(created_at) FILTER (WHERE delivered_at IS NULL AND dropped_at IS NULL), ''),
+		COALESCE((SELECT last_error FROM outbox o2 WHERE o2.receiver = outbox.receiver AND last_error != ''
+			ORDER BY id DESC LIMIT 1), '')
+		FROM outbox GROUP BY receiver ORDER BY receiver`)
+	if err != nil {
+		return nil, fmt.Errorf("tickets: outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxState
+	for rows.Next() {
+		var o OutboxState
+		var oldest string
+		if err := rows.Scan(&o.Receiver, &o.Pending, &o.Delivered, &o.Dropped, &oldest, &o.LastError); err != nil {
+			return nil, fmt.Errorf("tickets: outbox: %w", err)
+		}
+		if oldest != "" {
+			if o.Oldest, err = parseStamp(oldest); err != nil {
+				return nil, fmt.Errorf("tickets: outbox: %w", err)
+			}
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
