@@ -38,6 +38,7 @@ func (c *Config) applyDefaults() {
 			*d.Modbus = d.Modbus.WithDefaults()
 		}
 	}
+	c.applyMQTTDefaults()
 }
 
 // validate checks what types alone cannot: references between sections,
@@ -72,13 +73,17 @@ func (c *Config) validate() []error {
 		} else if c.Profiles[d.Profile] == nil {
 			add(d, "profile", "device %q: unknown profile %q (known: %s)", d.ID, d.Profile, strings.Join(slices.Sorted(maps.Keys(c.Profiles)), ", "))
 		}
-		if d.Modbus == nil {
-			add(d, "", "device %q: a modbus section is required", d.ID)
-		} else if d.Modbus.Address == "" {
+		if d.Modbus == nil && d.MQTT == nil {
+			add(d, "", "device %q: a modbus or an mqtt section is required", d.ID)
+		} else if d.Modbus != nil && d.MQTT != nil {
+			add(d, "mqtt", "device %q: both modbus and mqtt are set: a device is read over one of them", d.ID)
+		} else if d.Modbus != nil && d.Modbus.Address == "" {
 			add(d, "modbus", "device %q: modbus: address is required (host:port, or a serial device for rtu)", d.ID)
 		}
 	}
 	errs = append(errs, c.validateModbus()...)
+	errs = append(errs, c.validateMQTT()...)
+	errs = append(errs, c.validateTickets()...)
 	return append(errs, c.validateRules()...)
 }
 
@@ -100,7 +105,7 @@ func (c *Config) validateProfile(name string, p *drivers.Profile) []error {
 			add(pt, "name", "point %q is defined twice", pt.Name)
 		}
 		names[pt.Name] = true
-		if pt.Register == "" && pt.Path == "" {
+		if pt.Register == "" && c.usedByModbus(name) {
 			add(pt, "", "point %q: register is required (holding, input, coil or discrete)", pt.Name)
 		}
 		if pt.Register != "" && pt.Type == "" {
@@ -109,7 +114,7 @@ func (c *Config) validateProfile(name string, p *drivers.Profile) []error {
 		if pt.Type == drivers.TypeBit && (pt.Bit < 0 || pt.Bit > 15) {
 			add(pt, "bit", "point %q: bit %d is outside 0..15", pt.Name, pt.Bit)
 		}
-		if pt.Type == drivers.TypeString && pt.Length <= 0 {
+		if pt.Type == drivers.TypeString && pt.Length <= 0 && pt.Register != "" {
 			add(pt, "", "point %q: a string point needs length (registers)", pt.Name)
 		}
 		if pt.Register.IsBit() && pt.Type != drivers.TypeBool {

@@ -92,6 +92,9 @@ func readDevice(ctx context.Context, out io.Writer, path, id string) error {
 	if dev == nil {
 		return fmt.Errorf("modbus read: no device %q in %s (devices: %s)", id, path, strings.Join(ids, ", "))
 	}
+	if dev.Modbus == nil {
+		return fmt.Errorf("modbus read: device %q has no modbus section", id)
+	}
 	m := *dev.Modbus
 	fmt.Fprintf(out, "device %s: profile %s, unit %d at %s (%s)\n\n", dev.ID, dev.Profile, m.UnitID, m.Address, m.Transport)
 	readings, err := modbus.Inspect(ctx, modbus.Device{ID: dev.ID, Profile: cfg.Profiles[dev.Profile], Config: m})
@@ -237,6 +240,8 @@ func typeName(p *drivers.Point) string {
 		return "bool"
 	case p.Type == drivers.TypeBit:
 		return fmt.Sprintf("bit %d", p.Bit)
+	case p.Type == drivers.TypeString && p.ByteOrder == drivers.BADC:
+		return "string BADC"
 	case p.Type.Registers(p.Length) > 1 && p.Type != drivers.TypeString:
 		return fmt.Sprintf("%s %s", p.Type, p.ByteOrder)
 	}

@@ -4,7 +4,7 @@
 //	facilityd run -c FILE       the daemon (SIGHUP reloads the config)
 //	facilityd check -c FILE     validate the config, profiles and rules
 //	facilityd sim -c FILE       simulated equipment for the config's devices
-//	facilityd tickets list|show -c FILE
+//	facilityd tickets SUBCOMMAND -c FILE
 package main
 
 import (
@@ -26,8 +26,14 @@ Usage:
   facilityd check -c FILE          validate config, profiles and rules; exit 1 on errors
   facilityd sim -c FILE [--fault DEVICE:KIND@DELAY]...
                                    serve the config's devices from a Modbus TCP simulator
-  facilityd tickets list -c FILE [--json] [--status S,S] [--device ID]
-  facilityd tickets show -c FILE [--json] ID
+  facilityd tickets list|show|ack|start|hold|resolve|close|cancel|assign|comment|follow-up|create|stats|outbox
+                        -c FILE [--json] [--actor NAME] ...
+                                   the operator's ticket CLI ("facilityd tickets help" for each)
+  facilityd rules test FILE...      run rule unit tests (YAML: input series, expected alerts)
+  facilityd rules replay -c FILE --from T --to T [--step 10s] [--rule NAME]...
+                                   evaluate the rules over InfluxDB history: what would have fired
+  facilityd silences list|add|expire -c FILE
+                                   silences and maintenance windows ("facilityd silences help")
   facilityd modbus read -c FILE --device ID | --address HOST:PORT --unit N --register holding
                         --start 40001 --count 10 --type float32 [--byte-order CDAB]
                                    read a device once: decoded values and raw registers
@@ -58,6 +64,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSim(ctx, rest, stderr)
 	case "tickets":
 		err = cmdTickets(ctx, rest, stdout)
+	case "rules":
+		err = cmdRules(ctx, rest, stdout, stderr)
+	case "silences":
+		err = cmdSilences(rest, stdout)
 	case "modbus":
 		err = cmdModbus(ctx, rest, stdout)
 	case "version":

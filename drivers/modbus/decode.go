@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/facilityd/facilityd/drivers"
 )
@@ -81,7 +82,7 @@ func Decode(p *drivers.Point, regs []uint16) (drivers.Value, error) {
 				return drivers.String("unknown(" + strconv.FormatUint(u, 10) + ")"), nil
 			}
 			if scaled(p) {
-				return drivers.Float(float64(u)*scale(p) + p.Offset), nil
+				return drivers.Float(applyScale(p, float64(u))), nil
 			}
 			return drivers.Value{}, pointError(p, "uint64 value %d does not fit an int64; set a scale to read it as a float", u)
 		}
@@ -89,11 +90,11 @@ func Decode(p *drivers.Point, regs []uint16) (drivers.Value, error) {
 	case drivers.TypeFloat32:
 		b := wire(buf[:4], regs, p.ByteOrder)
 		f := math.Float32frombits(binary.BigEndian.Uint32(b))
-		return drivers.Float(float64(f)*scale(p) + p.Offset), nil
+		return drivers.Float(applyScale(p, widen32(f))), nil
 	case drivers.TypeFloat64:
 		b := wire(buf[:8], regs, p.ByteOrder)
 		f := math.Float64frombits(binary.BigEndian.Uint64(b))
-		return drivers.Float(f*scale(p) + p.Offset), nil
+		return drivers.Float(applyScale(p, f)), nil
 	}
 	return drivers.Value{}, pointError(p, "unknown type %q", p.Type)
 }
@@ -116,7 +117,7 @@ func integer(p *drivers.Point, raw int64) (drivers.Value, error) {
 		return drivers.String("unknown(" + strconv.FormatInt(raw, 10) + ")"), nil
 	}
 	if scaled(p) {
-		return drivers.Float(float64(raw)*scale(p) + p.Offset), nil
+		return drivers.Float(applyScale(p, float64(raw))), nil
 	}
 	return drivers.Int(raw), nil
 }
@@ -124,6 +125,37 @@ func integer(p *drivers.Point, raw int64) (drivers.Value, error) {
 // scaled reports whether the point turns integers into floats.
 func scaled(p *drivers.Point) bool {
 	return (p.Scale != 0 && p.Scale != 1) || p.Offset != 0
+}
+
+// applyScale returns raw*scale+offset. A decimal scale such as 0.01 is
+// applied as a division by 100, which rounds correctly: 321 × 0.01 would be
+// 3.2100000000000004, 321 / 100 is 3.21, as the device's manual says.
+func applyScale(p *drivers.Point, raw float64) float64 {
+	s := scale(p)
+	if s != 1 {
+		if inv := 1 / s; inv > 1 && inv == math.Round(inv) {
+			raw /= math.Round(inv)
+		} else {
+			raw *= s
+		}
+	}
+	return raw + p.Offset
+}
+
+// widen32 returns the float64 closest to the shortest decimal that reads back
+// as f, so a meter's 230.1 is stored as 230.1, not 230.10000610351562. The
+// conversion works in a stack buffer: no allocation.
+func widen32(f float32) float64 {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return float64(f)
+	}
+	var buf [32]byte
+	b := strconv.AppendFloat(buf[:0], float64(f), 'g', -1, 32)
+	v, err := parseFloatBytes(b)
+	if err != nil {
+		return float64(f)
+	}
+	return v
 }
 
 func scale(p *drivers.Point) float64 {
@@ -202,4 +234,9 @@ func integerType(t drivers.DataType) bool {
 		return true
 	}
 	return false
+}
+
+// parseFloatBytes parses b without converting it to a string on the heap.
+func parseFloatBytes(b []byte) (float64, error) {
+	return strconv.ParseFloat(unsafe.String(unsafe.SliceData(b), len(b)), 64)
 }

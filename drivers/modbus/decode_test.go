@@ -3,14 +3,19 @@ package modbus
 import (
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/facilityd/facilityd/drivers"
 )
 
-// f32 is what a float32 reading becomes as a float64 value.
-func f32(f float32) float64 { return float64(f) }
+// f32 is what a float32 reading becomes as a float64 value: the shortest
+// decimal that reads back as the float32, so 123.456 stays 123.456.
+func f32(f float32) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+	return v
+}
 
 type decodeCase struct {
 	typ   drivers.DataType
@@ -244,7 +249,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 					case drivers.TypeBool, drivers.TypeBit:
 						want = boolFloat(v != 0)
 					case drivers.TypeFloat32:
-						want = float64(float32((v-sc.offset)/scale(p)))*scale(p) + sc.offset
+						want = applyScale(p, f32(float32((v-sc.offset)/scale(p))))
 					case drivers.TypeFloat64:
 					default:
 						want = math.Round((v-sc.offset)/scale(p))*scale(p) + sc.offset
