@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
+	"slices"
 
 	"github.com/facilityd/facilityd/app"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/drivers/sim"
-	"github.com/facilityd/facilityd/tickets"
 )
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
@@ -80,130 +78,27 @@ func cmdSim(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// One simulator per listen address: devices behind the same address are
-	// unit ids of one server, as behind a real gateway.
-	byAddr := map[string][]sim.Device{}
-	var order []string
-	for _, d := range cfg.Devices {
-		if d.Modbus == nil || d.Modbus.Transport != "tcp" {
-			continue
-		}
-		if _, ok := byAddr[d.Modbus.Address]; !ok {
-			order = append(order, d.Modbus.Address)
-		}
-		byAddr[d.Modbus.Address] = append(byAddr[d.Modbus.Address], sim.Device{ID: d.ID, UnitID: d.Modbus.UnitID, Profile: cfg.Profiles[d.Profile]})
-	}
-	if len(order) == 0 {
-		return errors.New("sim: the config has no Modbus TCP devices to simulate")
-	}
-	errc := make(chan error, len(order))
-	for _, addr := range order {
-		var mine []sim.Fault
-		for _, f := range faults {
-			for _, d := range byAddr[addr] {
-				if d.ID == f.Device {
-					mine = append(mine, f)
-				}
-			}
-		}
-		s, err := sim.New(sim.Config{Addr: addr, Devices: byAddr[addr], Seed: *seed}, mine, logger)
-		if err != nil {
-			return err
-		}
-		go func() { errc <- s.Run(ctx) }()
-		go func() {
-			select {
-			case <-s.Ready():
-				ids := make([]string, 0, len(byAddr[addr]))
-				for _, d := range byAddr[addr] {
-					ids = append(ids, fmt.Sprintf("%s(unit %d)", d.ID, d.UnitID))
-				}
-				logger.Info("simulator listening", "addr", s.Addr(), "devices", strings.Join(ids, " "))
-			case <-ctx.Done():
-			}
-		}()
-	}
 	for _, f := range faults {
-		if !slicesContainsDevice(cfg, f.Device) {
+		if !slices.ContainsFunc(cfg.Devices, func(d *config.Device) bool { return d.ID == f.Device }) {
 			return fmt.Errorf("--fault %s: no device %q in %s", f, f.Device, *path)
 		}
 	}
+	runs, err := simulators(cfg, faults, *seed, logger)
+	if err != nil {
+		return err
+	}
+	if len(runs) == 0 {
+		return errors.New("sim: the config has no Modbus TCP or MQTT devices to simulate")
+	}
+	errc := make(chan error, len(runs))
+	for _, run := range runs {
+		go func() { errc <- run(ctx) }()
+	}
 	var errs []error
-	for range order {
+	for range runs {
 		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func slicesContainsDevice(cfg *config.Config, id string) bool {
-	for _, d := range cfg.Devices {
-		if d.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
-func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("tickets: want a subcommand: list or show")
-	}
-	sub, args := args[0], args[1:]
-	fs, path := flags("tickets "+sub, stdout)
-	asJSON := fs.Bool("json", false, "print JSON")
-	status := fs.String("status", "", "list: only these statuses, comma-separated")
-	device := fs.String("device", "", "list: only this device")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		return err
-	}
-	st, err := tickets.Open(ctx, app.TicketsPath(cfg), cfg.Tickets, nil)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	switch sub {
-	case "list":
-		f := tickets.Filter{Device: *device}
-		if *status != "" {
-			f.Status = strings.Split(*status, ",")
-		}
-		ts, err := st.List(ctx, f)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return tickets.WriteJSON(stdout, ts)
-		}
-		return tickets.WriteTable(stdout, ts)
-	case "show":
-		if fs.NArg() != 1 {
-			return errors.New("tickets show: want one ticket id")
-		}
-		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
-		if err != nil {
-			return fmt.Errorf("tickets show: bad id %q", fs.Arg(0))
-		}
-		t, events, err := st.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if *asJSON {
-			return writeJSON(stdout, map[string]any{"ticket": t, "events": events})
-		}
-		if err := tickets.WriteTable(stdout, []tickets.Ticket{t}); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "\n%s\n\n", t.Description)
-		for _, e := range events {
-			fmt.Fprintf(stdout, "%s  %-10s %-14s %s\n", e.At.Format("2006-01-02 15:04:05"), e.Actor, e.Kind, e.Detail)
-		}
-		return nil
-	}
-	return fmt.Errorf("tickets: unknown subcommand %q: use list or show", sub)
 }

@@ -53,6 +53,10 @@ curl -fsS -XPOST "$FACILITYD_INFLUXDB_URL/query" --data-urlencode 'q=CREATE DATA
 ./bin/facilityd check -c configs/demo.yaml
 ./bin/facilityd sim -c configs/demo.yaml --fault "$FAULT" > .demo/sim.log 2>&1 &
 pids+=($!)
+for _ in $(seq 1 50); do # wait until the simulator answers, so the daemon starts on a live building
+  (exec 3<>"/dev/tcp/${FACILITYD_MODBUS_ADDR%:*}/${FACILITYD_MODBUS_ADDR##*:}") 2>/dev/null && break
+  sleep 0.1
+done
 ./bin/facilityd run -c configs/demo.yaml 2> >(tee .demo/facilityd.log >&2) &
 pids+=($!)
 

@@ -55,10 +55,14 @@ func BenchmarkParse(b *testing.B) {
 			payload := []byte(bc.payload)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(payload)))
+			cpu := cpuTime()
 			for b.Loop() {
 				d.onMessage(bc.topic, payload)
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+			if used := cpuTime() - cpu; used > 0 {
+				b.ReportMetric(float64(b.N)/used.Seconds(), "msgs/cpu-s")
+			}
 			b.ReportMetric(float64(sink.n.Load())/float64(b.N), "samples/msg")
 			if d.stats.Malformed > 0 {
 				b.Fatalf("malformed: %+v", d.topics.snapshot())
@@ -156,4 +160,3 @@ func BenchmarkEndToEnd(b *testing.B) {
 		})
 	}
 }
-

@@ -129,4 +129,3 @@ func TestGoldenEndToEnd(t *testing.T) {
 		})
 	}
 }
-

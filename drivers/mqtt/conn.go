@@ -223,3 +223,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
+
+// Secret returns the configured password, reading password_file if set, for
+// other clients of the same broker (the simulator). Errors name the file,
+// never its content.
+func (c *Config) Secret() (string, error) { return c.password() }

@@ -30,6 +30,8 @@ type device struct {
 	tsPath    path
 	ts        *timeParser
 	lineproto *lineParser
+	trie      *pathTrie // the points' and timestamp's paths, for one-pass reads
+	raws      [][]byte  // extract's output, reused
 
 	health health
 }
@@ -44,7 +46,7 @@ func newDevice(dev Device) (*device, error) {
 	if dev.ID == "" {
 		add("no id")
 	}
-	d := &device{Device: dev, key: c.TopicID, points: map[string]*point{}}
+	d := &device{Device: dev, key: c.TopicID, points: map[string]*point{}, health: health{reported: StatusUnknown}}
 	if d.key == "" {
 		d.key = dev.ID
 	}
@@ -144,6 +146,14 @@ func newDevice(dev Device) (*device, error) {
 		}
 		return nil, errors.Join(errs...)
 	}
+	if c.Format == JSON {
+		paths := make([]path, 0, len(d.list)+1)
+		for _, pt := range d.list {
+			paths = append(paths, pt.path)
+		}
+		d.trie = newPathTrie(append(paths, d.tsPath))
+		d.raws = make([][]byte, len(paths)+1)
+	}
 	return d, nil
 }
 
@@ -230,10 +240,6 @@ func (d *device) parseJSON(payload []byte, pointName string, arrival time.Time, 
 			return out, res
 		}
 	}
-	// One record, the payload itself: look the paths up in place. Records:
-	// decode the document and walk it.
-	var lookup func(rec any, p path) (any, bool)
-	recs := []any{nil}
 	if !json.Valid(payload) {
 		_, err := decodeJSON(payload) // for a precise message
 		if err == nil {
@@ -242,7 +248,13 @@ func (d *device) parseJSON(payload []byte, pointName string, arrival time.Time, 
 		res.err = err
 		return out, res
 	}
-	if d.hasRecs {
+	// get returns the value of slot (point i, or the timestamp after the
+	// points) at path p of a record. One record, the payload itself: one
+	// walk finds every slot. Records: the decoded document is walked.
+	var get func(rec any, slot int, p path) (any, bool)
+	recs := []any{nil}
+	switch {
+	case d.hasRecs:
 		doc, err := decodeJSON(payload)
 		if err == nil {
 			recs, err = d.recordsOf(doc)
@@ -251,16 +263,23 @@ func (d *device) parseJSON(payload []byte, pointName string, arrival time.Time, 
 			res.err = err
 			return out, res
 		}
-		lookup = func(rec any, p path) (any, bool) { return p.lookup(rec) }
-	} else {
-		lookup = func(_ any, p path) (any, bool) { return jsonGet(payload, p) }
+		get = func(rec any, _ int, p path) (any, bool) { return p.lookup(rec) }
+	case byPoint != nil:
+		get = func(_ any, _ int, p path) (any, bool) { return jsonGet(payload, p) }
+	default:
+		d.trie.extract(payload, d.raws)
+		get = func(_ any, slot int, _ path) (any, bool) {
+			if d.raws[slot] == nil {
+				return nil, false
+			}
+			return rawValue(d.raws[slot]), true
+		}
 	}
 	found := false
-	one := [1]*point{byPoint}
 	for _, rec := range recs {
 		t := arrival
 		if d.ts != nil {
-			tv, ok := lookup(rec, d.tsPath)
+			tv, ok := get(rec, len(d.list), d.tsPath)
 			if !ok {
 				res.err = cmpErr(res.err, fmt.Errorf("no timestamp at %s", d.tsPath))
 				continue
@@ -272,12 +291,11 @@ func (d *device) parseJSON(payload []byte, pointName string, arrival time.Time, 
 			}
 			res.stamp = t
 		}
-		pts := d.list
-		if byPoint != nil {
-			pts = one[:]
-		}
-		for _, pt := range pts {
-			v, ok := lookup(rec, pt.path)
+		for i, pt := range d.list {
+			if byPoint != nil && pt != byPoint {
+				continue
+			}
+			v, ok := get(rec, i, pt.path)
 			if !ok || v == nil { // absent or null: no reading this time
 				if byPoint != nil {
 					res.err = cmpErr(res.err, fmt.Errorf("point %q: no value at %q", pt.Name, pt.path))

@@ -179,3 +179,55 @@ func FuzzJSONGet(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPathTrie checks the one-pass reader of several paths against
+// encoding/json, like FuzzJSONGet.
+func FuzzPathTrie(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s), "a.b[0]", "i", "a.0")
+	}
+	f.Add([]byte(`{"a":[{"0":1},{"x":2}],"a":[[3]]}`), "a[0].0", "a.0.0", "a[1]")
+	f.Fuzz(func(t *testing.T, doc []byte, p1, p2, p3 string) {
+		var paths []path
+		for _, s := range []string{p1, p2, p3} {
+			p, err := parsePath(s)
+			if err != nil {
+				return
+			}
+			paths = append(paths, p)
+		}
+		if !json.Valid(doc) || !utf8.Valid(doc) {
+			return
+		}
+		v, err := decodeJSON(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([][]byte, len(paths))
+		newPathTrie(paths).extract(doc, out)
+		for i, p := range paths {
+			want, wok := p.lookup(v)
+			if (out[i] != nil) != wok {
+				t.Fatalf("path %s in %s: found %v, encoding/json %v", p, doc, out[i] != nil, wok)
+			}
+			if !wok {
+				continue
+			}
+			got := rawValue(out[i])
+			switch w := want.(type) {
+			case map[string]any:
+				want = jsonObject{}
+			case []any:
+				want = jsonArray{}
+			case json.Number:
+				if g, ok := got.(json.Number); !ok || g != w {
+					t.Fatalf("path %s in %s: got %#v, want %#v", p, doc, got, want)
+				}
+				continue
+			}
+			if got != want {
+				t.Fatalf("path %s in %s: got %#v, want %#v", p, doc, got, want)
+			}
+		}
+	})
+}

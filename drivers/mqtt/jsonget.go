@@ -23,21 +23,27 @@ func jsonGet(doc []byte, p path) (any, bool) {
 	if !ok {
 		return nil, false
 	}
+	return rawValue(v), true
+}
+
+// rawValue turns the bytes of one JSON value into json.Number, string,
+// bool, nil, jsonObject or jsonArray.
+func rawValue(v []byte) any {
 	switch v[0] {
 	case '{':
-		return jsonObject{}, true
+		return jsonObject{}
 	case '[':
-		return jsonArray{}, true
+		return jsonArray{}
 	case '"':
-		return unquote(v), true
+		return unquote(v)
 	case 't':
-		return true, true
+		return true
 	case 'f':
-		return false, true
+		return false
 	case 'n':
-		return nil, true
+		return nil
 	}
-	return json.Number(v), true
+	return json.Number(v)
 }
 
 // getRaw returns the bytes of the value at p.

@@ -230,6 +230,14 @@ func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
 }
 
+// Handle drops mochi's unlabelled per-connection errors (a client that
+// went away), which it logs as warnings with an empty message.
+func (w warnOnly) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "" {
+		return nil
+	}
+	return w.Handler.Handle(ctx, r)
+}
+
 func (w warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{w.Handler.WithAttrs(as)} }
 func (w warnOnly) WithGroup(n string) slog.Handler       { return warnOnly{w.Handler.WithGroup(n)} }
-
