@@ -140,6 +140,7 @@ func (al *alerter) handle(ctx context.Context, ts []rules.Transition) {
 		}
 	}
 	a.queueTickets(ctx, changes) // in one batch: see tickets.go
+	a.publishTransitions(ts)     // to MQTT, when configured: see mqtt.go
 	if len(samples) > 0 {
 		a.writer.Put(ctx, samples)
 	}

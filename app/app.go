@@ -17,6 +17,7 @@ import (
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/drivers"
 	"github.com/facilityd/facilityd/drivers/modbus"
+	"github.com/facilityd/facilityd/drivers/mqtt"
 	"github.com/facilityd/facilityd/rules"
 	"github.com/facilityd/facilityd/store"
 	"github.com/facilityd/facilityd/tickets"
@@ -54,6 +55,7 @@ type app struct {
 	cfg    *config.Config
 	alerts []rules.Alert
 	poller *modbus.Poller
+	mqtt   *mqtt.Driver // of the current generation; nil without an mqtt section (mqtt.go)
 
 	// silences is the silences file, shared with the CLI; saved is the
 	// alert state a stopped generation hands to the next (nil at start:
@@ -99,6 +101,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	})
 	if err := a.startTickets(ctx, &wg); err != nil {
+		return err
+	}
+	if err := a.startMQTTBroker(ctx, &wg); err != nil {
 		return err
 	}
 	srv, err := a.startHTTP(ctx, &wg)
@@ -200,6 +205,9 @@ func (a *app) runGeneration(ctx context.Context) error {
 	})
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	if sink, err = a.startMQTT(ctx, &wg, cfg, sink); err != nil {
+		return fmt.Errorf("mqtt: %w", err)
+	}
 	wg.Go(func() {
 		if err := poller.Run(ctx, sink); err != nil && !errors.Is(err, context.Canceled) {
 			a.log.Error("modbus poller stopped", "err", err)

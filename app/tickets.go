@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/facilityd/facilityd/tickets"
 	"github.com/facilityd/facilityd/tickets/notify"
 )
@@ -25,6 +27,9 @@ func (a *app) startTickets(ctx context.Context, wg *sync.WaitGroup) error {
 		return err
 	}
 	log := a.log.With("component", "tickets")
+	if a.reg != nil {
+		a.reg.MustRegister(outboxCollector{a.tickets})
+	}
 	a.ticketQ = make(chan []tickets.Change, 256)
 	wg.Go(func() { a.runTicketQueue(ctx) })
 	wg.Go(func() { a.runSLA(ctx, cfg.CheckInterval()) })
@@ -56,19 +61,19 @@ func (a *app) queueTickets(ctx context.Context, cs []tickets.Change) {
 
 // runTicketQueue applies queued transitions, everything waiting at once in
 // one transaction: an alert storm costs a few commits, not one per alert.
+// A batch taken from the queue is applied whole even when ctx ends meanwhile.
 func (a *app) runTicketQueue(ctx context.Context) {
+	apply := context.WithoutCancel(ctx)
 	for {
 		select {
 		case cs := <-a.ticketQ:
-			a.applyTickets(ctx, a.drainTickets(cs))
+			a.applyTickets(apply, a.drainTickets(cs))
 		case <-ctx.Done():
 			// The generations have stopped: record what they queued.
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
 			for {
 				select {
 				case cs := <-a.ticketQ:
-					a.applyTickets(dctx, a.drainTickets(cs))
+					a.applyTickets(apply, a.drainTickets(cs))
 				default:
 					return
 				}
@@ -131,5 +136,45 @@ func (a *app) runSLA(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// outboxCollector exports the outbox per receiver: what waits, and since
+// when, is what tells that a receiver is down.
+type outboxCollector struct{ st *tickets.Store }
+
+var (
+	outboxPending = prometheus.NewDesc("facilityd_tickets_outbox_pending",
+		"Ticket notifications waiting for delivery.", []string{"receiver"}, nil)
+	outboxOldest = prometheus.NewDesc("facilityd_tickets_outbox_oldest_pending_seconds",
+		"Age of the oldest notification waiting for delivery (0: none).", []string{"receiver"}, nil)
+	outboxDropped = prometheus.NewDesc("facilityd_tickets_outbox_dropped",
+		"Notifications given up: rejected by the receiver or undelivered for too long.", []string{"receiver"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- outboxPending
+	ch <- outboxOldest
+	ch <- outboxDropped
+}
+
+// Collect implements prometheus.Collector: one query per scrape.
+func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	states, err := c.st.Outbox(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(outboxPending, err)
+		return
+	}
+	for _, o := range states {
+		age := 0.0
+		if !o.Oldest.IsZero() {
+			age = time.Since(o.Oldest).Seconds()
+		}
+		ch <- prometheus.MustNewConstMetric(outboxPending, prometheus.GaugeValue, float64(o.Pending), o.Receiver)
+		ch <- prometheus.MustNewConstMetric(outboxOldest, prometheus.GaugeValue, age, o.Receiver)
+		ch <- prometheus.MustNewConstMetric(outboxDropped, prometheus.GaugeValue, float64(o.Dropped), o.Receiver)
 	}
 }

@@ -33,6 +33,7 @@ type Config struct {
 	InfluxDB store.Config   `yaml:"influxdb"`
 	HTTP     web.Config     `yaml:"http"`
 	Tickets  tickets.Config `yaml:"tickets"`
+	MQTT     *MQTT          `yaml:"mqtt"`
 	// Profiles are defined inline by name, or loaded from ProfileFiles
 	// (globs relative to this file; a file's name without .yaml is the
 	// profile's name).
@@ -62,6 +63,7 @@ type Device struct {
 	Location    string            `yaml:"location"`
 	Tags        map[string]string `yaml:"tags"`
 	Modbus      *modbus.Config    `yaml:"modbus"`
+	MQTT        *MQTTDevice       `yaml:"mqtt"`
 }
 
 // Load reads, expands, decodes and validates the config file at path and the

@@ -78,7 +78,7 @@ func BenchmarkEvaluate(b *testing.B) {
 		evals += perDevice
 	}
 	b.ReportMetric(float64(evals)/b.Elapsed().Seconds(), "evals/s")
-	b.ReportMetric(float64(evals)/float64(b.N), "evals/op")
+	b.ReportMetric(float64(b.N*len(names))/b.Elapsed().Seconds(), "samples/s")
 }
 
 // BenchmarkWindowMemory measures the memory of one active window: five

@@ -63,19 +63,20 @@ func (d *deviceState) offline(ts time.Time, after time.Duration) bool {
 // function: callers pass the time, nothing here reads a clock, and it is not
 // safe for concurrent use (one owner goroutine feeds it).
 type Engine struct {
-	opts      Options
-	instances []*instance
-	gateways  []*instance
-	devices   map[string]*deviceState
-	order     []*deviceState
-	byFP      map[string]*instance
-	inhibit   []*InhibitRule
-	silences  []Silence
-	active    map[int]*instance // not inactive, by index
-	vm        vm.VM
-	started   time.Time
-	now       time.Time
-	out       []Transition
+	opts       Options
+	instances  []*instance
+	gateways   []*instance
+	devices    map[string]*deviceState
+	order      []*deviceState
+	byFP       map[string]*instance
+	inhibit    []*InhibitRule
+	silences   []Silence
+	active     map[int]*instance // not inactive, by index
+	vm         vm.VM
+	started    time.Time
+	now        time.Time
+	replayNext time.Time // the next tick of a replay
+	out        []Transition
 }
 
 // NewEngine binds every rule to the devices it matches and compiles it once
@@ -98,6 +99,10 @@ func NewEngine(set *Set, devices []*Device, opts Options) (*Engine, error) {
 	// Gateway rules first: they are evaluated first, so that a gateway's
 	// alert mutes its devices' before those fire.
 	for _, r := range set.Rules {
+		if r.malformed {
+			errs = append(errs, fmt.Errorf("rule %q did not parse", r.Name))
+			continue
+		}
 		switch r.Kind {
 		case KindExpr, KindOffline:
 		case KindGatewayOffline:
@@ -123,7 +128,7 @@ func NewEngine(set *Set, devices []*Device, opts Options) (*Engine, error) {
 	for _, ds := range e.order {
 		var mine []*Rule
 		for _, r := range set.Rules {
-			if (r.Kind == KindExpr || r.Kind == KindOffline) && r.Match.Matches(ds.dev) {
+			if (r.Kind == KindExpr || r.Kind == KindOffline) && !r.malformed && r.Match.Matches(ds.dev) {
 				mine = append(mine, r)
 			}
 		}
@@ -191,11 +196,9 @@ func (e *Engine) add(in *instance) {
 	r := in.rule
 	in.kind = kindOf(r.Kind)
 	if in.dev != nil {
-		in.labels = alertLabels(r, in.dev.dev, "")
 		in.fp = Fingerprint(r.Name, in.dev.dev.ID, r.Labels)
 		in.dev.instances = append(in.dev.instances, in)
 	} else {
-		in.labels = alertLabels(r, nil, in.gateway)
 		in.fp = Fingerprint(r.Name, "gateway "+in.gateway, r.Labels)
 		for _, ds := range in.members {
 			ds.gateways = append(ds.gateways, in)

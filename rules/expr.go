@@ -50,10 +50,14 @@ type windowRef struct {
 
 // program is a compiled expression and what it reads.
 type program struct {
-	prog  *vm.Program
-	refs  []windowRef
-	reads []string // point and window variables, to know when data is there
-	first string   // the first number it reads, the default alert value
+	prog *vm.Program
+	// native is the program as Go closures, when its shape allows (see
+	// native.go): asBool programs set isTrue, asNumber ones number.
+	isTrue boolFn
+	number numFn
+	refs   []windowRef
+	reads  []string // point and window variables, to know when data is there
+	first  string   // the first number it reads, the default alert value
 }
 
 // typeEnv returns an environment whose values have the points' types, so expr
@@ -138,6 +142,8 @@ func (w *windowPatcher) Visit(node *ast.Node) {
 		w.fail(point, "%s: point %s is text; window functions need numbers or booleans", name, point.Value)
 		return
 	}
+	// The point itself need not have a value: an empty window decides.
+	w.idents = slices.DeleteFunc(w.idents, func(id *ast.IdentifierNode) bool { return id == point })
 	ref := windowRef{fn: name, point: point.Value}
 	if dur != nil {
 		d, err := time.ParseDuration(dur.Value)
@@ -203,6 +209,11 @@ func compileExpr(src string, points map[string]drivers.Kind, want resultType) (*
 		return nil, exprError(err)
 	}
 	p := &program{prog: prog, refs: patch.refs}
+	if want == asBool {
+		p.isTrue = nativeBool(prog.Node())
+	} else {
+		p.number = nativeNum(prog.Node())
+	}
 	slices.SortStableFunc(patch.idents, func(a, b *ast.IdentifierNode) int {
 		return a.Location().From - b.Location().From
 	})

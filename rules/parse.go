@@ -224,12 +224,10 @@ func (p *parser) ruleSemantics(r *Rule, malformed bool) {
 	if r.Match.Empty() && !malformed {
 		add("", "match is required (all: true, type, devices or tags)")
 	}
-	if malformed {
-		r.Kind = Kind("") // do not build instances of a rule that failed to parse
-	}
+	r.malformed = malformed // NewEngine refuses it; Check still type-checks it
 	switch r.Kind {
 	case KindExpr:
-		if r.Expr == "" {
+		if r.Expr == "" && !malformed {
 			add("", "expr is required")
 		}
 		if r.After != 0 {

@@ -15,7 +15,8 @@ type Pos struct {
 	File      string
 	Line, Col int
 	Style     yaml.Style
-	indent    int // of a block scalar's text
+	indent    int      // of a block scalar's text
+	folded    []string // a folded scalar's source lines, to map its text back
 }
 
 // String formats the position as file:line:col.
@@ -51,6 +52,16 @@ func SortErrors(errs []error) error {
 // scalar at p.
 func (p Pos) inside(line, col int) Pos {
 	switch {
+	case p.Style&yaml.FoldedStyle != 0 && line == 1 && len(p.folded) > 0:
+		// Folding joined the source lines with spaces: find the one the
+		// column falls in.
+		for i, src := range p.folded {
+			if col <= len(src)+1 || i == len(p.folded)-1 {
+				p.Line, p.Col = p.Line+1+i, p.indent+col
+				break
+			}
+			col -= len(src) + 1
+		}
 	case p.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
 		p.Line += line // block scalars start on the next line, indented
 		p.Col = p.indent + col
@@ -62,6 +73,6 @@ func (p Pos) inside(line, col int) Pos {
 	default:
 		p.Line += line - 1
 	}
-	p.Style = 0
+	p.Style, p.folded = 0, nil
 	return p
 }

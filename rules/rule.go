@@ -132,6 +132,7 @@ type Rule struct {
 
 	pos       map[string]Pos // of the rule ("") and of each field written
 	templates map[string]*annotationTemplate
+	malformed bool // had errors when parsed
 }
 
 // Pos returns where the rule (field "") or one of its fields (by YAML key,

@@ -70,7 +70,7 @@ func (e *Engine) suppress(ts time.Time, targets []*instance) {
 	for _, ir := range e.inhibit {
 		var src []*instance
 		for _, in := range e.active {
-			if in.state == Firing && ir.Source.Matches(in.labels) {
+			if in.state == Firing && ir.Source.Matches(in.labelSet()) {
 				src = append(src, in)
 			}
 		}
@@ -80,18 +80,18 @@ func (e *Engine) suppress(ts time.Time, targets []*instance) {
 		in.silencedBy = nil
 		for i := range e.silences {
 			s := &e.silences[i]
-			if s.Active(ts) && s.Matchers.Matches(in.labels) {
+			if s.Active(ts) && s.Matchers.Matches(in.labelSet()) {
 				in.silencedBy = append(in.silencedBy, s.ID)
 			}
 		}
 		slices.Sort(in.silencedBy)
 		in.inhibitor = ""
 		for i, ir := range e.inhibit {
-			if len(sources[i]) == 0 || !ir.Target.Matches(in.labels) {
+			if len(sources[i]) == 0 || !ir.Target.Matches(in.labelSet()) {
 				continue
 			}
 			for _, src := range sources[i] {
-				if src != in && equalLabels(ir.Equal, src.labels, in.labels) && (in.inhibitor == "" || src.fp < in.inhibitor) {
+				if src != in && equalLabels(ir.Equal, src.labelSet(), in.labelSet()) && (in.inhibitor == "" || src.fp < in.inhibitor) {
 					in.inhibitor = src.fp
 				}
 			}

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,12 +117,14 @@ func (s *SilenceStore) update(fn func([]Silence) ([]Silence, error)) error {
 	return writeAtomic(s.path, append(data, '\n'))
 }
 
-// Stamp returns what changes when the file changes (modification time and
-// size), for cheap polling.
+// Stamp returns a digest of the file's content, which changes with every
+// change (modification times can be too coarse to tell two quick writes
+// apart): the daemon polls it every second.
 func (s *SilenceStore) Stamp() string {
-	fi, err := os.Stat(s.path)
+	data, err := os.ReadFile(s.path)
 	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf("%d/%d", fi.ModTime().UnixNano(), fi.Size())
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
 }

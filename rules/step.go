@@ -47,7 +47,7 @@ type instance struct {
 	clear      *program
 	value      *program
 	fp         string
-	labels     map[string]string
+	labels     map[string]string // made when first needed: most instances never are
 	activeAt   time.Time
 	firedAt    time.Time
 	resolvedAt time.Time
@@ -59,6 +59,18 @@ type instance struct {
 	annots     map[string]string
 }
 
+// labelSet returns the alert's labels.
+func (in *instance) labelSet() map[string]string {
+	if in.labels == nil {
+		if in.dev != nil {
+			in.labels = alertLabels(in.rule, in.dev.dev, "")
+		} else {
+			in.labels = alertLabels(in.rule, nil, in.gateway)
+		}
+	}
+	return in.labels
+}
+
 // run evaluates a program; ok is false when it could not decide (a point
 // without data, a runtime error).
 func (e *Engine) run(p *program, env map[string]any) (val any, ok bool) {
@@ -67,6 +79,9 @@ func (e *Engine) run(p *program, env map[string]any) (val any, ok bool) {
 }
 
 func (e *Engine) runBool(p *program, env map[string]any) (val, ok bool) {
+	if p.isTrue != nil {
+		return p.isTrue(env)
+	}
 	v, ok := e.run(p, env)
 	b, isBool := v.(bool)
 	return b, ok && isBool
@@ -205,6 +220,10 @@ func (e *Engine) capture(in *instance, ts time.Time) {
 			}
 		}
 		in.value0 = float64(n)
+	case in.value != nil && in.value.number != nil:
+		if v, ok := in.value.number(in.dev.env); ok {
+			in.value0 = v
+		}
 	case in.value != nil:
 		if v, ok := e.run(in.value, in.dev.env); ok {
 			if f, isF := v.(float64); isF {
@@ -285,7 +304,7 @@ func (e *Engine) alert(in *instance) Alert {
 	a := Alert{
 		Fingerprint: in.fp, Rule: r.Name, Group: r.Group, Kind: r.Kind, Gateway: in.gateway,
 		Severity: r.Severity, State: in.state, ActiveAt: in.activeAt, FiredAt: in.firedAt,
-		ResolvedAt: in.resolvedAt, Value: in.value0, Labels: in.labels, Annotations: in.annots,
+		ResolvedAt: in.resolvedAt, Value: in.value0, Labels: in.labelSet(), Annotations: in.annots,
 		Ticket: r.Ticket, Values: in.values, Flapping: in.flap,
 		SilencedBy: in.silencedBy, InhibitedBy: in.inhibitor,
 	}

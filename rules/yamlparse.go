@@ -27,6 +27,14 @@ func (p *parser) at(n *yaml.Node) Pos {
 	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 && n.Line < len(p.lines) {
 		next := p.lines[n.Line] // the line after the indicator, 0-based
 		pos.indent = len(next) - len(strings.TrimLeft(next, " "))
+		if n.Style&yaml.FoldedStyle != 0 {
+			for _, l := range p.lines[n.Line:] {
+				if strings.TrimSpace(l) == "" || len(l)-len(strings.TrimLeft(l, " ")) < pos.indent {
+					break
+				}
+				pos.folded = append(pos.folded, strings.TrimRight(l[pos.indent:], " \r"))
+			}
+		}
 	}
 	return pos
 }

@@ -156,15 +156,15 @@ func (w *Writer) deliver(ctx context.Context, rec *record) error {
 			}
 			w.failing.Store(int32(kind) + 1)
 			delay := max(backoff, wait)
-			level := slog.LevelWarn
+			level, logMsg := slog.LevelWarn, "influxdb write failed; keeping the batch and retrying"
 			if kind == errAuth || kind == errNotFound {
 				level = slog.LevelError
-				msg += " (check the token, org and bucket; batches wait in the spool meanwhile)"
+				logMsg += " (check the token, org and bucket; batches wait in the spool meanwhile)"
 			}
-			w.logger.Log(ctx, level, "influxdb write failed; keeping the batch and retrying",
+			w.logger.Log(ctx, level, logMsg,
 				"attempt", attempt, "retry_in", delay, "samples", samplesOf(*p), "kind", errorKindNames[kind], "err", msg)
-			if !sleep(ctx, delay) {
-				return ctx.Err()
+			if !w.sleep(ctx, delay) {
+				return errStopping
 			}
 			backoff = min(2*backoff, w.maxBackoff)
 		}

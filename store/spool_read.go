@@ -22,7 +22,13 @@ func (s *spool) next() (*record, error) {
 		seg := s.segs[0]
 		if s.roff >= seg.size {
 			if len(s.segs) == 1 {
-				return nil, nil
+				// Caught up. Start a new segment once this one is big
+				// enough to be worth deleting, so that a spool that keeps
+				// up holds little more than minSegBytes on disk.
+				if seg.size < minSegBytes || s.rotate() != nil {
+					return nil, nil
+				}
+				continue
 			}
 			if left := seg.samples - seg.consumed; left > 0 {
 				// Counted by a scan or an append, then lost to damage that

@@ -308,3 +308,24 @@ func FuzzSpoolSegment(f *testing.F) {
 		t.Fatal("reading did not end")
 	})
 }
+
+// TestSpoolRotatesWhenCaughtUp: a spool whose reader keeps up does not keep
+// delivered records on disk beyond one small segment.
+func TestSpoolRotatesWhenCaughtUp(t *testing.T) {
+	s := openTestSpool(t, t.TempDir(), 0, nil)
+	defer s.close()
+	var written int64
+	for i := 0; written < 3*minSegBytes; i++ {
+		rec := testRecord(i*100, 100)
+		written += int64(len(rec.payload))
+		s.append(rec)
+		if i%10 == 0 {
+			drainSpool(t, s)
+		}
+	}
+	drainSpool(t, s)
+	drainSpool(t, s)
+	if st := s.stats(); st.Bytes >= minSegBytes || st.Segments != 1 || st.Pending != 0 {
+		t.Errorf("after catching up: %+v", st)
+	}
+}

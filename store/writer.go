@@ -80,6 +80,7 @@ type Writer struct {
 	ready    chan struct{} // a batch was stored
 	running  atomic.Bool
 	stopping atomic.Bool
+	stopped  chan struct{} // closed when Run starts stopping
 
 	spool *spool // nil without a spool directory
 	mem   *memQueue
@@ -124,6 +125,7 @@ func NewWriter(cfg Config, opts WriterOptions) (*Writer, error) {
 		q:          newQueue(cfg.MaxBuffered, max(4*cfg.BatchSize, 1<<14)),
 		kick:       make(chan struct{}, 1),
 		ready:      make(chan struct{}, 1),
+		stopped:    make(chan struct{}),
 		mem:        newMemQueue(cfg.MaxBuffered),
 		enc:        newEncoder(),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -186,11 +188,11 @@ func (w *Writer) Put(_ context.Context, samples []drivers.Sample) {
 			"max_buffered", w.cfg.MaxBuffered, "dropped_total", w.droppedBy[dropBufferFull].Load())
 	}
 	if full {
-		signal(w.kick)
+		notify(w.kick)
 	}
 }
 
-func signal(c chan struct{}) {
+func notify(c chan struct{}) {
 	select {
 	case c <- struct{}{}:
 	default:
@@ -238,7 +240,7 @@ func (w *Writer) Run(ctx context.Context) error {
 	w.batchLoop(ctx)
 
 	w.stopping.Store(true)
-	signal(w.ready)
+	close(w.stopped)
 	t := time.NewTimer(finalFlushTimeout)
 	select {
 	case <-sent:
@@ -311,7 +313,7 @@ func (w *Writer) batch(partial bool) {
 		w.mu.Lock()
 		w.encoding = 0
 		w.mu.Unlock()
-		signal(w.ready)
+		notify(w.ready)
 		if n < w.cfg.BatchSize {
 			partial = false
 		}
@@ -340,7 +342,7 @@ func (w *Writer) sendLoop(ctx context.Context) {
 		rec, err := w.nextRecord()
 		if err != nil {
 			w.logLimited("spool-read", slog.LevelError, "spool read failed; retrying", "err", err)
-			if w.stopping.Load() || !sleep(ctx, backoff) {
+			if !w.sleep(ctx, backoff) {
 				return
 			}
 			backoff = min(2*backoff, w.maxBackoff)
@@ -354,6 +356,7 @@ func (w *Writer) sendLoop(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
+			case <-w.stopped: // look once more: the batcher's last batch
 			case <-w.ready:
 			}
 			continue
@@ -382,12 +385,16 @@ func (w *Writer) release(rec *record) {
 	}
 }
 
-// sleep waits d or until ctx is done, and reports whether it waited d.
-func sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d, and reports whether it did: it returns false at once when
+// ctx is done or Run is stopping, since a batch that is waiting to be
+// retried stays in the spool for the next start.
+func (w *Writer) sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
+		return false
+	case <-w.stopped:
 		return false
 	case <-t.C:
 		return true

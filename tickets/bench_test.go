@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 // BenchmarkRaiseStorm replays an alert storm: 10,000 firing alerts spread
@@ -12,7 +13,8 @@ import (
 // and from 8 goroutines) or through RaiseBatch in batches, as the app hands
 // them over. Each iteration uses fresh keys on the same file, so every
 // storm opens 1,000 tickets and adds 9,000 occurrences. The figure that
-// matters is ms/storm: the issue asks for under 1 s.
+// matters is ms/storm, or cpu-ms/storm on a busy machine: the issue asks
+// for under 1 s.
 func BenchmarkRaiseStorm(b *testing.B) {
 	const raises, keys = 10_000, 1_000
 	storm := func(n int) []Alert {
@@ -22,7 +24,9 @@ func BenchmarkRaiseStorm(b *testing.B) {
 		}
 		return out
 	}
+	var cpu0 time.Duration
 	report := func(b *testing.B, storms, created int) {
+		b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(storms), "cpu-ms/storm")
 		b.ReportMetric(float64(created)/float64(storms), "tickets/storm")
 		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(storms), "ms/storm")
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(storms*raises), "ns/raise")
@@ -34,6 +38,7 @@ func BenchmarkRaiseStorm(b *testing.B) {
 			ctx := context.Background()
 			storms, created := 0, 0
 			var mu sync.Mutex
+			cpu0 = cpuTime()
 			for b.Loop() {
 				storms++
 				alerts := storm(storms)
@@ -66,6 +71,7 @@ func BenchmarkRaiseStorm(b *testing.B) {
 			s, _ := openTemp(b, Config{}, newClock())
 			ctx := context.Background()
 			storms, created := 0, 0
+			cpu0 = cpuTime()
 			for b.Loop() {
 				storms++
 				alerts := storm(storms)

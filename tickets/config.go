@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -208,7 +209,7 @@ func (c *Config) Problems() []Problem {
 	for _, n := range c.Escalation.Notify {
 		if !names[n] {
 			add(&c.Escalation, "notify", "escalation: notify: unknown receiver %q (receivers: %s)", n,
-				orList(slices.Sorted(maps.Keys(names))))
+				strings.Join(slices.Sorted(maps.Keys(names)), ", "))
 		}
 	}
 	return ps

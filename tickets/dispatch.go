@@ -42,6 +42,14 @@ func (s *Store) Dispatcher(notifiers map[string]Notifier, logger *slog.Logger) *
 // Run delivers until ctx is done; its goroutines have stopped when it
 // returns.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	if states, err := d.s.Outbox(ctx); err == nil {
+		for _, o := range states {
+			if _, ok := d.notifiers[o.Receiver]; !ok && o.Pending > 0 {
+				d.log.Warn("outbox: notifications wait for a receiver that is no longer configured",
+					"receiver", o.Receiver, "pending", o.Pending)
+			}
+		}
+	}
 	var wg sync.WaitGroup
 	for name, n := range d.notifiers {
 		wg.Go(func() {

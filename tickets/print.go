@@ -15,14 +15,20 @@ const tableTime = "2006-01-02 15:04Z"
 // maxTitle keeps one long title from pushing every row off the screen.
 const maxTitle = 48
 
-// WriteTable writes ts as aligned columns for the operator CLI.
+// WriteTable writes ts as aligned columns for the operator CLI. DUE is
+// the deadline the ticket works towards now (see Ticket.Due).
 func WriteTable(w io.Writer, ts []Ticket) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tPRIO\tDEVICE\tTITLE\tOCCUR\tFIRST-SEEN\tRESPOND-BY")
+	fmt.Fprintln(tw, "ID\tSTATUS\tPRIO\tCATEGORY\tASSIGNEE\tDEVICE\tTITLE\tOCCUR\tFIRST-SEEN\tDUE")
 	for _, t := range ts {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.ID, t.Status, t.Priority,
-			cell(t.Device, 0), cell(t.Title, maxTitle), t.Occurrences,
-			timeCell(t.FirstSeen), timeCell(t.RespondBy))
+		kind, due := t.Due()
+		dueCell := "-"
+		if kind != "" {
+			dueCell = timeCell(due) + " " + kind
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.ID, t.Status, t.Priority,
+			cell(t.Category, 0), cell(t.Assignee, 0), cell(t.Device, 0), cell(t.Title, maxTitle), t.Occurrences,
+			timeCell(t.FirstSeen), dueCell)
 	}
 	return tw.Flush()
 }

@@ -155,13 +155,10 @@ func checkChange(c Change) error {
 
 // raise records n firings of a, from first to last, on behalf of actor.
 func (x *txn) raise(a Alert, n int, first, last time.Time, actor string) (Result, error) {
-	// The common case of a storm, a repeat, in one statement.
-	t, err := scanTicket(x.queryRow(`UPDATE tickets SET occurrences = occurrences + ?1,
-		last_seen = max(last_seen, ?2), updated_at = ?3, alert_resolved_at = NULL
-		WHERE key = ?4 AND `+openStatuses+` RETURNING `+ticketColumns, n, stamp(last), stamp(x.now), a.Key))
+	t, err := scanTicket(x.queryRow(selectTicket+" WHERE key = ? AND "+openStatuses, a.Key))
 	switch {
 	case err == nil:
-		return Result{Ticket: t}, x.occurrenceEvent(&t, n, last, actor)
+		return Result{Ticket: t}, x.addOccurrences(&t, n, last, actor)
 	case !errors.Is(err, ErrNotFound):
 		return Result{}, err
 	}
@@ -172,7 +169,17 @@ func (x *txn) raise(a Alert, n int, first, last time.Time, actor string) (Result
 	return Result{Ticket: t, Created: true}, err
 }
 
-func (x *txn) occurrenceEvent(t *Ticket, n int, last time.Time, actor string) error {
+func (x *txn) addOccurrences(t *Ticket, n int, last time.Time, actor string) error {
+	t.Occurrences += n
+	t.LastSeen = later(t.LastSeen, last)
+	t.AlertResolvedAt = time.Time{} // firing again
+	t.UpdatedAt = x.now
+	// Not save: the hot path of a storm, and writing only these columns
+	// leaves the indexes alone.
+	if _, err := x.exec(`UPDATE tickets SET occurrences = ?, last_seen = ?, updated_at = ?, alert_resolved_at = NULL
+		WHERE id = ?`, t.Occurrences, stamp(t.LastSeen), stamp(t.UpdatedAt), t.ID); err != nil {
+		return err
+	}
 	detail := fmt.Sprintf("occurrence %d at %s", t.Occurrences, last.Format(time.RFC3339))
 	if n > 1 {
 		detail = fmt.Sprintf("occurrences %d to %d, the last at %s", t.Occurrences-n+1, t.Occurrences,
@@ -238,13 +245,15 @@ func (x *txn) insert(a Alert, n int, first, last time.Time, actor string) (Ticke
 		CreatedAt: now, UpdatedAt: now,
 		RespondBy: now.Add(sla.RespondWithin), ResolveBy: now.Add(sla.ResolveWithin),
 	}
-	err := x.queryRow(`INSERT INTO tickets (key, title, description, device, location, category,
+	res, err := x.exec(`INSERT INTO tickets (key, title, description, device, location, category,
 		priority, status, source, occurrences, first_seen, last_seen, created_at, updated_at, respond_by, resolve_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.Key, t.Title, t.Description, t.Device, t.Location, t.Category, t.Priority, t.Status, t.Source,
-		t.Occurrences, stamp(first), stamp(last), stamp(now), stamp(now), stamp(t.RespondBy), stamp(t.ResolveBy),
-	).Scan(&t.ID)
+		t.Occurrences, stamp(first), stamp(last), stamp(now), stamp(now), stamp(t.RespondBy), stamp(t.ResolveBy))
 	if err != nil {
+		return Ticket{}, err
+	}
+	if t.ID, err = res.LastInsertId(); err != nil {
 		return Ticket{}, err
 	}
 	detail := fmt.Sprintf("opened %s from %s", t.Priority, t.Source)

@@ -20,6 +20,7 @@ const systemActor = "facilityd"
 // Store is the ticket database. It is safe for concurrent use, and several
 // processes (the daemon and the operator CLI) may open the same file.
 type Store struct {
+	path     string
 	db       *sql.DB
 	cfg      Config // with defaults
 	now      func() time.Time
@@ -64,7 +65,7 @@ func Open(ctx context.Context, path string, cfg Config, now func() time.Time) (*
 	if err != nil {
 		return nil, fmt.Errorf("tickets: open %s: %w", path, err)
 	}
-	s := &Store{db: db, cfg: cfg.withDefaults(), now: now, stmts: map[string]*sql.Stmt{}, wake: make(chan struct{})}
+	s := &Store{path: path, db: db, cfg: cfg.withDefaults(), now: now, stmts: map[string]*sql.Stmt{}, wake: make(chan struct{})}
 	if err := migrate(ctx, db, stamp(now())); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("tickets: open %s: %w", path, err)
@@ -75,6 +76,9 @@ func Open(ctx context.Context, path string, cfg Config, now func() time.Time) (*
 	}
 	return s, nil
 }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
 func (s *Store) Close() error {

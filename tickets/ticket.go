@@ -129,6 +129,21 @@ type Ticket struct {
 	ClosedAt       time.Time `json:"closed_at,omitzero"`
 }
 
+// Due returns the deadline t works towards now: respond-by while open,
+// resolve-by until resolved, follow-up-by until the check is recorded; ""
+// when none is left.
+func (t Ticket) Due() (kind string, at time.Time) {
+	switch {
+	case t.Status == StatusOpen:
+		return BreachRespond, t.RespondBy
+	case t.Status.IsOpen():
+		return BreachResolve, t.ResolveBy
+	case t.Status == StatusResolved && t.FollowUpAt.IsZero() && !t.FollowUpBy.IsZero():
+		return BreachFollowUp, t.FollowUpBy
+	}
+	return "", time.Time{}
+}
+
 // Results of a follow-up check.
 const (
 	// FollowUpOK means the repair held; the ticket may be closed.

@@ -1,0 +1,171 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/drivers/mqtt"
+	"github.com/facilityd/facilityd/drivers/mqtt/broker"
+	"github.com/facilityd/facilityd/rules"
+	"github.com/facilityd/facilityd/tickets"
+)
+
+// statusEvery is how often device statuses are compared and the changed
+// ones published.
+const statusEvery = 2 * time.Second
+
+// startMQTTBroker runs the embedded broker for the whole run when the
+// config has one, and waits until it listens so that the first
+// generation's driver connects at once. A reload does not restart it.
+func (a *app) startMQTTBroker(ctx context.Context, wg *sync.WaitGroup) error {
+	cfg := a.current()
+	if cfg.MQTT == nil || cfg.MQTT.Embedded == nil {
+		return nil
+	}
+	b, err := broker.New(*cfg.MQTT.Embedded, a.log.With("component", "mqtt-broker"))
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	wg.Go(func() {
+		err := b.Run(ctx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("embedded mqtt broker stopped", "err", err)
+		}
+		errc <- err
+	})
+	select {
+	case <-b.Ready():
+		return nil
+	case err := <-errc:
+		return fmt.Errorf("embedded mqtt broker: %w", err)
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// startMQTT starts the MQTT driver of a generation next to the Modbus
+// poller when the config has an mqtt section: it reads the MQTT devices
+// into sink and publishes device statuses, point values and Home
+// Assistant discovery. It returns the sink every driver must use: it also
+// feeds the outbound device state and serializes Put, since the drivers
+// put from their own goroutines. Without an mqtt section it returns sink
+// unchanged.
+func (a *app) startMQTT(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, sink drivers.SinkFunc) (drivers.SinkFunc, error) {
+	a.setMQTT(nil)
+	if cfg.MQTT == nil {
+		return sink, nil
+	}
+	drv, err := mqtt.New(cfg.MQTT.Config, cfg.MQTTDevices(), a.log.With("component", "mqtt"))
+	if err != nil {
+		return sink, err
+	}
+	a.setMQTT(drv)
+	var mu sync.Mutex
+	shared := drivers.SinkFunc(func(ctx context.Context, samples []drivers.Sample) {
+		mu.Lock()
+		defer mu.Unlock()
+		sink(ctx, samples)
+		drv.ObserveSamples(samples)
+	})
+	var disc []mqtt.DiscoveryDevice
+	for _, d := range cfg.Devices {
+		disc = append(disc, mqtt.DiscoveryDevice{ID: d.ID, Location: d.Location, Profile: cfg.Profiles[d.Profile]})
+	}
+	drv.PublishDiscovery(disc)
+	wg.Go(func() {
+		if err := drv.Run(ctx, shared); err != nil {
+			a.log.Error("mqtt driver stopped", "err", err)
+		}
+	})
+	wg.Go(func() { a.publishStatuses(ctx, drv) })
+	return shared, nil
+}
+
+// publishStatuses publishes the status of every device, Modbus and MQTT,
+// whenever it changes (the driver drops unchanged ones).
+func (a *app) publishStatuses(ctx context.Context, drv *mqtt.Driver) {
+	t := time.NewTicker(statusEvery)
+	defer t.Stop()
+	for {
+		a.mu.RLock()
+		poller := a.poller
+		a.mu.RUnlock()
+		if poller != nil {
+			for id, st := range poller.States() {
+				drv.PublishDeviceStatus(mqtt.DeviceStatus{Device: id, Status: string(st.Status), Driver: "modbus", LastSeen: st.LastAnswer, LastError: st.LastError})
+			}
+		}
+		for id, st := range drv.States() {
+			drv.PublishDeviceStatus(mqtt.DeviceStatus{Device: id, Status: string(st.Status), Driver: "mqtt", LastSeen: st.LastMessage, LastError: st.LastError})
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// mqttDriver is the current generation's MQTT driver, or nil.
+func (a *app) mqttDriver() *mqtt.Driver {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.mqtt
+}
+
+func (a *app) setMQTT(d *mqtt.Driver) {
+	a.mu.Lock()
+	a.mqtt = d
+	a.mu.Unlock()
+}
+
+// mqttStates returns the status of every MQTT device by id, for the
+// device view (web.go merges it with the poller's).
+func (a *app) mqttStates() map[string]string {
+	out := map[string]string{}
+	if d := a.mqttDriver(); d != nil {
+		for id, st := range d.States() {
+			out[id] = string(st.Status)
+		}
+	}
+	return out
+}
+
+// publishTransitions sends alert transitions to publish.alerts; the alert
+// handler calls it with every batch of transitions.
+func (a *app) publishTransitions(ts []rules.Transition) {
+	d := a.mqttDriver()
+	if d == nil {
+		return
+	}
+	for _, t := range ts {
+		al := t.Alert
+		state := t.To.String()
+		if t.Resolved() {
+			state = "resolved"
+		}
+		d.PublishAlert(mqtt.AlertEvent{
+			Fingerprint: al.Fingerprint, Rule: al.Rule, Device: al.Device, Type: al.Type, Location: al.Location,
+			Severity: string(al.Severity), State: state, From: t.From.String(), At: t.At, ActiveAt: al.ActiveAt,
+			Labels: al.Labels, Annotations: al.Annotations, Values: al.Values,
+		})
+	}
+}
+
+// publishTicket sends a ticket event to publish.tickets.
+func (a *app) publishTicket(tk tickets.Ticket, event string, at time.Time) {
+	d := a.mqttDriver()
+	if d == nil {
+		return
+	}
+	d.PublishTicketEvent(mqtt.TicketEvent{
+		Event: event, ID: tk.ID, Key: tk.Key, Title: tk.Title, Device: tk.Device, Location: tk.Location,
+		Category: tk.Category, Priority: tk.Priority, Status: string(tk.Status), Occurrences: tk.Occurrences, At: at,
+	})
+}
