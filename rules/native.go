@@ -105,27 +105,35 @@ func nativeBinary(n *ast.BinaryNode) boolFn {
 	return nil
 }
 
-// equality compares two numbers, two booleans or two strings.
+// equality compares two numbers, two booleans or two strings. Values of
+// different types are unequal, as expr has it (a driver that sends a
+// number for a bool point).
 func equality(left, right ast.Node) boolFn {
+	eq := func(a, b, same bool, ok1, ok2 bool) (bool, bool) {
+		if !ok1 || !ok2 {
+			return false, true
+		}
+		return same, true
+	}
 	if l, r := nativeNum(left), nativeNum(right); l != nil && r != nil {
 		return func(env map[string]any) (bool, bool) {
 			a, ok1 := l(env)
 			b, ok2 := r(env)
-			return a == b, ok1 && ok2
+			return eq(false, false, a == b, ok1, ok2)
 		}
 	}
 	if l, r := nativeStr(left), nativeStr(right); l != nil && r != nil {
 		return func(env map[string]any) (bool, bool) {
 			a, ok1 := l(env)
 			b, ok2 := r(env)
-			return a == b, ok1 && ok2
+			return eq(false, false, a == b, ok1, ok2)
 		}
 	}
 	if l, r := nativeBool(left), nativeBool(right); l != nil && r != nil {
 		return func(env map[string]any) (bool, bool) {
 			a, ok1 := l(env)
 			b, ok2 := r(env)
-			return a == b, ok1 && ok2
+			return eq(false, false, a == b, ok1, ok2)
 		}
 	}
 	return nil
