@@ -15,6 +15,10 @@ FAULT="${DEMO_FAULT:-pump-1:low_pressure@60s}"
 influx_hostport="${FACILITYD_INFLUXDB_URL#http://}"
 influx_port="${influx_hostport##*:}"
 mkdir -p .demo/influxdb "$FACILITYD_STATE_DIR"
+export FACILITYD_API_TOKEN_FILE="${FACILITYD_API_TOKEN_FILE:-./.demo/api-token}"
+if [ ! -s "$FACILITYD_API_TOKEN_FILE" ]; then
+  (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$FACILITYD_API_TOKEN_FILE")
+fi
 cat > .demo/influxdb.conf <<CONF
 reporting-disabled = true
 bind-address = "127.0.0.1:$((influx_port + 2))"
@@ -68,7 +72,8 @@ cat <<MSG
     InfluxDB      ${FACILITYD_INFLUXDB_URL}  (database "facility"; try: curl -G ${FACILITYD_INFLUXDB_URL}/query --data-urlencode 'db=facility' --data-urlencode 'q=SELECT last(*) FROM pump')
     Modbus sim    ${FACILITYD_MODBUS_ADDR}  (try: mbpoll -m tcp -a 2 -t 3:float -r 1 -c 6 -1 -p ${FACILITYD_MODBUS_ADDR##*:} ${FACILITYD_MODBUS_ADDR%:*})
     fault         ${FAULT}: a ticket opens ~10 s after it starts
-    tickets       ./bin/facilityd tickets list -c configs/demo.yaml
+    tickets       ./bin/facilityd tickets list -c configs/demo.yaml   (ack: ./bin/facilityd tickets ack -c configs/demo.yaml ID)
+    API changes   curl -H "Authorization: Bearer \$(cat ${FACILITYD_API_TOKEN_FILE})" -XPOST http://${FACILITYD_HTTP_ADDR}/api/v1/tickets/ID/ack
     logs          .demo/*.log
 
 MSG
