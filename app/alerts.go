@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -53,7 +54,11 @@ func (a *app) newAlerter(ctx context.Context, cfg *config.Config) (*alerter, err
 	if snap == nil {
 		s, err := rules.ReadSnapshot(al.statePath)
 		if err != nil {
-			a.log.Error("alert state not restored; starting with none", "err", err)
+			// Keep the unreadable file for a post-mortem; the next save
+			// would overwrite it.
+			aside := al.statePath + ".unreadable"
+			a.log.Error("alert state not restored; starting with none", "err", err, "kept_as", aside)
+			os.Rename(al.statePath, aside)
 		}
 		snap, reannounce = &s, true
 	}

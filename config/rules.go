@@ -55,7 +55,7 @@ func (c *Config) RuleDevices() []*rules.Device {
 		rd := &rules.Device{ID: d.ID, Type: p.Type, Profile: d.Profile, Location: d.Location, Tags: d.Tags,
 			Points: make(map[string]drivers.Kind, len(p.Points))}
 		if d.Modbus != nil {
-			rd.Gateway = d.Modbus.Address
+			rd.Gateway, rd.Interval = d.Modbus.Address, d.Modbus.Interval
 		}
 		for i := range p.Points {
 			rd.Points[p.Points[i].Name] = p.Points[i].ValueKind()

@@ -30,7 +30,10 @@ muted. The running daemon picks changes up within a second.
 // stringList collects a repeatable flag.
 type stringList []string
 
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
+// String implements flag.Value.
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+
+// Set implements flag.Value.
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 func cmdSilences(args []string, stdout io.Writer) error {

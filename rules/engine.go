@@ -18,9 +18,10 @@ const HealthMeasurement = "device_health"
 
 // Options tune an Engine; zero values take the defaults.
 type Options struct {
-	// Stale is how old a device's newest data may be before its expression
-	// rules stop deciding and hold their state (default 5m). A device its
-	// driver reports down holds at once. Offline rules say why.
+	// Stale is how old a device's newest data may be (default 5m, at least
+	// three poll intervals) before its expression rules stop deciding and
+	// hold their state. A device its driver reports down holds at once.
+	// Offline rules say why.
 	Stale time.Duration
 	// ResolvedFor is how long a resolved alert stays listed (default 15m).
 	ResolvedFor time.Duration
@@ -54,9 +55,10 @@ type deviceState struct {
 // down reports whether the device's driver last said it did not answer.
 func (d *deviceState) down() bool { return d.upKnown && !d.up }
 
-// offline is the condition of offline rules.
+// offline is the condition of offline rules: down, or no data for after
+// or three poll intervals, whichever is longer.
 func (d *deviceState) offline(ts time.Time, after time.Duration) bool {
-	return d.down() || ts.Sub(d.lastData) >= after
+	return d.down() || ts.Sub(d.lastData) >= max(after, 3*d.dev.Interval)
 }
 
 // Engine evaluates rules over the samples of devices. It is a pure step

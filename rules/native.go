@@ -105,12 +105,16 @@ func nativeBinary(n *ast.BinaryNode) boolFn {
 	return nil
 }
 
-// equality compares two numbers, two booleans or two strings. Values of
-// different types are unequal, as expr has it (a driver that sends a
-// number for a bool point).
+// equality compares two numbers, two booleans or two strings. A point
+// holding a value of another type (a driver that sends a number for a bool
+// point) is unequal, as expr has it; an operation that fails decides nothing.
 func equality(left, right ast.Node) boolFn {
-	eq := func(a, b, same bool, ok1, ok2 bool) (bool, bool) {
-		if !ok1 || !ok2 {
+	leafL, leafR := isLeaf(left), isLeaf(right)
+	eq := func(same, ok1, ok2 bool) (bool, bool) {
+		switch {
+		case !ok1 && !leafL, !ok2 && !leafR:
+			return false, false
+		case !ok1 || !ok2:
 			return false, true
 		}
 		return same, true
@@ -119,24 +123,33 @@ func equality(left, right ast.Node) boolFn {
 		return func(env map[string]any) (bool, bool) {
 			a, ok1 := l(env)
 			b, ok2 := r(env)
-			return eq(false, false, a == b, ok1, ok2)
+			return eq(a == b, ok1, ok2)
 		}
 	}
 	if l, r := nativeStr(left), nativeStr(right); l != nil && r != nil {
 		return func(env map[string]any) (bool, bool) {
 			a, ok1 := l(env)
 			b, ok2 := r(env)
-			return eq(false, false, a == b, ok1, ok2)
+			return eq(a == b, ok1, ok2)
 		}
 	}
 	if l, r := nativeBool(left), nativeBool(right); l != nil && r != nil {
 		return func(env map[string]any) (bool, bool) {
 			a, ok1 := l(env)
 			b, ok2 := r(env)
-			return eq(false, false, a == b, ok1, ok2)
+			return eq(a == b, ok1, ok2)
 		}
 	}
 	return nil
+}
+
+// isLeaf reports whether n is a point or a constant: fetched, not computed.
+func isLeaf(n ast.Node) bool {
+	switch n.(type) {
+	case *ast.IdentifierNode, *ast.FloatNode, *ast.IntegerNode, *ast.BoolNode, *ast.StringNode, *ast.ConstantNode:
+		return true
+	}
+	return false
 }
 
 // nativeNum returns the closure of a numeric expression, or nil. Points

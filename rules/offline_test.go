@@ -116,6 +116,13 @@ func TestOfflineByMissingData(t *testing.T) {
 	}
 	expectTransitions(t, "data", e.Observe(poll("pump-1", at(91*time.Second), "discharge_pressure", 3.0)),
 		"device_offline/pump-1:firing>resolved!")
+	// A device polled every 5 minutes is not offline between polls.
+	slow := pump("pump-1", "", nil)
+	slow.Interval = 5 * time.Minute
+	e3 := newTestEngine(t, offlineRules, slow)
+	e3.Observe(poll("pump-1", at(0), "discharge_pressure", 3.0))
+	expectTransitions(t, "slow, 14m59s", e3.Eval(at(15*time.Minute-time.Second)), "")
+	expectTransitions(t, "slow, 15m", e3.Eval(at(15*time.Minute)), "device_offline/pump-1:inactive>pending")
 	// A device never heard from counts from the first evaluation.
 	e2 := newTestEngine(t, offlineRules, pump("pump-1", "", nil))
 	e2.Eval(at(0))

@@ -51,7 +51,8 @@ const (
 	// KindExpr fires on an expression over a device's points (the default).
 	KindExpr Kind = "expr"
 	// KindOffline fires for a device that its driver reports down
-	// (device_health up = false) or that sent no data for After.
+	// (device_health up = false) or that sent no data for After (or three
+	// poll intervals, if longer).
 	KindOffline Kind = "offline"
 	// KindGatewayOffline fires once for a gateway when every matched device
 	// behind it is offline: with an inhibit rule it replaces a storm of
@@ -215,6 +216,9 @@ type Device struct {
 	// Gateway is the connection the device is polled over (a Modbus
 	// address); devices behind one gateway go offline together.
 	Gateway string
-	Tags    map[string]string
-	Points  map[string]drivers.Kind
+	// Interval is how often the device is polled (0: it reports on its
+	// own); offline rules wait at least three intervals for data.
+	Interval time.Duration
+	Tags     map[string]string
+	Points   map[string]drivers.Kind
 }

@@ -123,7 +123,7 @@ func (e *Engine) step(in *instance, ts time.Time) {
 		}
 	default:
 		ds := in.dev
-		if ds.down() || ts.Sub(ds.lastData) > e.opts.Stale || !in.hasData() {
+		if ds.down() || ts.Sub(ds.lastData) > max(e.opts.Stale, 3*ds.dev.Interval) || !in.hasData() {
 			return // no fresh data: hold the state, decide nothing
 		}
 		var ok bool

@@ -44,12 +44,14 @@ func parseTemplate(name, text string) (*annotationTemplate, error) {
 	return &annotationTemplate{text: text, tmpl: t}, nil
 }
 
-// cleanTemplateError drops text/template's "template: name:1:" prefix: the
-// caller reports the annotation's position.
+// templateError is a template problem without text/template's
+// "template: name:1:" prefix: the caller reports the annotation's position.
 type templateError string
 
+// Error returns the message.
 func (e templateError) Error() string { return string(e) }
 
+// cleanTemplateError drops text/template's prefix.
 func cleanTemplateError(err error) error {
 	msg := err.Error()
 	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "template: ") {

@@ -124,6 +124,10 @@ func (c Config) LogValue() slog.Value {
 // an error message cannot leak it either.
 func (c Config) String() string { return c.LogValue().String() }
 
+// Validate checks the fields NewWriter and NewQuerier depend on, so that
+// config checks can report them before the daemon starts.
+func (c Config) Validate() error { return c.validate() }
+
 // validate checks the fields NewWriter and NewQuerier depend on.
 func (c Config) validate() error {
 	u, err := url.Parse(c.URL)

@@ -54,7 +54,7 @@ type liveSeries struct {
 	key    liveKey
 	latest Reading
 	ring   []livePoint // window, a ring of numeric values
-	head   int     // oldest
+	head   int         // oldest
 	n      int
 }
 
