@@ -38,6 +38,9 @@ func (a *app) Devices() []web.Device {
 			states[id] = string(st.Status)
 		}
 	}
+	for id, st := range a.mqttStates() {
+		states[id] = st
+	}
 	out := make([]web.Device, 0, len(cfg.Devices))
 	for _, d := range cfg.Devices {
 		p := cfg.Profiles[d.Profile]
