@@ -158,7 +158,10 @@ func (a *app) publishTransitions(ts []rules.Transition) {
 	}
 }
 
-// publishTicket sends a ticket event to publish.tickets.
+// publishTicket sends an automatic ticket event (opened, reopened,
+// occurrence, alert_resolved) to publish.tickets, best effort. Every ticket
+// event, people's actions included, with delivery guaranteed through the
+// outbox, goes to a tickets receiver of kind mqtt.
 func (a *app) publishTicket(tk tickets.Ticket, event string, at time.Time) {
 	d := a.mqttDriver()
 	if d == nil {

@@ -41,6 +41,8 @@ mqtt:
   health_interval: 200ms
   publish:
     device_status: "fd/devices/{device}/status"
+    alerts: "fd/alerts/{device}/{rule}"
+    tickets: "fd/tickets/{id}"
     device_state: "fd/devices/{device}/state"
     state_interval: 200ms
     homeassistant: homeassistant
@@ -53,6 +55,8 @@ profiles:
     points: [{name: temperature, path: t, unit: °C}, {name: occupied, path: o, type: bool}]
 devices:
   - {id: room-1, profile: room, tags: {floor: "2"}, mqtt: {topic: "rooms/+device/state"}}
+rules:
+  - {name: room_hot, match: {type: room_sensor}, expr: temperature > 30, ticket: {priority: P3, category: hvac}}
 `, filepath.Join(dir, "state"), influx.URL, influx.Bucket, httpAddr, pwFile, brokerAddr, pwFile)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
@@ -121,5 +125,21 @@ devices:
 	}
 	if s := get("homeassistant/binary_sensor/facilityd_room_1/occupied/config"); !strings.Contains(s, `"state_topic":"fd/devices/room-1/state"`) {
 		t.Errorf("discovery %s", s)
+	}
+
+	// A hot room: the alert and the ticket it opens go out as events.
+	c.Publish("rooms/room-1/state", 1, false, `{"t": 35, "o": true}`).WaitTimeout(5 * time.Second)
+	deadline = time.Now().Add(15 * time.Second)
+	for !strings.Contains(get("fd/alerts/room-1/room_hot"), `"firing"`) || !strings.Contains(get("fd/tickets/1"), `"opened"`) {
+		if time.Now().After(deadline) {
+			mu.Lock()
+			missing := fmt.Sprint(retained)
+			mu.Unlock()
+			t.Fatalf("alert or ticket event missing; got %v", missing)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s := get("fd/tickets/1"); !strings.Contains(s, `"device":"room-1"`) || !strings.Contains(s, `"priority":"P3"`) {
+		t.Errorf("ticket event %s", s)
 	}
 }

@@ -102,15 +102,21 @@ func (a *app) applyTickets(ctx context.Context, cs []tickets.Change) {
 		a.log.Error("alert transitions not recorded on tickets", "changes", len(cs), "err", err)
 	}
 	opened := 0
+	now := a.now()
 	for i, r := range rs {
 		switch {
 		case r.Created:
 			opened++
 			a.log.Info("ticket opened", "id", r.Ticket.ID, "title", r.Ticket.Title, "priority", r.Ticket.Priority)
+			a.publishTicket(r.Ticket, "opened", now)
 		case r.Reopened:
 			a.log.Info("ticket reopened", "id", r.Ticket.ID, "title", r.Ticket.Title)
-		case r.Ticket.ID != 0 && !cs[i].Resolved:
+			a.publishTicket(r.Ticket, "reopened", now)
+		case r.Ticket.ID != 0 && cs[i].Resolved:
+			a.publishTicket(r.Ticket, "alert_resolved", now)
+		case r.Ticket.ID != 0:
 			a.log.Debug("ticket occurrence", "id", r.Ticket.ID, "occurrences", r.Ticket.Occurrences)
+			a.publishTicket(r.Ticket, "occurrence", now)
 		}
 	}
 	if len(cs) > 100 {
