@@ -4,20 +4,16 @@
 package config
 
 import (
-	"bytes"
-	"cmp"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/facilityd/facilityd/drivers"
 	"github.com/facilityd/facilityd/drivers/modbus"
+	"github.com/facilityd/facilityd/internal/yamlstrict"
 	"github.com/facilityd/facilityd/rules"
 	"github.com/facilityd/facilityd/store"
 	"github.com/facilityd/facilityd/tickets"
@@ -52,8 +48,15 @@ type Config struct {
 
 	// Path is the file this config was loaded from.
 	Path string `yaml:"-"`
-	pos  map[posKey]Pos
+	pos  yamlstrict.Positions
 }
+
+// Pos is a place in a config, profile or rule file.
+type Pos = yamlstrict.Pos
+
+// Error is one problem at one place in a config, profile or rule file,
+// formatted as file:line:col: message.
+type Error = yamlstrict.Error
 
 // Device is one piece of equipment.
 type Device struct {
@@ -74,7 +77,7 @@ func Load(path string) (*Config, error) {
 }
 
 func load(path string, lookup func(string) (string, bool)) (*Config, error) {
-	cfg := &Config{Path: path, pos: map[posKey]Pos{}}
+	cfg := &Config{Path: path, pos: yamlstrict.Positions{}}
 	var errs []error
 	errs = append(errs, decodeFile(path, cfg, cfg.pos, lookup)...)
 	dir := filepath.Dir(path)
@@ -103,11 +106,11 @@ func load(path string, lookup func(string) (string, bool)) (*Config, error) {
 	// the devices even when some failed to parse.
 	ruleErrs := cfg.loadRules(dir)
 	if len(errs) > 0 { // types are wrong: semantic checks would only add noise
-		return nil, sortErrors(append(errs, ruleErrs...))
+		return nil, yamlstrict.SortErrors(append(errs, ruleErrs...))
 	}
 	cfg.applyDefaults()
 	if errs := append(cfg.validate(), ruleErrs...); len(errs) > 0 {
-		return nil, sortErrors(errs)
+		return nil, yamlstrict.SortErrors(errs)
 	}
 	return cfg, nil
 }
@@ -121,68 +124,36 @@ func glob(dir, pattern string) ([]string, error) {
 	return files, err
 }
 
-// decodeFile decodes one YAML document strictly into v.
-func decodeFile(path string, v any, pos map[posKey]Pos, lookup func(string) (string, bool)) []error {
+// decodeFile decodes the one YAML document of the file at path strictly into
+// v, after ${VAR} expansion, recording positions in pos.
+func decodeFile(path string, v any, pos yamlstrict.Positions, lookup func(string) (string, bool)) []error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return []error{err}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var root yaml.Node
-	if err := dec.Decode(&root); err != nil {
-		return []error{syntaxError(path, err)}
+	d := yamlstrict.NewDecoder(path, data)
+	d.Positions = pos
+	root := d.Parse()
+	if len(d.Errs) > 0 {
+		return d.Errs
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return []error{&Error{Pos: Pos{File: path, Line: extra.Line, Col: extra.Column}, Msg: "a second YAML document: one document per file"}}
+	if root == nil { // no document at all
+		return []error{&Error{Pos: Pos{File: path, Line: 1, Col: 1}, Msg: io.EOF.Error()}}
 	}
-	d := newDecoder(path, pos)
-	d.expandEnv(&root, lookup)
-	d.decode(&root, reflect.ValueOf(v).Elem(), "")
-	return d.errs
-}
-
-// syntaxError turns yaml.v3's "yaml: line N: msg" into file:N:1: msg.
-func syntaxError(path string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 1
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if n, m, ok := strings.Cut(rest, ": "); ok {
-			if _, e := fmt.Sscanf(n, "%d", &line); e == nil {
-				msg = m
-			}
-		}
-	}
-	return &Error{Pos: Pos{File: path, Line: line, Col: 1}, Msg: msg}
+	d.ExpandEnv(root, lookup)
+	d.Decode(root, v, "")
+	return d.Errs
 }
 
 // At returns where the struct at ptr (or its field, when field is set) was
 // written, or the config file's start when unknown.
 func (c *Config) At(ptr any, field string) Pos {
-	v := reflect.ValueOf(ptr)
-	if v.Kind() == reflect.Pointer && !v.IsNil() {
-		if p, ok := c.pos[posKey{ptr: v.UnsafePointer(), typ: v.Type().Elem(), field: field}]; ok {
-			return p
-		}
-		if p, ok := c.pos[posKey{ptr: v.UnsafePointer(), typ: v.Type().Elem()}]; ok {
-			return p
-		}
+	if p, ok := c.pos.At(ptr, field); ok {
+		return p
 	}
 	return Pos{File: c.Path, Line: 1, Col: 1}
 }
 
 func (c *Config) errAt(ptr any, field string, format string, args ...any) error {
 	return &Error{Pos: c.At(ptr, field), Msg: fmt.Sprintf(format, args...)}
-}
-
-// sortErrors orders errors by file and position and joins them.
-func sortErrors(errs []error) error {
-	slices.SortStableFunc(errs, func(a, b error) int {
-		var ea, eb *Error
-		if !errors.As(a, &ea) || !errors.As(b, &eb) {
-			return 0
-		}
-		return cmp.Or(cmp.Compare(ea.File, eb.File), cmp.Compare(ea.Line, eb.Line), cmp.Compare(ea.Col, eb.Col))
-	})
-	return errors.Join(errs...)
 }

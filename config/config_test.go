@@ -90,34 +90,6 @@ func TestDemoConfig(t *testing.T) {
 	}
 }
 
-func TestExpand(t *testing.T) {
-	env := map[string]string{"A": "x", "EMPTY": ""}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	for in, want := range map[string]string{
-		"${A}":          "x",
-		"a${A}b":        "axb",
-		"${B:-def}":     "def",
-		"${EMPTY:-def}": "def",
-		"${A:-def}":     "x",
-		"$$A":           "$A",
-		"cost $5":       "cost $5",
-		"${B:-}":        "",
-		"${A}${A}":      "xx",
-		"${B:-a:-b}":    "a:-b",
-		"end$":          "end$",
-	} {
-		got, err := expand(in, lookup)
-		if err != nil || got != want {
-			t.Errorf("expand(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"${B}", "${A", "${}", "${1A}"} {
-		if _, err := expand(in, lookup); err == nil {
-			t.Errorf("expand(%q): no error", in)
-		}
-	}
-}
-
 func FuzzLoad(f *testing.F) {
 	for _, p := range []string{"../configs/demo.yaml", "testdata/bad/rules.yaml", "testdata/bad/wrong_types.yaml"} {
 		data, _ := os.ReadFile(p)

@@ -71,26 +71,14 @@ func (c *Config) validateRules() []error {
 	return ruleErrors(errors.Join(rules.Check(c.RuleSet(), c.RuleDevices())...))
 }
 
-// ruleErrors turns the rules package's positioned errors into this
+// ruleErrors lists the errors of the rules package, whose *Error is this
 // package's, so they sort with the rest.
 func ruleErrors(err error) []error {
 	if err == nil {
 		return nil
 	}
-	var list []error
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{err}
+		return j.Unwrap()
 	}
-	out := make([]error, 0, len(list))
-	for _, e := range list {
-		var re *rules.Error
-		if errors.As(e, &re) {
-			out = append(out, &Error{Pos: Pos{File: re.File, Line: re.Line, Col: re.Col}, Msg: re.Msg})
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
+	return []error{err}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/facilityd/facilityd/internal/yamlstrict"
 )
 
 // Check validates rules against the devices they match: unique names,
@@ -22,7 +24,7 @@ func Check(set *Set, devices []*Device) []error {
 	}
 	for _, r := range set.Rules {
 		add := func(field, format string, args ...any) {
-			errs = append(errs, errorAt(r.Pos(field), "rule %q: "+format, append([]any{r.Name}, args...)...))
+			errs = append(errs, yamlstrict.Errorf(r.Pos(field), "rule %q: "+format, append([]any{r.Name}, args...)...))
 		}
 		if first := names[r.Name]; first != nil && r.Name != "" {
 			add("name", "defined twice (first at %s)", first.Pos("name"))
@@ -56,7 +58,7 @@ func Check(set *Set, devices []*Device) []error {
 					continue
 				}
 				reported[f.field+ee.Msg] = true
-				errs = append(errs, errorAt(r.Pos(f.field).inside(ee.Line, ee.Col), "rule %q: %s: %s (device %q, profile type %q)",
+				errs = append(errs, yamlstrict.Errorf(r.Pos(f.field).Inside(ee.Line, ee.Col), "rule %q: %s: %s (device %q, profile type %q)",
 					r.Name, f.field, ee.Msg, d.ID, d.Type))
 			}
 		}
@@ -64,11 +66,11 @@ func Check(set *Set, devices []*Device) []error {
 	for _, ir := range set.Inhibit {
 		for _, name := range ir.Equal {
 			if !validLabelName(name) {
-				errs = append(errs, errorAt(ir.pos, "inhibit rule: equal: %q is not a label name", name))
+				errs = append(errs, yamlstrict.Errorf(ir.pos, "inhibit rule: equal: %q is not a label name", name))
 			}
 		}
 		if len(ir.Source) > 0 && slices.EqualFunc(ir.Source, ir.Target, func(a, b Matcher) bool { return a.String() == b.String() }) && len(ir.Equal) == 0 {
-			errs = append(errs, errorAt(ir.pos, "inhibit rule: source and target are the same and equal is empty: every such alert would mute all the others"))
+			errs = append(errs, yamlstrict.Errorf(ir.pos, "inhibit rule: source and target are the same and equal is empty: every such alert would mute all the others"))
 		}
 	}
 	return errs

@@ -6,27 +6,28 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/facilityd/facilityd/internal/yamlstrict"
 )
 
 // ParseFile parses a rule file strictly. Problems are returned together,
 // each an *Error at file:line:col; what could be parsed is returned too.
 // Expressions are checked against devices later, by Check.
 func ParseFile(path string, data []byte) (*File, error) {
-	p := &parser{file: path}
+	p := newParser(path, data)
 	f := &File{Path: path}
-	root := p.document(data)
+	root := p.Parse()
 	if root == nil {
-		return f, SortErrors(p.errs)
+		return f, SortErrors(p.Errs)
 	}
 	p.fields(root, "rule file", []string{"groups", "inhibit_rules"}, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "groups":
-			if v.Kind != yaml.SequenceNode {
-				p.errorf(v, "groups: expected a list, got %s", kindName(v))
+			if !p.List(v, "groups") {
 				return
 			}
 			for _, g := range v.Content {
-				f.Groups = append(f.Groups, p.group(p.resolve(g)))
+				f.Groups = append(f.Groups, p.group(p.Resolve(g)))
 			}
 		case "inhibit_rules":
 			f.Inhibit = p.inhibitRules(v)
@@ -35,30 +36,29 @@ func ParseFile(path string, data []byte) (*File, error) {
 	seen := map[string]Pos{}
 	for _, g := range f.Groups {
 		if first, dup := seen[g.Name]; dup && g.Name != "" {
-			p.errs = append(p.errs, errorAt(g.pos, "group %q is defined twice in this file (first at %s)", g.Name, first))
+			p.Errs = append(p.Errs, yamlstrict.Errorf(g.pos, "group %q is defined twice in this file (first at %s)", g.Name, first))
 		}
 		seen[g.Name] = g.pos
 	}
-	return f, SortErrors(p.errs)
+	return f, SortErrors(p.Errs)
 }
 
 // ParseRules parses a YAML list of rules, such as the rules: of a config
 // file, found at n in the file path.
 func ParseRules(path string, data []byte, n *yaml.Node) ([]*Rule, error) {
-	p := &parser{file: path, lines: strings.Split(string(data), "\n")}
-	n = p.resolve(n)
-	if n == nil || isNull(n) {
+	p := newParser(path, data)
+	n = p.Resolve(n)
+	if n == nil || yamlstrict.IsNull(n) {
 		return nil, nil
 	}
-	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "rules: expected a list, got %s", kindName(n))
-		return nil, SortErrors(p.errs)
+	if !p.List(n, "rules") {
+		return nil, SortErrors(p.Errs)
 	}
 	var out []*Rule
 	for _, c := range n.Content {
-		out = append(out, p.rule(p.resolve(c), ""))
+		out = append(out, p.rule(p.Resolve(c), ""))
 	}
-	return out, SortErrors(p.errs)
+	return out, SortErrors(p.Errs)
 }
 
 // Raw keeps a YAML node as written, so that a config file can hold rules
@@ -75,7 +75,7 @@ func (r *Raw) UnmarshalYAML(n *yaml.Node) error {
 func (r *Raw) Node() *yaml.Node { return r.node }
 
 func (p *parser) group(n *yaml.Node) *Group {
-	g := &Group{pos: p.at(n)}
+	g := &Group{pos: p.At(n)}
 	var rules *yaml.Node
 	p.fields(n, "group", []string{"name", "rules"}, func(key string, k, v *yaml.Node) {
 		switch key {
@@ -86,17 +86,16 @@ func (p *parser) group(n *yaml.Node) *Group {
 		}
 	})
 	if g.Name == "" && n.Kind == yaml.MappingNode {
-		p.errorf(n, "group without name: every group needs one")
+		p.Errorf(n, "group without name: every group needs one")
 	}
 	if rules == nil {
 		return g
 	}
-	if rules.Kind != yaml.SequenceNode {
-		p.errorf(rules, "group %q: rules: expected a list, got %s", g.Name, kindName(rules))
+	if !p.List(rules, fmt.Sprintf("group %q: rules", g.Name)) {
 		return g
 	}
 	for _, c := range rules.Content {
-		g.Rules = append(g.Rules, p.rule(p.resolve(c), g.Name))
+		g.Rules = append(g.Rules, p.rule(p.Resolve(c), g.Name))
 	}
 	return g
 }
@@ -107,11 +106,11 @@ var ruleFields = []string{"name", "kind", "match", "expr", "value", "for", "keep
 // rule parses one rule and checks what needs no devices: required fields
 // by kind, enumerations, templates. Defaults are filled in.
 func (p *parser) rule(n *yaml.Node, group string) *Rule {
-	r := &Rule{Group: group, Kind: KindExpr, Severity: Major, pos: map[string]Pos{"": p.at(n)},
+	r := &Rule{Group: group, Kind: KindExpr, Severity: Major, pos: map[string]Pos{"": p.At(n)},
 		Flapping: Flapping{Window: DefaultFlapWindow, Fires: DefaultFlapFires}}
-	before := len(p.errs)
+	before := len(p.Errs)
 	p.fields(n, "rule", ruleFields, func(key string, k, v *yaml.Node) {
-		r.pos[key] = p.at(v)
+		r.pos[key] = p.At(v)
 		what := key
 		switch key {
 		case "name":
@@ -119,7 +118,7 @@ func (p *parser) rule(n *yaml.Node, group string) *Rule {
 		case "kind":
 			s := p.str(v, what)
 			if !slices.Contains(Kinds, s) {
-				p.errorf(v, "unknown kind %q: use %s", s, strings.Join(Kinds, ", "))
+				p.Errorf(v, "unknown kind %q: use %s", s, strings.Join(Kinds, ", "))
 			}
 			r.Kind = Kind(s)
 		case "match":
@@ -139,14 +138,14 @@ func (p *parser) rule(n *yaml.Node, group string) *Rule {
 		case "severity":
 			s := p.str(v, what)
 			if !slices.Contains(Severities, s) {
-				p.errorf(v, "unknown severity %q: use %s", s, strings.Join(Severities, ", "))
+				p.Errorf(v, "unknown severity %q: use %s", s, strings.Join(Severities, ", "))
 			}
 			r.Severity = Severity(s)
 		case "labels":
 			r.Labels = p.strMap(v, what, r.pos)
 			for name := range r.Labels {
 				if !validLabelName(name) {
-					p.errs = append(p.errs, errorAt(r.Pos("labels."+name), "labels: %q is not a label name: use letters, digits and _", name))
+					p.Errs = append(p.Errs, yamlstrict.Errorf(r.Pos("labels."+name), "labels: %q is not a label name: use letters, digits and _", name))
 				}
 			}
 		case "annotations":
@@ -155,7 +154,7 @@ func (p *parser) rule(n *yaml.Node, group string) *Rule {
 			p.ticket(v, r)
 		case "flapping":
 			p.fields(v, "flapping", []string{"window", "fires"}, func(key string, k, v *yaml.Node) {
-				r.pos["flapping."+key] = p.at(v)
+				r.pos["flapping."+key] = p.At(v)
 				switch key {
 				case "window":
 					r.Flapping.Window = p.duration(v, "flapping.window")
@@ -168,15 +167,15 @@ func (p *parser) rule(n *yaml.Node, group string) *Rule {
 	if n.Kind != yaml.MappingNode {
 		return r
 	}
-	malformed := len(p.errs) > before
-	p.nameErrors(p.errs[before:], r.Name)
+	malformed := len(p.Errs) > before
+	p.nameErrors(p.Errs[before:], r.Name)
 	p.ruleSemantics(r, malformed)
 	return r
 }
 
 func (p *parser) match(n *yaml.Node, r *Rule) {
 	p.fields(n, "match", []string{"all", "type", "devices", "tags"}, func(key string, k, v *yaml.Node) {
-		r.pos["match."+key] = p.at(v)
+		r.pos["match."+key] = p.At(v)
 		switch key {
 		case "all":
 			r.Match.All = p.boolean(v, "match.all")
@@ -193,19 +192,19 @@ func (p *parser) match(n *yaml.Node, r *Rule) {
 func (p *parser) ticket(n *yaml.Node, r *Rule) {
 	r.Ticket = &TicketSpec{}
 	p.fields(n, "ticket", []string{"priority", "category"}, func(key string, k, v *yaml.Node) {
-		r.pos["ticket."+key] = p.at(v)
+		r.pos["ticket."+key] = p.At(v)
 		switch key {
 		case "priority":
 			r.Ticket.Priority = p.str(v, "ticket.priority")
 			if !slices.Contains([]string{"P1", "P2", "P3", "P4"}, r.Ticket.Priority) {
-				p.errorf(v, "unknown ticket priority %q: use P1, P2, P3 or P4", r.Ticket.Priority)
+				p.Errorf(v, "unknown ticket priority %q: use P1, P2, P3 or P4", r.Ticket.Priority)
 			}
 		case "category":
 			r.Ticket.Category = p.str(v, "ticket.category")
 		}
 	})
 	if r.Ticket.Priority == "" {
-		p.errs = append(p.errs, errorAt(r.Pos("ticket"), "ticket: priority is required (P1, P2, P3 or P4)"))
+		p.Errs = append(p.Errs, yamlstrict.Errorf(r.Pos("ticket"), "ticket: priority is required (P1, P2, P3 or P4)"))
 	}
 }
 
@@ -214,10 +213,10 @@ func (p *parser) ticket(n *yaml.Node, r *Rule) {
 // likely what was mistyped.
 func (p *parser) ruleSemantics(r *Rule, malformed bool) {
 	add := func(field, format string, args ...any) {
-		p.errs = append(p.errs, errorAt(r.Pos(field), "rule %q: "+format, append([]any{r.Name}, args...)...))
+		p.Errs = append(p.Errs, yamlstrict.Errorf(r.Pos(field), "rule %q: "+format, append([]any{r.Name}, args...)...))
 	}
 	if r.Name == "" {
-		p.errs = append(p.errs, errorAt(r.Pos(""), "rule without name: every rule needs a unique name"))
+		p.Errs = append(p.Errs, yamlstrict.Errorf(r.Pos(""), "rule without name: every rule needs a unique name"))
 	} else if !validLabelName(r.Name) {
 		add("name", "a rule name is letters, digits and _ (it becomes the InfluxDB field of its alerts)")
 	}
@@ -258,14 +257,13 @@ func (p *parser) ruleSemantics(r *Rule, malformed bool) {
 }
 
 func (p *parser) inhibitRules(n *yaml.Node) []*InhibitRule {
-	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "inhibit_rules: expected a list, got %s", kindName(n))
+	if !p.List(n, "inhibit_rules") {
 		return nil
 	}
 	var out []*InhibitRule
 	for _, c := range n.Content {
-		c = p.resolve(c)
-		ir := &InhibitRule{pos: p.at(c)}
+		c = p.Resolve(c)
+		ir := &InhibitRule{pos: p.At(c)}
 		p.fields(c, "inhibit rule", []string{"source", "target", "equal"}, func(key string, k, v *yaml.Node) {
 			switch key {
 			case "source":
@@ -277,7 +275,7 @@ func (p *parser) inhibitRules(n *yaml.Node) []*InhibitRule {
 			}
 		})
 		if c.Kind == yaml.MappingNode && (len(ir.Source) == 0 || len(ir.Target) == 0) {
-			p.errorf(c, "inhibit rule: source and target matchers are both required, e.g. source: ['rule=\"gateway_offline\"']")
+			p.Errorf(c, "inhibit rule: source and target matchers are both required, e.g. source: ['rule=\"gateway_offline\"']")
 		}
 		out = append(out, ir)
 	}

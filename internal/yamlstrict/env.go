@@ -1,4 +1,4 @@
-package config
+package yamlstrict
 
 import (
 	"fmt"
@@ -7,11 +7,12 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// expandEnv replaces ${VAR} and ${VAR:-default} in every scalar value of the
-// tree (keys are left alone), so secrets and addresses can come from the
-// environment. $$ stands for a literal $. A ${VAR} whose variable is unset and
-// that has no default is an error at its position.
-func (d *decoder) expandEnv(n *yaml.Node, lookup func(string) (string, bool)) {
+// ExpandEnv replaces ${VAR} and ${VAR:-default} in every scalar value of the
+// tree at n (keys are left alone), looking variables up with lookup (such as
+// os.LookupEnv), so secrets and addresses can come from the environment. $$
+// stands for a literal $. A ${VAR} whose variable is unset and that has no
+// default is an error at its position. Call it before Decode.
+func (d *Decoder) ExpandEnv(n *yaml.Node, lookup func(string) (string, bool)) {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if !strings.Contains(n.Value, "$") {
@@ -19,7 +20,7 @@ func (d *decoder) expandEnv(n *yaml.Node, lookup func(string) (string, bool)) {
 		}
 		out, err := expand(n.Value, lookup)
 		if err != nil {
-			d.errorf(n, "%v", err)
+			d.Errorf(n, "%v", err)
 			return
 		}
 		if out != n.Value && n.Style == 0 && n.Tag == "!!null" {
@@ -28,11 +29,11 @@ func (d *decoder) expandEnv(n *yaml.Node, lookup func(string) (string, bool)) {
 		n.Value = out
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
-			d.expandEnv(n.Content[i], lookup)
+			d.ExpandEnv(n.Content[i], lookup)
 		}
 	default:
 		for _, c := range n.Content {
-			d.expandEnv(c, lookup)
+			d.ExpandEnv(c, lookup)
 		}
 	}
 }
