@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/facilityd/facilityd/drivers"
-	"github.com/facilityd/facilityd/drivers/modbus"
 	"github.com/facilityd/facilityd/store"
 )
 
@@ -24,7 +23,7 @@ func (l *live) device(id string) (points, health map[string]store.Reading) {
 	points, health = map[string]store.Reading{}, map[string]store.Reading{}
 	for meas, readings := range l.Live.Device(id) {
 		dst := points
-		if meas == modbus.HealthMeasurement {
+		if meas == drivers.HealthMeasurement {
 			dst = health
 		}
 		for name, r := range readings {

@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/facilityd/facilityd/drivers"
-	"github.com/facilityd/facilityd/drivers/sim"
 )
 
 // benchConn answers every read at once from two fixed tables, handing out
@@ -131,94 +129,6 @@ func Benchmark200MetersOneGateway(b *testing.B) { benchCycles(b, 200, referenceM
 // Benchmark1000Devices40Points is the target load: 1,000 devices of 40
 // points at 1 s.
 func Benchmark1000Devices40Points(b *testing.B) { benchCycles(b, 1000, fortyPoints) }
-
-// BenchmarkSim200Meters is Benchmark200MetersOneGateway through goburrow
-// and loopback TCP against the simulator, in this process: ns/op is the
-// wall time of a cycle (200 × 3 request round trips), cpu%@1s the CPU of
-// poller and simulator together, so an upper bound for the poller's.
-func BenchmarkSim200Meters(b *testing.B) { benchSim(b, 1, 200, simMeter) }
-
-// BenchmarkSim1000Devices40Points is the target load through goburrow and
-// loopback TCP: five simulated gateways of 200 devices of 40 points, polled
-// in parallel as Run does. cpu%@1s counts poller and simulator together.
-func BenchmarkSim1000Devices40Points(b *testing.B) {
-	benchSim(b, 5, 200, func() *drivers.Profile {
-		p := fortyPoints()
-		p.Type = "energy_meter" // a model the simulator plays; unknown points read 0
-		return p
-	})
-}
-
-// benchSim runs one op = one full cycle of gateways × perGateway devices.
-func benchSim(b *testing.B, gateways, perGateway int, prof func() *drivers.Profile) {
-	var devs []Device
-	for gw := range gateways {
-		var simDevs []sim.Device
-		for i := range perGateway {
-			simDevs = append(simDevs, sim.Device{ID: fmt.Sprintf("g%d-m%d", gw, i), UnitID: uint8(i + 1), Profile: prof()})
-		}
-		s, err := sim.New(sim.Config{Addr: "127.0.0.1:0", Devices: simDevs, Tick: -1}, nil, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- s.Run(ctx) }()
-		defer func() { cancel(); <-done }()
-		<-s.Ready()
-		for _, sd := range simDevs {
-			devs = append(devs, Device{ID: sd.ID, Profile: sd.Profile, Config: Config{Address: s.Addr(), UnitID: sd.UnitID, Interval: time.Second}})
-		}
-	}
-	p, err := New(devs, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	conns := make([]conn, len(p.gateways))
-	for i, g := range p.gateways {
-		conns[i] = newConn(g.cfg)
-		defer conns[i].Close()
-	}
-	sink := drivers.SinkFunc(func(context.Context, []drivers.Sample) {})
-	ctx := context.Background()
-	b.ReportAllocs()
-	cpu0 := cpuTime()
-	for b.Loop() {
-		var wg sync.WaitGroup
-		now := time.Now()
-		for i, g := range p.gateways {
-			wg.Go(func() {
-				for _, d := range g.devices {
-					d.next = now
-					p.cycle(ctx, conns[i], d, sink)
-				}
-			})
-		}
-		wg.Wait()
-	}
-	cpu := cpuTime() - cpu0
-	var sent int64
-	for _, st := range p.States() {
-		if st.Status != StatusOnline {
-			b.Fatalf("state %+v", st)
-		}
-		sent += st.Requests
-	}
-	b.ReportMetric(float64(sent)/float64(b.N), "requests/cycle")
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/float64(time.Second)*100, "cpu%@1s")
-}
-
-// simMeter is referenceMeter with the point names the simulator plays.
-func simMeter() *drivers.Profile {
-	p := referenceMeter()
-	names := []string{"voltage_l1", "voltage_l2", "voltage_l3", "current_l1", "current_l2", "current_l3",
-		"power_l1", "power_l2", "power_l3", "total_power", "power_factor", "frequency",
-		"import_energy", "export_energy", "demand", "max_demand", "total_energy"}
-	for i := range p.Points {
-		p.Points[i].Name = names[i]
-	}
-	return p
-}
 
 // BenchmarkPollMeter is one poll of the reference meter; allocs/op is the
 // allocations per poll (three of them are the response buffers the fake

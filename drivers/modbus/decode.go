@@ -168,13 +168,9 @@ func scale(p *drivers.Point) float64 {
 // decodeString reads two ASCII bytes per register, high byte first (BADC:
 // low byte first), and trims the NUL or space padding devices append.
 func decodeString(p *drivers.Point, regs []uint16) (drivers.Value, error) {
-	swap := false
-	switch p.ByteOrder {
-	case "", drivers.ABCD:
-	case drivers.BADC:
-		swap = true
-	default:
-		return drivers.Value{}, pointError(p, "byte order %s does not apply to strings: use ABCD, or BADC for the low byte first", p.ByteOrder)
+	swap, err := stringSwap(p)
+	if err != nil {
+		return drivers.Value{}, err
 	}
 	b := make([]byte, 2*len(regs))
 	for i, r := range regs {
@@ -185,6 +181,18 @@ func decodeString(p *drivers.Point, regs []uint16) (drivers.Value, error) {
 	}
 	s := strings.TrimRight(string(b), "\x00 ")
 	return drivers.String(strings.ToValidUTF8(s, "\uFFFD")), nil
+}
+
+// stringSwap reports whether string point p holds the low byte of each
+// register first (BADC); ABCD is the only other order a string can have.
+func stringSwap(p *drivers.Point) (bool, error) {
+	switch p.ByteOrder {
+	case "", drivers.ABCD:
+		return false, nil
+	case drivers.BADC:
+		return true, nil
+	}
+	return false, pointError(p, "byte order %s does not apply to strings: use ABCD, or BADC for the low byte first", p.ByteOrder)
 }
 
 // wire copies the first len(b)/2 registers into b as they arrived and puts

@@ -12,8 +12,21 @@ import (
 // tests round-trip them. Scale and offset are undone (raw = (v-offset)/scale,
 // rounded for integer types); an enumeration point takes the integer code;
 // bool and bit points encode v != 0; bit-table points give one register
-// holding 0 or 1. Strings take EncodeString.
+// holding 0 or 1. Strings take EncodeString. A value that does not fit an
+// integer type, or NaN, is an error.
 func Encode(p *drivers.Point, v float64) ([]uint16, error) {
+	return encode(p, v, false)
+}
+
+// EncodeSaturating is Encode for a device that shows what it can rather than
+// refuse: an integer value past the type's range gives the nearest end of
+// it, and NaN gives 0. The simulator serves its models' values this way, so
+// a pressure a little below zero reads 0 on an unsigned register.
+func EncodeSaturating(p *drivers.Point, v float64) ([]uint16, error) {
+	return encode(p, v, true)
+}
+
+func encode(p *drivers.Point, v float64, saturate bool) ([]uint16, error) {
 	if p.Register.IsBit() {
 		if p.Type != drivers.TypeBool {
 			return nil, pointError(p, "a %s point must be of type bool, not %q", registerName(p.Register), p.Type)
@@ -55,17 +68,12 @@ func Encode(p *drivers.Point, v float64) ([]uint16, error) {
 			return nil, pointError(p, "unknown type %q", p.Type)
 		}
 		r := math.Round(raw)
-		lo, hi := integerRange(p.Type)
-		// hi is exclusive: float64(MaxInt64) rounds up to 2^63.
-		if math.IsNaN(r) || r < lo || r >= hi {
+		bits, ok := integerBits(p.Type, r, saturate)
+		if !ok {
 			return nil, pointError(p, "value %g (raw %g) does not fit %s", v, r, p.Type)
 		}
 		n = 2 * p.Type.Registers(0)
-		if p.Type == drivers.TypeUint64 {
-			binary.BigEndian.PutUint64(b[:], uint64(r))
-		} else {
-			binary.BigEndian.PutUint64(b[:], uint64(int64(r)))
-		}
+		binary.BigEndian.PutUint64(b[:], bits)
 		copy(b[:n], b[8-n:]) // keep the low n bytes
 	}
 	reorder(b[:n], p.ByteOrder)
@@ -89,13 +97,9 @@ func EncodeString(p *drivers.Point, s string) ([]uint16, error) {
 	if len(s) > 2*n {
 		return nil, pointError(p, "%q is longer than %d bytes", s, 2*n)
 	}
-	swap := false
-	switch p.ByteOrder {
-	case "", drivers.ABCD:
-	case drivers.BADC:
-		swap = true
-	default:
-		return nil, pointError(p, "byte order %s does not apply to strings: use ABCD, or BADC for the low byte first", p.ByteOrder)
+	swap, err := stringSwap(p)
+	if err != nil {
+		return nil, err
 	}
 	b := make([]byte, 2*n)
 	copy(b, s)
@@ -115,6 +119,32 @@ func boolReg(b bool) uint16 {
 		return 1
 	}
 	return 0
+}
+
+// integerBits returns the two's-complement bits of the whole number r as
+// integer type t, and false when r does not fit t. With saturate, r past the
+// range gives its nearest end and NaN gives 0.
+func integerBits(t drivers.DataType, r float64, saturate bool) (uint64, bool) {
+	lo, hi := integerRange(t)
+	switch {
+	case r >= lo && r < hi: // false for NaN
+	case !saturate:
+		return 0, false
+	case math.IsNaN(r):
+		return 0, true
+	case r < lo:
+		r = lo
+	case t == drivers.TypeUint64:
+		return math.MaxUint64, true
+	default:
+		// hi is exclusive and exact: the largest value is hi-1, which for
+		// int64 has no float64 of its own.
+		return uint64(hi) - 1, true
+	}
+	if t == drivers.TypeUint64 {
+		return uint64(r), true
+	}
+	return uint64(int64(r)), true
 }
 
 // integerRange returns the smallest value of t and the first value past its

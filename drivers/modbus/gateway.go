@@ -99,17 +99,17 @@ func (p *Poller) cycle(ctx context.Context, c conn, d *device, sink drivers.Sink
 	prev := d.status
 	switch {
 	case !polled:
-		d.status = StatusOffline
+		d.status = drivers.StatusOffline
 	case !res.answered:
 		d.failures++
 		d.backoff = backoffTicks(d.failures, interval)
-		d.status = StatusOffline
+		d.status = drivers.StatusOffline
 	case len(res.problems) > 0:
 		d.failures = 0
-		d.status = StatusDegraded
+		d.status = drivers.StatusDegraded
 	default:
 		d.failures = 0
-		d.status = StatusOnline
+		d.status = drivers.StatusOnline
 	}
 	p.logPoll(d, prev, res, t)
 	p.setState(d, polled, res, t)
@@ -119,18 +119,18 @@ func (p *Poller) cycle(ctx context.Context, c conn, d *device, sink drivers.Sink
 		p.put(ctx, sink, d.samples)
 	}
 	d.health = append(d.health[:0],
-		drivers.Sample{Point: "up", Value: drivers.Bool(up)},
-		drivers.Sample{Point: "state", Value: drivers.String(string(d.status))},
-		drivers.Sample{Point: "errors", Value: drivers.Int(d.errors)},
-		drivers.Sample{Point: "skipped", Value: drivers.Int(d.skipped)},
+		drivers.Sample{Point: drivers.HealthUp, Value: drivers.Bool(up)},
+		drivers.Sample{Point: healthState, Value: drivers.String(string(d.status))},
+		drivers.Sample{Point: drivers.HealthErrors, Value: drivers.Int(d.errors)},
+		drivers.Sample{Point: drivers.HealthSkipped, Value: drivers.Int(d.skipped)},
 	)
 	if up {
 		ms := float64(res.latency) / float64(time.Millisecond)
-		d.health = append(d.health, drivers.Sample{Point: "latency_ms", Value: drivers.Float(ms)})
+		d.health = append(d.health, drivers.Sample{Point: drivers.HealthLatency, Value: drivers.Float(ms)})
 	}
 	for i := range d.health {
 		s := &d.health[i]
-		s.Time, s.Device, s.Measurement, s.Quality = t, d.ID, HealthMeasurement, drivers.Good
+		s.Time, s.Device, s.Measurement, s.Quality = t, d.ID, drivers.HealthMeasurement, drivers.Good
 	}
 	p.put(ctx, sink, d.health)
 }
@@ -169,16 +169,16 @@ func (p *Poller) setState(d *device, polled bool, res pollResult, t time.Time) {
 
 // logPoll logs a device going offline or coming back at once, and its
 // other problems at most once per logEvery each.
-func (p *Poller) logPoll(d *device, prev Status, res pollResult, t time.Time) {
-	if len(res.problems) == 0 && (d.status == StatusOffline) == (prev == StatusOffline) {
+func (p *Poller) logPoll(d *device, prev drivers.Status, res pollResult, t time.Time) {
+	if len(res.problems) == 0 && (d.status == drivers.StatusOffline) == (prev == drivers.StatusOffline) {
 		return // the common case: nothing to say, and nothing to allocate
 	}
 	log := p.logger.With("device", d.ID, "unit", d.Config.UnitID, "address", d.Config.Address)
 	switch {
-	case d.status == StatusOffline && prev != StatusOffline && len(res.problems) > 0:
+	case d.status == drivers.StatusOffline && prev != drivers.StatusOffline && len(res.problems) > 0:
 		log.Warn("modbus device not answering", "error", res.problems[0].err, "retry_after", time.Duration(d.backoff+1)*d.Config.Interval)
 		return
-	case d.status != StatusOffline && prev == StatusOffline:
+	case d.status != drivers.StatusOffline && prev == drivers.StatusOffline:
 		log.Info("modbus device answering again")
 	}
 	if !res.answered {

@@ -190,7 +190,7 @@ func TestPauseAndCloseAfterPoll(t *testing.T) {
 		if conn.closes != 3+1 {
 			t.Errorf("closed %d times, want after each of 3 polls and at the end", conn.closes)
 		}
-		if st := p.States()["m"]; st.Requests != 9 || st.Status != StatusOnline {
+		if st := p.States()["m"]; st.Requests != 9 || st.Status != drivers.StatusOnline {
 			t.Errorf("state %+v", st)
 		}
 	})

@@ -32,7 +32,7 @@ type device struct {
 	errors   int64     // failed requests and points, cumulative
 	skipped  int64     // ticks missed because a poll overran, cumulative
 	sent     int64     // requests sent, cumulative
-	status   Status
+	status   drivers.Status
 	logged   map[string]logMark
 
 	samples []drivers.Sample // reused every poll; the sink must not keep it
@@ -52,7 +52,7 @@ func newDevice(dev Device) (*device, error) {
 		errs = append(errs, errors.New("no id"))
 	}
 	errs = append(errs, dev.Config.Check()...)
-	d := &device{Device: dev, status: StatusUnknown}
+	d := &device{Device: dev, status: drivers.StatusUnknown}
 	if dev.Profile == nil {
 		errs = append(errs, errors.New("no profile"))
 	} else {

@@ -14,33 +14,22 @@ import (
 	"github.com/facilityd/facilityd/drivers"
 )
 
-// HealthMeasurement is the measurement of the samples that tell how polling a
-// device went, one set per device per tick: up (bool), state (text: online,
-// degraded or offline), latency_ms (float, the whole poll, only when up),
-// errors (int: failed requests and points) and skipped (int: ticks missed
-// because a poll overran), both cumulative since start.
-const HealthMeasurement = "device_health"
-
-// Status is how a device answered its last poll.
-type Status string
-
-// Statuses.
-const (
-	// StatusUnknown: not polled yet.
-	StatusUnknown Status = "unknown"
-	// StatusOnline: every request answered and every point decoded.
-	StatusOnline Status = "online"
-	// StatusDegraded: the device answered, but some requests failed (an
-	// exception, a short response, a timeout after earlier answers) or some
-	// points did not decode.
-	StatusDegraded Status = "degraded"
-	// StatusOffline: no answer, or skipped while backing off after failures.
-	StatusOffline Status = "offline"
-)
+// healthState is the point of drivers.HealthMeasurement that holds the
+// device's status as text. The poller writes the health samples once per
+// device per tick: drivers.HealthUp, healthState, drivers.HealthLatency (the
+// whole poll, only when up), and drivers.HealthErrors (failed requests and
+// points) and drivers.HealthSkipped (ticks missed because a poll overran),
+// both cumulative since start.
+const healthState = "state"
 
 // DeviceState is the polling health of one device, for the API.
 type DeviceState struct {
-	Status Status
+	// Status is unknown before the first poll; online when every request
+	// was answered and every point decoded; degraded when the device
+	// answered but some requests failed (an exception, a short response, a
+	// timeout after earlier answers) or some points did not decode; offline
+	// when it did not answer, or while it sits out a backoff.
+	Status drivers.Status
 	// LastPoll is when the last poll started; LastAnswer when the last poll
 	// that got an answer started.
 	LastPoll   time.Time
@@ -127,7 +116,7 @@ func New(devices []Device, logger *slog.Logger) (*Poller, error) {
 			continue
 		}
 		g.devices = append(g.devices, d)
-		p.states[d.ID] = DeviceState{Status: StatusUnknown}
+		p.states[d.ID] = DeviceState{Status: drivers.StatusUnknown}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -226,7 +226,7 @@ func TestPollerTCP(t *testing.T) {
 		}
 	}
 	for _, dev := range []string{"pump", "meter"} {
-		if up := last(dev, "up"); !up.Value.B || up.Measurement != HealthMeasurement {
+		if up := last(dev, "up"); !up.Value.B || up.Measurement != drivers.HealthMeasurement {
 			t.Errorf("%s: up = %+v", dev, up)
 		}
 		if sk := last(dev, "skipped"); sk.Value.I != 0 {
@@ -258,7 +258,7 @@ func TestPollerTCP(t *testing.T) {
 		t.Errorf("missing unit asked %d times in %d cycles, want 3", n, cycles)
 	}
 	st := p.States()
-	for dev, want := range map[string]Status{"pump": StatusOnline, "meter": StatusOnline, "silent": StatusOffline, "gone": StatusOffline, "lost": StatusOffline} {
+	for dev, want := range map[string]drivers.Status{"pump": drivers.StatusOnline, "meter": drivers.StatusOnline, "silent": drivers.StatusOffline, "gone": drivers.StatusOffline, "lost": drivers.StatusOffline} {
 		if st[dev].Status != want {
 			t.Errorf("%s: %+v, want %s", dev, st[dev], want)
 		}
@@ -307,7 +307,7 @@ func TestPollerReconnect(t *testing.T) {
 	waitFor("reading from the first server", starts(7))
 	srv.srv.Stop()
 	waitFor("down report", func(s drivers.Sample) bool { return s.Point == "up" && !s.Value.B })
-	if st := p.States()["pump"]; st.Status != StatusOffline {
+	if st := p.States()["pump"]; st.Status != drivers.StatusOffline {
 		t.Errorf("state while down: %+v", st)
 	}
 
@@ -317,7 +317,7 @@ func TestPollerReconnect(t *testing.T) {
 	again.set(1, regs)
 	again.start(t)
 	waitFor("reading from the restarted server", starts(8))
-	if st := p.States()["pump"]; st.Status != StatusOnline || st.Failures != 0 {
+	if st := p.States()["pump"]; st.Status != drivers.StatusOnline || st.Failures != 0 {
 		t.Errorf("state after restart: %+v", st)
 	}
 	cancel()

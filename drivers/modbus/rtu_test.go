@@ -160,7 +160,7 @@ func TestRTUOverTCPLateReply(t *testing.T) {
 			t.Errorf("healthy device read starts=%v (%s): another unit's reply?", s.Value, s.Quality)
 		}
 	}
-	if st := p.States(); st["late"].Status != StatusOffline || st["ok"].Status != StatusOnline {
+	if st := p.States(); st["late"].Status != drivers.StatusOffline || st["ok"].Status != drivers.StatusOnline {
 		t.Errorf("states = %+v", st)
 	}
 }

@@ -61,7 +61,7 @@ func TestOverrunSkipped(t *testing.T) {
 		if conn.overlaps != 0 {
 			t.Errorf("%d requests overlapped", conn.overlaps)
 		}
-		if st := p.States()["slow"]; st.Skipped != 6 || st.Status != StatusOnline || st.Latency != 2500*time.Millisecond {
+		if st := p.States()["slow"]; st.Skipped != 6 || st.Status != drivers.StatusOnline || st.Latency != 2500*time.Millisecond {
 			t.Errorf("state = %+v", st)
 		}
 	})
@@ -109,10 +109,10 @@ func TestDeadDeviceBacksOff(t *testing.T) {
 			t.Errorf("healthy neighbour skipped %v", got)
 		}
 		st := p.States()
-		if st["dead"].Status != StatusOffline || st["dead"].Failures != 4 || !strings.Contains(st["dead"].LastError, "timeout") {
+		if st["dead"].Status != drivers.StatusOffline || st["dead"].Failures != 4 || !strings.Contains(st["dead"].LastError, "timeout") {
 			t.Errorf("dead state = %+v", st["dead"])
 		}
-		if st["ok"].Status != StatusOnline {
+		if st["ok"].Status != drivers.StatusOnline {
 			t.Errorf("ok state = %+v", st["ok"])
 		}
 	})
@@ -157,7 +157,7 @@ func TestBusyRetry(t *testing.T) {
 			t.Errorf("closed %d times; an exception must not drop the link", conn.closes)
 		}
 		st := p.States()
-		if st["once"].Status != StatusOnline || st["twice"].Status != StatusDegraded || st["twice"].Errors != 1 {
+		if st["once"].Status != drivers.StatusOnline || st["twice"].Status != drivers.StatusDegraded || st["twice"].Errors != 1 {
 			t.Errorf("states = %+v", st)
 		}
 		if !strings.Contains(st["twice"].LastError, "holding 0x0000+6 (unit 2)") {
@@ -189,7 +189,7 @@ func TestQuality(t *testing.T) {
 		if s := sink.series("m", "pf"); len(s) == 1 && math.Abs(s[0].Value.F-0.95) > 1e-12 {
 			t.Errorf("pf = %v", s[0].Value)
 		}
-		if st := p.States()["m"]; st.Status != StatusDegraded || !strings.Contains(st.LastError, `point "energy" (input 0x0002)`) {
+		if st := p.States()["m"]; st.Status != drivers.StatusDegraded || !strings.Contains(st.LastError, `point "energy" (input 0x0002)`) {
 			t.Errorf("state = %+v", st)
 		}
 	})

@@ -131,7 +131,7 @@ func TestSimOneGatewayAllProfiles(t *testing.T) {
 
 	for _, d := range simDevs {
 		st := p.States()[d.ID]
-		if st.Status != modbus.StatusOnline || st.Skipped != 0 {
+		if st.Status != drivers.StatusOnline || st.Skipped != 0 {
 			t.Errorf("%s: state %+v", d.ID, st)
 		}
 		polls := int64(len(must(out.get(d.ID, "up"))))
@@ -229,7 +229,7 @@ func TestSimOfflineNeighbour(t *testing.T) {
 		t.Errorf("offline meter asked %d times in 12 ticks, want 3 or 4", n)
 	}
 	st := p.States()
-	if st["meter-1"].Status != modbus.StatusOffline || st["pump-1"].Status != modbus.StatusOnline || st["pump-1"].Skipped != 0 {
+	if st["meter-1"].Status != drivers.StatusOffline || st["pump-1"].Status != drivers.StatusOnline || st["pump-1"].Skipped != 0 {
 		t.Errorf("states %+v", st)
 	}
 	if state, _ := out.get("meter-1", "state"); state.Value.S != "offline" {
@@ -258,7 +258,7 @@ func TestSimExceptionRegister(t *testing.T) {
 		}
 	}
 	st := p.States()["meter-1"]
-	if st.Status != modbus.StatusDegraded || !strings.Contains(st.LastError, `point "voltage_l1" (input 0x0000): refused by the device`) {
+	if st.Status != drivers.StatusDegraded || !strings.Contains(st.LastError, `point "voltage_l1" (input 0x0000): refused by the device`) {
 		t.Errorf("state %+v", st)
 	}
 	// First poll: 3 planned reads, the first refused and split in halves

@@ -46,7 +46,7 @@ func newDevice(dev Device) (*device, error) {
 	if dev.ID == "" {
 		add("no id")
 	}
-	d := &device{Device: dev, key: c.TopicID, points: map[string]*point{}, health: health{reported: StatusUnknown}}
+	d := &device{Device: dev, key: c.TopicID, points: map[string]*point{}, health: health{reported: drivers.StatusUnknown}}
 	if d.key == "" {
 		d.key = dev.ID
 	}

@@ -318,7 +318,7 @@ func (d *Driver) healthTick() {
 		st := dev.health.state(now, d.started, dev.Config.StaleAfter)
 		if st.Status != dev.health.reported {
 			level := slog.LevelInfo
-			if st.Status == StatusOffline || st.Status == StatusDegraded {
+			if st.Status == drivers.StatusOffline || st.Status == drivers.StatusDegraded {
 				level = slog.LevelWarn
 			}
 			d.log.Log(d.ctx, level, "mqtt device status", "device", dev.ID, "status", st.Status, "was", dev.health.reported, "reason", st.LastError)

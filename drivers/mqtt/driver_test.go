@@ -172,21 +172,21 @@ func TestStale(t *testing.T) {
 		defer cancel()
 		go func() { _ = d.Run(ctx, got) }()
 		synctest.Wait()
-		if st := d.States()["s1"].Status; st != StatusUnknown {
+		if st := d.States()["s1"].Status; st != drivers.StatusUnknown {
 			t.Errorf("before any message: %s, want unknown", st)
 		}
 		b.handle("site/s1/temperature", []byte("20.5"))
-		if st := d.States()["s1"]; st.Status != StatusOnline || st.Messages != 1 {
+		if st := d.States()["s1"]; st.Status != drivers.StatusOnline || st.Messages != 1 {
 			t.Errorf("after a message: %+v, want online", st)
 		}
 		b.handle("site/s1/temperature", []byte("warm"))
-		if st := d.States()["s1"].Status; st != StatusDegraded {
+		if st := d.States()["s1"].Status; st != drivers.StatusDegraded {
 			t.Errorf("after a malformed message: %s, want degraded", st)
 		}
 		time.Sleep(61 * time.Second)
 		synctest.Wait()
 		st := d.States()["s1"]
-		if st.Status != StatusOffline || !strings.Contains(st.LastError, "no message for") {
+		if st.Status != drivers.StatusOffline || !strings.Contains(st.LastError, "no message for") {
 			t.Errorf("after a silent minute: %+v, want offline", st)
 		}
 		up := got.health("up")
@@ -247,7 +247,7 @@ func (c *collector) health(point string) []drivers.Sample {
 	defer c.mu.Unlock()
 	var out []drivers.Sample
 	for _, s := range c.samples {
-		if s.Point == point && s.Measurement == HealthMeasurement {
+		if s.Point == point && s.Measurement == drivers.HealthMeasurement {
 			out = append(out, s)
 		}
 	}

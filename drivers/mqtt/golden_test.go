@@ -106,7 +106,7 @@ func runGolden(t *testing.T, file string, tb *testBroker, skipFor string) string
 	drv.ctx = context.Background()
 	sink := drivers.SinkFunc(func(_ context.Context, ss []drivers.Sample) {
 		for _, s := range ss {
-			if s.Measurement == HealthMeasurement {
+			if s.Measurement == drivers.HealthMeasurement {
 				continue
 			}
 			fmt.Fprintf(&b, "  %s %s %s %s=%s %s\n", s.Device, s.Measurement, s.Point, kindName(s.Value.Kind), s.Value, s.Time.UTC().Format(time.RFC3339Nano))

@@ -6,36 +6,24 @@ import (
 	"github.com/facilityd/facilityd/drivers"
 )
 
-// HealthMeasurement is the measurement of the samples that tell how an MQTT
-// device is doing, one set per device every health interval, as the Modbus
-// poller writes them: up (bool: a message within stale_after), latency_ms
-// (float: arrival minus the payload's own timestamp, when it has one),
-// errors (int: malformed and oversize messages), skipped (int: values that
-// map to no profile point) and messages (int), all cumulative since start.
-const HealthMeasurement = "device_health"
-
-// Status is how a device's messages have been arriving, with the same
-// values as the Modbus poller's statuses.
-type Status string
-
-// Statuses.
-const (
-	// StatusUnknown: nothing received yet, and stale_after has not passed
-	// since the driver started.
-	StatusUnknown Status = "unknown"
-	// StatusOnline: a message within stale_after, and the last one read
-	// without problems.
-	StatusOnline Status = "online"
-	// StatusDegraded: a message within stale_after, but the last one was
-	// malformed, oversize, or had values that did not convert.
-	StatusDegraded Status = "degraded"
-	// StatusOffline: the device went stale: no message for stale_after.
-	StatusOffline Status = "offline"
-)
+// healthMessages is the point of drivers.HealthMeasurement that counts the
+// messages routed to the device. The driver writes the health samples once
+// per device every health interval, as the Modbus poller does:
+// drivers.HealthUp (a message within stale_after), drivers.HealthLatency
+// (arrival minus the payload's own timestamp, when it has one),
+// drivers.HealthErrors (malformed and oversize messages),
+// drivers.HealthSkipped (values that map to no profile point) and
+// healthMessages, all cumulative since start.
+const healthMessages = "messages"
 
 // DeviceState is the health of one MQTT device, for the API.
 type DeviceState struct {
-	Status Status
+	// Status is unknown until a message arrives or stale_after has passed
+	// since the driver started; online with a message within stale_after
+	// and the last one read without problems; degraded when the last one was
+	// malformed, oversize, or had values that did not convert; offline when
+	// the device went stale, with no message for stale_after.
+	Status drivers.Status
 	// LastMessage is when the last message for the device arrived.
 	LastMessage time.Time
 	// LastError is the problem of the last message, or why the device is
@@ -61,7 +49,7 @@ type health struct {
 	messages int64
 	errors   int64
 	skipped  int64
-	reported Status // last status logged
+	reported drivers.Status // last status logged
 }
 
 // observe accounts one message that was read into n samples.
@@ -86,17 +74,17 @@ func (h *health) state(now, started time.Time, staleAfter time.Duration) DeviceS
 	st := DeviceState{LastMessage: h.last, LastError: h.lastErr, Latency: h.latency, Messages: h.messages, Errors: h.errors, Skipped: h.skipped}
 	switch {
 	case h.last.IsZero() && now.Sub(started) < staleAfter:
-		st.Status = StatusUnknown
+		st.Status = drivers.StatusUnknown
 	case h.last.IsZero():
-		st.Status = StatusOffline
+		st.Status = drivers.StatusOffline
 		st.LastError = "no message since start (" + now.Sub(started).Round(time.Second).String() + ")"
 	case now.Sub(h.last) >= staleAfter:
-		st.Status = StatusOffline
+		st.Status = drivers.StatusOffline
 		st.LastError = "no message for " + now.Sub(h.last).Round(time.Second).String()
 	case h.bad:
-		st.Status = StatusDegraded
+		st.Status = drivers.StatusDegraded
 	default:
-		st.Status = StatusOnline
+		st.Status = drivers.StatusOnline
 	}
 	return st
 }
@@ -104,15 +92,15 @@ func (h *health) state(now, started time.Time, staleAfter time.Duration) DeviceS
 // healthSamples appends the device's health samples at now.
 func (d *device) healthSamples(st DeviceState, now time.Time, out []drivers.Sample) []drivers.Sample {
 	s := func(name string, v drivers.Value) drivers.Sample {
-		return drivers.Sample{Time: now, Device: d.ID, Measurement: HealthMeasurement, Point: name, Value: v, Quality: drivers.Good}
+		return drivers.Sample{Time: now, Device: d.ID, Measurement: drivers.HealthMeasurement, Point: name, Value: v, Quality: drivers.Good}
 	}
-	up := st.Status == StatusOnline || st.Status == StatusDegraded
-	out = append(out, s("up", drivers.Bool(up)))
+	up := st.Status == drivers.StatusOnline || st.Status == drivers.StatusDegraded
+	out = append(out, s(drivers.HealthUp, drivers.Bool(up)))
 	if up && st.Latency > 0 {
-		out = append(out, s("latency_ms", drivers.Float(float64(st.Latency)/float64(time.Millisecond))))
+		out = append(out, s(drivers.HealthLatency, drivers.Float(float64(st.Latency)/float64(time.Millisecond))))
 	}
 	return append(out,
-		s("errors", drivers.Int(st.Errors)),
-		s("skipped", drivers.Int(st.Skipped)),
-		s("messages", drivers.Int(st.Messages)))
+		s(drivers.HealthErrors, drivers.Int(st.Errors)),
+		s(drivers.HealthSkipped, drivers.Int(st.Skipped)),
+		s(healthMessages, drivers.Int(st.Messages)))
 }

@@ -47,7 +47,7 @@ func (c *collector) values(point string) []drivers.Sample {
 	defer c.mu.Unlock()
 	var out []drivers.Sample
 	for _, s := range c.samples {
-		if s.Point == point && s.Measurement != HealthMeasurement {
+		if s.Point == point && s.Measurement != drivers.HealthMeasurement {
 			out = append(out, s)
 		}
 	}

@@ -133,7 +133,7 @@ func (c *stateCache) observe(samples []drivers.Sample) {
 	}
 	for i := range samples {
 		s := &samples[i]
-		if s.Measurement == HealthMeasurement || s.Quality == drivers.Bad {
+		if s.Measurement == drivers.HealthMeasurement || s.Quality == drivers.Bad {
 			continue
 		}
 		m := c.devices[s.Device]

@@ -55,7 +55,7 @@ func TestMQTTRoundTrip(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, s := range ss {
-				if s.Measurement == mqtt.HealthMeasurement {
+				if s.Measurement == drivers.HealthMeasurement {
 					continue
 				}
 				seen[s.Device+"/"+s.Point] = s.Value.Kind

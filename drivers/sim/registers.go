@@ -3,8 +3,10 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/drivers/modbus"
 )
 
 // registerMap is the memory of one simulated device: its four Modbus tables,
@@ -74,8 +76,8 @@ func checkPoint(p *drivers.Point, addr uint16) error {
 		if end := int(addr) + p.Type.Registers(p.Length); end > 0x10000 {
 			return fmt.Errorf("address %d: a %s ends past register 65535", p.Address, p.Type)
 		}
-		if err := reorder(make([]byte, 4), p.ByteOrder); err != nil {
-			return err
+		if p.ByteOrder != "" && !slices.Contains(drivers.ByteOrders, string(p.ByteOrder)) {
+			return fmt.Errorf("unknown byte order %q", p.ByteOrder)
 		}
 	case drivers.Coil, drivers.Discrete:
 		if p.Type != drivers.TypeBool && p.Type != drivers.TypeBit && p.Type != "" {
@@ -141,7 +143,9 @@ func (m *registerMap) write(p mappedPoint, v float64) {
 		}
 	case drivers.TypeString:
 	default:
-		regs, err := encodeRegisters(p.Point, v)
+		// Saturating: an out-of-range model value reads as the extreme the
+		// device would show rather than leaving the register as it was.
+		regs, err := modbus.EncodeSaturating(p.Point, v)
 		if err == nil { // checkPoint already refused what would fail here
 			copy(tbl[p.addr:], regs)
 		}

@@ -1,15 +1,13 @@
 package testenv
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -38,15 +36,8 @@ type Mosquitto struct {
 	Addr string
 	URL  string
 
-	t       testing.TB
-	bin     string
-	conf    string
-	logPath string
-
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  *os.File
+	conf string
+	proc process
 }
 
 // StartMosquitto starts /usr/sbin/mosquitto for t with a temporary config
@@ -65,27 +56,24 @@ func StartMosquitto(t testing.TB, opts MosquittoOptions) *Mosquitto {
 		t.Skipf("testenv: mosquitto not found at %s: apt-get install -y mosquitto", bin)
 	}
 	dir := t.TempDir()
-	m := &Mosquitto{t: t, bin: bin, conf: filepath.Join(dir, "mosquitto.conf"), logPath: filepath.Join(dir, "mosquitto.log")}
+	m := &Mosquitto{conf: filepath.Join(dir, "mosquitto.conf")}
+	m.proc = process{
+		t:       t,
+		name:    "mosquitto",
+		argv:    []string{bin, "-c", m.conf},
+		logPath: filepath.Join(dir, "mosquitto.log"),
+		ready:   m.listening,
+	}
 	t.Cleanup(m.Stop)
-	var err error
-	for range 3 { // a free port is free only until someone takes it
+	m.proc.launch(func() error {
 		port := FreePort(t)
 		m.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 		m.URL = "tcp://" + m.Addr
 		if opts.CertFile != "" {
 			m.URL = "ssl://" + m.Addr
 		}
-		if err = m.configure(dir, port, opts); err != nil {
-			t.Fatalf("testenv: %v", err)
-		}
-		_ = os.Remove(m.logPath)
-		if err = m.start(); err == nil || !strings.Contains(m.logTail(), "in use") {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("testenv: start mosquitto: %v\n%s", err, m.logTail())
-	}
+		return m.configure(dir, port, opts)
+	})
 	return m
 }
 
@@ -133,95 +121,24 @@ func (m *Mosquitto) configure(dir string, port int, o MosquittoOptions) error {
 // Start brings a stopped mosquitto back on the same port. It does nothing
 // when mosquitto is running.
 func (m *Mosquitto) Start() {
-	m.t.Helper()
-	var err error
-	for range 50 { // the port may linger for a moment after Stop
-		if err = m.start(); err == nil || !strings.Contains(m.logTail(), "in use") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		m.t.Fatalf("testenv: restart mosquitto: %v\n%s", err, m.logTail())
-	}
+	m.proc.t.Helper()
+	m.proc.restart()
 }
 
 // Stop terminates mosquitto (SIGTERM, which saves its persistence file)
 // and waits for it to exit. It does nothing when it is not running.
-func (m *Mosquitto) Stop() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cmd == nil {
-		return
-	}
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.done:
-	case <-time.After(stopTimeout):
-		_ = m.cmd.Process.Kill()
-		<-m.done
-	}
-	m.cmd = nil
-	_ = m.log.Close()
-}
+func (m *Mosquitto) Stop() { m.proc.stop() }
 
-func (m *Mosquitto) start() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cmd != nil {
-		return nil
-	}
-	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+// listening reports whether mosquitto accepts connections on its port.
+func (m *Mosquitto) listening(ctx context.Context) bool {
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "tcp", m.Addr)
 	if err != nil {
-		return err
+		return false
 	}
-	cmd := exec.Command(m.bin, "-c", m.conf)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		_ = logf.Close()
-		return err
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }() // owned: Stop and start wait on done
-	m.cmd, m.done, m.log = cmd, done, logf
-	deadline := time.Now().Add(readyTimeout)
-	for {
-		c, err := net.DialTimeout("tcp", m.Addr, time.Second)
-		if err == nil {
-			_ = c.Close()
-			return nil
-		}
-		select {
-		case <-done:
-			m.cmd = nil
-			_ = logf.Close()
-			return fmt.Errorf("mosquitto exited before it listened")
-		case <-time.After(pollEvery):
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-done
-			m.cmd = nil
-			_ = logf.Close()
-			return fmt.Errorf("mosquitto not listening after %v", readyTimeout)
-		}
-	}
+	_ = c.Close()
+	return true
 }
 
 // LogTail returns the end of mosquitto's output, for failure messages.
-func (m *Mosquitto) LogTail() string { return m.logTail() }
-
-func (m *Mosquitto) logTail() string {
-	b, err := os.ReadFile(m.logPath)
-	if err != nil {
-		return "(no mosquitto log)"
-	}
-	if len(b) > 4<<10 {
-		b = b[len(b)-4<<10:]
-		if n := bytes.IndexByte(b, '\n'); n >= 0 {
-			b = b[n+1:]
-		}
-	}
-	return "--- tail of " + m.logPath + " ---\n" + string(b)
-}
+func (m *Mosquitto) LogTail() string { return m.proc.logTail() }
