@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/drivers"
 	"github.com/facilityd/facilityd/rules"
+	"github.com/facilityd/facilityd/store"
 	"github.com/facilityd/facilityd/tickets"
 )
 
@@ -37,6 +39,12 @@ type alerter struct {
 	statePath string
 	stamp     string // of the silences file last loaded
 	lastSave  time.Time
+
+	// history brings the window history read at start (see backfill);
+	// stopBackfill cancels the read, and backfills waits for it.
+	history      chan []drivers.Sample
+	stopBackfill context.CancelFunc
+	backfills    sync.WaitGroup
 }
 
 // newAlerter builds the engine of cfg and restores the alert state: the
@@ -48,7 +56,8 @@ func (a *app) newAlerter(ctx context.Context, cfg *config.Config) (*alerter, err
 	if err != nil {
 		return nil, err
 	}
-	al := &alerter{a: a, engine: engine, statePath: StatePath(cfg)}
+	al := &alerter{a: a, engine: engine, statePath: StatePath(cfg), history: make(chan []drivers.Sample, 1),
+		stopBackfill: func() {}}
 	al.loadSilences(true)
 	snap, reannounce := a.saved, false
 	if snap == nil {
@@ -67,7 +76,44 @@ func (a *app) newAlerter(ctx context.Context, cfg *config.Config) (*alerter, err
 		a.log.Info("alert state restored", "alerts", n-dropped, "dropped", dropped, "saved_at", snap.SavedAt)
 	}
 	al.handle(ctx, ts)
+	if reannounce { // at start; on reload the windows carry over with the state
+		al.backfill(ctx, cfg)
+	}
 	return al, nil
+}
+
+// backfillTimeout bounds the read of window history at start.
+const backfillTimeout = time.Minute
+
+// backfill reads, on its own goroutine, the history the rules' window
+// functions need (the longest window of each point read in avg, min, max,
+// delta, rate or changes) from InfluxDB; the next tick puts it into the
+// windows. Startup does not wait for it: with InfluxDB down it logs and the
+// windows fill from live samples as before.
+func (al *alerter) backfill(ctx context.Context, cfg *config.Config) {
+	needs := al.engine.WindowNeeds()
+	if len(needs) == 0 {
+		return
+	}
+	now := al.a.now()
+	ctx, cancel := context.WithTimeout(ctx, backfillTimeout)
+	al.stopBackfill = cancel
+	al.backfills.Go(func() {
+		defer cancel()
+		q, err := store.NewQuerier(cfg.InfluxDB)
+		if err != nil {
+			al.a.log.Warn("window history not read; windows fill from live samples", "err", err)
+			return
+		}
+		defer q.Close()
+		samples, err := rules.FetchHistory(ctx, q, needs, now)
+		if err != nil {
+			al.a.log.Warn("window history not read in full; windows fill from live samples", "err", err, "read", len(samples))
+		}
+		if len(samples) > 0 {
+			al.history <- samples // buffered for this one send
+		}
+	})
 }
 
 // observe evaluates the samples of one poll.
@@ -78,6 +124,12 @@ func (al *alerter) observe(ctx context.Context, samples []drivers.Sample) {
 // tick evaluates timers, reloads changed silences and saves the state now
 // and then.
 func (al *alerter) tick(ctx context.Context) {
+	select {
+	case samples := <-al.history:
+		n := al.engine.Backfill(samples)
+		al.a.log.Info("window history read from InfluxDB", "samples", n, "read", len(samples))
+	default:
+	}
 	al.loadSilences(false)
 	now := al.a.now()
 	al.handle(ctx, al.engine.Eval(now))
@@ -89,6 +141,8 @@ func (al *alerter) tick(ctx context.Context) {
 
 // stop saves the state for the next generation and the next start.
 func (al *alerter) stop() {
+	al.stopBackfill()
+	al.backfills.Wait()
 	snap := al.engine.Snapshot()
 	al.a.saved = &snap
 	al.save()

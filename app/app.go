@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,17 +52,20 @@ type app struct {
 	live    *live
 	reg     *prometheus.Registry // self metrics, served at /metrics
 
-	mu     sync.RWMutex // guards cfg, engine view, poller
-	cfg    *config.Config
-	alerts []rules.Alert
-	poller *modbus.Poller
-	mqtt   *mqtt.Driver // of the current generation; nil without an mqtt section (mqtt.go)
+	mu      sync.RWMutex // guards cfg, engine view, poller
+	cfg     *config.Config
+	devTags map[string]map[string]string // InfluxDB tags by device id, of cfg
+	alerts  []rules.Alert
+	poller  *modbus.Poller
+	mqtt    *mqtt.Driver // of the current generation; nil without an mqtt section (mqtt.go)
 
 	// silences is the silences file, shared with the CLI; saved is the
 	// alert state a stopped generation hands to the next (nil at start:
 	// the first generation reads the state file).
 	silences *rules.SilenceStore
 	saved    *rules.Snapshot
+
+	ticketRun *ticketRun // dispatcher and SLA checks, restarted on reload (tickets.go)
 }
 
 // Run runs facilityd until ctx is done. Storage, tickets and the web server
@@ -74,7 +78,8 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &app{log: opts.Logger, now: opts.Now, cfg: cfg, live: newLive(), silences: rules.NewSilenceStore(SilencesPath(cfg))}
+	a := &app{log: opts.Logger, now: opts.Now, live: newLive(), silences: rules.NewSilenceStore(SilencesPath(cfg))}
+	a.setConfig(cfg)
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
@@ -106,39 +111,50 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err := a.startMQTTBroker(ctx, &wg); err != nil {
 		return err
 	}
-	srv, err := a.startHTTP(ctx, &wg)
-	if err != nil {
+	if err := a.startHTTP(ctx, &wg); err != nil {
 		return err
 	}
-	_ = srv
 
 	for {
 		genCtx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- a.runGeneration(genCtx) }()
+		next, err := a.waitReload(ctx, opts.Reload, done)
+		stop()
+		if next == nil {
+			<-done
+			if err == nil {
+				a.log.Info("stopped")
+			}
+			return err
+		}
+		<-done
+		a.setConfig(next)
+		a.log.Info("config reloaded", "devices", len(next.Devices), "rules", len(next.Rules))
+	}
+}
+
+// waitReload waits while a generation runs. It returns the next config when
+// a reload request brings a valid one; a config that fails to load is logged
+// and the running generation goes on untouched. It returns nil when ctx is
+// done, or with the error that stopped the generation.
+func (a *app) waitReload(ctx context.Context, reload <-chan struct{}, done <-chan error) (*config.Config, error) {
+	for {
 		select {
 		case <-ctx.Done():
-			stop()
-			<-done
-			a.log.Info("stopped")
-			return nil
+			return nil, nil
 		case err := <-done:
-			stop()
-			return err
-		case <-opts.Reload:
+			return nil, err
+		case <-reload:
 			next, err := config.Load(a.current().Path)
+			if err == nil {
+				err = a.reloadTickets(next) // checks everything first; on error nothing changed
+			}
 			if err != nil {
 				a.log.Error("reload failed; keeping the running config", "err", err)
-				stop()
-				<-done
 				continue
 			}
-			stop()
-			<-done
-			a.mu.Lock()
-			a.cfg = next
-			a.mu.Unlock()
-			a.log.Info("config reloaded", "devices", len(next.Devices), "rules", len(next.Rules))
+			return next, nil
 		}
 	}
 }
@@ -149,19 +165,28 @@ func (a *app) current() *config.Config {
 	return a.cfg
 }
 
-// tags returns the InfluxDB tags of a device: site, then its own tags.
-func (a *app) tags(device string) map[string]string {
-	cfg := a.current()
-	out := map[string]string{"site": cfg.Site}
+// setConfig makes cfg the running config, with its index of device tags.
+func (a *app) setConfig(cfg *config.Config) {
+	tags := make(map[string]map[string]string, len(cfg.Devices))
 	for _, d := range cfg.Devices {
-		if d.ID == device {
-			for k, v := range d.Tags {
-				out[k] = v
-			}
-			break
-		}
+		t := map[string]string{"site": cfg.Site}
+		maps.Copy(t, d.Tags)
+		tags[d.ID] = t
 	}
-	return out
+	a.mu.Lock()
+	a.cfg, a.devTags = cfg, tags
+	a.mu.Unlock()
+}
+
+// tags returns the InfluxDB tags of a device: site, then its own tags. The
+// writer copies them; they must not be changed.
+func (a *app) tags(device string) map[string]string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if t, ok := a.devTags[device]; ok {
+		return t
+	}
+	return map[string]string{"site": a.cfg.Site}
 }
 
 // batch is one Put's samples, copied because drivers reuse their slices.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/facilityd/facilityd/rules"
 )
@@ -25,4 +26,10 @@ func (a *app) AddSilence(_ context.Context, s rules.Silence) (rules.Silence, err
 // ExpireSilence implements web.SilenceService.
 func (a *app) ExpireSilence(_ context.Context, id string) error {
 	return a.silences.Expire(id, a.now())
+}
+
+// MaintenanceWindows implements web.SilenceService: the recurring windows of
+// the running config's rule files.
+func (a *app) MaintenanceWindows(_ context.Context, now time.Time) []rules.WindowStatus {
+	return rules.WindowStatuses(a.current().Windows, now)
 }

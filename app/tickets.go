@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/tickets"
 	"github.com/facilityd/facilityd/tickets/notify"
 )
@@ -20,24 +23,112 @@ const maxTicketBatch = 5000
 // startTickets starts, for the whole run, the goroutines of the ticket
 // side: the queue that turns alert transitions into ticket changes in
 // batches, the SLA checks, and the outbox dispatcher. wg waits for them.
+// A reload (reloadTickets) restarts the SLA checks and the dispatcher.
 func (a *app) startTickets(ctx context.Context, wg *sync.WaitGroup) error {
 	cfg := a.current().Tickets
 	notifiers, err := notify.Build(cfg.Receivers)
 	if err != nil {
 		return err
 	}
-	log := a.log.With("component", "tickets")
 	if a.reg != nil {
 		a.reg.MustRegister(outboxCollector{a.tickets})
 	}
 	a.ticketQ = make(chan []tickets.Change, 256)
 	wg.Go(func() { a.runTicketQueue(ctx) })
-	wg.Go(func() { a.runSLA(ctx, cfg.CheckInterval()) })
-	wg.Go(func() { a.tickets.Dispatcher(notifiers, log).Run(ctx) })
-	if len(notifiers) > 0 {
-		log.Info("notifying receivers", "receivers", len(notifiers))
-	}
+	a.ticketRun = &ticketRun{ctx: ctx, log: a.log.With("component", "tickets")}
+	a.ticketRun.start(a, notifiers, cfg.CheckInterval())
+	wg.Go(func() {
+		<-ctx.Done()
+		a.ticketRun.stop()
+	})
 	return nil
+}
+
+// ticketRun is the part of the ticket side that follows the config: the
+// outbox dispatcher of the configured receivers and the SLA checks.
+type ticketRun struct {
+	ctx context.Context // the run's
+	log *slog.Logger
+
+	mu       sync.Mutex
+	disp     *tickets.Dispatcher
+	dispDone chan struct{}      // closed when disp.Run returned
+	cancel   context.CancelFunc // of the SLA checks and, on shutdown, deliveries
+	wg       sync.WaitGroup
+}
+
+func (r *ticketRun) start(a *app, notifiers map[string]tickets.Notifier, interval time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ctx, cancel := context.WithCancel(r.ctx)
+	r.disp, r.cancel = a.tickets.Dispatcher(notifiers, r.log), cancel
+	disp, done := r.disp, make(chan struct{})
+	r.dispDone = done
+	r.wg.Go(func() { a.runSLA(ctx, interval) })
+	r.wg.Go(func() {
+		defer close(done)
+		disp.Run(ctx)
+	})
+	if len(notifiers) > 0 {
+		r.log.Info("notifying receivers", "receivers", len(notifiers))
+	}
+}
+
+// stop stops the dispatcher between deliveries (see Dispatcher.Stop) and
+// the SLA checks, and waits for them.
+func (r *ticketRun) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.disp == nil {
+		return
+	}
+	r.disp.Stop()
+	<-r.dispDone // the dispatcher returns once its deliveries in flight are recorded
+	r.cancel()
+	r.wg.Wait()
+	r.disp, r.cancel = nil, nil
+}
+
+// reloadTickets applies the tickets section of a reloaded config: SLA
+// limits, policies, escalation and receivers. Everything is checked first
+// (the section, and every receiver built with its secrets); on error
+// nothing changes and the old section keeps running. Then the store swaps
+// its config, and the dispatcher is restarted for the new receivers: the
+// outbox is in the database, so a notification queued before the reload is
+// delivered once, by the old dispatcher or the new one. The database file
+// itself changes only on restart.
+func (a *app) reloadTickets(next *config.Config) error {
+	if got, want := TicketsPath(next), a.tickets.Path(); got != want {
+		return fmt.Errorf("tickets: database %s: changing it (from %s) needs a restart", got, want)
+	}
+	if err := next.Tickets.Validate(); err != nil {
+		return err
+	}
+	notifiers, err := notify.Build(next.Tickets.Receivers)
+	if err != nil {
+		closeNotifiers(notifiers)
+		return err
+	}
+	if err := a.tickets.Reconfigure(next.Tickets); err != nil {
+		closeNotifiers(notifiers)
+		return err
+	}
+	if a.ticketRun == nil { // tests that build an app by hand
+		closeNotifiers(notifiers)
+		return nil
+	}
+	a.ticketRun.stop()
+	a.ticketRun.start(a, notifiers, next.Tickets.CheckInterval())
+	a.log.Info("tickets config reloaded", "receivers", len(notifiers), "sla", len(next.Tickets.SLA))
+	return nil
+}
+
+func closeNotifiers(ns map[string]tickets.Notifier) {
+	for _, n := range ns {
+		if c, ok := n.(io.Closer); ok {
+			c.Close()
+		}
+	}
 }
 
 // queueTickets hands alert transitions to the ticket queue. It waits while

@@ -2,28 +2,34 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"sync"
 
 	"github.com/facilityd/facilityd/web"
 )
 
 // startHTTP serves the API and dashboard for the whole run.
-func (a *app) startHTTP(ctx context.Context, wg *sync.WaitGroup) (*web.Server, error) {
+func (a *app) startHTTP(ctx context.Context, wg *sync.WaitGroup) error {
 	addr := a.current().HTTP.Listen
 	if addr == "" {
-		return nil, nil
+		return nil
 	}
 	auth, err := web.NewAuth(a.current().HTTP.Tokens)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	srv := web.New(web.Deps{Status: a, Tickets: a.tickets, Silences: a, Auth: auth, Metrics: metricsHandler(a.reg)}, a.log.With("component", "http"))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("http: %w", err) // a taken port stops the start, not just the API
+	}
 	wg.Go(func() {
-		if err := srv.ListenAndServe(ctx, addr); err != nil {
+		if err := srv.Serve(ctx, ln); err != nil {
 			a.log.Error("http server stopped", "addr", addr, "err", err)
 		}
 	})
-	return srv, nil
+	return nil
 }
 
 // Devices implements web.Status.

@@ -45,6 +45,8 @@ type Config struct {
 	// after Load.
 	Rules   []*rules.Rule        `yaml:"-"`
 	Inhibit []*rules.InhibitRule `yaml:"-"`
+	// Windows are the recurring maintenance windows of the rule files.
+	Windows []*rules.MaintenanceWindow `yaml:"-"`
 
 	// Path is the file this config was loaded from.
 	Path string `yaml:"-"`

@@ -34,13 +34,17 @@ func (c *Config) loadRules(dir string) []error {
 			errs = append(errs, ruleErrors(err)...)
 			c.Rules = append(c.Rules, rf.Rules()...)
 			c.Inhibit = append(c.Inhibit, rf.Inhibit...)
+			c.Windows = append(c.Windows, rf.Windows...)
 		}
 	}
 	return errs
 }
 
-// RuleSet returns the rules and inhibit rules for rules.NewEngine.
-func (c *Config) RuleSet() *rules.Set { return &rules.Set{Rules: c.Rules, Inhibit: c.Inhibit} }
+// RuleSet returns the rules, inhibit rules and maintenance windows for
+// rules.NewEngine.
+func (c *Config) RuleSet() *rules.Set {
+	return &rules.Set{Rules: c.Rules, Inhibit: c.Inhibit, Windows: c.Windows}
+}
 
 // RuleDevices returns the rule view of every configured device. A Modbus
 // device's gateway is its address: devices behind one address share a

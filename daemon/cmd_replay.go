@@ -18,9 +18,10 @@ import (
 )
 
 // history is what a replay reads: one field of every device of an
-// equipment type over a time range. *store.Querier provides it.
+// equipment type over a time range, of any kind (text included).
+// *store.Querier provides it.
 type history interface {
-	Series(ctx context.Context, sel store.Selector, start, stop time.Time) ([]store.Series, error)
+	SeriesAny(ctx context.Context, sel store.Selector, start, stop time.Time) ([]store.AnySeries, error)
 }
 
 var _ history = (*store.Querier)(nil)
@@ -129,13 +130,7 @@ func newReplay(cfg *config.Config, h history, w io.Writer) (*replay, error) {
 	}
 	r.format = fmt.Sprintf("%%-20s  %%-%ds  %%-%ds  %%-8s  %%-8s  %%8s  %%s\n", ruleW, subjW)
 	for typ, points := range e.Reads() {
-		for _, p := range points {
-			if r.kinds[typ][p] == drivers.KindString {
-				fmt.Fprintf(w, "note: %s.%s is text, which history queries do not return yet: rules that read it stay silent\n", typ, p)
-				continue
-			}
-			r.fetch[typ] = append(r.fetch[typ], p)
-		}
+		r.fetch[typ] = append(r.fetch[typ], points...)
 	}
 	fmt.Fprintf(r.out, r.format, "TIME", "RULE", "SUBJECT", "STATE", "SEVERITY", "VALUE", "SUMMARY")
 	return r, nil
@@ -144,43 +139,68 @@ func newReplay(cfg *config.Config, h history, w io.Writer) (*replay, error) {
 // chunk reads [from, to) of history and evaluates it.
 func (r *replay) chunk(ctx context.Context, from, to time.Time, step time.Duration) error {
 	var samples []drivers.Sample
-	add := func(measurement, field string, kind drivers.Kind, sample func(store.Series, store.Point) drivers.Sample) error {
-		series, err := r.h.Series(ctx, store.Selector{Measurement: measurement, Field: field}, from, to)
+	add := func(measurement, field string, kind drivers.Kind) error {
+		series, err := r.h.SeriesAny(ctx, store.Selector{Measurement: measurement, Field: field}, from, to)
 		if err != nil {
 			return err
 		}
 		for _, s := range series {
-			for _, p := range s.Points {
-				samples = append(samples, sample(s, p))
+			for _, p := range s.Values {
+				v, ok := sampleValue(p.Value, kind)
+				if !ok {
+					continue // a field whose kind changed with the profile
+				}
+				samples = append(samples, drivers.Sample{Time: p.Time, Device: s.Device, Measurement: measurement, Point: field, Value: v})
 			}
 		}
 		return nil
 	}
 	for _, typ := range slices.Sorted(maps.Keys(r.fetch)) {
 		for _, field := range r.fetch[typ] {
-			kind := r.kinds[typ][field]
-			err := add(typ, field, kind, func(s store.Series, p store.Point) drivers.Sample {
-				v := drivers.Float(p.Value)
-				if kind == drivers.KindBool {
-					v = drivers.Bool(p.Value != 0)
-				}
-				return drivers.Sample{Time: p.Time, Device: s.Device, Measurement: typ, Point: field, Value: v}
-			})
-			if err != nil {
+			if err := add(typ, field, r.kinds[typ][field]); err != nil {
 				return err
 			}
 		}
 	}
-	err := add(rules.HealthMeasurement, "up", drivers.KindBool, func(s store.Series, p store.Point) drivers.Sample {
-		return drivers.Sample{Time: p.Time, Device: s.Device, Measurement: rules.HealthMeasurement, Point: "up", Value: drivers.Bool(p.Value != 0)}
-	})
-	if err != nil {
+	if err := add(rules.HealthMeasurement, "up", drivers.KindBool); err != nil {
 		return err
 	}
 	for _, t := range r.engine.Replay(samples, from, to, step) {
 		r.record(t)
 	}
 	return nil
+}
+
+// sampleValue turns a value read back from InfluxDB into the kind of its
+// point: text stays text, booleans may come back as 0 or 1, numbers are
+// numbers. ok is false for a value that cannot be of that kind.
+func sampleValue(v any, kind drivers.Kind) (drivers.Value, bool) {
+	if kind == drivers.KindString {
+		s, ok := v.(string)
+		return drivers.String(s), ok
+	}
+	var f float64
+	switch v := v.(type) {
+	case float64:
+		f = v
+	case int64:
+		f = float64(v)
+	case uint64:
+		f = float64(v)
+	case bool:
+		if kind == drivers.KindBool {
+			return drivers.Bool(v), true
+		}
+		if v {
+			f = 1
+		}
+	default:
+		return drivers.Value{}, false
+	}
+	if kind == drivers.KindBool {
+		return drivers.Bool(f != 0), true
+	}
+	return drivers.Float(f), true
 }
 
 func (r *replay) record(t rules.Transition) {

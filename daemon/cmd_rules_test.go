@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -37,8 +38,9 @@ func TestRulesTestCommand(t *testing.T) {
 }
 
 // TestRulesReplay writes an hour of a pump's history into a real influxd —
-// twenty minutes of low pressure in the middle — and replays the demo's
-// rules over it.
+// twenty minutes of low pressure in the middle, and five minutes of running
+// with its selector (a text point) at off near the end — and replays the
+// demo's rules over it.
 func TestRulesReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs influxd")
@@ -51,8 +53,12 @@ func TestRulesReplay(t *testing.T) {
 		if s >= 1200 && s < 2400 {
 			p = 1.0
 		}
+		mode := "auto"
+		if s >= 3000 && s < 3300 {
+			mode = "off"
+		}
 		ns := start.Add(time.Duration(s) * time.Second).UnixNano()
-		fmt.Fprintf(&lp, "pump,device=pump-1,site=test discharge_pressure=%g,suction_pressure=1,motor_current=12,running=true,fault=false %d\n", p, ns)
+		fmt.Fprintf(&lp, "pump,device=pump-1,site=test discharge_pressure=%g,suction_pressure=1,motor_current=12,running=true,fault=false,mode=%q %d\n", p, mode, ns)
 		fmt.Fprintf(&lp, "device_health,device=pump-1,site=test up=true %d\n", ns)
 	}
 	resp, err := http.Post(influx.URL+"/write?db="+influx.DB, "text/plain", strings.NewReader(lp.String()))
@@ -84,7 +90,8 @@ devices:
 	for _, want := range []string{
 		"2026-03-01T08:20:10Z  pump_low_pressure  pump-1   firing",
 		"2026-03-01T08:40:00Z  pump_low_pressure  pump-1   resolved",
-		"note: pump.mode is text",
+		"2026-03-01T08:50:30Z  pump_running_while_off  pump-1  firing",
+		"2026-03-01T08:55:00Z  pump_running_while_off  pump-1  resolved",
 	} {
 		if !strings.Contains(strings.Join(strings.Fields(text), " "), strings.Join(strings.Fields(want), " ")) {
 			t.Errorf("replay output lacks %q:\n%s", want, text)
@@ -134,5 +141,44 @@ func TestSilencesCommand(t *testing.T) {
 		if out, code := cli(bad...); code != 1 {
 			t.Errorf("%v: exit %d, want 1: %s", bad, code, out)
 		}
+	}
+}
+
+// TestSilencesListWindows lists the recurring maintenance windows of the
+// rule files with the silences, in the table and as JSON.
+func TestSilencesListWindows(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "windows.yaml"), []byte(`maintenance_windows:
+  - name: pumps_a_sunday
+    matchers: ['type="pump"', 'building="A"']
+    schedule: "0 2 * * SUN"
+    duration: 4h
+    timezone: Europe/Berlin
+    comment: weekly pump service
+`), 0o644)
+	cfg := filepath.Join(dir, "f.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("state_dir: %q\ninfluxdb: {url: http://127.0.0.1:8086, bucket: f/a}\nrule_files: [windows.yaml]\n", dir)), 0o644)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"silences", "list", "-c", cfg}, &out, &errOut); code != 0 {
+		t.Fatalf("list: exit %d %s", code, errOut.String())
+	}
+	if text := out.String(); !strings.Contains(text, "window:pumps_a_sunday") || !strings.Contains(text, `"0 2 * * SUN" 4h0m0s Europe/Berlin: weekly pump service`) ||
+		!strings.Contains(text, `type="pump",building="A"`) {
+		t.Errorf("list:\n%s", text)
+	}
+	out.Reset()
+	if code := run([]string{"silences", "list", "-c", cfg, "--json"}, &out, &errOut); code != 0 {
+		t.Fatalf("list --json: exit %d %s", code, errOut.String())
+	}
+	var list []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &list); err != nil || len(list) != 1 || list[0]["recurring"] != true || list[0]["timezone"] != "Europe/Berlin" {
+		t.Errorf("list --json: %v %s", err, out.String())
+	}
+	// A bad window fails the config, at its place.
+	os.WriteFile(filepath.Join(dir, "windows.yaml"), []byte("maintenance_windows:\n  - {name: x, matchers: ['type=\"pump\"'], schedule: \"0 2 * *\", duration: 4h}\n"), 0o644)
+	out.Reset()
+	errOut.Reset()
+	if code := run([]string{"silences", "list", "-c", cfg}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "windows.yaml:2:52: maintenance window \"x\": schedule") {
+		t.Errorf("bad window: exit %d %s", code, errOut.String())
 	}
 }

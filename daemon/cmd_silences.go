@@ -17,7 +17,7 @@ import (
 
 const silencesUsage = `facilityd silences: silences and maintenance windows
 
-  facilityd silences list -c FILE [--json] [--all]
+  facilityd silences list -c FILE [--json] [--all]   (recurring windows of the rule files too)
   facilityd silences add -c FILE --match 'device="pump-1"' [--match ...] --comment TEXT
                          (--for 2h | --until 2026-03-01T18:00:00+08:00)
                          [--from 2026-03-01T08:00:00+08:00] [--maintenance] [--by NAME]
@@ -74,11 +74,16 @@ func cmdSilences(args []string, stdout io.Writer) error {
 				shown = append(shown, s)
 			}
 		}
+		windows := rules.WindowStatuses(cfg.Windows, now)
 		if *asJSON {
-			if shown == nil {
-				shown = []rules.Silence{}
+			out := []any{}
+			for _, s := range shown {
+				out = append(out, s)
 			}
-			return writeJSON(stdout, shown)
+			for _, w := range windows {
+				out = append(out, w)
+			}
+			return writeJSON(stdout, out)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tKIND\tSTATE\tSTARTS\tENDS\tBY\tMATCHERS\tCOMMENT")
@@ -92,6 +97,19 @@ func cmdSilences(args []string, stdout io.Writer) error {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, state, s.StartsAt.Local().Format(time.DateTime),
 				s.EndsAt.Local().Format(time.DateTime), s.CreatedBy, strings.Join(s.Matchers.Strings(), ","), s.Comment)
+		}
+		// Recurring windows: the occurrence in force, or else the next.
+		for _, w := range windows {
+			state := "planned"
+			if w.Active {
+				state = "active"
+			}
+			comment := fmt.Sprintf("%q %s %s", w.Schedule, w.Duration, w.Timezone)
+			if w.Comment != "" {
+				comment += ": " + w.Comment
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", w.ID, w.Kind, state, w.StartsAt.Local().Format(time.DateTime),
+				w.EndsAt.Local().Format(time.DateTime), "rule file", strings.Join(w.Matchers.Strings(), ","), comment)
 		}
 		return tw.Flush()
 	case "add":

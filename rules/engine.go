@@ -73,6 +73,7 @@ type Engine struct {
 	byFP       map[string]*instance
 	inhibit    []*InhibitRule
 	silences   []Silence
+	windows    []*MaintenanceWindow
 	active     map[int]*instance // not inactive, by index
 	vm         vm.VM
 	started    time.Time
@@ -85,7 +86,7 @@ type Engine struct {
 // per profile. Errors name the rule and device.
 func NewEngine(set *Set, devices []*Device, opts Options) (*Engine, error) {
 	e := &Engine{opts: opts.withDefaults(), devices: map[string]*deviceState{}, byFP: map[string]*instance{},
-		active: map[int]*instance{}, inhibit: set.Inhibit}
+		active: map[int]*instance{}, inhibit: set.Inhibit, windows: set.Windows}
 	pkeys := map[string]string{} // by profile name: its devices share the points
 	for _, d := range devices {
 		ds := &deviceState{dev: d, env: map[string]any{}, series: map[string]*series{}}

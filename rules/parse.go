@@ -20,7 +20,7 @@ func ParseFile(path string, data []byte) (*File, error) {
 	if root == nil {
 		return f, SortErrors(p.Errs)
 	}
-	p.fields(root, "rule file", []string{"groups", "inhibit_rules"}, func(key string, k, v *yaml.Node) {
+	p.fields(root, "rule file", []string{"groups", "inhibit_rules", "maintenance_windows"}, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "groups":
 			if !p.List(v, "groups") {
@@ -31,6 +31,8 @@ func ParseFile(path string, data []byte) (*File, error) {
 			}
 		case "inhibit_rules":
 			f.Inhibit = p.inhibitRules(v)
+		case "maintenance_windows":
+			f.Windows = p.maintenanceWindows(v)
 		}
 	})
 	seen := map[string]Pos{}

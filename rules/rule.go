@@ -78,6 +78,8 @@ const (
 type Set struct {
 	Rules   []*Rule
 	Inhibit []*InhibitRule
+	// Windows are the recurring maintenance windows of the rule files.
+	Windows []*MaintenanceWindow
 }
 
 // File is a parsed rule file.
@@ -85,6 +87,7 @@ type File struct {
 	Path    string
 	Groups  []*Group
 	Inhibit []*InhibitRule
+	Windows []*MaintenanceWindow
 }
 
 // Rules returns the rules of every group of the file, in order.

@@ -66,6 +66,9 @@ func NewSilenceID() string {
 // given instances (all active ones on a tick). A source alert must be firing
 // to inhibit; an alert never inhibits itself.
 func (e *Engine) suppress(ts time.Time, targets []*instance) {
+	if len(targets) == 0 {
+		return
+	}
 	var sources [][]*instance // per inhibit rule, the firing alerts that match its source
 	for _, ir := range e.inhibit {
 		var src []*instance
@@ -76,8 +79,19 @@ func (e *Engine) suppress(ts time.Time, targets []*instance) {
 		}
 		sources = append(sources, src)
 	}
+	var windows []*MaintenanceWindow // in force at ts
+	for _, w := range e.windows {
+		if w.Active(ts) {
+			windows = append(windows, w)
+		}
+	}
 	for _, in := range targets {
 		in.silencedBy = nil
+		for _, w := range windows {
+			if w.Matchers.Matches(in.labelSet()) {
+				in.silencedBy = append(in.silencedBy, w.ID())
+			}
+		}
 		for i := range e.silences {
 			s := &e.silences[i]
 			if s.Active(ts) && s.Matchers.Matches(in.labelSet()) {

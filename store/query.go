@@ -123,3 +123,52 @@ func toFloat(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// Value is one value of any kind at one time, as SeriesAny returns it.
+type Value struct {
+	Time time.Time
+	// Value is float64, int64, uint64, bool or string, as InfluxDB holds it.
+	Value any
+}
+
+// AnySeries is the values of one field of one device, oldest first, of
+// whatever kind the field has: text (enumerations) included.
+type AnySeries struct {
+	Measurement string
+	Device      string
+	Field       string
+	Values      []Value
+}
+
+// SeriesAny is Series for fields of any kind: it returns the raw values sel
+// picks in [start, stop) as InfluxDB holds them, so that text fields
+// (enumerations such as a pump's mode) can be read back too.
+func (q *Querier) SeriesAny(ctx context.Context, sel Selector, start, stop time.Time) ([]AnySeries, error) {
+	what := "influxdb: series " + sel.String()
+	if err := checkRange(sel, start, stop); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	res, err := q.api.Query(ctx, seriesQuery(q.cfg.Bucket, sel, start, stop))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer res.Close()
+	var out []AnySeries
+	index := map[[3]string]int{}
+	for res.Next() {
+		r := res.Record()
+		dev, _ := r.ValueByKey(DeviceTag).(string)
+		key := [3]string{r.Measurement(), dev, r.Field()}
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, AnySeries{Measurement: key[0], Device: key[1], Field: key[2]})
+		}
+		out[i].Values = append(out[i].Values, Value{Time: r.Time(), Value: r.Value()})
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}

@@ -28,6 +28,8 @@ type Dispatcher struct {
 	s         *Store
 	notifiers map[string]Notifier
 	log       *slog.Logger
+	quit      chan struct{} // closed by Stop
+	stopOnce  sync.Once
 }
 
 // Dispatcher returns a dispatcher of the outbox to notifiers, by receiver
@@ -36,7 +38,38 @@ func (s *Store) Dispatcher(notifiers map[string]Notifier, logger *slog.Logger) *
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{s: s, notifiers: notifiers, log: logger}
+	return &Dispatcher{s: s, notifiers: notifiers, log: logger, quit: make(chan struct{})}
+}
+
+// Stop asks Run to return without cutting a delivery short: each receiver
+// finishes and records the notification it is sending, so a dispatcher
+// started next (on reload, with new receivers) neither repeats nor misses
+// one. Cancelling Run's context instead interrupts deliveries in flight;
+// those go out again, with the same ID, at the next start.
+func (d *Dispatcher) Stop() { d.stopOnce.Do(func() { close(d.quit) }) }
+
+// stopped reports whether Stop was called.
+func (d *Dispatcher) stopped() bool {
+	select {
+	case <-d.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// pause waits for dur, ctx or Stop, and reports whether to go on.
+func (d *Dispatcher) pause(ctx context.Context, dur time.Duration) bool {
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-d.quit:
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // Run delivers until ctx is done; its goroutines have stopped when it
@@ -66,10 +99,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 func (d *Dispatcher) prune(ctx context.Context) {
 	for {
-		if err := d.s.pruneOutbox(ctx, d.s.now().Add(-d.s.cfg.Outbox.KeepDelivered)); err != nil && ctx.Err() == nil {
+		if err := d.s.pruneOutbox(ctx, d.s.now().Add(-d.s.config().Outbox.KeepDelivered)); err != nil && ctx.Err() == nil {
 			d.log.Warn("outbox: pruning delivered notifications failed", "err", err)
 		}
-		if !sleep(ctx, time.Hour) {
+		if !d.pause(ctx, time.Hour) {
 			return
 		}
 	}
@@ -77,22 +110,23 @@ func (d *Dispatcher) prune(ctx context.Context) {
 
 // deliver sends the outbox of one receiver until ctx is done.
 func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
-	cfg := d.s.cfg.Outbox
+	cfg := d.s.config().Outbox
 	log := d.log.With("receiver", name)
 	failures := 0 // in a row
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !d.stopped() {
 		wake := d.s.woken() // before looking, so a commit after the look still wakes us
 		e, ok, err := d.s.nextEntry(ctx, name)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("outbox: read failed", "err", err)
 			}
-			sleep(ctx, cfg.PollInterval)
+			d.pause(ctx, cfg.PollInterval)
 			continue
 		}
 		if !ok {
 			select {
 			case <-ctx.Done():
+			case <-d.quit:
 			case <-wake:
 			case <-time.After(cfg.PollInterval):
 			}
@@ -127,7 +161,7 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 					"failures", failures, "retry_in", delay, "err", err)
 			}
 			d.mark(ctx, log, d.s.markRetry(ctx, e, d.s.now().Add(delay), err.Error()))
-			sleep(ctx, delay)
+			d.pause(ctx, delay)
 		}
 	}
 }
@@ -145,16 +179,4 @@ func backoff(failures int, lo, hi time.Duration) time.Duration {
 		d *= 2
 	}
 	return min(d, hi)
-}
-
-// sleep waits for d or ctx, and reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

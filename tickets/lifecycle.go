@@ -109,19 +109,30 @@ func (x *txn) move(t *Ticket, to Status, actor, comment string) error {
 	if !Allowed(from, to) {
 		return fmt.Errorf("%w: %s → %s (from %s: %s)", ErrTransition, from, to, from, allowedFrom(from))
 	}
-	if to == StatusClosed && x.s.cfg.FollowUp == FollowUpRequired && t.FollowUpResult != FollowUpOK {
+	if to == StatusClosed && x.cfg.FollowUp == FollowUpRequired && t.FollowUpResult != FollowUpOK {
 		return fmt.Errorf("%w: %s → %s: record the follow-up check first (policy follow_up: required)",
 			ErrTransition, from, to)
 	}
 	detail := string(from) + " → " + string(to)
+	if from == StatusOnHold && to != StatusCancelled {
+		if err := x.unhold(t, actor); err != nil {
+			return err
+		}
+	}
+	if to != StatusOnHold {
+		t.HeldSince = time.Time{}
+	}
+	if to == StatusOnHold {
+		t.HeldSince = now
+	}
 	switch {
 	case to == StatusResolved:
 		t.Status = to
 		t.ResolvedAt = now
-		t.FollowUpBy = now.Add(x.s.cfg.SLAFor(t.Priority).FollowUpWithin)
+		t.FollowUpBy = now.Add(x.cfg.SLAFor(t.Priority).FollowUpWithin)
 		t.FollowUpAt, t.FollowUpResult = time.Time{}, ""
 	case from == StatusResolved && to == StatusInProgress:
-		t.reopened(now, x.s.cfg.SLAFor(t.Priority))
+		t.reopened(now, x.cfg.SLAFor(t.Priority))
 	case to == StatusClosed:
 		t.Status, t.ClosedAt = to, now
 	default:
@@ -145,4 +156,24 @@ func (x *txn) move(t *Ticket, to Status, actor, comment string) error {
 		return err
 	}
 	return x.event(t, actor, EventTransition, detail)
+}
+
+// unhold ends the pause of a ticket leaving on_hold: time waiting for parts
+// or access does not count against the repair, so resolve-by moves later by
+// the time held, recorded as a sla_paused event. (A cancelled ticket has no
+// deadline left to move: move does not call it.)
+func (x *txn) unhold(t *Ticket, actor string) error {
+	since := t.HeldSince
+	t.HeldSince = time.Time{}
+	held := x.now.Sub(since)
+	if since.IsZero() || held <= 0 || t.Status != StatusOnHold {
+		return nil
+	}
+	was := t.ResolveBy
+	t.ResolveBy = t.ResolveBy.Add(held)
+	if err := x.save(t); err != nil {
+		return err
+	}
+	return x.event(t, actor, EventSLAPaused, fmt.Sprintf("on hold for %s: resolve-by moved from %s to %s",
+		held.Round(time.Second), was.Format(time.RFC3339), t.ResolveBy.Format(time.RFC3339)))
 }

@@ -91,6 +91,13 @@ var migrations = []string{
 	-- instance makes idempotency keys unique beyond this file.
 	CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 	INSERT INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(6))));`,
+
+	// 3: on_hold pauses the resolve-by clock; held_since is when the
+	// ticket went on hold (NULL otherwise). Tickets already on hold start
+	// their pause now: their history has the real start, but a guess
+	// that moved deadlines later would be worse than a short pause.
+	`ALTER TABLE tickets ADD COLUMN held_since TEXT;
+	UPDATE tickets SET held_since = updated_at WHERE status = 'on_hold';`,
 }
 
 // migrate brings the schema up to date. Each step reads the version inside

@@ -15,8 +15,8 @@ import (
 // and its notifications commit together or not at all.
 func (x *txn) enqueue(ev Event, t *Ticket, extra []string) error {
 	var to []string
-	for i := range x.s.cfg.Receivers {
-		r := &x.s.cfg.Receivers[i]
+	for i := range x.cfg.Receivers {
+		r := &x.cfg.Receivers[i]
 		if r.wants(ev.Kind, t) || slices.Contains(extra, r.Name) {
 			to = append(to, r.Name)
 		}

@@ -191,7 +191,7 @@ func (x *txn) addOccurrences(t *Ticket, n int, last time.Time, actor string) err
 // reopen moves the newest ticket of key back to in_progress if it was
 // resolved or closed within the cool-down before the alert fired again.
 func (x *txn) reopen(t *Ticket, key string, n int, first, last time.Time) (bool, error) {
-	within := x.s.cfg.ReopenWithin
+	within := x.cfg.ReopenWithin
 	if within <= 0 {
 		return false, nil
 	}
@@ -216,7 +216,7 @@ func (x *txn) reopen(t *Ticket, key string, n int, first, last time.Time) (bool,
 	}
 	was := prev.Status
 	*t = prev
-	t.reopened(x.now, x.s.cfg.SLAFor(t.Priority))
+	t.reopened(x.now, x.cfg.SLAFor(t.Priority))
 	t.Occurrences += n
 	t.LastSeen = later(t.LastSeen, last)
 	if err := x.save(t); err != nil {
@@ -237,7 +237,7 @@ func (t *Ticket) reopened(now time.Time, sla SLA) {
 
 func (x *txn) insert(a Alert, n int, first, last time.Time, actor string) (Ticket, error) {
 	now := x.now
-	sla := x.s.cfg.SLAFor(a.Priority)
+	sla := x.cfg.SLAFor(a.Priority)
 	t := Ticket{
 		Key: a.Key, Title: a.Title, Description: a.Description, Device: a.Device,
 		Location: a.Location, Category: a.Category, Priority: a.Priority, Source: a.Source,
@@ -283,7 +283,7 @@ func (x *txn) alertResolved(key string, at time.Time) (Ticket, error) {
 	if err := x.event(&t, systemActor, EventAlertResolved, "alert cleared at "+at.Format(time.RFC3339)); err != nil {
 		return Ticket{}, err
 	}
-	if x.s.cfg.OnAlertResolved == OnResolvedResolve && Allowed(t.Status, StatusResolved) {
+	if x.cfg.OnAlertResolved == OnResolvedResolve && Allowed(t.Status, StatusResolved) {
 		err = x.move(&t, StatusResolved, systemActor, "the alert cleared (on_alert_resolved: resolve)")
 	}
 	return t, err

@@ -15,12 +15,13 @@ const (
 
 // overdue selects every missed deadline not yet recorded: respond-by of
 // tickets nobody has moved out of open, resolve-by of tickets still open,
-// follow-up-by of resolved tickets without a follow-up check.
+// follow-up-by of resolved tickets without a follow-up check. A ticket
+// on_hold misses no resolve-by: its clock is paused (see txn.unhold).
 const overdue = `
 SELECT id, 'respond', respond_by FROM tickets t WHERE status = 'open' AND respond_by < ?1
 	AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'respond' AND b.deadline = t.respond_by)
 UNION ALL
-SELECT id, 'resolve', resolve_by FROM tickets t WHERE ` + openStatuses + ` AND resolve_by < ?1
+SELECT id, 'resolve', resolve_by FROM tickets t WHERE ` + openStatuses + ` AND status != 'on_hold' AND resolve_by < ?1
 	AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'resolve' AND b.deadline = t.resolve_by)
 UNION ALL
 SELECT id, 'follow_up', follow_up_by FROM tickets t WHERE status = 'resolved' AND follow_up_at IS NULL
@@ -96,7 +97,7 @@ func (x *txn) breach(t *Ticket, kind string, deadline time.Time) (string, error)
 	detail := fmt.Sprintf("%s-by %s missed by %s", map[string]string{BreachRespond: "respond",
 		BreachResolve: "resolve", BreachFollowUp: "follow-up"}[kind],
 		deadline.Format(time.RFC3339), x.now.Sub(deadline).Round(time.Second))
-	if x.s.cfg.Escalation.Priority == EscalateRaise && t.Priority > "P1" {
+	if x.cfg.Escalation.Priority == EscalateRaise && t.Priority > "P1" {
 		was := t.Priority
 		t.Priority = fmt.Sprintf("P%c", t.Priority[1]-1)
 		detail += fmt.Sprintf("; priority raised %s → %s", was, t.Priority)
@@ -104,5 +105,5 @@ func (x *txn) breach(t *Ticket, kind string, deadline time.Time) (string, error)
 	if err := x.save(t); err != nil {
 		return "", err
 	}
-	return t.Priority, x.event(t, systemActor, EventSLABreach, detail, x.s.cfg.Escalation.Notify...)
+	return t.Priority, x.event(t, systemActor, EventSLABreach, detail, x.cfg.Escalation.Notify...)
 }

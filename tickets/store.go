@@ -20,10 +20,13 @@ const systemActor = "facilityd"
 // Store is the ticket database. It is safe for concurrent use, and several
 // processes (the daemon and the operator CLI) may open the same file.
 type Store struct {
-	path     string
-	db       *sql.DB
-	cfg      Config // with defaults
-	now      func() time.Time
+	path string
+	db   *sql.DB
+	now  func() time.Time
+
+	cfgMu sync.RWMutex
+	cfg   Config // with defaults; replaced whole by Reconfigure, never changed in place
+
 	instance string // makes notification ids unique beyond this file
 
 	stmtMu sync.Mutex
@@ -77,6 +80,31 @@ func Open(ctx context.Context, path string, cfg Config, now func() time.Time) (*
 	return s, nil
 }
 
+// config returns the current config. A transaction takes it once, so a
+// reload never splits one change between two configs.
+func (s *Store) config() Config {
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	return s.cfg
+}
+
+// Reconfigure replaces the SLA limits, policies, escalation, receivers and
+// outbox tuning at once, for the changes that start after it returns; an
+// invalid cfg is an error and keeps the old config. Tickets keep the
+// deadlines they have, and notifications already queued keep their
+// receivers. cfg.Database is ignored: the store stays on its file (the
+// caller decides whether a new path needs a restart).
+func (s *Store) Reconfigure(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	cfg.Database = s.cfg.Database
+	s.cfg = cfg.withDefaults()
+	return nil
+}
+
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
@@ -113,6 +141,7 @@ type txn struct {
 	tx     *sql.Tx
 	s      *Store
 	now    time.Time
+	cfg    Config // the store's config when the transaction began
 	stmts  map[string]*sql.Stmt
 	queued bool // the outbox gained rows
 }
@@ -170,7 +199,7 @@ func (s *Store) inTxAt(ctx context.Context, now time.Time, fn func(*txn) error) 
 		return err
 	}
 	defer tx.Rollback() // a no-op once committed
-	x := &txn{ctx: ctx, tx: tx, s: s, now: now, stmts: map[string]*sql.Stmt{}}
+	x := &txn{ctx: ctx, tx: tx, s: s, now: now, cfg: s.config(), stmts: map[string]*sql.Stmt{}}
 	if err := fn(x); err != nil {
 		return err
 	}
@@ -208,10 +237,10 @@ func (x *txn) save(t *Ticket) error {
 	t.UpdatedAt = x.now
 	_, err := x.exec(`UPDATE tickets SET priority = ?, status = ?, assignee = ?, occurrences = ?, last_seen = ?,
 		updated_at = ?, resolve_by = ?, follow_up_by = ?, responded_at = ?, alert_resolved_at = ?, resolved_at = ?,
-		follow_up_at = ?, follow_up_result = ?, closed_at = ? WHERE id = ?`,
+		follow_up_at = ?, follow_up_result = ?, closed_at = ?, held_since = ? WHERE id = ?`,
 		t.Priority, t.Status, t.Assignee, t.Occurrences, stamp(t.LastSeen), stamp(t.UpdatedAt), stamp(t.ResolveBy),
 		nullStamp(t.FollowUpBy), nullStamp(t.RespondedAt), nullStamp(t.AlertResolvedAt), nullStamp(t.ResolvedAt),
-		nullStamp(t.FollowUpAt), t.FollowUpResult, nullStamp(t.ClosedAt), t.ID)
+		nullStamp(t.FollowUpAt), t.FollowUpResult, nullStamp(t.ClosedAt), nullStamp(t.HeldSince), t.ID)
 	return err
 }
 

@@ -127,13 +127,19 @@ type Ticket struct {
 	// FollowUpResult is FollowUpOK or FollowUpFailed once the check is done.
 	FollowUpResult string    `json:"follow_up_result,omitempty"`
 	ClosedAt       time.Time `json:"closed_at,omitzero"`
+	// HeldSince is when the ticket went on_hold, while it is: the
+	// resolve-by clock is paused, and ResolveBy moves later by the time
+	// held when the ticket leaves on_hold.
+	HeldSince time.Time `json:"held_since,omitzero"`
 }
 
 // Due returns the deadline t works towards now: respond-by while open,
 // resolve-by until resolved, follow-up-by until the check is recorded; ""
-// when none is left.
+// when none is left, or while on_hold (the clock is paused).
 func (t Ticket) Due() (kind string, at time.Time) {
 	switch {
+	case t.Status == StatusOnHold:
+		return "", time.Time{}
 	case t.Status == StatusOpen:
 		return BreachRespond, t.RespondBy
 	case t.Status.IsOpen():
@@ -166,11 +172,14 @@ const (
 	EventComment       EventKind = "comment"
 	EventFollowUp      EventKind = "follow_up"
 	EventSLABreach     EventKind = "sla_breach"
+	// EventSLAPaused records that a ticket left on_hold and its resolve-by
+	// moved later by the time it was held.
+	EventSLAPaused EventKind = "sla_paused"
 )
 
 // EventKinds lists every kind, in lifecycle order.
 var EventKinds = []EventKind{EventCreated, EventOccurrence, EventAlertResolved, EventTransition,
-	EventReopened, EventAssigned, EventComment, EventFollowUp, EventSLABreach}
+	EventReopened, EventAssigned, EventComment, EventFollowUp, EventSLABreach, EventSLAPaused}
 
 // Event is one entry of a ticket's history.
 type Event struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/facilityd/facilityd/rules"
@@ -18,6 +19,9 @@ type SilenceService interface {
 	AddSilence(ctx context.Context, s rules.Silence) (rules.Silence, error)
 	// ExpireSilence ends a silence now; rules.ErrNoSilence for an unknown id.
 	ExpireSilence(ctx context.Context, id string) error
+	// MaintenanceWindows returns the recurring maintenance windows of the
+	// rule files as they stand at now.
+	MaintenanceWindows(ctx context.Context, now time.Time) []rules.WindowStatus
 }
 
 func (s *Server) silenceRoutes() {
@@ -26,28 +30,36 @@ func (s *Server) silenceRoutes() {
 	s.mux.HandleFunc("DELETE /api/v1/silences/{id}", s.require(RoleOperator, s.silenceExpire))
 }
 
-// silenceList lists silences and maintenance windows; ?active=true keeps
-// those in force now, ?active=false those that are not.
+// silenceList lists silences and maintenance windows, the recurring ones of
+// the rule files last (with "recurring": true, their current or next
+// occurrence as starts_at and ends_at, and their schedule); ?active=true
+// keeps those in force now, ?active=false those that are not.
 func (s *Server) silenceList(w http.ResponseWriter, r *http.Request) {
 	list, err := s.Silences.ListSilences(r.Context())
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	out := []rules.Silence{}
 	now := time.Now()
-	for _, sil := range list {
+	keep := func(active bool) bool {
 		switch r.URL.Query().Get("active") {
 		case "true":
-			if !sil.Active(now) {
-				continue
-			}
+			return active
 		case "false":
-			if sil.Active(now) {
-				continue
-			}
+			return !active
 		}
-		out = append(out, sil)
+		return true
+	}
+	out := []any{}
+	for _, sil := range list {
+		if keep(sil.Active(now)) {
+			out = append(out, sil)
+		}
+	}
+	for _, ws := range s.Silences.MaintenanceWindows(r.Context(), now) {
+		if keep(ws.Active) {
+			out = append(out, ws)
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -99,6 +111,11 @@ func (s *Server) silenceAdd(w http.ResponseWriter, r *http.Request, actor string
 
 func (s *Server) silenceExpire(w http.ResponseWriter, r *http.Request, actor string) {
 	id := r.PathValue("id")
+	if strings.HasPrefix(id, rules.WindowIDPrefix) {
+		writeError(w, http.StatusBadRequest, "silence "+id+": a recurring maintenance window is written in a rule file: "+
+			"change it there and reload, or add a silence for the alerts it should not mute")
+		return
+	}
 	if err := s.Silences.ExpireSilence(r.Context(), id); err != nil {
 		code := http.StatusInternalServerError
 		if errors.Is(err, rules.ErrNoSilence) {

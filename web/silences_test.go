@@ -12,7 +12,10 @@ import (
 )
 
 // fileSilences serves silences from a rules.SilenceStore, as the app does.
-type fileSilences struct{ st *rules.SilenceStore }
+type fileSilences struct {
+	st      *rules.SilenceStore
+	windows []*rules.MaintenanceWindow
+}
 
 var _ SilenceService = fileSilences{}
 
@@ -26,10 +29,41 @@ func (f fileSilences) AddSilence(_ context.Context, s rules.Silence) (rules.Sile
 func (f fileSilences) ExpireSilence(_ context.Context, id string) error {
 	return f.st.Expire(id, time.Now())
 }
+func (f fileSilences) MaintenanceWindows(_ context.Context, now time.Time) []rules.WindowStatus {
+	return rules.WindowStatuses(f.windows, now)
+}
+
+// TestMaintenanceWindowsListed lists recurring windows with the silences:
+// one always in force, one almost never.
+func TestMaintenanceWindowsListed(t *testing.T) {
+	f, err := rules.ParseFile("w.yaml", []byte(`
+maintenance_windows:
+  - {name: always, matchers: ['type="pump"'], schedule: "* * * * *", duration: 2m, timezone: UTC}
+  - {name: new_year, matchers: ['type="pump"'], schedule: "0 0 1 1 *", duration: 1s, timezone: UTC}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := rules.NewSilenceStore(filepath.Join(t.TempDir(), "silences.json"))
+	s := New(Deps{Silences: fileSilences{st, f.Windows}, Auth: testAuth(t)}, slog.New(slog.DiscardHandler))
+	var list []map[string]any
+	if code := call(t, s, "GET", "/api/v1/silences?active=true", "", "", &list); code != http.StatusOK || len(list) != 1 {
+		t.Fatalf("GET active: %d %+v", code, list)
+	}
+	if w := list[0]; w["id"] != "window:always" || w["recurring"] != true || w["schedule"] != "* * * * *" || w["kind"] != "maintenance" {
+		t.Errorf("active window: %+v", w)
+	}
+	if code := call(t, s, "GET", "/api/v1/silences?active=false", "", "", &list); code != http.StatusOK || len(list) != 1 || list[0]["name"] != "new_year" {
+		t.Errorf("GET inactive: %d %+v", code, list)
+	}
+	if code := call(t, s, "DELETE", "/api/v1/silences/window:always", operatorToken, "", nil); code != http.StatusBadRequest {
+		t.Errorf("DELETE a recurring window: %d, want 400", code)
+	}
+}
 
 func TestSilencesOverHTTP(t *testing.T) {
 	st := rules.NewSilenceStore(filepath.Join(t.TempDir(), "silences.json"))
-	s := New(Deps{Silences: fileSilences{st}, Auth: testAuth(t)}, slog.New(slog.DiscardHandler))
+	s := New(Deps{Silences: fileSilences{st: st}, Auth: testAuth(t)}, slog.New(slog.DiscardHandler))
 	body := `{"kind": "maintenance", "matchers": ["device=\"pump-1\""], "duration": "2h", "comment": "seal change"}`
 	if code := call(t, s, "POST", "/api/v1/silences", "", body, nil); code != http.StatusUnauthorized {
 		t.Errorf("POST without token: %d", code)

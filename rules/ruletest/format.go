@@ -191,6 +191,7 @@ func load(path string) (*loaded, error) {
 			}
 			l.set.Rules = append(l.set.Rules, rf.Rules()...)
 			l.set.Inhibit = append(l.set.Inhibit, rf.Inhibit...)
+			l.set.Windows = append(l.set.Windows, rf.Windows...)
 			l.files = append(l.files, f)
 		}
 	}
