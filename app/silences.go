@@ -5,7 +5,11 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/rules"
+	"github.com/facilityd/facilityd/web"
 )
+
+// The silence list shows the rule files' recurring windows too.
+var _ web.WindowLister = (*app)(nil)
 
 // The app serves web.SilenceService over the silences file in the state
 // directory, which the CLI changes too; the rules goroutine picks changes up
@@ -28,7 +32,7 @@ func (a *app) ExpireSilence(_ context.Context, id string) error {
 	return a.silences.Expire(id, a.now())
 }
 
-// MaintenanceWindows implements web.SilenceService: the recurring windows of
+// MaintenanceWindows implements web.WindowLister: the recurring windows of
 // the running config's rule files.
 func (a *app) MaintenanceWindows(_ context.Context, now time.Time) []rules.WindowStatus {
 	return rules.WindowStatuses(a.current().Windows, now)

@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // maintenance windows name zones; hosts without zoneinfo still work
 )
 
 const usage = `facilityd — building equipment monitoring, alerts and maintenance tickets

@@ -17,7 +17,10 @@ type fileSilences struct {
 	windows []*rules.MaintenanceWindow
 }
 
-var _ SilenceService = fileSilences{}
+var (
+	_ SilenceService = fileSilences{}
+	_ WindowLister   = fileSilences{}
+)
 
 func (f fileSilences) ListSilences(context.Context) ([]rules.Silence, error) { return f.st.List() }
 func (f fileSilences) AddSilence(_ context.Context, s rules.Silence) (rules.Silence, error) {
