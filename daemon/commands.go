@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 
 	"github.com/facilityd/facilityd/app"
@@ -15,14 +17,7 @@ import (
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	fs, path := flags("run", stderr)
 	level := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	logger, err := newLogger(stderr, *level)
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Load(*path)
+	logger, cfg, err := parseAndLoad(fs, args, path, level, stderr)
 	if err != nil {
 		return err
 	}
@@ -67,14 +62,7 @@ func cmdSim(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.Var(&faults, "fault", "inject a fault, DEVICE:KIND@DELAY (e.g. pump-1:low_pressure@10s); repeatable")
 	seed := fs.Int64("seed", 1, "random seed of the models' noise")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	logger, err := newLogger(stderr, *level)
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Load(*path)
+	logger, cfg, err := parseAndLoad(fs, args, path, level, stderr)
 	if err != nil {
 		return err
 	}
@@ -101,4 +89,21 @@ func cmdSim(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// parseAndLoad parses a long-running command's flags, then builds its logger
+// and loads its config.
+func parseAndLoad(fs *flag.FlagSet, args []string, path, level *string, stderr io.Writer) (*slog.Logger, *config.Config, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	logger, err := newLogger(stderr, *level)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return logger, cfg, nil
 }

@@ -148,7 +148,14 @@ func (q *Querier) SeriesAny(ctx context.Context, sel Selector, start, stop time.
 	if err := checkRange(sel, start, stop); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	res, err := q.api.Query(ctx, seriesQuery(q.cfg.Bucket, sel, start, stop))
+	return q.anySeries(ctx, what, seriesQuery(q.cfg.Bucket, sel, start, stop))
+}
+
+// anySeries runs a query whose rows carry _time, _value, _measurement,
+// device and _field, and groups the rows into one series per field and
+// device, values as InfluxDB holds them.
+func (q *Querier) anySeries(ctx context.Context, what, query string) ([]AnySeries, error) {
+	res, err := q.api.Query(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

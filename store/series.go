@@ -93,34 +93,23 @@ func checkRange(sel Selector, start, stop time.Time) error {
 	return nil
 }
 
-// series runs a query whose rows carry _time, _value, _measurement, device
-// and _field, and groups the rows into Series.
+// series runs a query like anySeries and returns its values as numbers
+// (booleans as 0 and 1); a text value is an error naming it.
 func (q *Querier) series(ctx context.Context, what, query string) ([]Series, error) {
-	res, err := q.api.Query(ctx, query)
+	all, err := q.anySeries(ctx, what, query)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
-	defer res.Close()
-	var out []Series
-	index := map[[3]string]int{}
-	for res.Next() {
-		r := res.Record()
-		dev, _ := r.ValueByKey(DeviceTag).(string)
-		key := [3]string{r.Measurement(), dev, r.Field()}
-		i, ok := index[key]
-		if !ok {
-			i = len(out)
-			index[key] = i
-			out = append(out, Series{Measurement: key[0], Device: key[1], Field: key[2]})
+	out := make([]Series, len(all))
+	for i, a := range all {
+		out[i] = Series{Measurement: a.Measurement, Device: a.Device, Field: a.Field, Points: make([]Point, len(a.Values))}
+		for j, v := range a.Values {
+			f, ok := toFloat(v.Value)
+			if !ok {
+				return nil, fmt.Errorf("%s: %s of %q: value %v at %v is %T, not a number", what, a.Field, a.Device, v.Value, v.Time, v.Value)
+			}
+			out[i].Points[j] = Point{Time: v.Time, Value: f}
 		}
-		v, ok := toFloat(r.Value())
-		if !ok {
-			return nil, fmt.Errorf("%s: %s of %q: value %v at %v is %T, not a number", what, key[2], key[1], r.Value(), r.Time(), r.Value())
-		}
-		out[i].Points = append(out[i].Points, Point{Time: r.Time(), Value: v})
-	}
-	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
