@@ -104,10 +104,22 @@ var migrations = []string{
 // its own write transaction, so two processes opening a new file at once
 // apply every migration exactly once.
 func migrate(ctx context.Context, db *sql.DB, now string) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		applied_at TEXT NOT NULL
-	)`); err != nil {
+	// In a write transaction taken at BEGIN: a plain statement starts as a
+	// reader and, in WAL mode, fails at once with SQLITE_BUSY when another
+	// process wrote meanwhile, without waiting for busy_timeout.
+	tx, err := db.BeginTx(ctx, nil)
+	if err == nil {
+		_, err = tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			applied_at TEXT NOT NULL
+		)`)
+		if err == nil {
+			err = tx.Commit()
+		} else {
+			tx.Rollback()
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for {
