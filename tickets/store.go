@@ -69,7 +69,7 @@ func Open(ctx context.Context, path string, cfg Config, now func() time.Time) (*
 		return nil, fmt.Errorf("tickets: open %s: %w", path, err)
 	}
 	s := &Store{path: path, db: db, cfg: cfg.withDefaults(), now: now, stmts: map[string]*sql.Stmt{}, wake: make(chan struct{})}
-	if err := migrate(ctx, db, stamp(now())); err != nil {
+	if err := migrateWaiting(ctx, db, stamp(now())); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("tickets: open %s: %w", path, err)
 	}
@@ -261,6 +261,30 @@ func (x *txn) event(t *Ticket, actor string, kind EventKind, detail string, extr
 }
 
 // isUnique reports whether err is a violated UNIQUE constraint.
+// migrateWaiting runs migrate, trying again while another process holds the
+// file in a way SQLite reports at once instead of through busy_timeout (its
+// switch to WAL mode on a new file, a reader that must not wait): the daemon
+// and the CLI may open one file at the same moment.
+func migrateWaiting(ctx context.Context, db *sql.DB, now string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := migrate(ctx, db, now)
+		if !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 func isUnique(err error) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
