@@ -157,8 +157,16 @@ func (b *Broker) Run(ctx context.Context) error {
 			return fmt.Errorf("embedded broker: %w", err)
 		}
 	}
+	// mochi drops a QoS 1 message when a subscriber already has 8192
+	// waiting: a burst (a gateway replaying its backlog) must not lose
+	// readings because facilityd was busy for a moment. 64 Ki per client
+	// costs a few MiB at most for the handful of clients of a site.
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = 64 * 1024
+	caps.MaximumInflight = 65535
 	srv := mochi.New(&mochi.Options{
 		InlineClient: false,
+		Capabilities: caps,
 		Logger:       slog.New(warnOnly{b.log.Handler()}),
 	})
 	if err := srv.AddHook(&auth{users: users, log: b.log}, nil); err != nil {
