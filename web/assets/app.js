@@ -82,14 +82,26 @@ function silenceMatchers(a) {
   return ms.join(", ");
 }
 
-function renderAlerts(alerts) {
+// mutedBy names what mutes an alert: a silence by its comment (and who set
+// it), a maintenance window by name, an inhibiting alert as given.
+function mutedBy(a, silences) {
+  const byID = new Map(silences.map(s => [s.id, s]));
+  return [...(a.silenced_by || []).map(id => {
+    const s = byID.get(id);
+    if (!s) return id;
+    const what = s.comment || s.name || id;
+    return s.created_by ? `${what} (${s.created_by})` : what;
+  }), a.inhibited_by].filter(Boolean).join(", ");
+}
+
+function renderAlerts(alerts, silences) {
   const rows = alerts.map(a => el("tr", {},
     el("td", { className: "sev-" + a.severity }, a.severity),
     el("td", { title: (a.annotations && a.annotations.summary) || "" }, a.rule),
     el("td", {}, a.device),
     el("td", {}, a.state),
     el("td", {}, fmtTime(a.fired_at || a.active_at)),
-    el("td", { className: "muted" }, [...(a.silenced_by || []), a.inhibited_by].filter(Boolean).join(", ")),
+    el("td", { className: "muted", title: (a.silenced_by || []).join(", ") }, mutedBy(a, silences)),
     el("td", {}, el("button", { type: "button", onclick: () => prefillSilence(a) }, "Silence…"))));
   $("#alerts tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colSpan: 7, className: "muted" }, "none"))]));
 }
@@ -259,7 +271,7 @@ async function refresh() {
     const [health, devices, alerts, tickets, silences] = await Promise.all([api("GET", "/healthz"), api("GET", "/api/v1/devices"),
       api("GET", "/api/v1/alerts"), api("GET", "/api/v1/tickets?limit=30"), api("GET", "/api/v1/silences?active=true").catch(() => [])]);
     $("#status").textContent = "status: " + health.status + " · " + devices.length + " devices · updated " + new Date().toLocaleTimeString();
-    renderAlerts(alerts);
+    renderAlerts(alerts, silences || []);
     renderTickets(tickets);
     renderSilences(silences || []);
     renderDevices(devices);
