@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,12 +166,7 @@ func (a *app) current() *config.Config {
 
 // setConfig makes cfg the running config, with its index of device tags.
 func (a *app) setConfig(cfg *config.Config) {
-	tags := make(map[string]map[string]string, len(cfg.Devices))
-	for _, d := range cfg.Devices {
-		t := map[string]string{"site": cfg.Site}
-		maps.Copy(t, d.Tags)
-		tags[d.ID] = t
-	}
+	tags := cfg.DeviceTags()
 	a.mu.Lock()
 	a.cfg, a.devTags = cfg, tags
 	a.mu.Unlock()

@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,6 +70,20 @@ type Device struct {
 	Tags        map[string]string `yaml:"tags"`
 	Modbus      *modbus.Config    `yaml:"modbus"`
 	MQTT        *MQTTDevice       `yaml:"mqtt"`
+}
+
+// DeviceTags returns the InfluxDB tags of every device, by device id: site,
+// then the device's own tags (which may override site). The daemon stores
+// readings with them and `facilityd sim --backfill` writes history with the
+// same, so both land in the same series.
+func (c *Config) DeviceTags() map[string]map[string]string {
+	tags := make(map[string]map[string]string, len(c.Devices))
+	for _, d := range c.Devices {
+		t := map[string]string{"site": c.Site}
+		maps.Copy(t, d.Tags)
+		tags[d.ID] = t
+	}
+	return tags
 }
 
 // Load reads, expands, decodes and validates the config file at path and the

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -113,4 +114,25 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDeviceTags(t *testing.T) {
+	cfg := &Config{Site: "hq", Devices: []*Device{
+		{ID: "pump-1", Tags: map[string]string{"building": "A", "floor": "B1"}},
+		{ID: "meter-1"},
+		{ID: "odd", Tags: map[string]string{"site": "annex"}},
+	}}
+	got := cfg.DeviceTags()
+	want := map[string]map[string]string{
+		"pump-1":  {"site": "hq", "building": "A", "floor": "B1"},
+		"meter-1": {"site": "hq"},
+		"odd":     {"site": "annex"}, // a device's own tag wins, as it always has
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DeviceTags() = %v, want %v", got, want)
+	}
+	got["pump-1"]["building"] = "B"
+	if cfg.Devices[0].Tags["building"] != "A" {
+		t.Error("DeviceTags shares its maps with the config")
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/facilityd/facilityd/app"
 	"github.com/facilityd/facilityd/config"
@@ -61,6 +62,10 @@ func cmdSim(ctx context.Context, args []string, stderr io.Writer) error {
 	var faults faultFlags
 	fs.Var(&faults, "fault", "inject a fault, DEVICE:KIND@DELAY (e.g. pump-1:low_pressure@10s); repeatable")
 	seed := fs.Int64("seed", 1, "random seed of the models' noise")
+	var span spanFlag
+	fs.Var(&span, "backfill", "before serving, write this much simulated history (e.g. 30d, 36h) up to now into the config's InfluxDB")
+	step := fs.Duration("backfill-step", sim.DefaultBackfillStep, "time between backfilled samples")
+	only := fs.Bool("backfill-only", false, "write the --backfill history and exit without serving")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	logger, cfg, err := parseAndLoad(fs, args, path, level, stderr)
 	if err != nil {
@@ -71,7 +76,30 @@ func cmdSim(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("--fault %s: no device %q in %s", f, f.Device, *path)
 		}
 	}
-	runs, err := simulators(cfg, faults, *seed, logger)
+	if *only && span == 0 {
+		return errors.New("sim: --backfill-only needs --backfill DURATION")
+	}
+	if *step <= 0 {
+		return fmt.Errorf("sim: --backfill-step %s: want a positive duration such as 1m", *step)
+	}
+	var state map[string]map[string]float64
+	if span > 0 {
+		opts := backfillOptions{span: time.Duration(span), step: *step, seed: *seed, now: time.Now()}
+		// A fault's delay counts from the start of what it runs in: with
+		// --backfill-only, the history (to tune rules on a fault); before
+		// live serving, the live start, so the history stays healthy.
+		histFaults := faults
+		if !*only {
+			histFaults = nil
+		}
+		if state, err = backfill(ctx, cfg, histFaults, opts, logger); err != nil {
+			return err
+		}
+		if *only {
+			return nil
+		}
+	}
+	runs, err := simulators(cfg, faults, *seed, state, logger)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,10 @@ FAULT="${DEMO_FAULT:-pump-1:low_pressure@60s}"
 
 influx_hostport="${FACILITYD_INFLUXDB_URL#http://}"
 influx_port="${influx_hostport##*:}"
+# A new database gets a week of history, so charts, energy reports and
+# replays have something to show; a restart keeps what is there.
+BACKFILL=()
+if [ ! -d .demo/influxdb/data ]; then BACKFILL=(--backfill "${DEMO_BACKFILL:-7d}"); fi
 mkdir -p .demo/influxdb "$FACILITYD_STATE_DIR"
 export FACILITYD_API_TOKEN_FILE="${FACILITYD_API_TOKEN_FILE:-./.demo/api-token}"
 if [ ! -s "$FACILITYD_API_TOKEN_FILE" ]; then
@@ -55,9 +59,12 @@ curl -fsS "$FACILITYD_INFLUXDB_URL/ping" >/dev/null || { echo "influxd did not s
 curl -fsS -XPOST "$FACILITYD_INFLUXDB_URL/query" --data-urlencode 'q=CREATE DATABASE facility' >/dev/null
 
 ./bin/facilityd check -c configs/demo.yaml
-./bin/facilityd sim -c configs/demo.yaml --fault "$FAULT" > .demo/sim.log 2>&1 &
-pids+=($!)
-for _ in $(seq 1 50); do # wait until the simulator answers, so the daemon starts on a live building
+[ ${#BACKFILL[@]} -eq 0 ] || echo "writing ${BACKFILL[1]} of history into InfluxDB first (see .demo/sim.log)…"
+./bin/facilityd sim -c configs/demo.yaml --fault "$FAULT" ${BACKFILL[@]+"${BACKFILL[@]}"} > .demo/sim.log 2>&1 &
+sim_pid=$!
+pids+=($sim_pid)
+for _ in $(seq 1 600); do # wait until the simulator answers (after any backfill), so the daemon starts on a live building
+  kill -0 "$sim_pid" 2>/dev/null || { echo "the simulator stopped; see .demo/sim.log"; tail -5 .demo/sim.log; exit 1; }
   (exec 3<>"/dev/tcp/${FACILITYD_MODBUS_ADDR%:*}/${FACILITYD_MODBUS_ADDR##*:}") 2>/dev/null && break
   sleep 0.1
 done

@@ -13,7 +13,8 @@ const demandWindow = 15 * time.Minute
 
 // energyMeter is a three-phase meter on an office building's supply: about
 // 25 A per phase at night rising to 60 A in the afternoon, 230 V, 50 Hz,
-// power factor 0.92.
+// power factor 0.92. At weekends the office is mostly empty and the
+// afternoon peak is a third of a weekday's.
 //
 // Points: voltage_l1..3 (V), current_l1..3 (A), power_l1..3 and total_power
 // (W, negative when exporting), power_factor, frequency (Hz), import_energy,
@@ -46,7 +47,11 @@ func phase(quantity string, i int) string { return fmt.Sprintf("%s_l%d", quantit
 
 func (m *energyMeter) step(now time.Time, dt time.Duration, active map[string]bool) {
 	h := hourOfDay(now)
-	load := 25 + 35*bump(h, 14, 8) // amperes per phase, office hours peak mid-afternoon
+	peak := 35.0 // amperes per phase above the base load, office hours peak mid-afternoon
+	if wd := now.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		peak /= 3
+	}
+	load := 25 + peak*bump(h, 14, 8)
 	pf := m.around(0.92, 0.005)
 	if active["low_pf"] {
 		pf = m.around(0.65, 0.01) // e.g. a failed capacitor bank
@@ -87,4 +92,13 @@ func (m *energyMeter) step(now time.Time, dt time.Duration, active map[string]bo
 	m.started = true
 	m.set("demand", d)
 	m.set("max_demand", math.Max(m.v["max_demand"], d))
+}
+
+// restore also carries on the demand average, so that a restored meter's
+// max_demand does not jump to its first instantaneous power.
+func (m *energyMeter) restore(v map[string]float64) {
+	m.points.restore(v)
+	if _, ok := v["demand"]; ok {
+		m.started = true
+	}
 }

@@ -20,6 +20,9 @@ type model interface {
 	value(name string) (float64, bool)
 	// names lists the points the model produces.
 	names() []string
+	// restore sets the points the model has to the given values, so that
+	// a model continues from another's state (counters above all).
+	restore(v map[string]float64)
 }
 
 // Fault kinds every device supports, handled by the server rather than the model.
@@ -122,6 +125,14 @@ func (p *points) value(name string) (float64, bool) {
 func (p *points) names() []string { return slices.Sorted(maps.Keys(p.v)) }
 
 func (p *points) set(name string, v float64) { p.v[name] = v }
+
+func (p *points) restore(v map[string]float64) {
+	for name, x := range v {
+		if _, ok := p.v[name]; ok {
+			p.v[name] = x
+		}
+	}
+}
 
 func (p *points) setBool(name string, b bool) {
 	p.v[name] = 0

@@ -41,6 +41,8 @@ type MQTTConfig struct {
 	Seed     int64
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// State holds starting point values by device id, as in Config.State.
+	State map[string]map[string]float64
 }
 
 // MQTTMessage is one publication.
@@ -98,6 +100,7 @@ func NewMQTTPublisher(cfg MQTTConfig, faults []Fault, logger *slog.Logger) (*MQT
 			errs = append(errs, fmt.Errorf("device %q: no model for equipment type %q: use one of %s", dc.ID, dc.Profile.Type, strings.Join(Models(), ", ")))
 			continue
 		}
+		m.restore(cfg.State[dc.ID])
 		dc.Config = dc.Config.WithDefaults()
 		if strings.ContainsAny(strings.NewReplacer("+device", "", "+point", "").Replace(dc.Config.Topic), "+#") {
 			errs = append(errs, fmt.Errorf("device %q: topic %q: only +device and +point can be filled in to publish", dc.ID, dc.Config.Topic))

@@ -65,6 +65,10 @@ type Config struct {
 	// OfflineHold is how long an offline device keeps each request before
 	// closing the connection unanswered (DefaultOfflineHold when 0).
 	OfflineHold time.Duration
+	// State holds starting point values by device id, such as
+	// Backfill.State gives, so that counters carry on from a backfilled
+	// history instead of from the models' random initial readings.
+	State map[string]map[string]float64
 }
 
 // Sim is a running (or ready to run) simulated building.
@@ -142,6 +146,7 @@ func New(cfg Config, faults []Fault, logger *slog.Logger) (*Sim, error) {
 			errs = append(errs, fmt.Errorf("device %q: unit id %d is already device %q's", dc.ID, dc.UnitID, other.ID))
 			continue
 		}
+		d.model.restore(cfg.State[dc.ID])
 		byID[dc.ID], s.units[dc.UnitID] = d, d
 		s.devices = append(s.devices, d)
 	}
