@@ -82,7 +82,11 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
-	var err error
+	release, err := lockStateDir(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer release()
 	a.tickets, err = tickets.Open(ctx, TicketsPath(cfg), cfg.Tickets, opts.Now)
 	if err != nil {
 		return fmt.Errorf("tickets: %w", err)
