@@ -162,7 +162,7 @@ func (r *replay) chunk(ctx context.Context, from, to time.Time, step time.Durati
 			}
 		}
 	}
-	if err := add(rules.HealthMeasurement, "up", drivers.KindBool); err != nil {
+	if err := add(drivers.HealthMeasurement, drivers.HealthUp, drivers.KindBool); err != nil {
 		return err
 	}
 	for _, t := range r.engine.Replay(samples, from, to, step) {

@@ -12,10 +12,6 @@ import (
 	"github.com/facilityd/facilityd/drivers"
 )
 
-// HealthMeasurement is the measurement of the samples in which drivers say
-// whether a device answered (point up, a bool); offline rules read it.
-const HealthMeasurement = "device_health"
-
 // Options tune an Engine; zero values take the defaults.
 type Options struct {
 	// Stale is how old a device's newest data may be (default 5m, at least
@@ -248,8 +244,8 @@ func (e *Engine) Observe(samples []drivers.Sample) []Transition {
 			e.begin(s.Time)
 		}
 		cur, ts = ds, s.Time
-		if s.Measurement == HealthMeasurement {
-			if s.Point == "up" && s.Value.Kind == drivers.KindBool {
+		if s.Measurement == drivers.HealthMeasurement { // offline rules read whether it answered
+			if s.Point == drivers.HealthUp && s.Value.Kind == drivers.KindBool {
 				ds.up, ds.upKnown, health = s.Value.B, true, true
 			}
 			continue

@@ -68,7 +68,7 @@ func poll(device string, ts time.Time, kv ...any) []drivers.Sample {
 }
 
 func health(device string, ts time.Time, up bool) []drivers.Sample {
-	return []drivers.Sample{{Time: ts, Device: device, Measurement: HealthMeasurement, Point: "up", Value: drivers.Bool(up)}}
+	return []drivers.Sample{{Time: ts, Device: device, Measurement: drivers.HealthMeasurement, Point: "up", Value: drivers.Bool(up)}}
 }
 
 // summary formats transitions as "rule/subject:from>to[!]" (! = Notify),

@@ -170,7 +170,7 @@ func (l *loaded) run(tc *testCase, fired map[string]bool) ([]string, error) {
 				}
 				smp := drivers.Sample{Time: ts, Device: d.ID, Measurement: d.Type, Point: point, Value: s[k].v}
 				if point == healthPoint {
-					smp.Measurement, smp.Point = rules.HealthMeasurement, "up"
+					smp.Measurement, smp.Point = drivers.HealthMeasurement, drivers.HealthUp
 				}
 				batch = append(batch, smp)
 			}
