@@ -33,39 +33,14 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("integration test")
 	}
 	influx := testenv.StartInfluxd(t)
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-
+	cfg, httpAddr := building(t, influx)
+	simAddr := cfg.Devices[0].Modbus.Address
 	// The simulator runs on a clock the test steps, so the values it serves
 	// stay put while the test compares them with InfluxDB.
-	simAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "facilityd.yaml")
-	writeConfig(t, cfgPath, root, simAddr, httpAddr, influx)
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	var simDevs []sim.Device
-	for _, d := range cfg.Devices {
-		simDevs = append(simDevs, sim.Device{ID: d.ID, UnitID: d.Modbus.UnitID, Profile: cfg.Profiles[d.Profile]})
-	}
-	fault, _ := sim.ParseFault("pump-1:low_pressure@10s")
-	s, err := sim.New(sim.Config{Addr: simAddr, Devices: simDevs, Seed: 7, Tick: -1}, []sim.Fault{fault}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Now()
-	s.Step(t0)
-	go s.Run(ctx)
-	<-s.Ready()
+	s, t0 := startSim(t, ctx, cfg, logger, "pump-1:low_pressure@10s", sim.Config{Seed: 7, Tick: -1})
 
 	stopDaemon := startDaemon(t, ctx, cfg, logger, httpAddr)
 
@@ -130,6 +105,52 @@ func TestEndToEnd(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// building writes and loads the test building's config: a pump and a meter
+// behind one simulator address, the daemon's API on a free port, state in a
+// temp dir.
+func building(t *testing.T, influx *testenv.Influxd) (cfg *config.Config, httpAddr string) {
+	t.Helper()
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	simAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	httpAddr = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	path := filepath.Join(t.TempDir(), "facilityd.yaml")
+	writeConfig(t, path, root, simAddr, httpAddr, influx)
+	if cfg, err = config.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, httpAddr
+}
+
+// startSim serves cfg's devices (all behind one address) with one fault
+// until ctx ends; sc sets the seed and tick. With a negative tick it steps
+// the simulation once at start, the returned time, from which the fault's
+// delay counts and the test steps on.
+func startSim(t *testing.T, ctx context.Context, cfg *config.Config, logger *slog.Logger, fault string, sc sim.Config) (*sim.Sim, time.Time) {
+	t.Helper()
+	for _, d := range cfg.Devices {
+		sc.Devices = append(sc.Devices, sim.Device{ID: d.ID, UnitID: d.Modbus.UnitID, Profile: cfg.Profiles[d.Profile]})
+	}
+	sc.Addr = cfg.Devices[0].Modbus.Address
+	f, err := sim.ParseFault(fault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sim.New(sc, []sim.Fault{f}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if sc.Tick < 0 {
+		s.Step(start)
+	}
+	go s.Run(ctx)
+	<-s.Ready()
+	return s, start
 }
 
 func writeConfig(t *testing.T, path, root, simAddr, httpAddr string, influx *testenv.Influxd) {

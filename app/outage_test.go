@@ -3,14 +3,11 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/drivers/sim"
 	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/store"
@@ -25,32 +22,11 @@ func TestInfluxDownAtStart(t *testing.T) {
 	}
 	influx := testenv.StartInfluxd(t)
 	influx.Stop()
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	simAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	cfgPath := filepath.Join(t.TempDir(), "facilityd.yaml")
-	writeConfig(t, cfgPath, root, simAddr, httpAddr, influx)
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var simDevs []sim.Device
-	for _, d := range cfg.Devices {
-		simDevs = append(simDevs, sim.Device{ID: d.ID, UnitID: d.Modbus.UnitID, Profile: cfg.Profiles[d.Profile]})
-	}
-	fault, _ := sim.ParseFault("pump-1:low_pressure@1s")
-	s, err := sim.New(sim.Config{Addr: simAddr, Devices: simDevs, Seed: 3}, []sim.Fault{fault}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Run(ctx)
-	<-s.Ready()
+	cfg, httpAddr := building(t, influx)
+	startSim(t, ctx, cfg, logger, "pump-1:low_pressure@1s", sim.Config{Seed: 3})
 	started := time.Now()
 	stop := startDaemonAllowingUnhealthy(t, ctx, cfg, logger, httpAddr)
 	defer stop()
