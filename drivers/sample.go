@@ -129,3 +129,16 @@ type SinkFunc func(ctx context.Context, samples []Sample)
 
 // Put calls f.
 func (f SinkFunc) Put(ctx context.Context, samples []Sample) { f(ctx, samples) }
+
+// Sleep waits d or until ctx is done, and reports whether it waited the whole
+// d: the pause of drivers' retry and back-off loops.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/facilityd/facilityd/internal/redact"
 )
 
 // Config is the influxdb section of the config file. The same fields serve
@@ -106,7 +108,7 @@ func (c Config) LogValue() slog.Value {
 		token = "set"
 	}
 	return slog.GroupValue(
-		slog.String("url", redactURL(c.URL)),
+		slog.String("url", redact.URL(c.URL)),
 		slog.String("org", c.Org),
 		slog.String("bucket", c.Bucket),
 		slog.String("token", token),
@@ -135,11 +137,11 @@ func (c Config) validate() error {
 	case c.URL == "":
 		return errors.New("influxdb: url is empty; write for example http://127.0.0.1:8086")
 	case err != nil:
-		return fmt.Errorf("influxdb: url %q: %w", redactURL(c.URL), errors.Unwrap(err))
+		return fmt.Errorf("influxdb: url %q: %w", redact.URL(c.URL), errors.Unwrap(err))
 	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("influxdb: url %q: scheme must be http or https", redactURL(c.URL))
+		return fmt.Errorf("influxdb: url %q: scheme must be http or https", redact.URL(c.URL))
 	case u.Host == "":
-		return fmt.Errorf("influxdb: url %q: no host", redactURL(c.URL))
+		return fmt.Errorf("influxdb: url %q: no host", redact.URL(c.URL))
 	case c.Bucket == "":
 		return errors.New(`influxdb: bucket is empty; write "db/rp" for InfluxDB 1.8 (e.g. "facility/autogen") or the bucket name for 2.x`)
 	case c.BatchSize < 0:
@@ -173,16 +175,4 @@ func (c Config) token() (string, error) {
 		return "", fmt.Errorf("influxdb: token_file %q is empty", c.TokenFile)
 	}
 	return tok, nil
-}
-
-// redactURL hides a password written into the URL (http://user:pass@host).
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		if i := strings.LastIndex(s, "@"); i >= 0 {
-			return "xxxxx" + s[i:]
-		}
-		return s
-	}
-	return u.Redacted()
 }

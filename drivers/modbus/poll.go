@@ -247,19 +247,7 @@ func (d *device) pause(ctx context.Context, res *pollResult) bool {
 	if p <= 0 || res.requests == 0 {
 		return true
 	}
-	return sleep(ctx, p)
-}
-
-// sleep waits for d or until ctx is done, and reports whether it waited.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return drivers.Sleep(ctx, p)
 }
 
 // isException reports whether err is a Modbus exception with the code.
@@ -291,7 +279,7 @@ func read(ctx context.Context, c conn, r *Request, res *pollResult) ([]byte, err
 	res.requests++
 	data, err := readOnce(c, r)
 	if isException(err, modbus.ExceptionCodeServerDeviceBusy) {
-		if !sleep(ctx, busyRetryDelay) {
+		if !drivers.Sleep(ctx, busyRetryDelay) {
 			return nil, ctx.Err()
 		}
 		res.requests++

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/redact"
 )
 
 // secureSchemes are the broker URL schemes that use TLS.
@@ -22,21 +24,21 @@ func (c *Config) Check() []error {
 	case c.Broker == "":
 		add("broker is required, e.g. tcp://127.0.0.1:1883 or ssl://broker.example:8883 (or configure the embedded broker)")
 	case err != nil:
-		add("broker %q is not a URL: write e.g. tcp://127.0.0.1:1883", redactURL(c.Broker))
+		add("broker %q is not a URL: write e.g. tcp://127.0.0.1:1883", redact.URL(c.Broker))
 	default:
 		switch u.Scheme {
 		case "tcp", "mqtt", "ws", "ssl", "tls", "mqtts", "wss", "tcps":
 		default:
-			add("broker %q: unknown scheme %q: use tcp://, ssl:// (mqtts://), ws:// or wss://", redactURL(c.Broker), u.Scheme)
+			add("broker %q: unknown scheme %q: use tcp://, ssl:// (mqtts://), ws:// or wss://", redact.URL(c.Broker), u.Scheme)
 		}
 		if _, _, err := net.SplitHostPort(u.Host); err != nil {
-			add("broker %q: want host:port, e.g. tcp://127.0.0.1:1883", redactURL(c.Broker))
+			add("broker %q: want host:port, e.g. tcp://127.0.0.1:1883", redact.URL(c.Broker))
 		}
 		if u.User != nil {
-			add("broker %q: put credentials in username and password_file, not in the URL", redactURL(c.Broker))
+			add("broker %q: put credentials in username and password_file, not in the URL", redact.URL(c.Broker))
 		}
 		if c.TLS.Enabled() && !secureSchemes[u.Scheme] {
-			add("tls files are set but broker %q is not a TLS URL: use ssl://, mqtts:// or wss://", redactURL(c.Broker))
+			add("tls files are set but broker %q is not a TLS URL: use ssl://, mqtts:// or wss://", redact.URL(c.Broker))
 		}
 	}
 	if c.ClientID == "" {
@@ -167,16 +169,4 @@ func topicSafe(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// redactURL hides a password written into a URL.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		if i := strings.Index(s, "@"); i >= 0 {
-			return "(redacted)@" + s[i+1:]
-		}
-		return s
-	}
-	return u.Redacted()
 }

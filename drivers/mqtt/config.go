@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/facilityd/facilityd/internal/redact"
 )
 
 // Session says whether the broker keeps the client's subscriptions and
@@ -232,7 +234,7 @@ func (c Config) LogValue() slog.Value {
 		pw = "set"
 	}
 	return slog.GroupValue(
-		slog.String("broker", redactURL(c.Broker)),
+		slog.String("broker", redact.URL(c.Broker)),
 		slog.String("client_id", c.ClientID),
 		slog.String("username", c.Username),
 		slog.String("password", pw),

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/facilityd/facilityd/internal/redact"
 )
 
 // session is one connection to the broker. The driver owns reconnecting:
@@ -88,7 +90,7 @@ func dialPaho(ctx context.Context, c *Config, handle func(topic string, payload 
 		return nil, ctx.Err()
 	}
 	if err := tok.Error(); err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", redactURL(c.Broker), err)
+		return nil, fmt.Errorf("connect to %s: %w", redact.URL(c.Broker), err)
 	}
 	return s, nil
 }
@@ -211,18 +213,6 @@ func (b *backoff) next() time.Duration {
 }
 
 func (b *backoff) reset() { b.cur = 0 }
-
-// sleep waits d or until ctx is done; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
 
 // Secret returns the configured password, reading password_file if set, for
 // other clients of the same broker (the simulator). Errors name the file,

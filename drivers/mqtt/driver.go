@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/internal/redact"
 )
 
 // Driver reads the MQTT devices of a config and publishes facilityd's
@@ -166,12 +167,12 @@ func (d *Driver) connectLoop(ctx context.Context) {
 			d.stats.LastError = err.Error()
 			d.mu.Unlock()
 			if msg := err.Error(); msg != lastErr {
-				d.log.Warn("mqtt connect failed; retrying", "broker", redactURL(d.cfg.Broker), "err", err, "retry_in", wait.Round(time.Millisecond))
+				d.log.Warn("mqtt connect failed; retrying", "broker", redact.URL(d.cfg.Broker), "err", err, "retry_in", wait.Round(time.Millisecond))
 				lastErr = msg
 			} else {
 				d.log.Debug("mqtt connect failed again", "err", err, "retry_in", wait.Round(time.Millisecond))
 			}
-			sleep(ctx, wait)
+			drivers.Sleep(ctx, wait)
 			continue
 		}
 		lastErr = ""
@@ -182,7 +183,7 @@ func (d *Driver) connectLoop(ctx context.Context) {
 				return
 			}
 			d.log.Warn("mqtt subscribe failed; reconnecting", "err", err)
-			sleep(ctx, b.next())
+			drivers.Sleep(ctx, b.next())
 			continue
 		}
 		d.link.set(s)
@@ -191,7 +192,7 @@ func (d *Driver) connectLoop(ctx context.Context) {
 		d.stats.Connects++
 		d.stats.Connected = true
 		d.mu.Unlock()
-		d.log.Info("mqtt connected", "broker", redactURL(d.cfg.Broker), "client_id", d.cfg.ClientID, "subscriptions", len(d.subs))
+		d.log.Info("mqtt connected", "broker", redact.URL(d.cfg.Broker), "client_id", d.cfg.ClientID, "subscriptions", len(d.subs))
 		select {
 		case <-ctx.Done():
 			d.link.set(nil)
@@ -210,7 +211,7 @@ func (d *Driver) connectLoop(ctx context.Context) {
 			}
 			wait := b.next()
 			d.log.Warn("mqtt connection lost; reconnecting", "err", s.Err(), "retry_in", wait.Round(time.Millisecond))
-			sleep(ctx, wait)
+			drivers.Sleep(ctx, wait)
 		}
 	}
 }
