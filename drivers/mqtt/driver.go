@@ -87,7 +87,6 @@ func New(cfg Config, devices []Device, logger *slog.Logger) (*Driver, error) {
 		topics: newTopicStats(logger),
 		out:    newOutbox(cfg.Publish.Queue),
 	}
-	d.link.up = make(chan struct{})
 	byFilter := map[string]*route{}
 	for _, dev := range devices {
 		dv, err := newDevice(dev)
@@ -367,18 +366,11 @@ func (d *Driver) Devices() []string { return slices.Sorted(maps.Keys(d.byID)) }
 type link struct {
 	mu sync.Mutex
 	s  session
-	up chan struct{} // closed while s is set
 }
 
 func (l *link) set(s session) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	switch {
-	case s != nil && l.s == nil:
-		close(l.up)
-	case s == nil && l.s != nil:
-		l.up = make(chan struct{})
-	}
 	l.s = s
 }
 
@@ -386,21 +378,4 @@ func (l *link) get() session {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.s
-}
-
-// wait returns the session once one is up.
-func (l *link) wait(ctx context.Context) (session, error) {
-	for {
-		l.mu.Lock()
-		s, up := l.s, l.up
-		l.mu.Unlock()
-		if s != nil {
-			return s, nil
-		}
-		select {
-		case <-up:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
 }
