@@ -21,6 +21,7 @@ import (
 	"github.com/facilityd/facilityd/rules"
 	"github.com/facilityd/facilityd/store"
 	"github.com/facilityd/facilityd/tickets"
+	"github.com/facilityd/facilityd/tickets/handoff"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -33,6 +34,10 @@ type Options struct {
 	Now func() time.Time
 }
 
+// TicketQueueFile is the journal of alert transitions on their way to
+// tickets, in the state dir.
+const TicketQueueFile = "ticket-queue.jsonl"
+
 // TicketsPath returns the tickets database of a config.
 func TicketsPath(cfg *config.Config) string {
 	if cfg.Tickets.Database != "" {
@@ -43,13 +48,14 @@ func TicketsPath(cfg *config.Config) string {
 
 // app is one running facilityd.
 type app struct {
-	log     *slog.Logger
-	now     func() time.Time
-	writer  *store.Writer
-	tickets *tickets.Store
-	ticketQ chan []tickets.Change // alert transitions on their way to tickets (tickets.go)
-	live    *live
-	reg     *prometheus.Registry // self metrics, served at /metrics
+	log          *slog.Logger
+	now          func() time.Time
+	writer       *store.Writer
+	tickets      *tickets.Store
+	journal      *handoff.Journal // alert transitions on their way to tickets (tickets.go)
+	queueMetrics ticketQueueMetrics
+	live         *live
+	reg          *prometheus.Registry // self metrics, served at /metrics
 
 	mu      sync.RWMutex // guards cfg, engine view, poller
 	cfg     *config.Config
@@ -93,6 +99,29 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	defer a.tickets.Close()
 	a.reg = newRegistry(a)
+	var skipped int
+	if a.journal, skipped, err = handoff.Open(filepath.Join(cfg.StateDir, TicketQueueFile)); err != nil {
+		return err
+	}
+	defer a.journal.Close()
+	if skipped > 0 {
+		a.log.Error("ticket queue: unreadable lines skipped", "lines", skipped)
+	}
+	if n := a.journal.Len(); n > 0 {
+		a.log.Info("ticket queue: alert transitions from the last run to record", "changes", n)
+	}
+	stopQueue := make(chan struct{})
+	queueDone := make(chan struct{})
+	go func() {
+		defer close(queueDone)
+		a.runTicketQueue(stopQueue)
+	}()
+	// After every generation has stopped: the queue drains, bounded, before
+	// the ticket database closes.
+	defer func() {
+		close(stopQueue)
+		<-queueDone
+	}()
 	a.writer, err = store.NewWriter(cfg.InfluxDB, store.WriterOptions{Tags: a.tags, Logger: a.log.With("component", "influxdb"),
 		SpoolDir: filepath.Join(cfg.StateDir, "spool"), Registerer: a.reg})
 	if err != nil {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,8 +32,7 @@ func (a *app) startTickets(ctx context.Context, wg *sync.WaitGroup) error {
 	if a.reg != nil {
 		a.reg.MustRegister(outboxCollector{a.tickets})
 	}
-	a.ticketQ = make(chan []tickets.Change, 256)
-	wg.Go(func() { a.runTicketQueue(ctx) })
+	a.queueMetrics = newTicketQueueMetrics(a)
 	a.ticketRun = &ticketRun{ctx: ctx, log: a.log.With("component", "tickets")}
 	a.ticketRun.start(a, notifiers, cfg.CheckInterval())
 	wg.Go(func() {
@@ -131,71 +129,144 @@ func closeNotifiers(ns map[string]tickets.Notifier) {
 	}
 }
 
-// queueTickets hands alert transitions to the ticket queue. It waits while
-// the queue is full (the rules fall behind, storage does not), and drops
-// them only when the run stops: the alert state is saved, and an alert
-// still firing at the next start raises its ticket again.
-func (a *app) queueTickets(ctx context.Context, cs []tickets.Change) {
+// queueTickets hands alert transitions to the ticket queue: it appends
+// them to the journal (state_dir/ticket-queue.jsonl) before the engine goes
+// on, so neither a ticket database that refuses writes nor a crash nor a
+// stop loses one. A journal that cannot be written (disk full) keeps the
+// changes in memory, counted and logged: they still reach tickets unless
+// the process dies first, and an alert still firing at the next start
+// raises its ticket again.
+func (a *app) queueTickets(_ context.Context, cs []tickets.Change) {
 	if len(cs) == 0 {
 		return
 	}
-	if a.ticketQ == nil { // tests that build an app by hand
-		a.applyTickets(ctx, cs)
+	if a.journal == nil { // tests that build an app by hand
+		a.applyTickets(context.Background(), cs)
 		return
 	}
-	select {
-	case a.ticketQ <- cs:
-	case <-ctx.Done():
-		a.log.Warn("stopping: alert transitions not recorded on tickets", "changes", len(cs))
+	if err := a.journal.Append(cs); err != nil {
+		a.queueMetrics.journalErrors.Inc()
+		a.log.Error("ticket queue: journal not written; changes kept in memory", "changes", len(cs), "err", err)
 	}
 }
 
-// runTicketQueue applies queued transitions, everything waiting at once in
-// one transaction: an alert storm costs a few commits, not one per alert.
-// A batch taken from the queue is applied whole even when ctx ends meanwhile.
-func (a *app) runTicketQueue(ctx context.Context) {
-	apply := context.WithoutCancel(ctx)
+// Back-off of the ticket queue while the database refuses changes.
+const (
+	ticketRetryMin = 250 * time.Millisecond
+	ticketRetryMax = 30 * time.Second
+	// ticketApplyTimeout bounds one attempt, beyond SQLite's busy timeout.
+	ticketApplyTimeout = time.Minute
+	// ticketDrainFor bounds how long a stopping daemon keeps applying
+	// queued changes after the last rule generation stopped; what is left
+	// stays in the journal for the next start.
+	ticketDrainFor = 10 * time.Second
+)
+
+// ticketQueueMetrics count the ticket queue's trouble.
+type ticketQueueMetrics struct {
+	applyFailures prometheus.Counter
+	journalErrors prometheus.Counter
+}
+
+func newTicketQueueMetrics(a *app) ticketQueueMetrics {
+	m := ticketQueueMetrics{
+		applyFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "facilityd_ticket_apply_failures_total",
+			Help: "Attempts to record queued alert transitions on tickets that failed (each is retried)."}),
+		journalErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "facilityd_ticket_queue_journal_errors_total",
+			Help: "Alert transitions that could not be written to the ticket queue's journal (kept in memory)."}),
+	}
+	if a.reg != nil {
+		a.reg.MustRegister(m.applyFailures, m.journalErrors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "facilityd_ticket_queue_pending", Help: "Alert transitions waiting to be recorded on tickets.",
+		}, func() float64 { return float64(a.journal.Len()) }))
+	}
+	return m
+}
+
+// runTicketQueue applies the journal's changes, everything waiting at once
+// (up to maxTicketBatch) in one transaction: an alert storm costs a few
+// commits, not one per alert. A batch is marked done only after it
+// committed; a failure is retried with back-off, the batch staying first in
+// line. It runs until stop is closed (after the last rule generation
+// stopped), then drains for at most ticketDrainFor.
+func (a *app) runTicketQueue(stop <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	failures := 0
+	var retry <-chan time.Time
 	for {
-		select {
-		case cs := <-a.ticketQ:
-			a.applyTickets(apply, a.drainTickets(cs))
-		case <-ctx.Done():
-			// The generations have stopped: record what they queued.
-			for {
-				select {
-				case cs := <-a.ticketQ:
-					a.applyTickets(apply, a.drainTickets(cs))
-				default:
-					return
-				}
+		cs := a.journal.Peek(maxTicketBatch)
+		if len(cs) == 0 || retry != nil {
+			if len(cs) == 0 && stop == nil {
+				return // stopping, and nothing left
 			}
+			select {
+			case <-a.journal.Wake():
+			case <-retry:
+				retry = nil
+			case <-stop:
+				stop = nil
+				defer time.AfterFunc(ticketDrainFor, cancel).Stop()
+			case <-ctx.Done():
+				a.log.Warn("stopping: alert transitions left in the ticket queue for the next start", "changes", a.journal.Len())
+				return
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			a.log.Warn("stopping: alert transitions left in the ticket queue for the next start", "changes", len(cs))
+			return
+		}
+		if err := a.journal.Sync(); err != nil {
+			a.log.Warn("ticket queue: journal not synced", "err", err)
+		}
+		if !a.applyTickets(ctx, cs) {
+			failures++
+			a.queueMetrics.applyFailures.Inc()
+			retry = time.After(backoff(failures, ticketRetryMin, ticketRetryMax))
+			continue
+		}
+		if failures > 0 {
+			a.log.Info("ticket queue: tickets accept changes again", "after_failures", failures)
+		}
+		failures = 0
+		if err := a.journal.Done(len(cs)); err != nil {
+			a.log.Warn("ticket queue: done not recorded; the changes will be skipped by id when replayed", "err", err)
 		}
 	}
 }
 
-// drainTickets adds whatever else is queued to cs, up to maxTicketBatch.
-func (a *app) drainTickets(cs []tickets.Change) []tickets.Change {
-	for len(cs) < maxTicketBatch {
-		select {
-		case more := <-a.ticketQ:
-			cs = append(cs, more...)
-		default:
-			return cs
-		}
+// backoff doubles from lo per failure, up to hi.
+func backoff(failures int, lo, hi time.Duration) time.Duration {
+	d := lo
+	for i := 1; i < failures && d < hi; i++ {
+		d *= 2
 	}
-	return cs
+	return min(d, hi)
 }
 
-func (a *app) applyTickets(ctx context.Context, cs []tickets.Change) {
+// applyTickets records cs on tickets and reports whether they are done
+// with: applied, or malformed (logged; retrying would not help).
+func (a *app) applyTickets(ctx context.Context, cs []tickets.Change) bool {
 	start := time.Now()
-	rs, err := a.tickets.Apply(ctx, cs)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		a.log.Error("alert transitions not recorded on tickets", "changes", len(cs), "err", err)
+	actx, cancel := context.WithTimeout(ctx, ticketApplyTimeout)
+	rs, err := a.tickets.Apply(actx, cs)
+	cancel()
+	if rs == nil {
+		if ctx.Err() == nil {
+			a.log.Error("alert transitions not recorded on tickets yet; retrying", "changes", len(cs), "err", err)
+		}
+		return false
+	}
+	if err != nil {
+		a.log.Error("malformed alert transitions not recorded on tickets", "changes", len(cs), "err", err)
 	}
 	opened := 0
 	now := a.now()
 	for i, r := range rs {
 		switch {
+		case r.Duplicate:
+			a.log.Debug("ticket change applied before; skipped", "id", cs[i].ID)
 		case r.Created:
 			opened++
 			a.log.Info("ticket opened", "id", r.Ticket.ID, "title", r.Ticket.Title, "priority", r.Ticket.Priority)
@@ -213,6 +284,7 @@ func (a *app) applyTickets(ctx context.Context, cs []tickets.Change) {
 	if len(cs) > 100 {
 		a.log.Info("alert storm recorded on tickets", "changes", len(cs), "opened", opened, "took", time.Since(start))
 	}
+	return true
 }
 
 // runSLA looks for missed deadlines now and every interval.

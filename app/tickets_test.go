@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facilityd/facilityd/tickets"
+	"github.com/facilityd/facilityd/tickets/handoff"
 )
 
 // ticketApp is the ticket side of an app, without devices or rules.
@@ -21,11 +22,16 @@ func ticketApp(t testing.TB) (*app, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &app{log: slog.New(slog.DiscardHandler), now: time.Now, tickets: st, ticketQ: make(chan []tickets.Change, 256)}
-	ctx, cancel := context.WithCancel(context.Background())
+	j, _, err := handoff.Open(filepath.Join(t.TempDir(), TicketQueueFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{log: slog.New(slog.DiscardHandler), now: time.Now, tickets: st, journal: j}
+	a.queueMetrics = newTicketQueueMetrics(a)
+	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() { a.runTicketQueue(ctx) })
-	return a, func() { cancel(); wg.Wait(); st.Close() }
+	wg.Go(func() { a.runTicketQueue(stop) })
+	return a, func() { close(stop); wg.Wait(); j.Close(); st.Close() }
 }
 
 // storm queues 10,000 firing alerts over 1,000 devices the way the rules

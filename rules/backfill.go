@@ -43,7 +43,10 @@ func (e *Engine) WindowNeeds() []WindowNeed {
 			}
 			k := key{ds.dev.Type, name}
 			n := needs[k]
-			needs[k] = WindowNeed{Type: k.typ, Point: name, Kind: ds.dev.Points[name], Span: max(n.Span, s.keep)}
+			// A poll interval more than the window, so that the oldest
+			// sample read starts the window, not one interval into it.
+			span := s.keep + max(ds.dev.Interval, time.Minute)
+			needs[k] = WindowNeed{Type: k.typ, Point: name, Kind: ds.dev.Points[name], Span: max(n.Span, span)}
 		}
 	}
 	return slices.SortedFunc(maps.Values(needs), func(a, b WindowNeed) int {
@@ -123,6 +126,9 @@ func (s *series) backfill(pts []point) int {
 	if s.n == 0 {
 		last := old[len(old)-1]
 		s.last, s.lastV = last.t, last.v
+	}
+	if s.from == 0 || old[0].t < s.from {
+		s.from = old[0].t
 	}
 	s.ring, s.head, s.n = merged, 0, len(old)+s.n
 	return len(old)

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -50,7 +51,7 @@ groups:
 func TestBackfillAfterRestart(t *testing.T) {
 	restart := at(time.Hour)
 	var hist []store.Point
-	for s := 290; s > 0; s -= 10 {
+	for s := 300; s > 0; s -= 10 { // from the window's start: it has been seen
 		hist = append(hist, store.Point{Time: restart.Add(-time.Duration(s) * time.Second), Value: 25})
 	}
 	q := &fakeHistory{series: []store.Series{
@@ -61,8 +62,8 @@ func TestBackfillAfterRestart(t *testing.T) {
 		e := newTestEngine(t, overcurrent, pump("pump-1", "", nil))
 		if backfill {
 			needs := e.WindowNeeds()
-			if len(needs) != 2 || needs[0].Point != "discharge_pressure" || needs[0].Span != 30*time.Second ||
-				needs[1].Point != "motor_current" || needs[1].Span != 5*time.Minute {
+			if len(needs) != 2 || needs[0].Point != "discharge_pressure" || needs[0].Span != 30*time.Second+time.Minute ||
+				needs[1].Point != "motor_current" || needs[1].Span != 6*time.Minute { // a minute's margin: the oldest sample starts the window
 				t.Fatalf("needs = %+v", needs)
 			}
 			samples, err := FetchHistory(context.Background(), q, needs, restart)
@@ -81,7 +82,7 @@ func TestBackfillAfterRestart(t *testing.T) {
 	if got := run(true); got != "overcurrent/pump-1:inactive>firing!" {
 		t.Errorf("with history: %q", got)
 	}
-	if len(q.asked) != 2 || q.asked[1] != `pump.motor_current of "*" 5m0s` {
+	if len(q.asked) != 2 || q.asked[1] != `pump.motor_current of "*" 6m0s` {
 		t.Errorf("queries: %q", q.asked)
 	}
 }
@@ -98,9 +99,14 @@ func TestBackfillKeepsLiveSamples(t *testing.T) {
 	if n := e.Backfill(late); n != 2 {
 		t.Errorf("took %d samples, want 2", n)
 	}
-	got := e.devices["pump-1"].series["motor_current"].eval("avg", 5*time.Minute, at(10*time.Second), at(0))
-	if got != 25 { // (40+40+10+10)/4
-		t.Errorf("avg = %v, want 25", got)
+	sr := e.devices["pump-1"].series["motor_current"]
+	// The window (-20s, 10s] is seen: the oldest sample, at -20 s, starts it.
+	if got := sr.eval("avg", 30*time.Second, at(10*time.Second), at(0)); got != 20 { // (40+10+10)/3
+		t.Errorf("avg = %v, want 20", got)
+	}
+	// The history starts 20 s back: a 5-minute window is not seen yet.
+	if got := sr.eval("avg", 5*time.Minute, at(10*time.Second), at(0)); !math.IsNaN(got) {
+		t.Errorf("avg over an unseen window = %v, want NaN", got)
 	}
 	if _, err := FetchHistory(context.Background(), &fakeHistory{err: errors.New("down")}, e.WindowNeeds(), at(0)); err == nil {
 		t.Error("FetchHistory hides the querier's error")

@@ -179,7 +179,7 @@ func (e *Engine) compileFor(c *compiler, in *instance) error {
 			}
 			s := ds.series[ref.point]
 			if s == nil {
-				s = &series{}
+				s = &series{slack: int64(ds.dev.Interval)}
 				ds.series[ref.point] = s
 			}
 			s.keep = max(s.keep, ref.dur)

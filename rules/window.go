@@ -15,8 +15,13 @@ type point struct {
 // the longest window over that point needs them, in a ring that grows by
 // doubling: about 16 bytes per sample held.
 type series struct {
-	keep  time.Duration
-	ring  []point
+	keep time.Duration
+	// from is the time of the oldest sample the series ever held (0: none
+	// yet) and slack how far after a window's start that may be (the
+	// device's poll interval): a window reaching back before from has not
+	// been seen, and its functions give NaN (see eval).
+	from, slack int64
+	ring        []point
 	head  int // index of the oldest sample
 	n     int
 	last  int64 // time of the newest sample, 0 when none
@@ -31,6 +36,9 @@ func (s *series) add(t time.Time, v float64) {
 		return
 	}
 	s.last, s.lastV = ns, v
+	if s.from == 0 || ns < s.from {
+		s.from = ns
+	}
 	if s.keep <= 0 {
 		return // age only needs the newest time
 	}
@@ -58,9 +66,12 @@ func (s *series) evict(now int64) {
 func (s *series) at(i int) point { return s.ring[(s.head+i)%len(s.ring)] }
 
 // eval computes a window function over the samples in (now-dur, now].
-// Functions without enough samples give NaN, which compares false: a rule
-// over an empty window decides nothing. changes of an empty window is 0.
-// age counts from since when the point never had a sample.
+// A window that reaches back before the series' first sample has not been
+// seen: every function but age gives NaN, which compares false, so a rule
+// never judges what it did not watch (`min(flow, "24h") > 0` right after a
+// start, `changes(x, "1h") == 0` after a reload). Functions without enough
+// samples give NaN too; changes of a seen window without samples is 0. age
+// counts from since when the point never had a sample.
 func (s *series) eval(fn string, dur time.Duration, now, since time.Time) float64 {
 	nowNs := now.UnixNano()
 	if fn == "age" {
@@ -74,6 +85,9 @@ func (s *series) eval(fn string, dur time.Duration, now, since time.Time) float6
 		s.evict(nowNs)
 	}
 	cut := nowNs - int64(dur)
+	if s.from == 0 || s.from > cut+s.slack {
+		return math.NaN()
+	}
 	first := 0
 	for first < s.n && s.at(first).t <= cut {
 		first++

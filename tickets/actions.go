@@ -131,7 +131,7 @@ func (s *Store) Create(ctx context.Context, actor string, m Manual) (t Ticket, c
 	var r Result
 	err = s.inTx(ctx, func(x *txn) error {
 		var err error
-		r, err = x.raise(a, 1, x.now, x.now, actor)
+		r, err = x.raise(a, 1, x.now, x.now, false, actor)
 		return err
 	})
 	if err != nil {

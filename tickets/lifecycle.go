@@ -60,6 +60,29 @@ func allowedFrom(from Status) string {
 // Closing needs a recorded follow-up check when the follow_up policy is
 // required. A move the lifecycle does not allow is ErrTransition.
 func (s *Store) Transition(ctx context.Context, id int64, to Status, actor, comment string) (Ticket, error) {
+	return s.Move(ctx, id, Move{To: to, Actor: actor, Comment: comment})
+}
+
+// Move is a Transition with its options.
+type Move struct {
+	To             Status
+	Actor, Comment string
+	// Force resolves, closes or cancels a ticket whose alert still fires,
+	// which is otherwise ErrAlertFiring; it needs a comment saying why.
+	// The fault keeps firing, so facilityd opens a new ticket for it (see
+	// Change.StillFiring), unless it is silenced.
+	Force bool
+}
+
+// Move moves ticket id as m says; see Transition. Resolving, closing or
+// cancelling a ticket raised by an alert that still fires (the ticket has
+// no alert_resolved time) is ErrAlertFiring unless m.Force: the fault is
+// still there, and closing its ticket would leave it without one.
+func (s *Store) Move(ctx context.Context, id int64, m Move) (Ticket, error) {
+	to, actor, comment := m.To, m.Actor, m.Comment
+	if m.Force && strings.TrimSpace(comment) == "" {
+		return Ticket{}, fmt.Errorf("tickets: ticket %d: %w: force needs a comment saying why", id, ErrInvalid)
+	}
 	if !to.Valid() {
 		return Ticket{}, fmt.Errorf("tickets: ticket %d: %w: status %q, want one of %s", id, ErrInvalid, to, statusNames())
 	}
@@ -67,6 +90,14 @@ func (s *Store) Transition(ctx context.Context, id int64, to Status, actor, comm
 		return Ticket{}, fmt.Errorf("tickets: ticket %d: %w", id, err)
 	}
 	return s.update(ctx, id, actor, func(x *txn, t *Ticket) error {
+		if t.AlertFiring() && !to.IsOpen() && t.Status.IsOpen() && actor != systemActor {
+			if !m.Force {
+				return fmt.Errorf("%w: %s → %s: the alert that raised this ticket still fires since %s; "+
+					"fix the fault first, silence the alert, or force with a comment", ErrAlertFiring, t.Status, to,
+					t.LastSeen.Format(time.RFC3339))
+			}
+			comment = "forced while the alert still fires: " + comment
+		}
 		return x.move(t, to, actor, comment)
 	})
 }

@@ -98,6 +98,15 @@ var migrations = []string{
 	// that moved deadlines later would be worse than a short pause.
 	`ALTER TABLE tickets ADD COLUMN held_since TEXT;
 	UPDATE tickets SET held_since = updated_at WHERE status = 'on_hold';`,
+
+	// 4: the ids of alert transitions applied, so that a durable queue
+	// that retries after a crash applies each exactly once; rows older
+	// than a retention are pruned.
+	`CREATE TABLE applied_changes (
+		id         TEXT PRIMARY KEY,
+		applied_at TEXT NOT NULL
+	);
+	CREATE INDEX applied_changes_at ON applied_changes (applied_at);`,
 }
 
 // migrate brings the schema up to date. Each step reads the version inside

@@ -152,3 +152,25 @@ func events(ctx context.Context, tx *sql.Tx, id int64) ([]Event, error) {
 	}
 	return evs, rows.Err()
 }
+
+// OpenKeys returns the keys of the open tickets raised from source, each
+// with whether the ticket believes its alert still fires (no alert_resolved
+// time): what the daemon compares with its alerts to find a firing alert
+// without a ticket, or a ticket whose alert cleared unnoticed.
+func (s *Store) OpenKeys(ctx context.Context, source string) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT key, alert_resolved_at IS NULL FROM tickets WHERE source = ? AND `+openStatuses, source)
+	if err != nil {
+		return nil, fmt.Errorf("tickets: open keys: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var key string
+		var firing bool
+		if err := rows.Scan(&key, &firing); err != nil {
+			return nil, fmt.Errorf("tickets: open keys: %w", err)
+		}
+		out[key] = firing
+	}
+	return out, rows.Err()
+}

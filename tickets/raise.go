@@ -57,11 +57,15 @@ func (s *Store) Apply(ctx context.Context, changes []Change) ([]Result, error) {
 		return results, errors.Join(invalid...)
 	}
 	err := s.inTx(ctx, func(x *txn) error {
+		dup, err := x.recordApplied(changes, bad)
+		if err != nil {
+			return err
+		}
 		var order []*group
 		pending := map[string]*group{}
 		flush := func(g *group) error {
 			delete(pending, g.alert.Key)
-			r, err := x.raise(g.alert, g.n, g.first, g.last, systemActor)
+			r, err := x.raise(g.alert, g.n, g.first, g.last, g.stillFiring, systemActor)
 			if err != nil {
 				return fmt.Errorf("raise %q: %w", g.alert.Key, err)
 			}
@@ -75,6 +79,10 @@ func (s *Store) Apply(ctx context.Context, changes []Change) ([]Result, error) {
 		}
 		for i, c := range changes {
 			if bad[i] {
+				continue
+			}
+			if dup[i] {
+				results[i].Duplicate = true
 				continue
 			}
 			at := c.Alert.At.UTC()
@@ -102,6 +110,7 @@ func (s *Store) Apply(ctx context.Context, changes []Change) ([]Result, error) {
 				order = append(order, g)
 			}
 			g.idx = append(g.idx, i)
+			g.stillFiring = g.stillFiring || c.StillFiring
 			g.n++
 			g.first, g.last = earlier(g.first, at), later(g.last, at)
 		}
@@ -126,6 +135,41 @@ type group struct {
 	idx         []int
 	n           int
 	first, last time.Time
+	stillFiring bool
+}
+
+// keepApplied is how long the ids of applied changes are remembered: far
+// longer than any change waits in a queue.
+const keepApplied = 30 * 24 * time.Hour
+
+// recordApplied records the ids of the changes that have one and reports
+// which were applied before (by index).
+func (x *txn) recordApplied(changes []Change, bad []bool) ([]bool, error) {
+	var dup []bool
+	for i, c := range changes {
+		if c.ID == "" || bad[i] {
+			continue
+		}
+		if dup == nil {
+			dup = make([]bool, len(changes))
+			if _, err := x.exec(`DELETE FROM applied_changes WHERE applied_at < ?`, stamp(x.now.Add(-keepApplied))); err != nil {
+				return nil, err
+			}
+		}
+		res, err := x.exec(`INSERT INTO applied_changes (id, applied_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, c.ID, stamp(x.now))
+		if err != nil {
+			return nil, fmt.Errorf("record change %s: %w", c.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, err
+		} else if n == 0 {
+			dup[i] = true
+		}
+	}
+	if dup == nil {
+		dup = make([]bool, len(changes))
+	}
+	return dup, nil
 }
 
 func earlier(a, b time.Time) time.Time {
@@ -154,7 +198,10 @@ func checkChange(c Change) error {
 }
 
 // raise records n firings of a, from first to last, on behalf of actor.
-func (x *txn) raise(a Alert, n int, first, last time.Time, actor string) (Result, error) {
+// stillFiring (an alert that never stopped firing, whose ticket was closed
+// by force) opens a new ticket that names the closed one instead of
+// reopening it.
+func (x *txn) raise(a Alert, n int, first, last time.Time, stillFiring bool, actor string) (Result, error) {
 	t, err := scanTicket(x.queryRow(selectTicket+" WHERE key = ? AND "+openStatuses, a.Key))
 	switch {
 	case err == nil:
@@ -162,10 +209,17 @@ func (x *txn) raise(a Alert, n int, first, last time.Time, actor string) (Result
 	case !errors.Is(err, ErrNotFound):
 		return Result{}, err
 	}
-	if ok, err := x.reopen(&t, a.Key, n, first, last); ok || err != nil {
+	note := ""
+	if stillFiring {
+		var prev int64
+		var status string
+		if err := x.queryRow(`SELECT id, status FROM tickets WHERE key = ? ORDER BY id DESC LIMIT 1`, a.Key).Scan(&prev, &status); err == nil {
+			note = fmt.Sprintf("; the alert still fires after ticket %d was %s", prev, status)
+		}
+	} else if ok, err := x.reopen(&t, a.Key, n, first, last); ok || err != nil {
 		return Result{Ticket: t, Reopened: ok}, err
 	}
-	t, err = x.insert(a, n, first, last, actor)
+	t, err = x.insert(a, n, first, last, actor, note)
 	return Result{Ticket: t, Created: true}, err
 }
 
@@ -235,7 +289,7 @@ func (t *Ticket) reopened(now time.Time, sla SLA) {
 	t.ResolveBy = now.Add(sla.ResolveWithin)
 }
 
-func (x *txn) insert(a Alert, n int, first, last time.Time, actor string) (Ticket, error) {
+func (x *txn) insert(a Alert, n int, first, last time.Time, actor, note string) (Ticket, error) {
 	now := x.now
 	sla := x.cfg.SLAFor(a.Priority)
 	t := Ticket{
@@ -263,7 +317,7 @@ func (x *txn) insert(a Alert, n int, first, last time.Time, actor string) (Ticke
 	if n > 1 {
 		detail += fmt.Sprintf("; %d occurrences", n)
 	}
-	return t, x.event(&t, actor, EventCreated, detail)
+	return t, x.event(&t, actor, EventCreated, detail+note)
 }
 
 // alertResolved notes on the open ticket of key that its alert cleared, and

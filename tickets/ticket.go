@@ -36,6 +36,12 @@ func (s Status) Valid() bool {
 	return ok
 }
 
+// AlertFiring reports whether t was raised by a rule's alert that has not
+// cleared since it last fired. (Inspections are done, not cleared.)
+func (t *Ticket) AlertFiring() bool {
+	return t.Source == SourceRule && t.AlertResolvedAt.IsZero()
+}
+
 // openStatuses is Status.IsOpen in SQL.
 const openStatuses = `status NOT IN ('resolved','closed','cancelled')`
 
@@ -63,6 +69,9 @@ var (
 	ErrTransition = errors.New("transition not allowed")
 	// ErrInvalid means an argument was malformed (unknown priority, status…).
 	ErrInvalid = errors.New("invalid argument")
+	// ErrAlertFiring means a resolve, close or cancel of a ticket whose
+	// alert still fires, without force: the fault is still there.
+	ErrAlertFiring = errors.New("alert still firing")
 	// ErrRejected is wrapped by a Notifier whose receiver refused a
 	// notification for good (HTTP 400, say): retrying would not help, so
 	// the outbox drops it, logged, instead of blocking the receiver's queue.
@@ -72,16 +81,32 @@ var (
 // Alert is what the alert layer hands over when an alert fires: Key is its
 // stable fingerprint (rule + device + labels), never its value.
 type Alert struct {
-	Key, Title, Description, Device, Location, Category, Priority, Source string
+	Key         string `json:"key"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	Device      string `json:"device,omitempty"`
+	Location    string `json:"location,omitempty"`
+	Category    string `json:"category,omitempty"`
+	Priority    string `json:"priority,omitempty"`
+	Source      string `json:"source,omitempty"`
 	// At is when the alert fired; zero means now.
-	At time.Time
+	At time.Time `json:"at,omitzero"`
 }
 
 // Change is one alert transition for Apply: the alert fired, or, with
 // Resolved set, cleared (then only Alert.Key and Alert.At matter).
 type Change struct {
-	Alert    Alert
-	Resolved bool
+	// ID, when set, makes the change idempotent: Apply records it in the
+	// transaction of the change and skips a change whose ID it recorded
+	// before, so a queue that retries after a crash never applies a
+	// transition twice. Queues of transitions set it; direct callers may not.
+	ID       string `json:"id,omitempty"`
+	Alert    Alert  `json:"alert"`
+	Resolved bool   `json:"resolved,omitempty"`
+	// StillFiring marks a firing alert found without an open ticket (its
+	// ticket was closed by force while it fired): it opens a new ticket
+	// that names the closed one, never reopens that one.
+	StillFiring bool `json:"still_firing,omitempty"`
 }
 
 // Result is what Apply did with one Change. Ticket is the ticket after the
@@ -91,6 +116,9 @@ type Result struct {
 	// Created is set when the change opened a new ticket, Reopened when it
 	// brought a resolved or closed one back.
 	Created, Reopened bool
+	// Duplicate is set when the change's ID was applied before: nothing
+	// was done.
+	Duplicate bool
 }
 
 // Ticket is one maintenance ticket. Times are UTC; zero times are unset and
