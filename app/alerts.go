@@ -39,6 +39,8 @@ type alerter struct {
 	statePath string
 	stamp     string // of the silences file last loaded
 	lastSave  time.Time
+	// lastReconcile is when alerts and open tickets were last compared.
+	lastReconcile time.Time
 
 	// history brings the window history read at start (see backfill);
 	// stopBackfill cancels the read, and backfills waits for it.
@@ -71,14 +73,16 @@ func (a *app) newAlerter(ctx context.Context, cfg *config.Config) (*alerter, err
 		}
 		snap, reannounce = &s, true
 	}
+	engine.Inherit(a.prevEngine) // on reload: windows, values and no-data clocks of the devices kept
+	a.prevEngine = nil
 	ts, dropped := engine.Restore(*snap, a.now(), reannounce)
 	if n := len(snap.Alerts); n > 0 {
 		a.log.Info("alert state restored", "alerts", n-dropped, "dropped", dropped, "saved_at", snap.SavedAt)
 	}
 	al.handle(ctx, ts)
-	if reannounce { // at start; on reload the windows carry over with the state
-		al.backfill(ctx, cfg)
-	}
+	// At start the windows fill from InfluxDB; on reload they carry over,
+	// and history fills only what they do not hold (new rules' windows).
+	al.backfill(ctx, cfg)
 	return al, nil
 }
 
@@ -133,6 +137,9 @@ func (al *alerter) tick(ctx context.Context) {
 	al.loadSilences(false)
 	now := al.a.now()
 	al.handle(ctx, al.engine.Eval(now))
+	if now.Sub(al.lastReconcile) >= reconcileEvery {
+		al.reconcile(ctx, now)
+	}
 	al.publish()
 	if now.Sub(al.lastSave) >= saveEvery && len(al.a.alertsView()) > 0 {
 		al.save()
@@ -145,6 +152,7 @@ func (al *alerter) stop() {
 	al.backfills.Wait()
 	snap := al.engine.Snapshot()
 	al.a.saved = &snap
+	al.a.prevEngine = al.engine
 	al.save()
 }
 
@@ -188,7 +196,7 @@ func (al *alerter) handle(ctx context.Context, ts []rules.Transition) {
 				drivers.Sample{Time: t.At, Device: al.Subject(), Measurement: AlertsMeasurement, Point: al.Rule, Value: drivers.String(t.To.String())},
 				drivers.Sample{Time: t.At, Device: al.Subject(), Measurement: AlertsMeasurement, Point: al.Rule + "_severity", Value: drivers.String(string(al.Severity))})
 		}
-		if !t.Notify || al.Ticket == nil {
+		if !t.Notify || (al.Ticket == nil && !t.Removed) {
 			continue
 		}
 		switch {

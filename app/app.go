@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
@@ -48,27 +47,35 @@ func TicketsPath(cfg *config.Config) string {
 
 // app is one running facilityd.
 type app struct {
-	log          *slog.Logger
-	now          func() time.Time
-	writer       *store.Writer
-	tickets      *tickets.Store
-	journal      *handoff.Journal // alert transitions on their way to tickets (tickets.go)
-	queueMetrics ticketQueueMetrics
-	live         *live
-	reg          *prometheus.Registry // self metrics, served at /metrics
+	log           *slog.Logger
+	now           func() time.Time
+	writer        *store.Writer
+	tickets       *tickets.Store
+	journal       *handoff.Journal // alert transitions on their way to tickets (tickets.go)
+	queueMetrics  ticketQueueMetrics
+	reloadMetrics reloadMetrics
+	live          *live
+	reg           *prometheus.Registry // self metrics, served at /metrics
 
 	mu      sync.RWMutex // guards cfg, engine view, poller
 	cfg     *config.Config
 	devTags map[string]map[string]string // InfluxDB tags by device id, of cfg
 	alerts  []rules.Alert
 	poller  *modbus.Poller
-	mqtt    *mqtt.Driver // of the current generation; nil without an mqtt section (mqtt.go)
+	mqtt    *mqtt.Driver // nil without an mqtt section (mqtt.go)
+
+	drivers       driverSet // kept across reloads that leave them unchanged (drivers.go)
+	ingestMu      sync.Mutex
+	rulesIn       chan batch // polls on their way to the running generation's rules
+	ruleDrops     int
+	ingestMetrics ingestMetrics
 
 	// silences is the silences file, shared with the CLI; saved is the
 	// alert state a stopped generation hands to the next (nil at start:
 	// the first generation reads the state file).
-	silences *rules.SilenceStore
-	saved    *rules.Snapshot
+	silences   *rules.SilenceStore
+	saved      *rules.Snapshot
+	prevEngine *rules.Engine // of the stopped generation, for the next to inherit
 
 	ticketRun *ticketRun // dispatcher and SLA checks, restarted on reload (tickets.go)
 }
@@ -143,6 +150,9 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err := a.startMQTTBroker(ctx, &wg); err != nil {
 		return err
 	}
+	a.rulesIn = make(chan batch, rulesQueue)
+	a.drivers.ctx = ctx
+	defer a.stopDrivers() // after the last generation, before the run's goroutines are waited for
 	if err := a.startHTTP(ctx, &wg); err != nil {
 		return err
 	}
@@ -178,10 +188,8 @@ func (a *app) waitReload(ctx context.Context, reload <-chan struct{}, done <-cha
 		case err := <-done:
 			return nil, err
 		case <-reload:
-			next, err := config.Load(a.current().Path)
-			if err == nil {
-				err = a.reloadTickets(next) // checks everything first; on error nothing changed
-			}
+			next, err := a.loadForReload()
+			a.reloadMetrics.record(err == nil, a.now())
 			if err != nil {
 				a.log.Error("reload failed; keeping the running config", "err", err)
 				continue
@@ -189,6 +197,21 @@ func (a *app) waitReload(ctx context.Context, reload <-chan struct{}, done <-cha
 			return next, nil
 		}
 	}
+}
+
+// loadForReload loads and checks the config file for a reload. A panic
+// anywhere in it is an error like any other: the running config stays.
+func (a *app) loadForReload() (next *config.Config, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			next, err = nil, fmt.Errorf("config %s: internal error while loading (please report it): %v", a.current().Path, p)
+		}
+	}()
+	next, err = config.Load(a.current().Path)
+	if err == nil {
+		err = a.reloadTickets(next) // checks everything first; on error nothing changed
+	}
+	return next, err
 }
 
 func (a *app) current() *config.Config {
@@ -219,7 +242,11 @@ func (a *app) tags(device string) map[string]string {
 // batch is one Put's samples, copied because drivers reuse their slices.
 type batch []drivers.Sample
 
-// runGeneration polls devices and evaluates rules for one config generation.
+// rulesQueue is how many polls wait for the rules.
+const rulesQueue = 1024
+
+// runGeneration evaluates the rules of one config generation, after
+// starting the drivers it needs (or keeping them, when unchanged).
 func (a *app) runGeneration(ctx context.Context) error {
 	cfg := a.current()
 	alerts, err := a.newAlerter(ctx, cfg)
@@ -227,51 +254,16 @@ func (a *app) runGeneration(ctx context.Context) error {
 		return fmt.Errorf("rules: %w", err)
 	}
 	defer alerts.stop()
-	var devs []modbus.Device
-	for _, d := range cfg.Devices {
-		if d.Modbus != nil {
-			devs = append(devs, modbus.Device{ID: d.ID, Profile: cfg.Profiles[d.Profile], Config: *d.Modbus})
-		}
+	if err := a.startDrivers(cfg); err != nil {
+		return fmt.Errorf("drivers: %w", err)
 	}
-	poller, err := modbus.New(devs, a.log.With("component", "modbus"))
-	if err != nil {
-		return fmt.Errorf("modbus: %w", err)
-	}
-	a.mu.Lock()
-	a.poller = poller
-	a.mu.Unlock()
-
-	in := make(chan batch, 1024)
-	var dropped int
-	sink := drivers.SinkFunc(func(ctx context.Context, samples []drivers.Sample) {
-		a.writer.Put(ctx, samples)
-		a.live.put(samples)
-		select {
-		case in <- slices.Clone(samples):
-		default:
-			dropped++ // rules are behind: storage still has every sample
-			if dropped&(dropped-1) == 0 {
-				a.log.Warn("rule queue full; samples skipped by rules", "skipped", dropped)
-			}
-		}
-	})
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	if sink, err = a.startMQTT(ctx, &wg, cfg, sink); err != nil {
-		return fmt.Errorf("mqtt: %w", err)
-	}
-	wg.Go(func() {
-		if err := poller.Run(ctx, sink); err != nil && !errors.Is(err, context.Canceled) {
-			a.log.Error("modbus poller stopped", "err", err)
-		}
-	})
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case b := <-in:
+		case b := <-a.rulesIn:
 			alerts.observe(ctx, b)
 		case <-tick.C:
 			alerts.tick(ctx)

@@ -25,7 +25,7 @@ func TestWindowBackfillAtStart(t *testing.T) {
 	influx := testenv.StartInfluxd(t)
 	aa := newAlertApp(t, t.TempDir())
 	var lp strings.Builder
-	for s := 290; s > 0; s -= 10 {
+	for s := 300; s > 0; s -= 10 { // from the window's start: it has been seen
 		fmt.Fprintf(&lp, "pump,device=pump-1,site=test motor_current=25 %d\n", aa.clock.Add(-time.Duration(s)*time.Second).UnixNano())
 	}
 	resp, err := http.Post(influx.URL+"/write?db="+influx.DB, "text/plain", strings.NewReader(lp.String()))

@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,7 +26,51 @@ func newRegistry(a *app) *prometheus.Registry {
 			Help: "Samples not kept in live state because it holds its maximum of series.",
 		}, func() float64 { return float64(a.live.Stats().Refused) }),
 	)
+	now := time.Now
+	if a.now != nil {
+		now = a.now
+	}
+	a.reloadMetrics = newReloadMetrics(reg, now())
+	a.ingestMetrics.ruleDrops = prometheus.NewCounter(prometheus.CounterOpts{Name: "facilityd_rule_queue_dropped_samples_total",
+		Help: "Samples the rules skipped because their queue was full (storage still has them)."})
+	reg.MustRegister(a.ingestMetrics.ruleDrops)
 	return reg
+}
+
+// reloadMetrics are vmalert's and Prometheus' reload gauges.
+type reloadMetrics struct {
+	ok      prometheus.Gauge
+	at      prometheus.Gauge
+	reloads *prometheus.CounterVec
+}
+
+func newReloadMetrics(reg prometheus.Registerer, now time.Time) reloadMetrics {
+	m := reloadMetrics{
+		ok: prometheus.NewGauge(prometheus.GaugeOpts{Name: "facilityd_config_last_reload_successful",
+			Help: "Whether the last config reload succeeded (1) or kept the running config (0)."}),
+		at: prometheus.NewGauge(prometheus.GaugeOpts{Name: "facilityd_config_last_reload_success_timestamp_seconds",
+			Help: "When the config was last loaded successfully (at start or on reload), as a Unix time."}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "facilityd_config_reloads_total",
+			Help: "Config reloads by result (success, failure)."}, []string{"result"}),
+	}
+	reg.MustRegister(m.ok, m.at, m.reloads)
+	m.ok.Set(1)
+	m.at.Set(float64(now.Unix()))
+	return m
+}
+
+func (m reloadMetrics) record(ok bool, now time.Time) {
+	if m.ok == nil {
+		return
+	}
+	if ok {
+		m.ok.Set(1)
+		m.at.Set(float64(now.Unix()))
+		m.reloads.WithLabelValues("success").Inc()
+		return
+	}
+	m.ok.Set(0)
+	m.reloads.WithLabelValues("failure").Inc()
 }
 
 // metricsHandler serves reg in Prometheus' text format.

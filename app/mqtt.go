@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/facilityd/facilityd/config"
-	"github.com/facilityd/facilityd/drivers"
 	"github.com/facilityd/facilityd/drivers/mqtt"
 	"github.com/facilityd/facilityd/drivers/mqtt/broker"
 	"github.com/facilityd/facilityd/rules"
@@ -47,44 +45,6 @@ func (a *app) startMQTTBroker(ctx context.Context, wg *sync.WaitGroup) error {
 	case <-ctx.Done():
 		return nil
 	}
-}
-
-// startMQTT starts the MQTT driver of a generation next to the Modbus
-// poller when the config has an mqtt section: it reads the MQTT devices
-// into sink and publishes device statuses, point values and Home
-// Assistant discovery. It returns the sink every driver must use: it also
-// feeds the outbound device state and serializes Put, since the drivers
-// put from their own goroutines. Without an mqtt section it returns sink
-// unchanged.
-func (a *app) startMQTT(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, sink drivers.SinkFunc) (drivers.SinkFunc, error) {
-	a.setMQTT(nil)
-	if cfg.MQTT == nil {
-		return sink, nil
-	}
-	drv, err := mqtt.New(cfg.MQTT.Config, cfg.MQTTDevices(), a.log.With("component", "mqtt"))
-	if err != nil {
-		return sink, err
-	}
-	a.setMQTT(drv)
-	var mu sync.Mutex
-	shared := drivers.SinkFunc(func(ctx context.Context, samples []drivers.Sample) {
-		mu.Lock()
-		defer mu.Unlock()
-		sink(ctx, samples)
-		drv.ObserveSamples(samples)
-	})
-	var disc []mqtt.DiscoveryDevice
-	for _, d := range cfg.Devices {
-		disc = append(disc, mqtt.DiscoveryDevice{ID: d.ID, Location: d.Location, Profile: cfg.Profiles[d.Profile]})
-	}
-	drv.PublishDiscovery(disc)
-	wg.Go(func() {
-		if err := drv.Run(ctx, shared); err != nil {
-			a.log.Error("mqtt driver stopped", "err", err)
-		}
-	})
-	wg.Go(func() { a.publishStatuses(ctx, drv) })
-	return shared, nil
 }
 
 // publishStatuses publishes the status of every device, Modbus and MQTT,

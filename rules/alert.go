@@ -107,6 +107,10 @@ type Transition struct {
 	Notify bool
 	// Restored marks a firing alert announced again after a restart.
 	Restored bool
+	// Removed marks the resolution of a firing alert whose rule or device
+	// the new config no longer has (see Restore): Alert then holds only
+	// the fingerprint, rule and subject, and no ticket spec.
+	Removed bool
 }
 
 // Resolved reports whether the transition is a firing alert resolving.

@@ -333,3 +333,6 @@ func (e *Engine) SetSilences(s []Silence) { e.silences = slices.Clone(s) }
 // Devices returns how many devices the engine watches and how many rule
 // instances (rule × device or gateway) it evaluates.
 func (e *Engine) Devices() (devices, instances int) { return len(e.order), len(e.instances) }
+
+// Has reports whether fp is the fingerprint of one of the engine's alerts.
+func (e *Engine) Has(fp string) bool { return e.byFP[fp] != nil }

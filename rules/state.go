@@ -3,6 +3,7 @@ package rules
 import (
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -56,7 +57,9 @@ func (e *Engine) Snapshot() Snapshot {
 // where they stopped, so a `for: 10m` alert pending 4 minutes before a
 // restart fires 6 minutes after it (ActiveAt keeps the real start), and the
 // no-data clocks of offline rules start again at now.
-// Alerts whose rule or device is gone are dropped (their count is returned).
+// Alerts whose rule or device is gone are dropped (their count is
+// returned); those that were firing, with receivers told, resolve at now
+// (a transition with Removed set), so that their tickets record it.
 //
 // The returned transitions list the alerts that were firing (Restored set).
 // Notify is set, unless the alert is muted, for those receivers never heard
@@ -78,11 +81,15 @@ func (e *Engine) Restore(s Snapshot, now time.Time, reannounce bool) (ts []Trans
 	}
 	e.out = nil
 	heard := map[string]bool{}
+	var removed []Transition
 	for _, sa := range s.Alerts {
 		in := e.byFP[sa.Fingerprint]
 		st, err := ParseState(sa.State)
 		if in == nil || err != nil || st == Inactive {
 			dropped++
+			if in == nil && st == Firing && sa.Notified {
+				removed = append(removed, removedAlert(sa, now))
+			}
 			continue
 		}
 		in.state, in.activeAt, in.firedAt, in.resolvedAt = st, sa.ActiveAt, sa.FiredAt, sa.ResolvedAt
@@ -111,5 +118,18 @@ func (e *Engine) Restore(s Snapshot, now time.Time, reannounce bool) (ts []Trans
 			e.byFP[t.Alert.Fingerprint].notified = true
 		}
 	}
-	return e.out, dropped
+	return append(e.out, removed...), dropped
+}
+
+// removedAlert is the resolution of a saved firing alert whose rule or
+// device is gone.
+func removedAlert(sa SavedAlert, now time.Time) Transition {
+	a := Alert{Fingerprint: sa.Fingerprint, Rule: sa.Rule, State: Resolved, FiredAt: sa.FiredAt, ResolvedAt: now,
+		Value: nan, Annotations: map[string]string{"summary": "rule or device removed from the config"}}
+	if gw, ok := strings.CutPrefix(sa.Subject, "gateway "); ok {
+		a.Gateway = gw
+	} else {
+		a.Device = sa.Subject
+	}
+	return Transition{Alert: a, From: Firing, To: Resolved, At: now, Notify: true, Removed: true}
 }

@@ -1,0 +1,161 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/drivers/modbus"
+	"github.com/facilityd/facilityd/drivers/mqtt"
+)
+
+// The drivers outlive a reload whose config leaves them unchanged: their
+// connections, back-off and learned refusals stay. Each runs on the run's
+// context under a cancel of its own, and puts into ingest, which always
+// feeds the running generation's rules.
+
+// running is one driver started by the app.
+type running struct {
+	spec   any // what it was built from, compared on reload
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (r *running) stop() {
+	if r != nil {
+		r.cancel()
+		<-r.done
+	}
+}
+
+// driverSet holds the running drivers; only Run's goroutine changes it.
+type driverSet struct {
+	ctx    context.Context // the run's
+	modbus *running
+	mqtt   *running
+}
+
+// mqttSpec is what the MQTT driver is built from.
+type mqttSpec struct {
+	Config    *config.MQTT
+	Devices   any
+	Discovery []mqtt.DiscoveryDevice
+}
+
+// ingestMetrics count what the rules missed.
+type ingestMetrics struct{ ruleDrops prometheus.Counter }
+
+// ingest takes the samples of every driver: storage, live state, the MQTT
+// device state, and the rules of the running generation. It serializes the
+// drivers' puts. When the rules fall behind, their queue drops samples
+// (storage still has every one), counted.
+func (a *app) ingest(ctx context.Context, samples []drivers.Sample) {
+	a.ingestMu.Lock()
+	defer a.ingestMu.Unlock()
+	a.writer.Put(ctx, samples)
+	a.live.put(samples)
+	if drv := a.mqttDriver(); drv != nil {
+		drv.ObserveSamples(samples)
+	}
+	select {
+	case a.rulesIn <- slices.Clone(samples):
+	default:
+		a.ruleDrops++
+		if a.ingestMetrics.ruleDrops != nil {
+			a.ingestMetrics.ruleDrops.Add(float64(len(samples)))
+		}
+		if n := a.ruleDrops; n&(n-1) == 0 {
+			a.log.Warn("rule queue full; samples skipped by rules", "polls_skipped", n)
+		}
+	}
+}
+
+// startDrivers starts, or keeps when their config is unchanged, the Modbus
+// poller and the MQTT driver of cfg. An error leaves the running ones as
+// they were only if nothing was stopped yet; the caller treats it as a
+// failed generation.
+func (a *app) startDrivers(cfg *config.Config) error {
+	var devs []modbus.Device
+	for _, d := range cfg.Devices {
+		if d.Modbus != nil {
+			devs = append(devs, modbus.Device{ID: d.ID, Profile: cfg.Profiles[d.Profile], Config: *d.Modbus})
+		}
+	}
+	ds := &a.drivers
+	if ds.modbus == nil || !reflect.DeepEqual(ds.modbus.spec, devs) {
+		poller, err := modbus.New(devs, a.log.With("component", "modbus"))
+		if err != nil {
+			return err
+		}
+		if ds.modbus != nil {
+			a.log.Info("modbus: config changed; reconnecting")
+		}
+		ds.modbus.stop()
+		a.mu.Lock()
+		a.poller = poller
+		a.mu.Unlock()
+		ds.modbus = ds.start(devs, func(ctx context.Context) {
+			if err := poller.Run(ctx, drivers.SinkFunc(a.ingest)); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("modbus poller stopped", "err", err)
+			}
+		})
+	} else {
+		a.log.Info("modbus: config unchanged; connections kept", "devices", len(devs))
+	}
+
+	var spec *mqttSpec
+	if cfg.MQTT != nil {
+		spec = &mqttSpec{Config: cfg.MQTT, Devices: cfg.MQTTDevices()}
+		for _, d := range cfg.Devices {
+			spec.Discovery = append(spec.Discovery, mqtt.DiscoveryDevice{ID: d.ID, Location: d.Location, Profile: cfg.Profiles[d.Profile]})
+		}
+	}
+	if ds.mqtt != nil && reflect.DeepEqual(ds.mqtt.spec, spec) {
+		a.log.Info("mqtt: config unchanged; connection kept")
+		return nil
+	}
+	ds.mqtt.stop()
+	ds.mqtt = nil
+	a.setMQTT(nil)
+	if spec == nil {
+		return nil
+	}
+	drv, err := mqtt.New(cfg.MQTT.Config, cfg.MQTTDevices(), a.log.With("component", "mqtt"))
+	if err != nil {
+		return err
+	}
+	a.setMQTT(drv)
+	drv.PublishDiscovery(spec.Discovery)
+	ds.mqtt = ds.start(spec, func(ctx context.Context) {
+		var wg sync.WaitGroup
+		wg.Go(func() { a.publishStatuses(ctx, drv) })
+		if err := drv.Run(ctx, drivers.SinkFunc(a.ingest)); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("mqtt driver stopped", "err", err)
+		}
+		wg.Wait()
+	})
+	return nil
+}
+
+func (ds *driverSet) start(spec any, run func(ctx context.Context)) *running {
+	ctx, cancel := context.WithCancel(ds.ctx)
+	r := &running{spec: spec, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		run(ctx)
+	}()
+	return r
+}
+
+// stopDrivers stops every driver and waits for them.
+func (a *app) stopDrivers() {
+	a.drivers.modbus.stop()
+	a.drivers.mqtt.stop()
+	a.drivers.modbus, a.drivers.mqtt = nil, nil
+}

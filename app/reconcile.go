@@ -1,0 +1,59 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/facilityd/facilityd/rules"
+	"github.com/facilityd/facilityd/tickets"
+)
+
+// reconcileEvery is how often the alerts are compared with the open
+// tickets (and once soon after each start or reload).
+const reconcileEvery = 30 * time.Second
+
+// reconcile compares the engine's alerts with the open tickets of rules and
+// mends what the handoff of transitions cannot see: a firing alert whose
+// ticket was closed by force while it fired gets a new ticket (never a
+// firing fault without one), and an open ticket whose alert, known to this
+// engine, no longer fires (a resolution lost to a power cut, or a restart
+// that forgot the alert) records the resolution. Silenced and inhibited
+// alerts open nothing, as ever. It runs only when the ticket queue is
+// empty, so the tickets it reads already hold every transition queued, and
+// on the generation's goroutine, so no transition is queued meanwhile.
+func (al *alerter) reconcile(ctx context.Context, now time.Time) {
+	a := al.a
+	al.lastReconcile = now
+	if a.journal == nil || a.journal.Len() > 0 {
+		return
+	}
+	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	open, err := a.tickets.OpenKeys(qctx, tickets.SourceRule)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("alerts not compared with tickets; trying again later", "err", err)
+		}
+		return
+	}
+	firing := map[string]bool{}
+	var changes []tickets.Change
+	for _, al := range al.engine.Alerts() {
+		if al.State != rules.Firing {
+			continue
+		}
+		firing[al.Fingerprint] = true
+		if _, has := open[al.Fingerprint]; has || al.Ticket == nil || al.Suppressed() {
+			continue
+		}
+		a.log.Warn("firing alert without an open ticket: opening one", "rule", al.Rule, "subject", al.Subject())
+		changes = append(changes, tickets.Change{Alert: ticketFor(al, now), StillFiring: true})
+	}
+	for key, alertFiring := range open {
+		if alertFiring && !firing[key] && al.engine.Has(key) {
+			a.log.Warn("ticket of an alert that no longer fires: recording the resolution", "key", key)
+			changes = append(changes, tickets.Change{Alert: tickets.Alert{Key: key, At: now}, Resolved: true})
+		}
+	}
+	a.queueTickets(ctx, changes)
+}
