@@ -22,10 +22,10 @@ type series struct {
 	// been seen, and its functions give NaN (see eval).
 	from, slack int64
 	ring        []point
-	head  int // index of the oldest sample
-	n     int
-	last  int64 // time of the newest sample, 0 when none
-	lastV float64
+	head        int // index of the oldest sample
+	n           int
+	last        int64 // time of the newest sample, 0 when none
+	lastV       float64
 }
 
 // add appends a sample; samples older than the newest are dropped, so the
