@@ -213,7 +213,7 @@ func TestReceiverFailsThenRecovers(t *testing.T) {
 	}()
 	defer func() { stop(); <-done }()
 
-	tk, _, err := s.Raise(ctx, tickets.Alert{Key: "k1", Title: "Pump 1 low pressure", Priority: "P2", Source: "rule"})
+	tk, _, err := s.Raise(ctx, tickets.Alert{Key: "k1", Title: "Pump 1 low pressure", Priority: "P2", Source: "manual"})
 	if err != nil {
 		t.Fatal(err)
 	}
