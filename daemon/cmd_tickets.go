@@ -53,6 +53,7 @@ func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	actor := fs.String("actor", os.Getenv("USER"), "who makes the change, for the ticket's history")
 	comment := fs.String("m", "", "comment, note or text")
+	force := fs.Bool("force", false, "resolve, close or cancel a ticket whose alert still fires (needs -m saying why)")
 	var f tickets.Filter
 	var status string
 	var m tickets.Manual
@@ -147,7 +148,7 @@ func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("tickets %s: bad ticket id %q", sub, pos[0])
 	}
 	if to, ok := ticketMoves[sub]; ok {
-		return printOne(st.Transition(ctx, id, to, *actor, *comment))
+		return printOne(st.Move(ctx, id, tickets.Move{To: to, Actor: *actor, Comment: *comment, Force: *force}))
 	}
 	switch sub {
 	case "show":

@@ -127,16 +127,22 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // whether the address is free listen first, then Serve.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	shut := make(chan struct{})
 	go func() {
+		defer close(shut)
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		hs.Shutdown(sctx)
 	}()
 	s.log.Info("http listening", "addr", ln.Addr().String())
-	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	err := hs.Serve(ln)
+	if !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	// Serve returns as soon as Shutdown starts: wait for the requests in
+	// flight (at most 5 s), so that none outlives the ticket database.
+	<-shut
 	return nil
 }
 

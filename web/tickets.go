@@ -32,7 +32,9 @@ type TicketReader interface {
 // TicketWriter changes tickets on behalf of an actor.
 type TicketWriter interface {
 	Create(ctx context.Context, actor string, m tickets.Manual) (tickets.Ticket, bool, error)
-	Transition(ctx context.Context, id int64, to tickets.Status, actor, comment string) (tickets.Ticket, error)
+	// Move changes the status; see tickets.Store.Move (force resolves or
+	// closes a ticket whose alert still fires).
+	Move(ctx context.Context, id int64, m tickets.Move) (tickets.Ticket, error)
 	Assign(ctx context.Context, id int64, assignee, actor, comment string) (tickets.Ticket, error)
 	Comment(ctx context.Context, id int64, actor, text string) (tickets.Ticket, error)
 	FollowUp(ctx context.Context, id int64, actor, result, note string) (tickets.Ticket, error)
@@ -151,6 +153,7 @@ func (s *Server) ticketCreate(w http.ResponseWriter, r *http.Request, actor stri
 // action reads its own fields and refuses the others.
 type actionRequest struct {
 	Comment  string  `json:"comment"`
+	Force    bool    `json:"force"`
 	Assignee *string `json:"assignee"`
 	Text     string  `json:"text"`
 	Result   string  `json:"result"`
@@ -176,7 +179,7 @@ func (s *Server) ticketAction(w http.ResponseWriter, r *http.Request, actor stri
 		return
 	}
 	if isMove {
-		fields = []string{"comment"}
+		fields = []string{"comment", "force"}
 	}
 	var raw map[string]json.RawMessage
 	if !decodeBody(w, r, &raw, true) {
@@ -200,7 +203,7 @@ func (s *Server) ticketAction(w http.ResponseWriter, r *http.Request, actor stri
 	var err error
 	switch {
 	case isMove:
-		t, err = s.Tickets.Transition(r.Context(), id, to, actor, req.Comment)
+		t, err = s.Tickets.Move(r.Context(), id, tickets.Move{To: to, Actor: actor, Comment: req.Comment, Force: req.Force})
 	case action == "assign":
 		if req.Assignee == nil {
 			writeError(w, http.StatusBadRequest, `assign: "assignee" is required ("" unassigns)`)
@@ -260,7 +263,7 @@ func (s *Server) ticketError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, tickets.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, tickets.ErrTransition):
+	case errors.Is(err, tickets.ErrTransition), errors.Is(err, tickets.ErrAlertFiring):
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, tickets.ErrInvalid):
 		writeError(w, http.StatusBadRequest, err.Error())

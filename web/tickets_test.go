@@ -242,9 +242,12 @@ func (f *fakeTickets) Create(_ context.Context, actor string, m tickets.Manual) 
 	return tickets.Ticket{ID: 1}, true, nil
 }
 
-func (f *fakeTickets) Transition(_ context.Context, id int64, to tickets.Status, actor, comment string) (tickets.Ticket, error) {
-	f.last = []any{"transition", id, to, actor, comment}
-	return tickets.Ticket{ID: id, Status: to}, nil
+func (f *fakeTickets) Move(_ context.Context, id int64, m tickets.Move) (tickets.Ticket, error) {
+	f.last = []any{"transition", id, m.To, m.Actor, m.Comment}
+	if m.Force {
+		f.last = append(f.last, "force")
+	}
+	return tickets.Ticket{ID: id, Status: m.To}, nil
 }
 
 func (f *fakeTickets) Assign(_ context.Context, id int64, assignee, actor, comment string) (tickets.Ticket, error) {
