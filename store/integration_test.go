@@ -69,6 +69,7 @@ func TestInfluxd(t *testing.T) {
 	t.Run("ReadBack", func(t *testing.T) { testReadBack(t, inf, w, q) })
 	t.Run("Queries", func(t *testing.T) { testQueries(t, w, q) })
 	t.Run("RefusedPoints", func(t *testing.T) { testRefusedPoints(t, w, q) })
+	t.Run("ConflictOnFieldNamedBucket", func(t *testing.T) { testConflictOnFieldNamedBucket(t, w, q) })
 }
 
 // put writes batch and waits until the writer has settled it.
@@ -265,5 +266,35 @@ func testRefusedPoints(t *testing.T, w *Writer, q *Querier) {
 	s, err := q.Series(context.Background(), Selector{Measurement: "pump", Device: "conflict", Field: "seq"}, t0, t0.Add(time.Minute))
 	if err != nil || len(s) != 1 || len(s[0].Points) != 38 {
 		t.Errorf("InfluxDB holds %+v, %v; want 38 seq values", s, err)
+	}
+}
+
+// testConflictOnFieldNamedBucket: a field type conflict on a field whose
+// name speaks of buckets (bucket_level) is the points' fault like any other:
+// the conflicting lines are dropped and counted as refused, and the batches
+// behind them are delivered instead of waiting forever for a "missing
+// bucket".
+func testConflictOnFieldNamedBucket(t *testing.T, w *Writer, q *Querier) {
+	t0 := time.Now().Add(-25 * time.Minute).Truncate(time.Second)
+	level := func(i int, v drivers.Value) drivers.Sample {
+		return drivers.Sample{Time: t0.Add(time.Duration(i) * time.Second), Device: "tank-1", Measurement: "tank", Point: "bucket_level", Value: v}
+	}
+	put(t, w, []drivers.Sample{level(0, drivers.Float(0.5))})
+	before := w.Status()
+	put(t, w, []drivers.Sample{level(1, drivers.Float(0.6)), level(2, drivers.String("half full")), level(3, drivers.Float(0.7))})
+	put(t, w, []drivers.Sample{level(4, drivers.Float(0.8)), level(5, drivers.Float(0.9))})
+	after := w.Status()
+	if got := after.DroppedBy["rejected"] - before.DroppedBy["rejected"]; got != 1 {
+		t.Errorf("dropped %d as rejected, want 1; status %+v", got, after)
+	}
+	if got := after.Samples.Written - before.Samples.Written; got != 4 {
+		t.Errorf("written %d, want 4", got)
+	}
+	if after.State != "ok" || after.ErrorsBy["not_found"] != before.ErrorsBy["not_found"] {
+		t.Errorf("a type conflict was read as a target problem: %+v", after)
+	}
+	s, err := q.Series(t.Context(), Selector{Measurement: "tank", Device: "tank-1", Field: "bucket_level"}, t0, t0.Add(time.Minute))
+	if err != nil || len(s) != 1 || len(s[0].Points) != 5 {
+		t.Errorf("InfluxDB holds %+v, %v; want 5 bucket_level values", s, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
@@ -26,14 +27,19 @@ const (
 	errRateLimited                  // 429: retry after Retry-After
 	errServer                       // 5xx: retry (503 with Retry-After)
 	errAuth                         // 401, 403: hold and retry; no point is at fault
-	errNotFound                     // 404, or a 4xx naming the org or bucket: hold and retry
+	errNotFound                     // 404, or 2.x's 400 for a missing org: hold and retry
 	errTooLarge                     // 413: split the batch
-	errRejected                     // other 4xx: the batch holds bad points; split to find them
+	errRejected                     // 400, 422: the batch holds bad points; split to find them
 	errSpool                        // the spool could not take a batch
+	errUnexpected                   // another status (405, 3xx): hold and retry; no point is known to be at fault
 	numErrorKinds
 )
 
-var errorKindNames = [numErrorKinds]string{"network", "timeout", "rate_limited", "server", "auth", "not_found", "too_large", "rejected", "spool"}
+// blocks reports whether a failure of this kind waits for a person (token,
+// org, bucket, a proxy in the way) rather than for InfluxDB to recover.
+func (k errorKind) blocks() bool { return k == errAuth || k == errNotFound || k == errUnexpected }
+
+var errorKindNames = [numErrorKinds]string{"network", "timeout", "rate_limited", "server", "auth", "not_found", "too_large", "rejected", "spool", "unexpected"}
 
 // dropReason says why samples were lost.
 type dropReason int
@@ -157,7 +163,7 @@ func (w *Writer) deliver(ctx context.Context, rec *record) error {
 			w.failing.Store(int32(kind) + 1)
 			delay := max(backoff, wait)
 			level, logMsg := slog.LevelWarn, "influxdb write failed; keeping the batch and retrying"
-			if kind == errAuth || kind == errNotFound {
+			if kind.blocks() {
 				level = slog.LevelError
 				logMsg += " (check the token, org and bucket; batches wait in the spool meanwhile)"
 			}
@@ -187,23 +193,54 @@ func (w *Writer) drop(reason dropReason, samples int64, msg string, err error, l
 	w.logLimited("drop-"+dropReasonNames[reason], slog.LevelError, msg, args...)
 }
 
-var droppedN = regexp.MustCompile(`dropped=(\d+)`)
+// partialWrite is how InfluxDB ends a partial-write message (1.8's
+// tsdb.PartialWriteError, kept by 2.x): "partial write: <reason> dropped=N".
+var partialWrite = regexp.MustCompile(`^(?:.*: )?partial write: .* dropped=(\d+)$`)
 
 // droppedAll reports whether InfluxDB's partial-write answer says it
 // dropped all n lines, so that splitting would only repeat the refusal.
 func droppedAll(err error, n int) bool {
-	m := droppedN.FindStringSubmatch(err.Error())
+	var herr *http2.Error
+	if !errors.As(err, &herr) {
+		return false
+	}
+	m := partialWrite.FindStringSubmatch(influxMessage(herr))
 	return m != nil && m[1] == strconv.Itoa(n)
 }
 
-// aboutTarget matches 4xx messages about where the batch goes rather than
-// what it holds (InfluxDB 2.x: "organization name \"x\" not found",
-// "Please provide either orgID or org", "bucket ... not found"): no point is
-// at fault, so nothing is dropped for them.
-var aboutTarget = regexp.MustCompile(`(?i)\borg(anization|id)?\b|bucket|database not found|authoriz|unauthori|token`)
+// noOrg is InfluxDB 2.x's answer (400, code "invalid") to a write without
+// org or orgID: a missing setting, not a bad point. Its code is the one bad
+// line protocol gets, so the fixed message (influxdb.ErrInvalidOrgFilter)
+// tells them apart.
+const noOrg = "Please provide either orgID or org"
 
-// classify sorts a write error and returns how long the server asked to
-// wait (Retry-After), if it did.
+// influxCode returns InfluxDB 2.x's error code ("invalid", "not found",
+// "unauthorized", ...) from the JSON body or X-Platform-Error-Code; empty
+// for 1.8, which has none.
+func influxCode(herr *http2.Error) string {
+	if c := herr.Header.Get("X-Platform-Error-Code"); c != "" {
+		return c
+	}
+	// Without a JSON code the client fills in the status line instead.
+	if herr.Code == "" || strings.HasPrefix(herr.Code, strconv.Itoa(herr.StatusCode)+" ") {
+		return ""
+	}
+	return herr.Code
+}
+
+// influxMessage returns what InfluxDB said: 2.x's "message", or 1.8's
+// "error", which it repeats in X-Influxdb-Error.
+func influxMessage(herr *http2.Error) string {
+	if herr.Message != "" {
+		return herr.Message
+	}
+	return herr.Header.Get("X-Influxdb-Error")
+}
+
+// classify sorts a write error by its status code, and by InfluxDB's error
+// code where the status alone does not tell, and returns how long the
+// server asked to wait (Retry-After), if it did. The message's words decide
+// nothing: a type conflict on a field named bucket_level is a bad point.
 func classify(err error) (errorKind, time.Duration) {
 	var herr *http2.Error
 	if !errors.As(err, &herr) {
@@ -217,20 +254,26 @@ func classify(err error) (errorKind, time.Duration) {
 			return errTimeout, 0
 		}
 		return errNetwork, 0
-	case s == http.StatusTooManyRequests:
-		return errRateLimited, wait
-	case s >= 500:
-		return errServer, wait
-	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+	case s == http.StatusBadRequest && influxMessage(herr) == noOrg:
+		return errNotFound, wait
+	case s == http.StatusBadRequest, s == http.StatusUnprocessableEntity:
+		return errRejected, 0
+	case s == http.StatusUnauthorized, s == http.StatusForbidden:
 		return errAuth, wait
 	case s == http.StatusNotFound:
 		return errNotFound, wait
 	case s == http.StatusRequestEntityTooLarge:
 		return errTooLarge, 0
-	case aboutTarget.MatchString(herr.Message):
-		return errNotFound, wait
+	case s == http.StatusRequestTimeout:
+		return errTimeout, wait
+	case s == http.StatusTooManyRequests:
+		return errRateLimited, wait
+	case s >= 500:
+		return errServer, wait
 	}
-	return errRejected, 0
+	// A status InfluxDB does not give for bad points (a proxy's 405, a
+	// 3xx not followed): hold the batch rather than drop it.
+	return errUnexpected, wait
 }
 
 // maxRetryAfter caps what a server may ask for, so that a bad header

@@ -36,7 +36,8 @@ func (w *Writer) Stats() WriterStats {
 type WriterStatus struct {
 	// State is "ok" when the last write succeeded or none failed yet,
 	// "retrying" while InfluxDB is unreachable, slow or overloaded, and
-	// "blocked" while it refuses the token, org or bucket.
+	// "blocked" while it refuses the token, org or bucket (or answers with
+	// a status no InfluxDB write gives).
 	State     string           `json:"state"`
 	LastWrite *time.Time       `json:"last_write,omitempty"`
 	LastError string           `json:"last_error,omitempty"`
@@ -52,7 +53,7 @@ func (w *Writer) Status() WriterStatus {
 	st := WriterStatus{State: "ok", Samples: w.Stats(), DroppedBy: w.droppedByReason(), ErrorsBy: map[string]int64{}}
 	switch k := w.failing.Load(); {
 	case k == 0:
-	case errorKind(k-1) == errAuth || errorKind(k-1) == errNotFound:
+	case errorKind(k - 1).blocks():
 		st.State = "blocked"
 	default:
 		st.State = "retrying"
