@@ -45,7 +45,8 @@ type Config struct {
 	// when empty.
 	FsyncInterval time.Duration `yaml:"fsync_interval"`
 	// MaxSpoolBytes caps the spool on disk; when it is full the oldest
-	// segments are dropped and their samples counted.
+	// segments are dropped and their samples counted. At least
+	// MinSpoolBytes.
 	MaxSpoolBytes int64 `yaml:"max_spool_bytes"`
 }
 
@@ -76,6 +77,12 @@ func (p *FsyncPolicy) UnmarshalYAML(n *yaml.Node) error {
 // DefaultMaxSpoolBytes is the spool's cap when max_spool_bytes is empty:
 // about a week of the demo building's readings.
 const DefaultMaxSpoolBytes = 1 << 30
+
+// MinSpoolBytes is the smallest MaxSpoolBytes. The spool is cut into
+// segments of a sixteenth of the cap, which it drops whole when full, and a
+// segment is at least minSegBytes; below 16 segments' worth the cap could
+// not be kept, or a full spool would lose most of what it holds at once.
+const MinSpoolBytes = 16 * minSegBytes
 
 // WithDefaults returns c with empty fields filled in.
 func (c Config) WithDefaults() Config {
@@ -156,6 +163,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("influxdb: fsync_interval %v is negative", c.FsyncInterval)
 	case c.MaxSpoolBytes < 0:
 		return fmt.Errorf("influxdb: max_spool_bytes %d is negative", c.MaxSpoolBytes)
+	case c.MaxSpoolBytes != 0 && c.MaxSpoolBytes < MinSpoolBytes:
+		return fmt.Errorf("influxdb: max_spool_bytes %d is below the minimum %d (1 MiB): the spool drops whole segments of at least %d bytes; write %d or more, or leave it empty for %d",
+			c.MaxSpoolBytes, MinSpoolBytes, minSegBytes, MinSpoolBytes, DefaultMaxSpoolBytes)
 	}
 	return nil
 }

@@ -183,6 +183,44 @@ func TestSpoolCapDropsOldest(t *testing.T) {
 	s.close()
 }
 
+// TestSpoolCapAtMinimum fills a spool at the smallest cap Validate accepts
+// with batches of the default size and no reader: the files never hold more
+// than the cap, and each drop takes a sixteenth of it, not everything.
+func TestSpoolCapAtMinimum(t *testing.T) {
+	if err := (Config{URL: "http://h", Bucket: "b", MaxSpoolBytes: MinSpoolBytes}).Validate(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s := openTestSpool(t, dir, MinSpoolBytes, nil)
+	const batch = 5000 // the default batch_size
+	var most, dropped int64
+	for i := range 200 {
+		if err := s.append(testRecord(i*batch, batch)); err != nil {
+			t.Fatal(err)
+		}
+		var size int64
+		for _, f := range segFiles(t, dir) {
+			fi, _ := os.Stat(f)
+			size += fi.Size()
+		}
+		st := s.stats()
+		if size > MinSpoolBytes || st.Bytes != size {
+			t.Fatalf("after %d batches the segments hold %d bytes (stats %d), cap %d", i+1, size, st.Bytes, MinSpoolBytes)
+		}
+		most = max(most, st.DroppedFull-dropped)
+		dropped = st.DroppedFull
+	}
+	st := s.stats()
+	if st.DroppedFull == 0 || st.DroppedFull+st.Pending != 200*batch {
+		t.Errorf("stats %+v", st)
+	}
+	if kept := st.Pending; most > kept/8 {
+		t.Errorf("one append dropped %d samples, with %d kept: drops should take about a sixteenth of the spool", most, kept)
+	}
+	t.Logf("cap %d bytes: %d samples kept, at most %d dropped at once", MinSpoolBytes, st.Pending, most)
+	s.close()
+}
+
 // corruptAt flips a byte of the segment file at off.
 func corruptAt(t *testing.T, path string, off int64) {
 	t.Helper()

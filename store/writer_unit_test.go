@@ -128,6 +128,7 @@ func TestNewWriterValidates(t *testing.T) {
 		"password in url": {Config{URL: "ftp://u:hunter2@h", Bucket: "b"}, "u:xxxxx@h"},
 		"fsync":           {Config{URL: "http://h", Bucket: "b", Fsync: "sometimes"}, `fsync "sometimes"`},
 		"spool bytes":     {Config{URL: "http://h", Bucket: "b", MaxSpoolBytes: -1}, "max_spool_bytes -1"},
+		"small spool":     {Config{URL: "http://h", Bucket: "b", MaxSpoolBytes: 20000}, "max_spool_bytes 20000 is below the minimum 1048576"},
 	}
 	for name, c := range cases {
 		_, err := NewWriter(c.cfg, WriterOptions{})
