@@ -47,7 +47,7 @@ func writeError(t *testing.T, a answer) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	post, closeClient := w.connect()
+	post, _, closeClient := w.connect()
 	defer closeClient()
 	return post(context.Background(), gzipLines([][]byte{[]byte("m f=1 1\n")}))
 }

@@ -44,9 +44,9 @@ type Config struct {
 	// FsyncInterval is the period of the interval policy; FlushInterval
 	// when empty.
 	FsyncInterval time.Duration `yaml:"fsync_interval"`
-	// MaxSpoolBytes caps the spool on disk; when it is full the oldest
-	// segments are dropped and their samples counted. At least
-	// MinSpoolBytes.
+	// MaxSpoolBytes caps the spool on disk; when it is full and a write
+	// tried then fails, the oldest segments are dropped and their samples
+	// counted. At least MinSpoolBytes.
 	MaxSpoolBytes int64 `yaml:"max_spool_bytes"`
 }
 

@@ -33,6 +33,39 @@ func TestOutages(t *testing.T) {
 	inf := testenv.StartInfluxd(t)
 	t.Run("Stream", func(t *testing.T) { testOutageStream(t, inf) })
 	t.Run("Kill", func(t *testing.T) { testKillDuringOutage(t, inf) })
+	t.Run("BackoffAtCap", func(t *testing.T) { testBackoffAtCap(t, inf) })
+}
+
+// testBackoffAtCap: InfluxDB is away while the writer's back-off stands at
+// its cap (a minute here: the cap is reached from the first failure); once
+// influxd is back, the probe finds it and the samples spooled meanwhile are
+// acknowledged well before the back-off would have ended, with no write
+// attempts but the first while it was away.
+func testBackoffAtCap(t *testing.T, inf *testenv.Influxd) {
+	w := newTestWriter(t, inf, Config{FlushInterval: 50 * time.Millisecond}, t.TempDir())
+	w.minBackoff, w.maxBackoff = time.Minute, time.Minute
+	stop := start(t, w)
+	defer stop()
+	t0 := time.Now().Add(-50 * time.Minute).Truncate(time.Second)
+	put(t, w, []drivers.Sample{seqSample("p-cap", t0, 0)})
+	inf.Stop()
+	var batch []drivers.Sample
+	for i := 1; i <= 1000; i++ {
+		batch = append(batch, seqSample("p-cap", t0, i))
+	}
+	w.Put(t.Context(), batch)
+	waitFor(t, 10*time.Second, "a failed write", func() bool { return w.Status().State == "retrying" })
+	time.Sleep(3 * time.Second) // backing off, probing
+	inf.Start()
+	// The old back-off would keep these waiting for the rest of its minute.
+	waitFor(t, 10*time.Second, "writes to resume", func() bool { return w.Stats().Written == 1001 })
+	st := w.Status()
+	if failed := st.ErrorsBy["network"] + st.ErrorsBy["timeout"]; failed != 1 || st.State != "ok" {
+		t.Errorf("Status() = %+v; want one failed write during the outage", st)
+	}
+	if count, _ := countSum(t, newTestQuerier(t, inf), "p-cap", t0); count != 1001 {
+		t.Errorf("InfluxDB holds %d samples, want 1001", count)
+	}
 }
 
 // countingTransport records which seq values InfluxDB acknowledged, to tell

@@ -58,7 +58,9 @@ var dropReasonNames = [numDropReasons]string{"buffer_full", "spool_full", "rejec
 // connect builds the write request on influxdb-client-go's HTTP service,
 // which adds the token ("Authorization: Token ...") and turns error answers
 // into *http2.Error. The body is sent as the spool holds it, already gzipped.
-func (w *Writer) connect() (func(context.Context, []byte) error, func()) {
+// The probe asks /ping (1.8 and 2.x, no token needed) whether InfluxDB
+// answers at all.
+func (w *Writer) connect() (post func(context.Context, []byte) error, probe func(context.Context) bool, closeClient func()) {
 	opts := influxdb2.DefaultOptions().SetHTTPRequestTimeout(uint(requestTimeout / time.Second))
 	if w.httpClient != nil {
 		opts.SetHTTPClient(w.httpClient)
@@ -68,7 +70,7 @@ func (w *Writer) connect() (func(context.Context, []byte) error, func()) {
 	target := svc.ServerAPIURL() + "write?" + url.Values{
 		"org": {w.cfg.Org}, "bucket": {w.cfg.Bucket}, "precision": {"ns"},
 	}.Encode()
-	post := func(ctx context.Context, body []byte) error {
+	post = func(ctx context.Context, body []byte) error {
 		err := svc.DoPostRequest(ctx, target, bytes.NewReader(body), func(req *http.Request) {
 			req.Header.Set("Content-Encoding", "gzip")
 			req.Header.Set("Content-Type", "text/plain; charset=utf-8")
@@ -81,7 +83,24 @@ func (w *Writer) connect() (func(context.Context, []byte) error, func()) {
 		}
 		return nil
 	}
-	return post, client.Close
+	ping := svc.ServerURL() + "ping"
+	httpClient := opts.HTTPClient()
+	probe = func(ctx context.Context) bool {
+		ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, ping, nil)
+		if err != nil {
+			return false
+		}
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		return resp.StatusCode/100 == 2
+	}
+	return post, probe, client.Close
 }
 
 // part is a run of lines of a record, sent as one request.
@@ -122,6 +141,7 @@ func (w *Writer) deliver(ctx context.Context, rec *record) error {
 		err := w.post(ctx, p.body)
 		w.latency.Observe(time.Since(start).Seconds())
 		if err == nil {
+			w.attemptEnded(true)
 			w.written.Add(samplesOf(*p))
 			w.lastWrite.Store(time.Now().UnixNano())
 			if w.failing.Swap(0) != 0 {
@@ -140,6 +160,7 @@ func (w *Writer) deliver(ctx context.Context, rec *record) error {
 		w.lastErr.Store(&msg)
 		switch kind {
 		case errTooLarge, errRejected:
+			w.attemptEnded(true) // InfluxDB answers; splitting settles the batch
 			if lines == nil {
 				var serr error
 				if lines, fields, serr = rec.splitLines(); serr != nil {
@@ -157,6 +178,7 @@ func (w *Writer) deliver(ctx context.Context, rec *record) error {
 			mid := (p.lo + p.hi) / 2
 			parts = append([]part{{lo: p.lo, hi: mid}, {lo: mid, hi: p.hi}}, parts[1:]...)
 		default:
+			w.attemptEnded(false)
 			if w.stopping.Load() {
 				return errStopping
 			}
@@ -169,7 +191,7 @@ func (w *Writer) deliver(ctx context.Context, rec *record) error {
 			}
 			w.logger.Log(ctx, level, logMsg,
 				"attempt", attempt, "retry_in", delay, "samples", samplesOf(*p), "kind", errorKindNames[kind], "err", msg)
-			if !w.sleep(ctx, delay) {
+			if !w.backOff(ctx, kind, delay, wait > backoff) {
 				return errStopping
 			}
 			backoff = min(2*backoff, w.maxBackoff)

@@ -201,7 +201,7 @@ func (s *spool) append(rec *record) error {
 	defer s.mu.Unlock()
 	s.wbuf = rec.appendFrame(s.wbuf[:0])
 	n := int64(len(s.wbuf))
-	if last := s.segs[len(s.segs)-1]; last.size > int64(len(segmentMagic)) && last.size+n > s.segBytes {
+	if s.rotates(n) {
 		if err := s.rotate(); err != nil {
 			return s.fail("rotate", err)
 		}
@@ -228,6 +228,35 @@ func (s *spool) append(rec *record) error {
 		s.dirty = true
 	}
 	return nil
+}
+
+// rotates reports whether a record of n bytes starts a new segment.
+func (s *spool) rotates(n int64) bool {
+	last := s.segs[len(s.segs)-1]
+	return last.size > int64(len(segmentMagic)) && last.size+n > s.segBytes
+}
+
+// wouldDrop reports whether appending a record of n bytes (framed) would
+// drop samples the sender has not taken yet, as append would.
+func (s *spool) wouldDrop(n int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bytes, segs := s.st.Bytes, len(s.segs)
+	if s.rotates(n) {
+		bytes += int64(len(segmentMagic))
+		segs++
+	}
+	for _, seg := range s.segs {
+		if bytes+n <= s.maxBytes || segs == 1 {
+			return false
+		}
+		if seg.samples > seg.consumed {
+			return true
+		}
+		bytes -= seg.size
+		segs--
+	}
+	return false
 }
 
 func (s *spool) fail(op string, err error) error {

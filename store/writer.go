@@ -22,6 +22,15 @@ const (
 	finalFlushTimeout = 5 * time.Second
 	// requestTimeout bounds one HTTP write.
 	requestTimeout = 10 * time.Second
+	// probeEvery is how often a writer backing off from an unreachable
+	// InfluxDB asks it for /ping, so that a server back from an outage
+	// waits about this long for writes to resume, not up to maxBackoff.
+	probeEvery = time.Second
+	// probeTimeout bounds one /ping.
+	probeTimeout = 2 * time.Second
+	// roomWait bounds how long a batch for a full spool waits for the
+	// outcome of one write attempt before the oldest segment is dropped.
+	roomWait = requestTimeout + probeTimeout + time.Second
 	// logEvery limits how often repeated problems are logged; counts are exact.
 	logEvery = 10 * time.Second
 )
@@ -58,20 +67,26 @@ type WriterStats struct {
 // samples wait, the queue is encoded into a batch (gzipped line protocol)
 // and appended to the spool on disk; a sender reads batches back in order
 // and writes them to InfluxDB, retrying with back-off while InfluxDB is
-// unreachable, slow or overloaded. So an outage costs disk (up to
-// MaxSpoolBytes, then the oldest batches go), and a crash costs at most the
-// samples of the last flush interval, which had not reached the spool.
+// unreachable, slow or overloaded; while it does not answer at all it is
+// probed every second, so that writes resume about a second after it is
+// back, whatever the back-off. So an outage costs disk (up to MaxSpoolBytes,
+// then the oldest batches go, but only once a write was tried and failed),
+// and a crash costs at most the samples of the last flush interval, which
+// had not reached the spool.
 type Writer struct {
 	cfg    Config
 	token  string
 	tags   func(device string) map[string]string
 	logger *slog.Logger
 
-	// Seams for tests: the write request and the back-off bounds.
+	// Seams for tests: the write request, the probe (nil: never probe),
+	// the back-off bounds and the probe period.
 	post       func(ctx context.Context, body []byte) error
+	probe      func(ctx context.Context) bool
 	httpClient *http.Client
 	minBackoff time.Duration
 	maxBackoff time.Duration
+	probeEvery time.Duration
 
 	mu       sync.Mutex
 	q        *queue
@@ -81,6 +96,8 @@ type Writer struct {
 	running  atomic.Bool
 	stopping atomic.Bool
 	stopped  chan struct{} // closed when Run starts stopping
+	nudge    chan struct{} // a full spool needs room: attempt now rather than wait out the back-off
+	attempts attemptLog
 
 	spool *spool // nil without a spool directory
 	mem   *memQueue
@@ -122,10 +139,12 @@ func NewWriter(cfg Config, opts WriterOptions) (*Writer, error) {
 		logger:     logger,
 		minBackoff: minBackoff,
 		maxBackoff: maxBackoff,
+		probeEvery: probeEvery,
 		q:          newQueue(cfg.MaxBuffered, max(4*cfg.BatchSize, 1<<14)),
 		kick:       make(chan struct{}, 1),
 		ready:      make(chan struct{}, 1),
 		stopped:    make(chan struct{}),
+		nudge:      make(chan struct{}, 1),
 		mem:        newMemQueue(cfg.MaxBuffered),
 		enc:        newEncoder(),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -220,9 +239,9 @@ func (w *Writer) Run(ctx context.Context) error {
 		return errors.New("store: Writer.Run called twice")
 	}
 	if w.post == nil {
-		post, closeClient := w.connect()
+		post, probe, closeClient := w.connect()
 		defer closeClient()
-		w.post = post
+		w.post, w.probe = post, probe
 	}
 	spoolDir := ""
 	if w.spool != nil {
@@ -278,12 +297,12 @@ func (w *Writer) batchLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			w.batch(true)
+			w.batch(ctx, true)
 			return
 		case <-w.kick:
-			w.batch(false)
+			w.batch(ctx, false)
 		case <-flush.C:
-			w.batch(true)
+			w.batch(ctx, true)
 			if w.spool != nil {
 				w.spool.saveAck()
 			}
@@ -295,7 +314,7 @@ func (w *Writer) batchLoop(ctx context.Context) {
 
 // batch stores full batches while there are any, and with partial set also
 // the rest of the queue.
-func (w *Writer) batch(partial bool) {
+func (w *Writer) batch(ctx context.Context, partial bool) {
 	for {
 		w.mu.Lock()
 		n := w.q.len()
@@ -309,7 +328,7 @@ func (w *Writer) batch(partial bool) {
 
 		rec := w.enc.encode(w.buf, w.tags)
 		clear(w.buf) // release the samples' strings
-		w.store(rec)
+		w.store(ctx, rec)
 		w.mu.Lock()
 		w.encoding = 0
 		w.mu.Unlock()
@@ -322,8 +341,9 @@ func (w *Writer) batch(partial bool) {
 
 // store puts a batch in the spool, or in memory when there is no spool or
 // the disk fails.
-func (w *Writer) store(rec *record) {
+func (w *Writer) store(ctx context.Context, rec *record) {
 	if w.spool != nil {
+		w.makeRoom(ctx, rec)
 		err := w.spool.append(rec)
 		if err == nil {
 			return
