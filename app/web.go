@@ -93,13 +93,20 @@ func (a *app) Alerts() []web.Alert {
 	return out
 }
 
-// Health implements web.Status: "ok" while the daemon runs, with the
-// storage path's state. An InfluxDB outage does not make it unhealthy:
-// readings wait in the spool, and influxdb.state says "retrying".
+// Health implements web.Status: "ok" while the daemon runs and stores,
+// "degraded" while the writer retries or is blocked (InfluxDB unreachable,
+// overloaded, or refusing the token, org or bucket), with the storage path's
+// state. Degraded is not failing: readings wait in the spool, and
+// influxdb.state says why.
 func (a *app) Health() map[string]any {
+	writer := a.writer.Status()
+	status := "ok"
+	if writer.State != "ok" {
+		status = "degraded"
+	}
 	return map[string]any{
-		"status":   "ok",
-		"influxdb": a.writer.Status(),
+		"status":   status,
+		"influxdb": writer,
 		"live":     a.live.Stats(),
 	}
 }

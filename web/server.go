@@ -49,7 +49,9 @@ type Alert struct {
 type Status interface {
 	Devices() []Device
 	Alerts() []Alert
-	// Health reports "status": "ok" when facilityd works, and its parts' figures.
+	// Health reports "status": "ok" when facilityd works, "degraded" when
+	// it works with a part impaired (InfluxDB away: readings wait in the
+	// spool), "failing" when it does not, and its parts' figures.
 	Health() map[string]any
 }
 
@@ -158,13 +160,18 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
 }
 
+// healthz answers 200 while facilityd works, "degraded" included: readings
+// then wait safely in the spool, and a liveness probe must not restart the
+// daemon for an InfluxDB outage. Only "failing" (or a status it does not
+// know) is 503. The body says which, and why.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	h := s.src.Health()
-	if h["status"] != "ok" {
+	switch h["status"] {
+	case "ok", "degraded":
+		writeJSON(w, http.StatusOK, h)
+	default:
 		writeJSON(w, http.StatusServiceUnavailable, h)
-		return
 	}
-	writeJSON(w, http.StatusOK, h)
 }
 
 func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
