@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	http2 "github.com/influxdata/influxdb-client-go/v2/api/http"
 )
 
 // answer is how a fake InfluxDB answers one write.
@@ -123,4 +125,29 @@ func TestDroppedAll(t *testing.T) {
 			t.Errorf("droppedAll(%v, %d) = %v, want %v", err, c.n, got, c.want)
 		}
 	}
+}
+
+// FuzzClassify: whatever InfluxDB or a proxy answers, classify sorts it by
+// status without panicking, and no message turns bad points (400, 422) into
+// anything but rejected, except 2.x's fixed missing-org answer.
+func FuzzClassify(f *testing.F) {
+	f.Add(400, "invalid", `partial write: field type conflict: input field "bucket_level" on measurement "m" is type string, already exists as type float dropped=1`, "", 1)
+	f.Add(422, "unprocessable entity", "failure writing points to database: partial write: x dropped=2", "not found", 2)
+	f.Add(400, "invalid", noOrg, "invalid", 1)
+	f.Add(503, "", "", "", 0)
+	f.Fuzz(func(t *testing.T, status int, code, msg, platformCode string, n int) {
+		herr := &http2.Error{StatusCode: status, Code: code, Message: msg, Header: http.Header{}}
+		if platformCode != "" {
+			herr.Header.Set("X-Platform-Error-Code", platformCode)
+		}
+		kind, wait := classify(herr)
+		if kind < 0 || kind >= numErrorKinds || wait < 0 || wait > maxRetryAfter {
+			t.Fatalf("classify = %d, %v", kind, wait)
+		}
+		if (status == 400 || status == 422) && msg != noOrg && kind != errRejected {
+			t.Fatalf("status %d %q: %s, want rejected", status, msg, errorKindNames[kind])
+		}
+		droppedAll(herr, n)
+		influxCode(herr)
+	})
 }
