@@ -89,7 +89,16 @@ func (c *Config) DeviceTags() map[string]map[string]string {
 // Load reads, expands, decodes and validates the config file at path and the
 // profile and rule files it names. The error, if any, lists every problem
 // found, each as file:line:col: message.
-func Load(path string) (*Config, error) {
+//
+// Load never panics: a panic while loading (a defect, not a config error) is
+// returned as an error naming the file, so that check reports it and a
+// reload keeps the running config.
+func Load(path string) (cfg *Config, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			cfg, err = nil, fmt.Errorf("%s: internal error while loading (please report it, with the file): %v", path, p)
+		}
+	}()
 	return load(path, os.LookupEnv)
 }
 

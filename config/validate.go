@@ -55,6 +55,13 @@ func (c *Config) validate() []error {
 	if c.InfluxDB.Bucket == "" {
 		add(c, "influxdb", "influxdb: bucket is required (InfluxDB 1.8: database/retention-policy, e.g. facility/autogen)")
 	}
+	if c.InfluxDB.URL != "" && c.InfluxDB.Bucket != "" {
+		if err := c.InfluxDB.Validate(); err != nil {
+			// The store's messages read "influxdb: FIELD ...": point at FIELD.
+			field, _, _ := strings.Cut(strings.TrimPrefix(err.Error(), "influxdb: "), " ")
+			add(&c.InfluxDB, field, "%v", err)
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(c.Profiles)) {
 		errs = append(errs, c.validateProfile(name, c.Profiles[name])...)
 	}

@@ -35,6 +35,9 @@ func cmdCheck(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if errs := cfg.CheckSecrets(); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
 	points := 0
 	for _, d := range cfg.Devices {
 		points += len(cfg.Profiles[d.Profile].Points)

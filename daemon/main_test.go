@@ -16,7 +16,54 @@ import (
 	"time"
 )
 
+// TestCheckSecrets: check refuses what run would refuse — a missing token
+// file, a token too short, an empty InfluxDB token file, a receiver's
+// missing secret — each at its place, without printing any secret.
+func TestCheckSecrets(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "short"), []byte("tooshort-secret\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "empty"), nil, 0o600)
+	cfg := filepath.Join(dir, "f.yaml")
+	os.WriteFile(cfg, []byte(`site: t
+state_dir: `+dir+`
+influxdb: {url: "http://127.0.0.1:8086", bucket: f/autogen, token_file: `+dir+`/empty}
+http:
+  tokens:
+    - {name: ops, role: operator, file: `+dir+`/missing}
+    - {name: view, role: viewer, file: `+dir+`/short}
+tickets:
+  receivers:
+    - name: cmms
+      webhook: {url: "http://127.0.0.1:9/hook", secret_file: `+dir+`/nosecret}
+profiles:
+  m: {type: energy_meter, points: [{name: kwh, register: holding, address: 0, type: uint32}]}
+devices:
+  - {id: m1, profile: m, modbus: {address: "127.0.0.1:1502"}}
+`), 0o644)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"check", "-c", cfg}, &out, &errOut); code != 1 {
+		t.Fatalf("check: exit %d, want 1\n%s%s", code, out.String(), errOut.String())
+	}
+	got := errOut.String()
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`f\.yaml:6:7: http token "ops": open .*missing: no such file`),
+		regexp.MustCompile(`f\.yaml:7:7: http token "view": secret missing or shorter than 16`),
+		regexp.MustCompile(`f\.yaml:3:\d+: influxdb: token_file ".*empty" is empty`),
+		regexp.MustCompile(`f\.yaml:11:\d+: receiver "cmms": secret: secret file: open .*nosecret`),
+	} {
+		if !want.MatchString(got) {
+			t.Errorf("missing %v in:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "tooshort-secret") {
+		t.Errorf("a secret was printed:\n%s", got)
+	}
+}
+
 func TestCheck(t *testing.T) {
+	tok := filepath.Join(t.TempDir(), "api-token")
+	os.WriteFile(tok, []byte("0123456789abcdef0123\n"), 0o600)
+	t.Setenv("FACILITYD_API_TOKEN_FILE", tok)
 	var out, errOut bytes.Buffer
 	if code := run([]string{"check", "-c", "../configs/demo.yaml"}, &out, &errOut); code != 0 {
 		t.Fatalf("check demo.yaml: exit %d\n%s", code, errOut.String())

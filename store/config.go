@@ -170,6 +170,13 @@ func (c Config) validate() error {
 	return nil
 }
 
+// CheckToken reads the token file, if any, as Open would: it reports a
+// missing or empty file without revealing the token.
+func (c Config) CheckToken() error {
+	_, err := c.token()
+	return err
+}
+
 // token returns the secret: the contents of TokenFile when set, else Token.
 // Errors name the file, never its contents.
 func (c Config) token() (string, error) {

@@ -29,6 +29,30 @@ type Token struct {
 	Env  string `yaml:"env"`
 }
 
+// MinSecretLen is the shortest token secret accepted.
+const MinSecretLen = 16
+
+// Secret reads the token's secret from its file or environment variable.
+// The error names the token and where its secret should be, never the
+// secret itself.
+func (t Token) Secret() (string, error) {
+	var secret string
+	switch {
+	case t.File != "":
+		b, err := os.ReadFile(t.File)
+		if err != nil {
+			return "", fmt.Errorf("http token %q: %w", t.Name, err)
+		}
+		secret = strings.TrimSpace(string(b))
+	case t.Env != "":
+		secret = os.Getenv(t.Env)
+	}
+	if len(secret) < MinSecretLen {
+		return "", fmt.Errorf("http token %q: secret missing or shorter than %d characters (set file or env)", t.Name, MinSecretLen)
+	}
+	return secret, nil
+}
+
 // ParseRole parses viewer, operator or admin.
 func ParseRole(s string) (Role, error) {
 	switch s {
@@ -65,19 +89,9 @@ func NewAuth(tokens []Token) (*Auth, error) {
 		if err != nil {
 			return nil, fmt.Errorf("http token %q: %w", t.Name, err)
 		}
-		var secret string
-		switch {
-		case t.File != "":
-			b, err := os.ReadFile(t.File)
-			if err != nil {
-				return nil, fmt.Errorf("http token %q: %w", t.Name, err)
-			}
-			secret = strings.TrimSpace(string(b))
-		case t.Env != "":
-			secret = os.Getenv(t.Env)
-		}
-		if len(secret) < 16 {
-			return nil, fmt.Errorf("http token %q: secret missing or shorter than 16 characters (set file or env)", t.Name)
+		secret, err := t.Secret()
+		if err != nil {
+			return nil, err
 		}
 		a.tokens = append(a.tokens, struct {
 			secret []byte

@@ -185,6 +185,10 @@ func (d *Decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		ev := reflect.New(v.Type().Elem()).Elem()
+		if ev.Kind() == reflect.Pointer && IsNull(d.Resolve(val)) { // "name:" with no body: a nil entry would only crash later
+			d.Errorf(val, "%s: empty entry: write its body or remove the key", join(path, k.Value))
+			return
+		}
 		d.decode(val, ev, join(path, k.Value))
 		v.SetMapIndex(kv, ev)
 		if ev.Kind() == reflect.Pointer && !ev.IsNil() {
