@@ -113,6 +113,7 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 	cfg := d.s.config().Outbox
 	log := d.log.With("receiver", name)
 	failures := 0 // in a row
+	var retried int64 // the entry this loop last scheduled a retry of
 	for ctx.Err() == nil && !d.stopped() {
 		wake := d.s.woken() // before looking, so a commit after the look still wakes us
 		e, ok, err := d.s.nextEntry(ctx, name)
@@ -139,6 +140,13 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 			d.mark(ctx, log, d.s.markDropped(ctx, e, now, "gave up after "+cfg.GiveUpAfter.String()))
 			continue
 		}
+		// A retry scheduled before a restart (or a reload) waits its turn
+		// (one scheduled here was waited for already): look again at most
+		// every poll interval, so that give_up_after and a stop are seen.
+		if wait := e.nextAttempt.Sub(now); wait > 0 && e.id != retried {
+			d.pause(ctx, min(wait, cfg.PollInterval))
+			continue
+		}
 		err = n.Notify(ctx, e.n)
 		switch {
 		case err == nil:
@@ -154,13 +162,15 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 		case ctx.Err() != nil:
 			return
 		default:
-			failures++
+			// go on from the attempts already made, before a restart too
+			failures = max(failures, e.attempts) + 1
 			delay := backoff(failures, cfg.RetryMin, cfg.RetryMax)
 			if failures&(failures-1) == 0 { // 1, 2, 4, 8…: a dead receiver does not flood the log
 				log.Warn("outbox: delivery failed; retrying", "id", e.n.ID, "ticket", e.n.Ticket.ID,
 					"failures", failures, "retry_in", delay, "err", err)
 			}
 			d.mark(ctx, log, d.s.markRetry(ctx, e, d.s.now().Add(delay), err.Error()))
+			retried = e.id
 			d.pause(ctx, delay)
 		}
 	}

@@ -283,3 +283,69 @@ func settled(t *testing.T, s *Store) []OutboxState {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestOutboxHonoursNextAttemptAfterRestart: a notification whose retry was
+// scheduled before a restart is not sent again before its next_attempt, and
+// the back-off goes on from its attempts instead of starting over, so a
+// daemon restarted in a loop does not hammer a receiver that is down.
+func TestOutboxHonoursNextAttemptAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	out := Outbox{RetryMin: time.Second, RetryMax: time.Hour, PollInterval: 20 * time.Millisecond}
+	cfg := Config{Receivers: []Receiver{webhookReceiver("cmms")}, Outbox: out}
+	path := filepath.Join(t.TempDir(), "tickets.db")
+	s1 := openAt(t, path, cfg, c)
+	raise(t, s1, alert("1"))
+	e, ok, err := s1.nextEntry(ctx, "cmms")
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	for range 5 { // five failed attempts before the restart; the next is due in 10 minutes
+		if err := s1.markRetry(ctx, e, c.Now().Add(10*time.Minute), "connection refused"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s1.Close()
+
+	s2 := openAt(t, path, cfg, c)
+	r := newRecorder(1) // fails once more, then accepts
+	runDispatcher(t, s2, map[string]Notifier{"cmms": r}, nil)
+	time.Sleep(300 * time.Millisecond) // 15 poll intervals
+	r.mu.Lock()
+	calls := r.calls
+	r.mu.Unlock()
+	if calls != 0 {
+		t.Fatalf("receiver called %d times before next_attempt, want 0", calls)
+	}
+	c.Advance(10*time.Minute + time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.mu.Lock()
+		calls = r.calls
+		r.mu.Unlock()
+		if calls == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("not retried after next_attempt")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var attempts int
+	var next string
+	for time.Now().Before(deadline) {
+		s2.db.QueryRow(`SELECT attempts, next_attempt FROM outbox`).Scan(&attempts, &next)
+		if attempts == 6 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	at, err := parseStamp(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the sixth failure in a row waits 1s·2⁵ = 32s, not the 1s of a first failure
+	if got, want := at.Sub(c.Now()), backoff(6, out.RetryMin, out.RetryMax); attempts != 6 || got != want {
+		t.Fatalf("attempts %d, next attempt in %s, want 6 and %s", attempts, got, want)
+	}
+}
