@@ -168,6 +168,8 @@ const (
 	DefaultMaxPayload     = 64 << 10
 	DefaultHealthInterval = 10 * time.Second
 	DefaultStaleAfter     = time.Minute
+	DefaultMaxFuture      = 5 * time.Minute
+	DefaultMaxAge         = 7 * 24 * time.Hour
 	DefaultStateInterval  = 10 * time.Second
 	DefaultQueue          = 1000
 )
@@ -284,6 +286,13 @@ type TimestampConfig struct {
 	// Timezone applies to layouts without a zone (UTC by default), as an
 	// IANA name such as Europe/Berlin.
 	Timezone string `yaml:"timezone"`
+	// MaxFuture and MaxAge bound a payload's timestamp around the message's
+	// arrival: a sample stamped later than arrival+MaxFuture or earlier than
+	// arrival-MaxAge is rejected and counted as malformed. MaxAge is long by
+	// default because devices that buffer readings offline send old ones.
+	// Zero means the default (DefaultMaxFuture, DefaultMaxAge).
+	MaxFuture time.Duration `yaml:"max_future"`
+	MaxAge    time.Duration `yaml:"max_age"`
 }
 
 // WithDefaults returns c with empty fields filled in.
@@ -293,6 +302,18 @@ func (c DeviceConfig) WithDefaults() DeviceConfig {
 	}
 	if c.StaleAfter == 0 {
 		c.StaleAfter = DefaultStaleAfter
+	}
+	c.Timestamp = c.Timestamp.WithDefaults()
+	return c
+}
+
+// WithDefaults returns c with max_future and max_age filled in.
+func (c TimestampConfig) WithDefaults() TimestampConfig {
+	if c.MaxFuture == 0 {
+		c.MaxFuture = DefaultMaxFuture
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = DefaultMaxAge
 	}
 	return c
 }

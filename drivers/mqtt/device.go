@@ -29,6 +29,7 @@ type device struct {
 	hasRecs   bool
 	tsPath    path
 	ts        *timeParser
+	window    window // the payload times accepted around arrival
 	lineproto *lineParser
 	trie      *pathTrie // the points' and timestamp's paths, for one-pass reads
 	raws      [][]byte  // extract's output, reused
@@ -66,6 +67,13 @@ func newDevice(dev Device) (*device, error) {
 	if c.StaleAfter <= 0 {
 		add("stale_after %s must be positive", c.StaleAfter)
 	}
+	if c.Timestamp.MaxFuture < 0 {
+		add("timestamp: max_future %s must not be negative", c.Timestamp.MaxFuture)
+	}
+	if c.Timestamp.MaxAge < 0 {
+		add("timestamp: max_age %s must not be negative", c.Timestamp.MaxAge)
+	}
+	d.window = window{maxFuture: c.Timestamp.MaxFuture, maxAge: c.Timestamp.MaxAge}
 	byPoint := f != nil && f.point >= 0
 	valuePath, err := parsePath(c.ValuePath)
 	if err != nil {
@@ -161,7 +169,9 @@ func newDevice(dev Device) (*device, error) {
 type parsed struct {
 	err     error // the first problem; the message counts as malformed
 	skipped int   // values that map to no profile point
-	stamp   time.Time
+	// stamp is the payload's own time of the last sample emitted, if it
+	// has one: only accepted samples count towards the latency.
+	stamp time.Time
 }
 
 // parse reads one payload of the device into samples appended to out.
@@ -285,11 +295,13 @@ func (d *device) parseJSON(payload []byte, pointName string, arrival time.Time, 
 				continue
 			}
 			var err error
-			if t, err = d.ts.parse(tv); err != nil {
+			if t, err = d.ts.parse(tv); err == nil {
+				err = d.window.check(t, arrival)
+			}
+			if err != nil { // the record is rejected; the others are read
 				res.err = cmpErr(res.err, err)
 				continue
 			}
-			res.stamp = t
 		}
 		for i, pt := range d.list {
 			if byPoint != nil && pt != byPoint {
@@ -309,6 +321,9 @@ func (d *device) parseJSON(payload []byte, pointName string, arrival time.Time, 
 				continue
 			}
 			out = append(out, d.sample(pt, val, t))
+			if d.ts != nil {
+				res.stamp = t
+			}
 		}
 	}
 	if !found && res.err == nil {
@@ -335,8 +350,9 @@ func (d *device) parseInflux(payload []byte, arrival time.Time, out []drivers.Sa
 		}
 		if !stamped {
 			t = arrival
-		} else {
-			res.stamp = t
+		} else if err := d.window.check(t, arrival); err != nil { // this line's fields are rejected
+			res.err = cmpErr(res.err, err)
+			return
 		}
 		val, err := convert(pt, v)
 		if err != nil {
@@ -344,7 +360,10 @@ func (d *device) parseInflux(payload []byte, arrival time.Time, out []drivers.Sa
 			return
 		}
 		out = append(out, d.sample(pt, val, t))
-	})
+		if stamped {
+			res.stamp = t
+		}
+	}, func(err error) { res.err = cmpErr(res.err, err) })
 	if err != nil {
 		res.err = cmpErr(err, res.err)
 	}

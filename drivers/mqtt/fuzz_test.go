@@ -47,12 +47,29 @@ func checkSamples(t *testing.T, d *device, ss []drivers.Sample) {
 	}
 }
 
+// checkWindow holds for every parser: an emitted sample's time lies within
+// [arrival-max_age, arrival+max_future].
+func checkWindow(t *testing.T, d *device, arrival time.Time, ss []drivers.Sample) {
+	t.Helper()
+	lo, hi := arrival.Add(-d.Config.Timestamp.MaxAge), arrival.Add(d.Config.Timestamp.MaxFuture)
+	for _, s := range ss {
+		if s.Time.Before(lo) || s.Time.After(hi) {
+			t.Fatalf("point %q at %s, outside [%s, %s] around arrival %s", s.Point, s.Time, lo, hi, arrival)
+		}
+	}
+}
+
 var fuzzSeeds = []string{
 	`{"a":{"b":[1.5]},"i":7,"b":true,"w":8,"s":["x"],"e":1,"ts":1772366400000}`,
 	`{"records":[{"a":{"b":[2]},"ts":"2026-03-01T12:00:00Z"}]}`,
 	`[1,2,3]`, `21.5`, `"ON"`, `null`, `{"a":`, `{"i":1e400}`, `{"i":"12.0"}`,
 	"meter f=1.5,i=3i,b=t,s=\"x\" 1772366400000000000\nmeter e=1u",
 	`meter,tag=a\ b f=-1e10`, "m f=1 99999999999999999999", `m s="a\"b"`, "\x00\xff",
+	// Stamped a day after arrival, and at unix_ms -1e17 (wraps around int64
+	// nanoseconds): both are rejected.
+	`{"a":{"b":[1.5]},"i":7,"ts":1772452800000}`, `{"a":{"b":[1.5]},"i":7,"ts":-100000000000000000}`,
+	`{"records":[{"a":{"b":[2]},"ts":"2126-01-01T00:00:00Z"},{"a":{"b":[3]},"ts":"2026-03-01T11:00:00Z"}]}`,
+	"meter f=1.5 1772452800000000000\nmeter f=2 -100000000000000000\nmeter i=1i 1772366400000000000",
 }
 
 func FuzzJSON(f *testing.F) {
@@ -67,6 +84,7 @@ func FuzzJSON(f *testing.F) {
 		for _, d := range []*device{plain, recs, byPoint} {
 			ss, _ := d.parse(payload, point, now, nil)
 			checkSamples(t, d, ss)
+			checkWindow(t, d, now, ss)
 		}
 	})
 }
@@ -80,6 +98,7 @@ func FuzzValue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte, point string) {
 		ss, res := d.parse(payload, point, now, nil)
 		checkSamples(t, d, ss)
+		checkWindow(t, d, now, ss)
 		if len(ss) > 1 || len(ss) == 1 && res.err != nil {
 			t.Fatalf("value payload gave %d samples and error %v", len(ss), res.err)
 		}
@@ -90,11 +109,15 @@ func FuzzInflux(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
 	}
-	d := fuzzDevice(f, DeviceConfig{Topic: "x", Format: Influx})
+	ns := fuzzDevice(f, DeviceConfig{Topic: "x", Format: Influx})
+	ms := fuzzDevice(f, DeviceConfig{Topic: "x", Format: Influx, Timestamp: TimestampConfig{Format: TimeUnixMs}})
 	now := time.Unix(1772366400, 0)
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		ss, _ := d.parse(payload, "", now, nil)
-		checkSamples(t, d, ss)
+		for _, d := range []*device{ns, ms} {
+			ss, _ := d.parse(payload, "", now, nil)
+			checkSamples(t, d, ss)
+			checkWindow(t, d, now, ss)
+		}
 	})
 }
 

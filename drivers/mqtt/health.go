@@ -29,8 +29,9 @@ type DeviceState struct {
 	// LastError is the problem of the last message, or why the device is
 	// offline; empty if none.
 	LastError string
-	// Latency is arrival minus the payload's timestamp, for payloads that
-	// carry one.
+	// Latency is arrival minus the payload's timestamp of the last sample
+	// accepted, for payloads that carry one. It saturates and is never
+	// negative: samples stamped up to max_future ahead count as 0.
 	Latency time.Duration
 	// Messages, Errors and Skipped are cumulative: messages routed to the
 	// device, messages that were malformed or oversize, and values that
@@ -64,8 +65,8 @@ func (h *health) observe(now time.Time, res parsed) {
 	} else {
 		h.lastErr = ""
 	}
-	if !res.stamp.IsZero() {
-		h.latency = max(now.Sub(res.stamp), 0)
+	if !res.stamp.IsZero() { // only accepted samples, within max_age and max_future
+		h.latency = max(now.Sub(res.stamp), 0) // Sub saturates: no overflow
 	}
 }
 

@@ -44,14 +44,18 @@ func newLineParser() *lineParser {
 }
 
 // parse calls field for every field of every line. Timestamps are integers
-// in units of precision.
-func (lp *lineParser) parse(payload []byte, precision time.Duration, field func(t time.Time, stamped bool, key string, v any)) (err error) {
+// in units of precision; a line whose timestamp does not fit int64
+// nanoseconds is left out and passed to bad, and the other lines are read.
+// The error returned is the payload's: it did not parse.
+func (lp *lineParser) parse(payload []byte, precision time.Duration, field func(t time.Time, stamped bool, key string, v any), bad func(error)) (err error) {
 	defer func() { // the parser is generated code: never let it take the consumer down
 		if r := recover(); r != nil {
 			err = fmt.Errorf("invalid line protocol: parser failed: %v", r)
 		}
 	}()
-	lp.handler.SetTimePrecision(precision)
+	// The handler multiplies by the precision and wraps around on overflow:
+	// take the integer as it is written, and convert it here.
+	lp.handler.SetTimePrecision(time.Nanosecond)
 	metrics, err := lp.parser.Parse(payload)
 	if err != nil {
 		return fmt.Errorf("invalid line protocol: %s", clip(err.Error()))
@@ -61,8 +65,15 @@ func (lp *lineParser) parse(payload []byte, precision time.Duration, field func(
 	}
 	for _, m := range metrics {
 		t := m.Time()
+		stamped := !t.IsZero()
+		if stamped {
+			if t, err = unixTime(t.UnixNano(), precision); err != nil {
+				bad(err)
+				continue
+			}
+		}
 		for _, f := range m.FieldList() {
-			field(t, !t.IsZero(), f.Key, f.Value)
+			field(t, stamped, f.Key, f.Value)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +61,9 @@ func newTimeParser(format, timezone string) (*timeParser, error) {
 }
 
 // parse converts a decoded JSON value (json.Number or string) or line
-// protocol integer into a time.
+// protocol integer into a time. Unix values must fit int64 nanoseconds
+// since the epoch (1677-09-21 to 2262-04-11): beyond that they would wrap
+// around, so they are an error.
 func (tp *timeParser) parse(v any) (time.Time, error) {
 	if tp.unit != 0 {
 		var s string
@@ -70,7 +73,7 @@ func (tp *timeParser) parse(v any) (time.Time, error) {
 		case string:
 			s = strings.TrimSpace(x)
 		case int64:
-			return unixTime(x, tp.unit), nil
+			return unixTime(x, tp.unit)
 		default:
 			return time.Time{}, fmt.Errorf("timestamp is %s, want a number (%s)", jsonKind(v), tp.format)
 		}
@@ -90,12 +93,19 @@ func (tp *timeParser) parse(v any) (time.Time, error) {
 // parseUnix reads an integer, or a decimal number of seconds for unit
 // second, as a time since the epoch.
 func parseUnix(s string, unit time.Duration) (time.Time, error) {
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return unixTime(n, unit), nil
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err == nil {
+		return unixTime(n, unit)
+	}
+	if errors.Is(err, strconv.ErrRange) {
+		return time.Time{}, errRange(s, unit)
 	}
 	// A decimal: whole units and a fraction, each exact.
 	whole, frac, ok := strings.Cut(s, ".")
-	n, err := strconv.ParseInt(whole, 10, 64)
+	n, err = strconv.ParseInt(whole, 10, 64)
+	if ok && errors.Is(err, strconv.ErrRange) {
+		return time.Time{}, errRange(s, unit)
+	}
 	if !ok || err != nil || frac == "" || len(frac) > 9 || strings.TrimLeft(frac, "0123456789") != "" {
 		return time.Time{}, fmt.Errorf("timestamp %q is not a number", clip(s))
 	}
@@ -103,16 +113,95 @@ func parseUnix(s string, unit time.Duration) (time.Time, error) {
 	if strings.HasPrefix(whole, "-") {
 		f = -f
 	}
-	return unixTime(n, unit).Add(time.Duration(f * int64(unit) / 1e9)), nil
+	ns, ok := unixNanos(n, unit)
+	if !ok {
+		return time.Time{}, errRange(s, unit)
+	}
+	fns := f * int64(unit) / 1e9 // |f| < 1e9 and unit <= 1e9: no overflow
+	sum := ns + fns
+	if fns > 0 && sum < ns || fns < 0 && sum > ns {
+		return time.Time{}, errRange(s, unit)
+	}
+	return time.Unix(0, sum).UTC(), nil
 }
 
-// unixTime is n units after the epoch.
-func unixTime(n int64, unit time.Duration) time.Time {
-	if unit == time.Second {
-		return time.Unix(n, 0).UTC()
+// unixTime is n units after the epoch, if that fits int64 nanoseconds.
+func unixTime(n int64, unit time.Duration) (time.Time, error) {
+	ns, ok := unixNanos(n, unit)
+	if !ok {
+		return time.Time{}, errRange(strconv.FormatInt(n, 10), unit)
 	}
-	per := int64(time.Second / unit)
-	return time.Unix(n/per, n%per*int64(unit)).UTC()
+	return time.Unix(0, ns).UTC(), nil
+}
+
+// unixNanos is n units in nanoseconds, unless that overflows int64.
+func unixNanos(n int64, unit time.Duration) (int64, bool) {
+	u := int64(unit)
+	if n > math.MaxInt64/u || n < math.MinInt64/u {
+		return 0, false
+	}
+	return n * u, true
+}
+
+func errRange(s string, unit time.Duration) error {
+	name := map[time.Duration]string{time.Second: TimeUnix, time.Millisecond: TimeUnixMs, time.Microsecond: TimeUnixUs, time.Nanosecond: TimeUnixNs}[unit]
+	return fmt.Errorf("timestamp %s (%s) is out of range: unix times go from 1677-09-21 to 2262-04-11", clip(s), name)
+}
+
+// window is the range of payload timestamps a device accepts around the
+// arrival of a message.
+type window struct{ maxFuture, maxAge time.Duration }
+
+// check rejects a payload time later than arrival+max_future or earlier
+// than arrival-max_age. Time.Add saturates, so no limit wraps around.
+func (w window) check(t, arrival time.Time) error {
+	switch {
+	case t.After(arrival.Add(w.maxFuture)):
+		return fmt.Errorf("timestamp %s is %s in the future of arrival (max_future %s)", t.Format(time.RFC3339Nano), span(t, arrival), spanOf(w.maxFuture))
+	case t.Before(arrival.Add(-w.maxAge)):
+		return fmt.Errorf("timestamp %s is %s older than arrival (max_age %s)", t.Format(time.RFC3339Nano), span(arrival, t), spanOf(w.maxAge))
+	}
+	return nil
+}
+
+// span is how much later a is than b, for messages: 250ms, 1h30m, 2.5d,
+// 100y. It does not overflow where a.Sub(b) would.
+func span(a, b time.Time) string {
+	secs := float64(a.Unix()-b.Unix()) + float64(a.Nanosecond()-b.Nanosecond())/1e9
+	return spanSeconds(secs)
+}
+
+func spanOf(d time.Duration) string { return spanSeconds(d.Seconds()) }
+
+func spanSeconds(secs float64) string {
+	const day = 24 * 60 * 60
+	const year = 365.2425 * day
+	unit := func(n float64, suffix string) string {
+		if n >= 10 {
+			n = math.Round(n)
+		} else {
+			n = math.Round(n*10) / 10
+		}
+		return strconv.FormatFloat(n, 'f', -1, 64) + suffix
+	}
+	switch {
+	case secs >= year:
+		return unit(secs/year, "y")
+	case secs >= day:
+		return unit(secs/day, "d")
+	}
+	d := time.Duration(secs * 1e9)
+	if d >= time.Second {
+		d = d.Round(time.Second)
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // clip shortens text quoted from a payload in errors and logs.
