@@ -24,7 +24,8 @@ import (
 //   - water_meter, gas_meter: leak (flow that never reaches zero).
 //   - any device: offline (stops answering), exception (answers exception 2,
 //     illegal data address, for requests that cover the first register or bit
-//     of its profile's first point).
+//     of its profile's first point), nan (float points read NaN, as meters
+//     send for "not available").
 type Fault struct {
 	Device string
 	Kind   string

@@ -29,6 +29,7 @@ type model interface {
 const (
 	FaultOffline   = "offline"   // the device stops answering
 	FaultException = "exception" // exception 2 for the first register of the profile
+	FaultNaN       = "nan"       // float points read NaN, as meters send for "not available"
 )
 
 // newModel returns the model for an equipment type. This switch is the one
@@ -92,13 +93,13 @@ func FaultKinds(typ string) []string {
 	if newModel(typ, rand.New(rand.NewPCG(0, 0))) == nil {
 		return nil
 	}
-	return append(modelFaults(typ), FaultOffline, FaultException)
+	return append(modelFaults(typ), FaultOffline, FaultException, FaultNaN)
 }
 
 // allFaultKinds is every fault kind of every model, sorted, for ParseFault's
 // messages.
 func allFaultKinds() []string {
-	set := map[string]bool{FaultOffline: true, FaultException: true}
+	set := map[string]bool{FaultOffline: true, FaultException: true, FaultNaN: true}
 	for _, t := range Models() {
 		for _, k := range modelFaults(t) {
 			set[k] = true

@@ -133,7 +133,7 @@ func TestModelPointsAndFaultKinds(t *testing.T) {
 	if ModelPoints("chiller") != nil || FaultKinds("chiller") != nil {
 		t.Error("an unknown type has points or faults")
 	}
-	if got := FaultKinds("energy_meter"); !slices.Equal(got, []string{"reverse_energy", "low_pf", "offline", "exception"}) {
+	if got := FaultKinds("energy_meter"); !slices.Equal(got, []string{"reverse_energy", "low_pf", "offline", "exception", "nan"}) {
 		t.Errorf("FaultKinds(energy_meter) = %v", got)
 	}
 }

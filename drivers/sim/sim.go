@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -314,6 +315,9 @@ func (d *device) step(now time.Time, elapsed time.Duration, logger *slog.Logger)
 	d.model.step(now, dt, d.active)
 	for _, p := range d.regs.points {
 		if v, ok := d.model.value(p.Name); ok {
+			if d.active[FaultNaN] && (p.Type == drivers.TypeFloat32 || p.Type == drivers.TypeFloat64) {
+				v = math.NaN()
+			}
 			d.regs.write(p, v)
 		}
 	}

@@ -310,6 +310,17 @@ func TestExceptionFault(t *testing.T) {
 	within(t, "voltage_l2 next to the refused register", readFloats(t, c, 2, 1)[0], 220, 240)
 }
 
+func TestNaNFault(t *testing.T) {
+	s := startSim(t, Config{}, Fault{Device: "meter-1", Kind: "nan"})
+	s.Step(t0.Add(200 * time.Millisecond))
+	c := dial(t, s.Addr(), meterUnit, time.Second)
+	for i, v := range readFloats(t, c, 0, 9) {
+		if !math.IsNaN(v) {
+			t.Errorf("register pair %d = %v, want NaN", i, v)
+		}
+	}
+}
+
 func TestRunStops(t *testing.T) {
 	s, err := New(Config{Addr: "127.0.0.1:0", Devices: building()}, nil, nil)
 	if err != nil {
