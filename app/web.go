@@ -56,7 +56,7 @@ func (a *app) Devices() []web.Device {
 			wd.Type = p.Type
 		}
 		for name, r := range points {
-			v := map[string]any{"value": r.Value.Any(), "quality": r.Quality.String(), "time": r.Time}
+			v := map[string]any{"value": r.Value.JSON(), "quality": r.Quality.String(), "time": r.Time}
 			if p != nil {
 				if pt := p.Point(name); pt != nil && pt.Unit != "" {
 					v["unit"] = pt.Unit
@@ -65,7 +65,7 @@ func (a *app) Devices() []web.Device {
 			wd.Points[name] = v
 		}
 		for name, r := range health {
-			wd.Health[name] = r.Value.Any()
+			wd.Health[name] = r.Value.JSON()
 		}
 		if wd.State == "" {
 			wd.State = "unknown"

@@ -73,6 +73,34 @@ func (v Value) Any() any {
 	return v.S
 }
 
+// JSON returns the value for JSON output: Any, except that NaN and ±Inf,
+// which JSON cannot hold, are nil (null). The sample's quality says why.
+func (v Value) JSON() any {
+	if v.Kind == KindFloat && !IsFinite(v.F) {
+		return nil
+	}
+	return v.Any()
+}
+
+// IsFinite reports whether f is neither NaN nor ±Inf.
+func IsFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// JSONSafe returns x for JSON output: a non-finite float64 (or float32)
+// becomes nil, anything else is x.
+func JSONSafe(x any) any {
+	switch f := x.(type) {
+	case float64:
+		if !IsFinite(f) {
+			return nil
+		}
+	case float32:
+		if !IsFinite(float64(f)) {
+			return nil
+		}
+	}
+	return x
+}
+
 // String formats the value for logs and the CLI.
 func (v Value) String() string {
 	switch v.Kind {

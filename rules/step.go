@@ -2,9 +2,10 @@ package rules
 
 import (
 	"maps"
-	"math"
 	"slices"
 	"time"
+
+	"github.com/facilityd/facilityd/drivers"
 )
 
 // kindCode is a rule's kind in the instance, next to the other fields a
@@ -238,16 +239,15 @@ func (e *Engine) capture(in *instance, ts time.Time) {
 	if in.dev != nil {
 		in.values = make(map[string]any, len(in.dev.env))
 		for k, v := range in.dev.env {
-			if f, ok := v.(float64); ok && math.IsNaN(f) {
-				continue // an empty window: nothing to show
-			}
-			in.values[k] = v
+			// NaN (an empty window, a meter's "not available") and ±Inf
+			// are nil: null in JSON, n/a in templates
+			in.values[k] = drivers.JSONSafe(v)
 		}
 	}
 	a := e.alert(in)
 	in.annots = renderAnnotations(in.rule, &templateData{Rule: a.Rule, Device: a.Device, Type: a.Type,
-		Location: a.Location, Gateway: a.Gateway, Severity: string(a.Severity), Value: in.value0,
-		Values: in.values, Labels: a.Labels})
+		Location: a.Location, Gateway: a.Gateway, Severity: string(a.Severity), Value: number(in.value0),
+		Values: templateValues(in.values), Labels: a.Labels})
 }
 
 // finish settles the transitions of one evaluation: it works out what

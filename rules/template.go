@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -12,9 +13,10 @@ import (
 // as Prometheus binds $value and $labels.
 type templateData struct {
 	Rule, Device, Type, Location, Gateway, Severity string
-	// Value is the alert's value (see Rule.Value); NaN when unknown.
-	Value float64
-	// Values are the device's latest point values.
+	// Value is the alert's value (see Rule.Value); n/a when unknown.
+	Value number
+	// Values are the device's latest point values; numbers are number, so
+	// that NaN and ±Inf (or a missing value) print as n/a.
 	Values map[string]any
 	Labels map[string]string
 }
@@ -28,9 +30,67 @@ type annotationTemplate struct {
 	tmpl *template.Template
 }
 
+// number is a float in a template: it prints as n/a when it is NaN or
+// infinite (a meter's "not available", an empty window), not as NaN.
+type number float64
+
+// NA is what templates print for a number that is not available.
+const NA = "n/a"
+
+// String formats the number as %v would, or n/a.
+func (n number) String() string {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return NA
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// templateValues returns the point values for templates: floats become
+// numbers and nil (a value JSON cannot hold) the number NaN.
+func templateValues(vs map[string]any) map[string]any {
+	out := make(map[string]any, len(vs))
+	for k, v := range vs {
+		switch x := v.(type) {
+		case float64:
+			out[k] = number(x)
+		case nil:
+			out[k] = number(math.NaN())
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
 var templateFuncs = template.FuncMap{
-	// fmt formats a number with d decimals: {{ fmt $value 1 }}.
-	"fmt": func(v float64, decimals int) string { return strconv.FormatFloat(v, 'f', decimals, 64) },
+	// fmt formats a number with d decimals: {{ fmt $value 1 }}; n/a for
+	// a number that is not available.
+	"fmt": func(v any, decimals int) string {
+		var f float64
+		switch x := v.(type) {
+		case number:
+			f = float64(x)
+		case float64:
+			f = x
+		case int64:
+			f = float64(x)
+		case int:
+			f = float64(x)
+		case bool:
+			if x {
+				f = 1
+			}
+		case nil:
+			return NA
+		default:
+			return fmt.Sprint(v)
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return NA
+		}
+		return strconv.FormatFloat(f, 'f', decimals, 64)
+	},
 }
 
 func parseTemplate(name, text string) (*annotationTemplate, error) {

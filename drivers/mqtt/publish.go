@@ -121,6 +121,9 @@ func (d *Driver) ObserveSamples(samples []drivers.Sample) {
 type stateCache struct {
 	mu      sync.Mutex
 	devices map[string]map[string]any
+	// quality holds the points whose latest reading is not good (uncertain:
+	// a NaN a meter sends for "not available", published as null).
+	quality map[string]map[string]string
 	times   map[string]time.Time
 	dirty   map[string]bool
 }
@@ -130,6 +133,7 @@ func (c *stateCache) observe(samples []drivers.Sample) {
 	defer c.mu.Unlock()
 	if c.devices == nil {
 		c.devices, c.times, c.dirty = map[string]map[string]any{}, map[string]time.Time{}, map[string]bool{}
+		c.quality = map[string]map[string]string{}
 	}
 	for i := range samples {
 		s := &samples[i]
@@ -141,7 +145,15 @@ func (c *stateCache) observe(samples []drivers.Sample) {
 			m = map[string]any{}
 			c.devices[s.Device] = m
 		}
-		m[s.Point] = s.Value.Any()
+		m[s.Point] = s.Value.JSON() // NaN and ±Inf: null
+		if s.Quality != drivers.Good {
+			if c.quality[s.Device] == nil {
+				c.quality[s.Device] = map[string]string{}
+			}
+			c.quality[s.Device][s.Point] = s.Quality.String()
+		} else {
+			delete(c.quality[s.Device], s.Point)
+		}
 		if s.Time.After(c.times[s.Device]) {
 			c.times[s.Device] = s.Time
 		}
@@ -156,6 +168,9 @@ func (c *stateCache) flush(retain func(device string, payload []byte)) {
 	for _, dev := range slices.Sorted(maps.Keys(c.dirty)) {
 		m := maps.Clone(c.devices[dev])
 		m["time"] = c.times[dev].UTC().Format(time.RFC3339Nano)
+		if _, clash := m["quality"]; len(c.quality[dev]) > 0 && !clash {
+			m["quality"] = maps.Clone(c.quality[dev]) // only the points that are not good
+		}
 		if b, err := json.Marshal(m); err == nil {
 			retain(dev, b)
 		}
