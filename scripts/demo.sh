@@ -77,7 +77,7 @@ cat <<MSG
     dashboard     http://${FACILITYD_HTTP_ADDR}/
     API           http://${FACILITYD_HTTP_ADDR}/api/v1/devices  /api/v1/alerts  /api/v1/tickets
     InfluxDB      ${FACILITYD_INFLUXDB_URL}  (database "facility"; try: curl -G ${FACILITYD_INFLUXDB_URL}/query --data-urlencode 'db=facility' --data-urlencode 'q=SELECT last(*) FROM pump')
-    Modbus sim    ${FACILITYD_MODBUS_ADDR}  (try: mbpoll -m tcp -a 2 -t 3:float -r 1 -c 6 -1 -p ${FACILITYD_MODBUS_ADDR##*:} ${FACILITYD_MODBUS_ADDR%:*})
+    Modbus sim    ${FACILITYD_MODBUS_ADDR}  (try: mbpoll -m tcp -a 2 -t 3:float -B -r 1 -c 6 -1 -p ${FACILITYD_MODBUS_ADDR##*:} ${FACILITYD_MODBUS_ADDR%:*})
     fault         ${FAULT}: a ticket opens ~10 s after it starts
     tickets       ./bin/facilityd tickets list -c configs/demo.yaml   (ack: ./bin/facilityd tickets ack -c configs/demo.yaml ID)
     API changes   curl -H "Authorization: Bearer \$(cat ${FACILITYD_API_TOKEN_FILE})" -XPOST http://${FACILITYD_HTTP_ADDR}/api/v1/tickets/ID/ack
