@@ -15,6 +15,9 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("rules: want a subcommand: test or replay")
 	}
 	switch sub, rest := args[0], args[1:]; sub {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, rulesUsage)
+		return nil
 	case "test":
 		return cmdRulesTest(rest, stdout)
 	case "replay":
@@ -24,9 +27,22 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 }
 
+const rulesUsage = `facilityd rules SUBCOMMAND
+  test FILE...          run rule unit test files (e.g. configs/rules/tests/*.yaml)
+  replay -c FILE ...    evaluate the rules over InfluxDB history (facilityd rules replay --help)
+`
+
+const rulesTestUsage = `Usage: facilityd rules test FILE...
+  runs the rule unit tests of each file; exits 1 when a test fails or a file does not load
+`
+
 // cmdRulesTest runs rule unit test files; it fails when a test fails or a
 // file does not load.
 func cmdRulesTest(args []string, stdout io.Writer) error {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprint(stdout, rulesTestUsage)
+		return nil
+	}
 	if len(args) == 0 {
 		return errors.New("rules test: want one or more test files, e.g. configs/rules/tests/*.yaml")
 	}

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -71,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSilences(rest, stdout)
 	case "modbus":
 		err = cmdModbus(ctx, rest, stdout)
-	case "version":
+	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "facilityd", version)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -79,10 +80,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "facilityd: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+	if errors.Is(err, flag.ErrHelp) { // SUB --help printed its usage: not a failure
+		return 0
+	}
 	if err != nil {
-		if err != flag.ErrHelp {
-			fmt.Fprintln(stderr, strings.TrimRight(err.Error(), "\n"))
-		}
+		fmt.Fprintln(stderr, strings.TrimRight(err.Error(), "\n"))
 		return 1
 	}
 	return 0

@@ -195,3 +195,23 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestHelpExitsZero: every command and subcommand prints its own usage for
+// --help and exits 0, without opening a file named --help; --version works.
+func TestHelpExitsZero(t *testing.T) {
+	for _, cmd := range [][]string{{"--help"}, {"run"}, {"check"}, {"sim"}, {"tickets"}, {"tickets", "list"}, {"tickets", "show"},
+		{"tickets", "outbox"}, {"rules"}, {"rules", "test"}, {"rules", "replay"}, {"silences"}, {"silences", "add"},
+		{"modbus"}, {"modbus", "read"}} {
+		var out, errOut bytes.Buffer
+		code := run(append(cmd, "--help"), &out, &errOut)
+		text := out.String() + errOut.String()
+		if code != 0 || !strings.Contains(strings.ToLower(text), "usage") && !strings.Contains(text, "facilityd") ||
+			strings.Contains(text, "no such file") || strings.Contains(text, "unknown") {
+			t.Errorf("%v --help: exit %d\n%s", cmd, code, text)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--version"}, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "facilityd ") {
+		t.Errorf("--version: exit %d, %q", code, out.String())
+	}
+}
