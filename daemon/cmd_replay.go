@@ -13,6 +13,7 @@ import (
 
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/internal/yamlstrict"
 	"github.com/facilityd/facilityd/rules"
 	"github.com/facilityd/facilityd/store"
 )
@@ -31,8 +32,8 @@ var _ history = (*store.Querier)(nil)
 // live. Silences do not apply, and no ticket is touched.
 func cmdRulesReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, path := flags("rules replay", stderr)
-	from := fs.String("from", "-24h", "start: RFC 3339 time, or a duration before now such as -24h")
-	to := fs.String("to", "now", "end: RFC 3339 time, now, or a duration before now")
+	from := fs.String("from", "-24h", "start: RFC 3339 time, a date, or a duration before now such as -24h or -7d")
+	to := fs.String("to", "now", "end: RFC 3339 time, a date, now, or a duration before now")
 	step := fs.Duration("step", 10*time.Second, "how often timers are evaluated, as the daemon does every second")
 	chunk := fs.Duration("chunk", time.Hour, "history is read this much at a time")
 	all := fs.Bool("all", false, "print pending alerts too, not only firing and resolved")
@@ -53,6 +54,24 @@ func cmdRulesReplay(ctx context.Context, args []string, stdout, stderr io.Writer
 	cfg, err := config.Load(*path)
 	if err != nil {
 		return err
+	}
+	var names []string
+	for _, r := range cfg.Rules {
+		names = append(names, r.Name)
+	}
+	var unknown []error
+	for _, name := range only {
+		if slices.Contains(names, name) {
+			continue
+		}
+		hint := ""
+		if best, ok := yamlstrict.Closest(name, names); ok {
+			hint = fmt.Sprintf(" (did you mean %q?)", best)
+		}
+		unknown = append(unknown, fmt.Errorf("rules replay: --rule %q: no such rule in %s%s", name, *path, hint))
+	}
+	if len(unknown) > 0 {
+		return errors.Join(unknown...)
 	}
 	q, err := store.NewQuerier(cfg.InfluxDB)
 	if err != nil {
@@ -77,24 +96,6 @@ func cmdRulesReplay(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	rep.summary(end)
 	return nil
-}
-
-// parseWhen reads an RFC 3339 time, "now", or a duration before now.
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	if s == "now" {
-		return now, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		if d > 0 {
-			d = -d
-		}
-		return now.Add(d), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q: write an RFC 3339 time (2026-03-01T08:00:00+08:00), now, or a duration such as -24h", s)
-	}
-	return t, nil
 }
 
 // replay holds the engine and the tally of one replay.

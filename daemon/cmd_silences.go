@@ -48,7 +48,9 @@ func cmdSilences(args []string, stdout io.Writer) error {
 	var matchers stringList
 	fs.Var(&matchers, "match", `add: a matcher, label="value" (also !=, =~, !~); repeatable`)
 	comment := fs.String("comment", "", "add: why (required)")
-	dur := fs.Duration("for", 0, "add: how long, from the start")
+	var forDur durationFlag
+	fs.Var(&forDur, "for", "add: how long, from the start (90m, 8h, 2d)")
+	dur := (*time.Duration)(&forDur)
 	until := fs.String("until", "", "add: when it ends (RFC 3339)")
 	from := fs.String("from", "", "add: when it starts (RFC 3339; default now)")
 	maint := fs.Bool("maintenance", false, "add: a planned maintenance window rather than a silence")

@@ -58,7 +58,7 @@ func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
 	var status string
 	var m tickets.Manual
 	to, result, from, until := fs.String("to", "", "assign: assignee"), fs.String("result", "", "follow-up: ok or failed"),
-		fs.String("from", "", "stats: start, RFC 3339 or YYYY-MM-DD"), fs.String("until", "", "stats: end, RFC 3339 or YYYY-MM-DD")
+		fs.String("from", "", "stats: start, RFC 3339, YYYY-MM-DD or a duration before now such as -7d"), fs.String("until", "", "stats: end, RFC 3339, YYYY-MM-DD, now or a duration before now")
 	switch sub {
 	case "list":
 		fs.StringVar(&status, "status", "", "only these statuses, comma-separated")
@@ -238,11 +238,9 @@ func ticketStats(ctx context.Context, st *tickets.Store, stdout io.Writer, from,
 		if p.v == "" {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339, p.v)
+		t, err := parseWhen(p.v, end)
 		if err != nil {
-			if t, err = time.ParseInLocation(time.DateOnly, p.v, time.Local); err != nil {
-				return fmt.Errorf("tickets stats: %s %q: want RFC 3339 or YYYY-MM-DD", p.name, p.v)
-			}
+			return fmt.Errorf("tickets stats: %s %w", p.name, err)
 		}
 		*p.dst = t
 	}

@@ -215,3 +215,37 @@ func TestHelpExitsZero(t *testing.T) {
 		t.Errorf("--version: exit %d, %q", code, out.String())
 	}
 }
+
+func TestParseWhenDays(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"-7d": now.AddDate(0, 0, -7), "7d": now.AddDate(0, 0, -7), "-1d12h": now.Add(-36 * time.Hour),
+		"-24h": now.Add(-24 * time.Hour), "now": now, "2026-03-01T08:00:00Z": time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC),
+	} {
+		if got, err := parseWhen(in, now); err != nil || !got.Equal(want) {
+			t.Errorf("parseWhen(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"-7x", "d", "-d3", "1.5d", "soon", "--7d"} {
+		if _, err := parseWhen(bad, now); err == nil {
+			t.Errorf("parseWhen(%q) accepted", bad)
+		}
+	}
+	var f durationFlag
+	if err := f.Set("2d"); err != nil || time.Duration(f) != 48*time.Hour {
+		t.Errorf("durationFlag 2d = %v, %v", time.Duration(f), err)
+	}
+}
+
+// TestReplayUnknownRule: a --rule that names no rule is an error with a
+// hint, before any history is read.
+func TestReplayUnknownRule(t *testing.T) {
+	tok := filepath.Join(t.TempDir(), "api-token")
+	os.WriteFile(tok, []byte("0123456789abcdef0123\n"), 0o600)
+	t.Setenv("FACILITYD_API_TOKEN_FILE", tok)
+	var out, errOut bytes.Buffer
+	code := run([]string{"rules", "replay", "-c", "../configs/demo.yaml", "--rule", "pump_low_presure"}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), `no such rule`) || !strings.Contains(errOut.String(), `did you mean "pump_low_pressure"?`) {
+		t.Errorf("exit %d, %q", code, errOut.String())
+	}
+}

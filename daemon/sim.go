@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -236,15 +235,7 @@ type spanFlag time.Duration
 func (f *spanFlag) String() string { return time.Duration(*f).String() }
 
 func (f *spanFlag) Set(s string) error {
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 {
-			return fmt.Errorf("%q: write whole days such as 30d, or a duration such as 36h", s)
-		}
-		*f = spanFlag(time.Duration(n) * 24 * time.Hour)
-		return nil
-	}
-	d, err := time.ParseDuration(s)
+	d, err := parseDuration(s)
 	if err != nil || d < 0 {
 		return fmt.Errorf("%q: write whole days such as 30d, or a duration such as 36h", s)
 	}

@@ -234,6 +234,15 @@ func in(path string) string {
 
 // suggest names the closest known field, or lists them all.
 func suggest(key string, known []string) string {
+	if best, ok := Closest(key, known); ok {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return " (known fields: " + strings.Join(slices.Sorted(slices.Values(known)), ", ") + ")"
+}
+
+// Closest returns the known name nearest to key (a typo away, or a prefix
+// of it), for "did you mean" hints, and false when none is near.
+func Closest(key string, known []string) (string, bool) {
 	best, bestD := "", 3
 	for _, f := range known {
 		d := levenshtein(key, f)
@@ -244,10 +253,7 @@ func suggest(key string, known []string) string {
 			best, bestD = f, d
 		}
 	}
-	if best != "" {
-		return fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return " (known fields: " + strings.Join(slices.Sorted(slices.Values(known)), ", ") + ")"
+	return best, best != ""
 }
 
 func levenshtein(a, b string) int {

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// parseDuration reads a Go duration (90m, 36h) that may start with whole
+// days (7d, 1d12h) and a sign (-7d), as spans of history are written.
+func parseDuration(s string) (time.Duration, error) {
+	rest, neg := s, false
+	if r, ok := strings.CutPrefix(rest, "-"); ok {
+		rest, neg = r, true
+	} else {
+		rest = strings.TrimPrefix(rest, "+")
+	}
+	var d time.Duration
+	if days, after, ok := strings.Cut(rest, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100000 {
+			return 0, fmt.Errorf("%q: write a duration such as 36h, 7d or 1d12h", s)
+		}
+		d, rest = time.Duration(n)*24*time.Hour, after
+		if rest == "" {
+			rest = "0s"
+		}
+	}
+	more, err := time.ParseDuration(rest)
+	if err != nil || more < 0 {
+		return 0, fmt.Errorf("%q: write a duration such as 36h, 7d or 1d12h", s)
+	}
+	d += more
+	if neg {
+		d = -d
+	}
+	return d, nil
+}
+
+// parseWhen reads a time: now, RFC 3339, a date (YYYY-MM-DD, local
+// midnight), or a duration before now (-7d, -24h; a positive one counts
+// back too).
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	if s == "now" {
+		return now, nil
+	}
+	if d, err := parseDuration(s); err == nil {
+		if d > 0 {
+			d = -d
+		}
+		return now.Add(d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, s, time.Local); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q: write an RFC 3339 time (2026-03-01T08:00:00+08:00), a date (2026-03-01), now, or a duration before now such as -7d or -24h", s)
+}
+
+// durationFlag is a flag.Value duration that also takes days (7d).
+type durationFlag time.Duration
+
+func (f *durationFlag) String() string { return time.Duration(*f).String() }
+
+func (f *durationFlag) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*f = durationFlag(d)
+	return nil
+}
