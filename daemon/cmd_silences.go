@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -54,7 +53,8 @@ func cmdSilences(args []string, stdout io.Writer) error {
 	until := fs.String("until", "", "add: when it ends (RFC 3339)")
 	from := fs.String("from", "", "add: when it starts (RFC 3339; default now)")
 	maint := fs.Bool("maintenance", false, "add: a planned maintenance window rather than a silence")
-	by := fs.String("by", os.Getenv("USER"), "add: who sets it")
+	by := fs.String("actor", defaultActor(), "add: who sets it (default: the OS user)")
+	fs.StringVar(by, "by", defaultActor(), "add: the same as --actor")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -118,6 +118,9 @@ func cmdSilences(args []string, stdout io.Writer) error {
 		m, err := rules.ParseMatchers(matchers)
 		if err != nil {
 			return fmt.Errorf("silences add: %w", err)
+		}
+		if err := needActor("silences add", *by); err != nil {
+			return err
 		}
 		s := rules.Silence{Kind: rules.KindSilence, Matchers: m, StartsAt: now, CreatedBy: *by, Comment: *comment}
 		if *maint {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +28,7 @@ const ticketsUsage = `facilityd tickets SUBCOMMAND -c FILE [options] [ID]
   stats      [--from TIME] [--until TIME]     (MTTA and MTTR per category; default: the last 30 days)
   outbox                                      (notifications per receiver)
 
-Every subcommand takes --json; changes are recorded as --actor (default $USER).
+Every subcommand takes --json; changes are recorded as --actor (default $USER, else the OS user).
 `
 
 // ticketMoves are the subcommands that only change the status.
@@ -51,7 +50,7 @@ func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
 	sub, args := args[0], args[1:]
 	fs, path := flags("tickets "+sub, stdout)
 	asJSON := fs.Bool("json", false, "print JSON")
-	actor := fs.String("actor", os.Getenv("USER"), "who makes the change, for the ticket's history")
+	actor := fs.String("actor", defaultActor(), "who makes the change, for the ticket's history (default: the OS user)")
 	comment := fs.String("m", "", "comment, note or text")
 	force := fs.Bool("force", false, "resolve, close or cancel a ticket whose alert still fires (needs -m saying why)")
 	var f tickets.Filter
@@ -134,6 +133,9 @@ func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return nil
 	case "create":
+		if err := needActor("tickets create", *actor); err != nil {
+			return err
+		}
 		t, created, err := st.Create(ctx, *actor, m)
 		if err == nil && !created && !*asJSON {
 			fmt.Fprintf(stdout, "ticket %d is already open for key %q: recorded as a repeat\n", t.ID, m.Key)
@@ -146,6 +148,11 @@ func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
 	id, err := strconv.ParseInt(pos[0], 10, 64)
 	if err != nil {
 		return fmt.Errorf("tickets %s: bad ticket id %q", sub, pos[0])
+	}
+	if sub != "show" {
+		if err := needActor("tickets "+sub, *actor); err != nil {
+			return err
+		}
 	}
 	if to, ok := ticketMoves[sub]; ok {
 		return printOne(st.Move(ctx, id, tickets.Move{To: to, Actor: *actor, Comment: *comment, Force: *force}))

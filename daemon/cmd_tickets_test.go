@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,6 +48,9 @@ func TestTicketsCLI(t *testing.T) {
 		t.Errorf("create again with the key: %s", out)
 	}
 	id := fmt.Sprint(tk.ID)
+	if out, code := cli("ack", id, "--actor", " "); code != 1 || !strings.Contains(out, "--actor") {
+		t.Errorf("ack with no actor: exit %d %s", code, out)
+	}
 	ok("ack", id, "-m", "on my way") // flags after the id
 	ok("assign", "--to", "carl", id)
 	ok("comment", id, "-m", "washer replaced")
@@ -91,8 +95,11 @@ func TestTicketsCLI(t *testing.T) {
 			t.Errorf("%v: exit 0\n%s", bad, out)
 		}
 	}
-	t.Setenv("USER", "")
-	if out, code := cli("comment", id, "-m", "who am I"); code == 0 || !strings.Contains(out, "actor") {
-		t.Errorf("no actor: exit %d %s", code, out)
+	t.Setenv("USER", "") // the OS account name is recorded instead
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		ok("comment", id, "-m", "who am I")
+		if out := ok("show", id, "--json"); !strings.Contains(out, `"actor": "`+u.Username+`"`) {
+			t.Errorf("comment without $USER not recorded as %q:\n%s", u.Username, out)
+		}
 	}
 }

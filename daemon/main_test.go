@@ -249,3 +249,18 @@ func TestReplayUnknownRule(t *testing.T) {
 		t.Errorf("exit %d, %q", code, errOut.String())
 	}
 }
+
+// TestDefaultActor: without $USER the OS account name is recorded.
+func TestDefaultActor(t *testing.T) {
+	t.Setenv("USER", "")
+	if defaultActor() == "" {
+		t.Error("no actor without $USER, want the OS user name")
+	}
+	t.Setenv("USER", "ana")
+	if got := defaultActor(); got != "ana" {
+		t.Errorf("defaultActor = %q, want $USER", got)
+	}
+	if err := needActor("tickets ack", ""); err == nil || !strings.Contains(err.Error(), "--actor") {
+		t.Errorf("needActor(\"\") = %v", err)
+	}
+}

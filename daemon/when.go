@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"os"
+	"os/user"
 	"fmt"
 	"strconv"
 	"strings"
@@ -71,5 +74,24 @@ func (f *durationFlag) Set(s string) error {
 		return err
 	}
 	*f = durationFlag(d)
+	return nil
+}
+
+// defaultActor is who runs the command: $USER, else the OS account name.
+func defaultActor() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
+}
+
+// needActor returns an error naming --actor when nobody is known to record.
+func needActor(cmd, actor string) error {
+	if strings.TrimSpace(actor) == "" {
+		return errors.New(cmd + ": who makes the change is not known ($USER is unset and the OS user has no name): pass --actor NAME")
+	}
 	return nil
 }
