@@ -13,6 +13,7 @@ import (
 	"github.com/facilityd/facilityd/drivers"
 	"github.com/facilityd/facilityd/drivers/modbus"
 	"github.com/facilityd/facilityd/drivers/mqtt"
+	"github.com/facilityd/facilityd/rules"
 )
 
 // The drivers outlive a reload whose config leaves them unchanged: their
@@ -82,9 +83,20 @@ func (a *app) ingest(ctx context.Context, samples []drivers.Sample) {
 // failed generation.
 func (a *app) startDrivers(cfg *config.Config) error {
 	var devs []modbus.Device
+	// Critical points (read by rules of severity critical) are never given
+	// up when a device refuses them: the poller reads them every poll, and
+	// the rules raise <rule>_unreadable while they do not read.
+	critical := rules.CriticalPoints(cfg.RuleSet(), cfg.RuleDevices())
 	for _, d := range cfg.Devices {
 		if d.Modbus != nil {
-			devs = append(devs, modbus.Device{ID: d.ID, Profile: cfg.Profiles[d.Profile], Config: *d.Modbus})
+			md := modbus.Device{ID: d.ID, Profile: cfg.Profiles[d.Profile], Config: *d.Modbus}
+			if pts := critical[d.ID]; len(pts) > 0 {
+				md.Critical = make(map[string]bool, len(pts))
+				for _, p := range pts {
+					md.Critical[p] = true
+				}
+			}
+			devs = append(devs, md)
 		}
 	}
 	ds := &a.drivers

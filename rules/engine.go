@@ -46,6 +46,12 @@ type deviceState struct {
 	up        bool
 	upKnown   bool
 	timed     bool // some rule reads windows or ages: evaluate on every tick
+
+	// The built-in alerts of unreadable critical points (see unreadable.go).
+	unreadable []*unreadableWatch
+	critical   map[string]bool   // points critical rules read; nil if none
+	bad        map[string]bool   // critical points whose last sample was Bad
+	reasons    map[string]string // why they did not read, as the driver says
 }
 
 // down reports whether the device's driver last said it did not answer.
@@ -79,7 +85,9 @@ type Engine struct {
 }
 
 // NewEngine binds every rule to the devices it matches and compiles it once
-// per profile. Errors name the rule and device.
+// per profile. Every critical expr rule gets its built-in <rule>_unreadable
+// alert on the same devices (see unreadable.go). Errors name the rule and
+// device.
 func NewEngine(set *Set, devices []*Device, opts Options) (*Engine, error) {
 	e := &Engine{opts: opts.withDefaults(), devices: map[string]*deviceState{}, byFP: map[string]*instance{},
 		active: map[int]*instance{}, inhibit: set.Inhibit, windows: set.Windows}
@@ -94,7 +102,7 @@ func NewEngine(set *Set, devices []*Device, opts Options) (*Engine, error) {
 		e.order = append(e.order, ds)
 	}
 	c := newCompiler()
-	var errs []error
+	builtin, errs := unreadableRules(set)
 	// Gateway rules first: they are evaluated first, so that a gateway's
 	// alert mutes its devices' before those fire.
 	for _, r := range set.Rules {
@@ -143,6 +151,7 @@ func NewEngine(set *Set, devices []*Device, opts Options) (*Engine, error) {
 			}
 			e.add(in)
 		}
+		e.addUnreadable(ds, builtin)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -247,8 +256,13 @@ func (e *Engine) Observe(samples []drivers.Sample) []Transition {
 		if s.Measurement == drivers.HealthMeasurement { // offline rules read whether it answered
 			if s.Point == drivers.HealthUp && s.Value.Kind == drivers.KindBool {
 				ds.up, ds.upKnown, health = s.Value.B, true, true
+			} else if s.Point == UnreadablePoint {
+				ds.observeReasons(s)
 			}
 			continue
+		}
+		if ds.critical != nil {
+			ds.observeCritical(s)
 		}
 		if s.Quality == drivers.Bad {
 			continue
@@ -283,7 +297,12 @@ func (e *Engine) evalDevice(ds *deviceState, ts time.Time, health bool) {
 	}
 	e.computeSlots(ds, ts)
 	for _, in := range ds.instances {
-		e.step(in, ts)
+		if in.kind != unreadableCode {
+			e.step(in, ts)
+		}
+	}
+	for _, w := range ds.unreadable {
+		e.stepUnreadable(w, ts)
 	}
 }
 
@@ -307,6 +326,9 @@ func (e *Engine) Eval(ts time.Time) []Transition {
 			e.computeSlots(ds, ts)
 		}
 		for _, in := range ds.instances {
+			if in.kind == unreadableCode {
+				continue // decided by samples alone: stepped in evalDevice
+			}
 			if ds.timed || in.state == Pending || in.state == Firing || in.kind == codeOffline {
 				e.step(in, ts)
 			}

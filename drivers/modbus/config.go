@@ -134,4 +134,18 @@ type Device struct {
 	ID      string
 	Profile *drivers.Profile
 	Config  Config
+	// Critical names the device's critical points: those a rule of
+	// severity critical reads (the app works them out from the rules; it
+	// is not a config setting). A critical point the device refuses with
+	// exception 2 is not isolated for forgetRefusals like other points:
+	// it is read on its own, again every poll. For a device with critical
+	// points every poll also carries the health point HealthUnreadable.
+	Critical map[string]bool
 }
+
+// HealthUnreadable is the point of drivers.HealthMeasurement, written with
+// the points of every poll of a device that has critical points, that says
+// why critical points did not read: "point: reason; point: reason", empty
+// when they all read (rules.UnreadablePoint, in rules.FormatUnreadable's
+// format). It lets the rules engine say why in its unreadable alert.
+const HealthUnreadable = "unreadable"

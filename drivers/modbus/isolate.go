@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/facilityd/facilityd/drivers"
@@ -22,6 +24,9 @@ const forgetRefusals = time.Hour
 // works around them until they are forgotten.
 type learned struct {
 	refused []refusedPoint
+	// alone are critical points the device refused: left out of the plan's
+	// reads like refused points, but each read on its own every poll.
+	alone   []refusedPoint
 	avoid   []Range
 	maxRegs int // 0: no lower limit learned
 	maxBits int
@@ -92,16 +97,100 @@ func pointSpan(p *drivers.Point) int {
 }
 
 // refuse remembers the one point of r, which the device refused: the plan
-// leaves it out and its registers are never bridged.
-func (d *device) refuse(r *Request, err error, t time.Time) {
+// leaves it out and its registers are never bridged. A critical point is
+// not given up: from the next poll on it is read on its own, every poll
+// (see aloneRequest), and it gets its Bad sample and problem here, every
+// time it is refused, rather than from appendRefused.
+func (d *device) refuse(r *Request, err error, t time.Time, res *pollResult) {
 	p := r.Points[0].Point
 	l := &d.learned
+	if d.Critical[p.Name] {
+		d.appendBadPoint(&p, t)
+		d.unread[p.Name] = exceptionText(err)
+		res.problems = append(res.problems, problem{"point " + p.Name, pointError(&p,
+			"refused by the device (%v): a critical point (a rule of severity critical reads it), read again every poll; "+
+				"check its register and address in the profile", err)})
+		if slices.ContainsFunc(l.alone, func(a refusedPoint) bool { return a.point.Name == p.Name }) {
+			return // already read on its own
+		}
+		l.alone = append(l.alone, refusedPoint{point: p, err: err})
+	} else {
+		l.refused = append(l.refused, refusedPoint{point: p, err: err})
+	}
 	if l.since.IsZero() {
 		l.since = t
 	}
-	l.refused = append(l.refused, refusedPoint{point: p, err: err})
 	l.avoid = append(l.avoid, Range{r.Register, uint16(p.Address), uint16(pointSpan(&p))})
 	l.dirty = true
+}
+
+// aloneRequest is the read of one point on its own.
+func aloneRequest(p *drivers.Point) Request {
+	return Request{Register: p.Register, Address: uint16(p.Address), Quantity: uint16(pointSpan(p)),
+		Points: []PlannedPoint{{Point: *p}}}
+}
+
+// noteUnread records why the critical points of a failed request did not read.
+func (d *device) noteUnread(r *Request, err error) {
+	if d.unread == nil {
+		return
+	}
+	for i := range r.Points {
+		if name := r.Points[i].Point.Name; d.Critical[name] {
+			d.unread[name] = exceptionText(err)
+		}
+	}
+}
+
+// appendUnreadable adds, for a device with critical points, the health
+// sample HealthUnreadable: why each critical point that is Bad this poll
+// did not read; empty when they all read.
+func (d *device) appendUnreadable(t time.Time) {
+	if d.unread == nil {
+		return
+	}
+	var names []string
+	for i := range d.samples {
+		s := &d.samples[i]
+		if s.Quality == drivers.Bad && d.Critical[s.Point] && s.Measurement != drivers.HealthMeasurement {
+			names = append(names, s.Point)
+		}
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	var b strings.Builder
+	for _, name := range names {
+		reason := d.unread[name]
+		if reason == "" {
+			reason = "not asked: an earlier request of the poll got no answer"
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(name + ": " + strings.ReplaceAll(reason, "; ", ", "))
+	}
+	clear(d.unread)
+	d.samples = append(d.samples, drivers.Sample{Time: t, Device: d.ID, Measurement: drivers.HealthMeasurement,
+		Point: HealthUnreadable, Value: drivers.String(b.String()), Quality: drivers.Good})
+}
+
+// exceptionText describes a failed read for people: "Modbus exception 2:
+// illegal data address" for an exception, the error otherwise.
+func exceptionText(err error) string {
+	var me *modbus.ModbusError
+	if !errors.As(err, &me) {
+		return err.Error()
+	}
+	if name, ok := exceptionNames[me.ExceptionCode]; ok {
+		return fmt.Sprintf("Modbus exception %d: %s", me.ExceptionCode, name)
+	}
+	return fmt.Sprintf("Modbus exception %d", me.ExceptionCode)
+}
+
+var exceptionNames = map[byte]string{
+	1: "illegal function", 2: "illegal data address", 3: "illegal data value", 4: "server device failure",
+	5: "acknowledge", 6: "server device busy", 8: "memory parity error",
+	10: "gateway path unavailable", 11: "gateway target device failed to respond",
 }
 
 // appendRefused adds a Bad sample and a problem for every point the device
@@ -158,15 +247,21 @@ func (d *device) replan() {
 	if l.maxBits > 0 {
 		opts.MaxBits = min(opts.MaxBits, l.maxBits)
 	}
-	if len(l.refused) > 0 {
+	if len(l.refused) > 0 || len(l.alone) > 0 {
 		opts.Exclude = map[string]bool{}
 		for _, rp := range l.refused {
+			opts.Exclude[rp.point.Name] = true
+		}
+		for _, rp := range l.alone {
 			opts.Exclude[rp.point.Name] = true
 		}
 	}
 	reqs, err := Plan(d.Profile, opts)
 	if err != nil {
 		return // the profile planned once; keep the old plan rather than none
+	}
+	for i := range l.alone {
+		reqs = append(reqs, aloneRequest(&l.alone[i].point))
 	}
 	d.requests = reqs
 }

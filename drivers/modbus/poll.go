@@ -41,6 +41,8 @@ type device struct {
 	// raw, when set (commissioning), receives the registers of every point
 	// read, by point name; bit points get one register of 0 or 1.
 	raw map[string][]uint16
+	// unread is why critical points did not read this poll, by name.
+	unread map[string]string
 }
 
 // newDevice checks a Device and plans its requests. Every problem is
@@ -74,7 +76,10 @@ func newDevice(dev Device) (*device, error) {
 		}
 		return nil, errors.Join(errs...)
 	}
-	d.samples = make([]drivers.Sample, 0, d.npoints)
+	d.samples = make([]drivers.Sample, 0, d.npoints+1)
+	if len(dev.Critical) > 0 {
+		d.unread = map[string]string{}
+	}
 	d.health = make([]drivers.Sample, 0, 5)
 	d.regs = make([]uint16, 0, MaxRegisters)
 	return d, nil
@@ -185,6 +190,7 @@ func (d *device) poll(ctx context.Context, c conn, t time.Time) pollResult {
 		d.probe(ctx, c, &res)
 	}
 	d.appendRefused(t, &res)
+	d.appendUnreadable(t)
 	if d.learned.dirty {
 		d.replan()
 	}
@@ -214,11 +220,12 @@ func (d *device) readRequest(ctx context.Context, c conn, r *Request, t time.Tim
 		if len(r.Points) > 1 {
 			return d.split(ctx, c, r, t, res)
 		}
-		d.refuse(r, err, t)
+		d.refuse(r, err, t, res)
 		return readRefused
 	}
 	res.problems = append(res.problems, problem{r.String(), fmt.Errorf("%s (unit %d): %w", r, d.Config.UnitID, err)})
 	d.appendBad(r, t)
+	d.noteUnread(r, err)
 	var me *modbus.ModbusError
 	switch {
 	case errors.As(err, &me) && !gatewayNoAnswer(me):
@@ -349,6 +356,9 @@ func (d *device) appendValue(p *drivers.Point, v drivers.Value, err error, t tim
 	case err != nil:
 		res.problems = append(res.problems, problem{"point " + p.Name, err})
 		v, q = drivers.Value{Kind: p.ValueKind()}, drivers.Bad
+		if d.Critical[p.Name] {
+			d.unread[p.Name] = err.Error()
+		}
 	case v.Kind == drivers.KindFloat && (math.IsNaN(v.F) || math.IsInf(v.F, 0)):
 		q = drivers.Uncertain
 	}
