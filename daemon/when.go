@@ -2,9 +2,9 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/user"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"

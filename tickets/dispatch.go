@@ -112,7 +112,7 @@ func (d *Dispatcher) prune(ctx context.Context) {
 func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 	cfg := d.s.config().Outbox
 	log := d.log.With("receiver", name)
-	failures := 0 // in a row
+	failures := 0     // in a row
 	var retried int64 // the entry this loop last scheduled a retry of
 	for ctx.Err() == nil && !d.stopped() {
 		wake := d.s.woken() // before looking, so a commit after the look still wakes us
