@@ -122,7 +122,10 @@ func (al *alerter) backfill(ctx context.Context, cfg *config.Config) {
 
 // observe evaluates the samples of one poll.
 func (al *alerter) observe(ctx context.Context, samples []drivers.Sample) {
-	al.handle(ctx, al.engine.Observe(samples))
+	start := time.Now()
+	ts := al.engine.Observe(samples)
+	al.a.ruleMetrics.observe("samples", start)
+	al.handle(ctx, ts)
 }
 
 // tick evaluates timers, reloads changed silences and saves the state now
@@ -136,7 +139,10 @@ func (al *alerter) tick(ctx context.Context) {
 	}
 	al.loadSilences(false)
 	now := al.a.now()
-	al.handle(ctx, al.engine.Eval(now))
+	start := time.Now()
+	ts := al.engine.Eval(now)
+	al.a.ruleMetrics.observe("clock", start)
+	al.handle(ctx, ts)
 	if now.Sub(al.lastReconcile) >= reconcileEvery {
 		al.reconcile(ctx, now)
 	}

@@ -69,6 +69,7 @@ type app struct {
 	rulesIn       chan batch // polls on their way to the running generation's rules
 	ruleDrops     int
 	ingestMetrics ingestMetrics
+	ruleMetrics   ruleMetrics
 
 	// silences is the silences file, shared with the CLI; saved is the
 	// alert state a stopped generation hands to the next (nil at start:

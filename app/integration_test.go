@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -72,6 +73,19 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if open := openTickets(t, httpAddr); len(open) != 0 {
 		t.Fatalf("tickets before the fault: %+v", open)
+	}
+	metrics := scrape(t, httpAddr)
+	for _, want := range []string{
+		`facilityd_modbus_requests_total{gateway="` + simAddr + `"} [1-9]`,
+		`facilityd_modbus_errors_total{gateway="` + simAddr + `"} 0`,
+		`facilityd_modbus_devices{gateway="` + simAddr + `",status="online"} 2`,
+		`facilityd_modbus_poll_duration_seconds{gateway="` + simAddr + `"} \d`,
+		`facilityd_rule_evaluations_total{trigger="samples"} [1-9]`,
+		`facilityd_rule_evaluation_duration_seconds_count{trigger="samples"} [1-9]`,
+	} {
+		if !regexp.MustCompile(`(?m)^` + want).MatchString(metrics) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 
 	// (b) The fault starts: pressure drops while the pump keeps running; the
@@ -279,6 +293,18 @@ func readModbus(t *testing.T, addr string, unit int, typ string, ref, count int)
 		t.Fatalf("mbpoll printed %d values, want %d:\n%s", len(vals), count, out)
 	}
 	return vals
+}
+
+// scrape returns the daemon's /metrics text.
+func scrape(t *testing.T, httpAddr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 func openTickets(t *testing.T, httpAddr string) []tickets.Ticket {

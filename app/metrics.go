@@ -34,6 +34,8 @@ func newRegistry(a *app) *prometheus.Registry {
 	a.ingestMetrics.ruleDrops = prometheus.NewCounter(prometheus.CounterOpts{Name: "facilityd_rule_queue_dropped_samples_total",
 		Help: "Samples the rules skipped because their queue was full (storage still has them)."})
 	reg.MustRegister(a.ingestMetrics.ruleDrops)
+	reg.MustRegister(driverCollector{a})
+	a.ruleMetrics = newRuleMetrics(reg)
 	return reg
 }
 

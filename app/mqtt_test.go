@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -112,6 +113,10 @@ rules:
 			t.Fatalf("outbound topics missing; got %v", missing)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if m := scrape(t, httpAddr); !regexp.MustCompile(`(?m)^facilityd_mqtt_messages_total\{device="room-1"\} [1-9]`).MatchString(m) ||
+		!strings.Contains(m, `facilityd_mqtt_malformed_messages_total{device="room-1"} 0`) {
+		t.Errorf("/metrics lacks the MQTT counters of room-1")
 	}
 	var status map[string]any
 	if err := json.Unmarshal([]byte(get("fd/devices/room-1/status")), &status); err != nil || status["status"] != "online" || status["driver"] != "mqtt" {

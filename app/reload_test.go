@@ -154,11 +154,11 @@ rules:
 
 	write("200ms", keep+added)
 	reload <- struct{}{}
-	after := wait("after the reload", func(ts map[string]tickets.Ticket) bool {
+	wait("after the reload", func(ts map[string]tickets.Ticket) bool {
 		return len(ts) == 3 && !ts["pump_pressurised"].AlertResolvedAt.IsZero()
 	})
 	time.Sleep(time.Second)
-	after = byRule()
+	after := byRule()
 	if n := conns.Load(); n != 1 {
 		t.Errorf("%d connections after a reload that left the device as it was, want 1", n)
 	}
