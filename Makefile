@@ -2,6 +2,7 @@
 GO       ?= go
 BIN      := bin
 INFLUXD  := $(BIN)/influxd
+STATICCHECK := $(BIN)/staticcheck
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: build demo test test-short influxd bench fuzz vet clean
@@ -14,19 +15,25 @@ influxd: $(INFLUXD)
 $(INFLUXD):
 	GOBIN=$(abspath $(BIN)) $(GO) install github.com/influxdata/influxdb/cmd/influxd@v1.8.10
 
+# staticcheck from the Go module proxy (once), run by make vet.
+$(STATICCHECK):
+	GOBIN=$(abspath $(BIN)) $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 # The demo building: influxd, the simulator and the daemon on loopback.
 demo: build influxd
 	./scripts/demo.sh
 
-# Every test, including the integration tests against a real influxd.
+# Every test, including the integration tests against a real influxd, with
+# the race detector.
 test: influxd vet
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 test-short:
 	$(GO) test -short ./...
 
-vet:
+vet: $(STATICCHECK)
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
 bench:

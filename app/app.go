@@ -85,6 +85,14 @@ type app struct {
 // live for the whole run; devices and rules are rebuilt on each reload, and a
 // config that fails to load keeps the old one running.
 func Run(ctx context.Context, cfg *config.Config, opts Options) error {
+	err := run(ctx, cfg, opts)
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil // stopped while starting: a clean stop, not a failure
+	}
+	return err
+}
+
+func run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}

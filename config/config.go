@@ -131,14 +131,29 @@ func load(path string, lookup func(string) (string, bool)) (*Config, error) {
 	// A rule's problems do not hide another's: rules are checked against
 	// the devices even when some failed to parse.
 	ruleErrs := cfg.loadRules(dir)
-	if len(errs) > 0 { // types are wrong: semantic checks would only add noise
-		return nil, yamlstrict.SortErrors(append(errs, ruleErrs...))
+	if len(errs) > 0 {
+		// Types are wrong: most semantic checks would only add noise, but
+		// the rules are still checked against the profiles, so that a key
+		// typo does not hide a rule's misspelt point.
+		return nil, yamlstrict.SortErrors(append(append(errs, ruleErrs...), cfg.partialRuleErrors()...))
 	}
 	cfg.applyDefaults()
 	if errs := append(cfg.validate(), ruleErrs...); len(errs) > 0 {
 		return nil, yamlstrict.SortErrors(errs)
 	}
 	return cfg, nil
+}
+
+// partialRuleErrors checks the rules against a config that did not decode
+// cleanly, as far as it did; a panic on what is missing only ends the check.
+func (c *Config) partialRuleErrors() (errs []error) {
+	defer func() {
+		if recover() != nil {
+			errs = nil
+		}
+	}()
+	c.applyDefaults()
+	return c.validateRules()
 }
 
 func glob(dir, pattern string) ([]string, error) {

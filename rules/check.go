@@ -3,7 +3,9 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/facilityd/facilityd/internal/yamlstrict"
 )
@@ -58,8 +60,14 @@ func Check(set *Set, devices []*Device) []error {
 					continue
 				}
 				reported[f.field+ee.Msg] = true
-				errs = append(errs, yamlstrict.Errorf(r.Pos(f.field).Inside(ee.Line, ee.Col), "rule %q: %s: %s (device %q, profile type %q)",
-					r.Name, f.field, ee.Msg, d.ID, d.Type))
+				hint := ""
+				if name, ok := strings.CutPrefix(ee.Msg, "unknown name "); ok {
+					if best, ok := yamlstrict.Closest(name, slices.Collect(maps.Keys(d.Points))); ok {
+						hint = fmt.Sprintf("; did you mean %q?", best)
+					}
+				}
+				errs = append(errs, yamlstrict.Errorf(r.Pos(f.field).Inside(ee.Line, ee.Col), "rule %q: %s: %s (device %q, profile type %q)%s",
+					r.Name, f.field, ee.Msg, d.ID, d.Type, hint))
 			}
 		}
 	}
