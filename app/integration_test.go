@@ -95,7 +95,7 @@ func TestEndToEnd(t *testing.T) {
 	if tk.Device != "pump-1" || tk.Priority != "P2" || tk.Source != "rule" || tk.Status != tickets.StatusOpen {
 		t.Errorf("ticket = %+v", tk)
 	}
-	time.Sleep(2 * time.Second) // more polls of the same fault: repeats, never a second ticket
+	waitPolls(t, httpAddr, simAddr, 20) // more polls of the same fault: repeats, never a second ticket
 	if open := openTickets(t, httpAddr); len(open) != 1 {
 		t.Fatalf("open tickets during the fault = %d, want 1", len(open))
 	}
@@ -293,6 +293,30 @@ func readModbus(t *testing.T, addr string, unit int, typ string, ref, count int)
 		t.Fatalf("mbpoll printed %d values, want %d:\n%s", len(vals), count, out)
 	}
 	return vals
+}
+
+// waitPolls waits until the daemon sent n more Modbus requests to gateway
+// (as its own metric counts them): a condition to wait on before asserting
+// that something did not happen, instead of a fixed sleep.
+func waitPolls(t *testing.T, httpAddr, gateway string, n int) {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^facilityd_modbus_requests_total\{gateway="` + regexp.QuoteMeta(gateway) + `"\} (\d+)`)
+	count := func() int {
+		m := re.FindStringSubmatch(scrape(t, httpAddr))
+		if m == nil {
+			return 0
+		}
+		v, _ := strconv.Atoi(m[1])
+		return v
+	}
+	want := count() + n
+	deadline := time.Now().Add(30 * time.Second)
+	for count() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d Modbus requests to %s in 30 s", n, gateway)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // scrape returns the daemon's /metrics text.

@@ -147,7 +147,7 @@ rules:
 		}
 	}
 	before := wait("both rules' tickets", func(ts map[string]tickets.Ticket) bool { return len(ts) == 2 })
-	time.Sleep(time.Second) // a few more polls
+	waitPolls(t, httpAddr, proxy, 5) // a few more polls
 	if n := conns.Load(); n != 1 {
 		t.Fatalf("%d connections before the reload, want 1", n)
 	}
@@ -157,7 +157,7 @@ rules:
 	wait("after the reload", func(ts map[string]tickets.Ticket) bool {
 		return len(ts) == 3 && !ts["pump_pressurised"].AlertResolvedAt.IsZero()
 	})
-	time.Sleep(time.Second)
+	waitPolls(t, httpAddr, proxy, 5) // the unchanged rule sees more polls: no re-fire
 	after := byRule()
 	if n := conns.Load(); n != 1 {
 		t.Errorf("%d connections after a reload that left the device as it was, want 1", n)

@@ -77,7 +77,7 @@ rules:
 	stop := startDaemon(t, ctx, cfg, logger, httpAddr)
 	defer stop()
 
-	time.Sleep(time.Second) // five polls that read
+	waitPolls(t, httpAddr, cfg.Devices[0].Modbus.Address, 10) // polls that read
 	if open := openTickets(t, httpAddr); len(open) != 0 {
 		t.Fatalf("tickets before the fault: %+v", open)
 	}
