@@ -7,6 +7,8 @@ import (
 
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 	"github.com/influxdata/influxdb-client-go/v2/api"
+
+	"github.com/facilityd/facilityd/internal/redact"
 )
 
 // DefaultLookback is how far back Last looks for a device's newest values.
@@ -24,6 +26,7 @@ type Querier struct {
 	cfg    Config
 	client influxdb2.Client
 	api    api.QueryAPI
+	red    *redact.Redactor // the token, in InfluxDB's answers
 }
 
 // NewQuerier checks cfg and reads the token file; it does no I/O to InfluxDB.
@@ -38,7 +41,7 @@ func NewQuerier(cfg Config) (*Querier, error) {
 	}
 	opts := influxdb2.DefaultOptions().SetHTTPRequestTimeout(uint(requestTimeout / time.Second))
 	client := influxdb2.NewClientWithOptions(cfg.URL, token, opts)
-	return &Querier{cfg: cfg, client: client, api: client.QueryAPI(cfg.Org)}, nil
+	return &Querier{cfg: cfg, client: client, api: client.QueryAPI(cfg.Org), red: redact.New(token)}, nil
 }
 
 // Close releases the client's idle connections.
@@ -58,7 +61,7 @@ func (q *Querier) LastWithin(ctx context.Context, measurement, device string, lo
 	}
 	res, err := q.api.Query(ctx, lastQuery(q.cfg.Bucket, measurement, device, lookback))
 	if err != nil {
-		return nil, fmt.Errorf("influxdb: last %s of %q: %w", measurement, device, err)
+		return nil, q.red.Error(fmt.Errorf("influxdb: last %s of %q: %w", measurement, device, err))
 	}
 	defer res.Close()
 	values := make(map[string]any)
@@ -74,7 +77,7 @@ func (q *Querier) LastWithin(ctx context.Context, measurement, device string, lo
 		newest[r.Field()] = r.Time()
 	}
 	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("influxdb: last %s of %q: %w", measurement, device, err)
+		return nil, q.red.Error(fmt.Errorf("influxdb: last %s of %q: %w", measurement, device, err))
 	}
 	return values, nil
 }
@@ -89,7 +92,7 @@ func (q *Querier) Range(ctx context.Context, measurement, device, field string, 
 	}
 	res, err := q.api.Query(ctx, rangeQuery(q.cfg.Bucket, measurement, device, field, start, stop))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, q.red.Error(fmt.Errorf("%s: %w", what, err))
 	}
 	defer res.Close()
 	var points []Point
@@ -102,7 +105,7 @@ func (q *Querier) Range(ctx context.Context, measurement, device, field string, 
 		points = append(points, Point{Time: r.Time(), Value: v})
 	}
 	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, q.red.Error(fmt.Errorf("%s: %w", what, err))
 	}
 	return points, nil
 }
@@ -146,7 +149,7 @@ type AnySeries struct {
 func (q *Querier) SeriesAny(ctx context.Context, sel Selector, start, stop time.Time) ([]AnySeries, error) {
 	what := "influxdb: series " + sel.String()
 	if err := checkRange(sel, start, stop); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, q.red.Error(fmt.Errorf("%s: %w", what, err))
 	}
 	return q.anySeries(ctx, what, seriesQuery(q.cfg.Bucket, sel, start, stop))
 }
@@ -157,7 +160,7 @@ func (q *Querier) SeriesAny(ctx context.Context, sel Selector, start, stop time.
 func (q *Querier) anySeries(ctx context.Context, what, query string) ([]AnySeries, error) {
 	res, err := q.api.Query(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, q.red.Error(fmt.Errorf("%s: %w", what, err))
 	}
 	defer res.Close()
 	var out []AnySeries
@@ -175,7 +178,7 @@ func (q *Querier) anySeries(ctx context.Context, what, query string) ([]AnySerie
 		out[i].Values = append(out[i].Values, Value{Time: r.Time(), Value: r.Value()})
 	}
 	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, q.red.Error(fmt.Errorf("%s: %w", what, err))
 	}
 	return out, nil
 }

@@ -156,7 +156,8 @@ func (w *Writer) deliver(ctx context.Context, rec *record) error {
 		kind, wait := classify(err)
 		w.errors.Add(1)
 		w.errorsBy[kind].Add(1)
-		msg := err.Error()
+		// InfluxDB's answer, or a proxy's, may echo the request's token.
+		msg := w.red.String(err.Error())
 		w.lastErr.Store(&msg)
 		switch kind {
 		case errTooLarge, errRejected:
@@ -203,7 +204,10 @@ func (w *Writer) deliver(ctx context.Context, rec *record) error {
 // drop counts and logs samples lost for reason.
 func (w *Writer) drop(reason dropReason, samples int64, msg string, err error, lines [][]byte) {
 	total := w.droppedBy[reason].Add(samples)
-	args := []any{"reason", dropReasonNames[reason], "samples", samples, "dropped_total", total, "err", err}
+	args := []any{"reason", dropReasonNames[reason], "samples", samples, "dropped_total", total}
+	if err != nil {
+		args = append(args, "err", w.red.String(err.Error()))
+	}
 	if len(lines) > 0 {
 		const show = 200
 		first := string(bytes.TrimSpace(lines[0]))

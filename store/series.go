@@ -61,7 +61,7 @@ func (a Agg) valid() bool {
 func (q *Querier) Series(ctx context.Context, sel Selector, start, stop time.Time) ([]Series, error) {
 	what := "influxdb: series " + sel.String()
 	if err := checkRange(sel, start, stop); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, q.red.Error(fmt.Errorf("%s: %w", what, err))
 	}
 	return q.series(ctx, what, seriesQuery(q.cfg.Bucket, sel, start, stop))
 }
@@ -72,7 +72,7 @@ func (q *Querier) Series(ctx context.Context, sel Selector, start, stop time.Tim
 func (q *Querier) Aggregate(ctx context.Context, sel Selector, start, stop time.Time, every time.Duration, fn Agg) ([]Series, error) {
 	what := fmt.Sprintf("influxdb: %s of %s every %v", fn, sel, every)
 	if err := checkRange(sel, start, stop); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, q.red.Error(fmt.Errorf("%s: %w", what, err))
 	}
 	if !fn.valid() {
 		return nil, fmt.Errorf("%s: unknown aggregate %q: use mean, min, max, sum, count, first or last", what, fn)

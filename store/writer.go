@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/internal/redact"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -76,6 +77,7 @@ type WriterStats struct {
 type Writer struct {
 	cfg    Config
 	token  string
+	red    *redact.Redactor // the token, in InfluxDB's answers
 	tags   func(device string) map[string]string
 	logger *slog.Logger
 
@@ -135,6 +137,7 @@ func NewWriter(cfg Config, opts WriterOptions) (*Writer, error) {
 	w := &Writer{
 		cfg:        cfg,
 		token:      token,
+		red:        redact.New(token),
 		tags:       opts.Tags,
 		logger:     logger,
 		minBackoff: minBackoff,

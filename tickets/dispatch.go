@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/redact"
 )
 
 // Notifier delivers one notification to one receiver. It returns nil only
@@ -158,7 +160,7 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 		case errors.Is(err, ErrRejected):
 			log.Error("outbox: notification dropped: the receiver rejected it", "id", e.n.ID,
 				"kind", e.n.Event.Kind, "ticket", e.n.Ticket.ID, "err", err)
-			d.mark(ctx, log, d.s.markDropped(ctx, e, d.s.now(), err.Error()))
+			d.mark(ctx, log, d.s.markDropped(ctx, e, d.s.now(), redact.Text(err.Error())))
 		case ctx.Err() != nil:
 			return
 		default:
@@ -169,7 +171,7 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 				log.Warn("outbox: delivery failed; retrying", "id", e.n.ID, "ticket", e.n.Ticket.ID,
 					"failures", failures, "retry_in", delay, "err", err)
 			}
-			d.mark(ctx, log, d.s.markRetry(ctx, e, d.s.now().Add(delay), err.Error()))
+			d.mark(ctx, log, d.s.markRetry(ctx, e, d.s.now().Add(delay), redact.Text(err.Error())))
 			retried = e.id
 			d.pause(ctx, delay)
 		}

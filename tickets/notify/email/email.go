@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	mail "github.com/wneessen/go-mail"
 
+	"github.com/facilityd/facilityd/internal/redact"
 	"github.com/facilityd/facilityd/tickets"
 )
 
@@ -46,6 +48,7 @@ type Notifier struct {
 	password      string
 	subject, body *template.Template
 	tls           *tls.Config
+	red           *redact.Redactor // the password
 }
 
 var _ tickets.Notifier = (*Notifier)(nil)
@@ -57,7 +60,10 @@ func New(name string, cfg tickets.EmailConfig) (*Notifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("email %s: password: %w", name, err)
 	}
-	e := &Notifier{name: name, cfg: cfg, password: password,
+	e := &Notifier{name: name, cfg: cfg, password: password, red: redact.New(password,
+		// what AUTH PLAIN and AUTH LOGIN send, should the server echo it
+		base64.StdEncoding.EncodeToString([]byte("\x00"+cfg.Username+"\x00"+password)),
+		base64.StdEncoding.EncodeToString([]byte(password))),
 		tls: &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}}
 	if e.subject, err = tickets.ParseTemplate("subject", cmpOr(cfg.Subject, DefaultSubject)); err != nil {
 		return nil, fmt.Errorf("email %s: %w", name, err)
@@ -110,7 +116,12 @@ func (e *Notifier) Message(n tickets.Notification) (*mail.Msg, error) {
 
 // Notify sends n. A recipient or message the server refuses for good is
 // ErrRejected; anything else (connection, TLS, login) is retried.
+// Its errors, which may quote the server's replies, are redacted.
 func (e *Notifier) Notify(ctx context.Context, n tickets.Notification) error {
+	return e.red.Error(e.notify(ctx, n))
+}
+
+func (e *Notifier) notify(ctx context.Context, n tickets.Notification) error {
 	m, err := e.Message(n)
 	if err != nil {
 		return fmt.Errorf("email %s: %w: %v", e.name, tickets.ErrRejected, err)

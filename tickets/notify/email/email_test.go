@@ -86,6 +86,18 @@ func TestFailures(t *testing.T) {
 		t.Errorf("logins %v", s.logins)
 	}
 
+	s.mu.Lock()
+	s.echo = true // the server now quotes what it was sent
+	s.mu.Unlock()
+	err = e.Notify(context.Background(), notification())
+	if err == nil || strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), "[REDACTED]") {
+		t.Errorf("echoing server: err %v, want the password redacted", err)
+	}
+	t.Logf("echoing server: %v", err)
+	s.mu.Lock()
+	s.echo = false
+	s.mu.Unlock()
+
 	cfg := config(t, s, s.password)
 	cfg.To = []string{"nobody@elsewhere.test"}
 	e, _ = New("office", cfg)

@@ -29,6 +29,7 @@ type smtpd struct {
 	user     string
 	password string
 	implicit bool
+	echo     bool // quote the AUTH attempt in the refusal, as a careless server might
 
 	mu       sync.Mutex
 	messages []mailMsg
@@ -134,6 +135,13 @@ func (s *smtpd) serve(c net.Conn, tc *tls.Config) {
 			s.logins = append(s.logins, parts[1]+":"+parts[2])
 			s.mu.Unlock()
 			if parts[1] != s.user || parts[2] != s.password {
+				s.mu.Lock()
+				echo := s.echo
+				s.mu.Unlock()
+				if echo {
+					reply("535 5.7.8 authentication failed: AUTH PLAIN " + resp + " (" + parts[1] + ":" + parts[2] + ")")
+					continue
+				}
 				reply("535 5.7.8 authentication failed")
 				continue
 			}

@@ -21,6 +21,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/facilityd/facilityd/internal/redact"
 	"github.com/facilityd/facilityd/tickets"
 )
 
@@ -42,6 +43,7 @@ type Notifier struct {
 	body  *template.Template
 	qos   byte
 	dial  Dialer
+	red   *redact.Redactor // the password
 
 	mu   sync.Mutex
 	conn Conn
@@ -91,7 +93,11 @@ func New(name string, cfg tickets.MQTTConfig) (*Notifier, error) {
 		}
 		return &pahoConn{c: c, timeout: timeout}, nil
 	}
-	return NewWithDialer(name, cfg, dial)
+	m, err := NewWithDialer(name, cfg, dial)
+	if m != nil {
+		m.red = redact.New(password)
+	}
+	return m, err
 }
 
 // NewWithDialer is New with another connection factory.
@@ -117,7 +123,12 @@ func NewWithDialer(name string, cfg tickets.MQTTConfig, dial Dialer) (*Notifier,
 
 // Notify publishes n: the Notification as JSON, or the template's output,
 // to the topic template's output.
+// Its errors, which may quote the broker, are redacted.
 func (m *Notifier) Notify(ctx context.Context, n tickets.Notification) error {
+	return m.red.Error(m.notify(ctx, n))
+}
+
+func (m *Notifier) notify(ctx context.Context, n tickets.Notification) error {
 	var topic bytes.Buffer
 	if err := m.topic.Execute(&topic, n); err != nil {
 		return fmt.Errorf("mqtt %s: %w: topic: %v", m.name, tickets.ErrRejected, err)

@@ -16,6 +16,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/facilityd/facilityd/internal/redact"
 	"github.com/facilityd/facilityd/tickets"
 )
 
@@ -29,6 +30,7 @@ type Notifier struct {
 	headers     map[string]string
 	client      *http.Client
 	now         func() time.Time
+	red         *redact.Redactor // the secret, header values, the URL's password
 }
 
 var _ tickets.Notifier = (*Notifier)(nil)
@@ -55,8 +57,18 @@ func New(name string, cfg tickets.WebhookConfig) (*Notifier, error) {
 	if ct == "" {
 		ct = "application/json"
 	}
+	known := []string{secret}
+	for _, v := range cfg.Headers {
+		known = append(known, v)
+	}
+	if u, _ := url.Parse(cfg.URL); u != nil {
+		if p, ok := u.User.Password(); ok {
+			known = append(known, p)
+		}
+	}
 	return &Notifier{
 		name: name, url: cfg.URL, secret: []byte(secret), tmpl: tmpl, contentType: ct, headers: cfg.Headers, now: time.Now,
+		red: redact.New(known...),
 		client: &http.Client{
 			Timeout: timeout,
 			// A redirect of a POST would become a GET: treat it as an answer.
@@ -79,8 +91,14 @@ func (w *Notifier) Body(n tickets.Notification) ([]byte, error) {
 
 // Notify posts n. A 2xx answer is success; 408, 425, 429 and 5xx answers
 // and network errors are worth a retry; any other answer is ErrRejected.
-// Errors never contain the URL, which may carry a token, nor the secret.
+// Errors never contain the URL, which may carry a token, nor the secret,
+// nor a configured header's value, nor what looks like a credential in the
+// receiver's answer (which may echo the request's headers).
 func (w *Notifier) Notify(ctx context.Context, n tickets.Notification) error {
+	return w.red.Error(w.notify(ctx, n))
+}
+
+func (w *Notifier) notify(ctx context.Context, n tickets.Notification) error {
 	body, err := w.Body(n)
 	if err != nil {
 		// The template fails on this notification, and would again.
@@ -111,14 +129,16 @@ func (w *Notifier) Notify(ctx context.Context, n tickets.Notification) error {
 		return fmt.Errorf("webhook %s: %w", w.name, err)
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // lets the connection be reused
 	code := resp.StatusCode
+	// Redacted before quoting, which would escape a secret out of sight.
+	answer := w.red.WithMax(300).String(string(bytes.TrimSpace(snippet)))
 	switch {
 	case code >= 200 && code < 300:
 		return nil
 	case code == http.StatusRequestTimeout || code == http.StatusTooEarly || code == http.StatusTooManyRequests || code >= 500:
-		return fmt.Errorf("webhook %s: HTTP %d: %q", w.name, code, bytes.TrimSpace(snippet))
+		return fmt.Errorf("webhook %s: HTTP %d: %q", w.name, code, answer)
 	}
-	return fmt.Errorf("webhook %s: %w: HTTP %d: %q", w.name, tickets.ErrRejected, code, bytes.TrimSpace(snippet))
+	return fmt.Errorf("webhook %s: %w: HTTP %d: %q", w.name, tickets.ErrRejected, code, answer)
 }
