@@ -39,5 +39,15 @@ vet: $(STATICCHECK)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Each fuzz test for FUZZTIME (10s) on top of its corpus; crashers land in
+# the package's testdata/fuzz, to be kept as corpus entries once fixed.
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "$$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
 clean:
 	rm -rf $(BIN)/facilityd .demo
