@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/facilityd/facilityd/internal/retry"
 	"io"
 	"log/slog"
 	"sync"
@@ -193,17 +194,17 @@ func (a *app) runTicketQueue(stop <-chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	failures := 0
-	var retry <-chan time.Time
+	var again <-chan time.Time
 	for {
 		cs := a.journal.Peek(maxTicketBatch)
-		if len(cs) == 0 || retry != nil {
+		if len(cs) == 0 || again != nil {
 			if len(cs) == 0 && stop == nil {
 				return // stopping, and nothing left
 			}
 			select {
 			case <-a.journal.Wake():
-			case <-retry:
-				retry = nil
+			case <-again:
+				again = nil
 			case <-stop:
 				stop = nil
 				defer time.AfterFunc(ticketDrainFor, cancel).Stop()
@@ -223,7 +224,7 @@ func (a *app) runTicketQueue(stop <-chan struct{}) {
 		if !a.applyTickets(ctx, cs) {
 			failures++
 			a.queueMetrics.applyFailures.Inc()
-			retry = time.After(backoff(failures, ticketRetryMin, ticketRetryMax))
+			again = time.After(retry.Backoff(failures, ticketRetryMin, ticketRetryMax))
 			continue
 		}
 		if failures > 0 {
@@ -234,15 +235,6 @@ func (a *app) runTicketQueue(stop <-chan struct{}) {
 			a.log.Warn("ticket queue: done not recorded; the changes will be skipped by id when replayed", "err", err)
 		}
 	}
-}
-
-// backoff doubles from lo per failure, up to hi.
-func backoff(failures int, lo, hi time.Duration) time.Duration {
-	d := lo
-	for i := 1; i < failures && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
 }
 
 // applyTickets records cs on tickets and reports whether they are done

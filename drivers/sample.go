@@ -5,6 +5,7 @@ package drivers
 
 import (
 	"context"
+	"github.com/facilityd/facilityd/internal/retry"
 	"math"
 	"strconv"
 	"time"
@@ -160,13 +161,4 @@ func (f SinkFunc) Put(ctx context.Context, samples []Sample) { f(ctx, samples) }
 
 // Sleep waits d or until ctx is done, and reports whether it waited the whole
 // d: the pause of drivers' retry and back-off loops.
-func Sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+func Sleep(ctx context.Context, d time.Duration) bool { return retry.Sleep(ctx, d) }

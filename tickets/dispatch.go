@@ -3,6 +3,7 @@ package tickets
 import (
 	"context"
 	"errors"
+	"github.com/facilityd/facilityd/internal/retry"
 	"io"
 	"log/slog"
 	"sync"
@@ -166,7 +167,7 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 		default:
 			// go on from the attempts already made, before a restart too
 			failures = max(failures, e.attempts) + 1
-			delay := backoff(failures, cfg.RetryMin, cfg.RetryMax)
+			delay := retry.Backoff(failures, cfg.RetryMin, cfg.RetryMax)
 			if failures&(failures-1) == 0 { // 1, 2, 4, 8…: a dead receiver does not flood the log
 				log.Warn("outbox: delivery failed; retrying", "id", e.n.ID, "ticket", e.n.Ticket.ID,
 					"failures", failures, "retry_in", delay, "err", err)
@@ -182,13 +183,4 @@ func (d *Dispatcher) mark(ctx context.Context, log *slog.Logger, err error) {
 	if err != nil && ctx.Err() == nil {
 		log.Error("outbox: recording a delivery failed", "err", err)
 	}
-}
-
-// backoff doubles from lo per failure, up to hi.
-func backoff(failures int, lo, hi time.Duration) time.Duration {
-	d := lo
-	for i := 1; i < failures && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/facilityd/facilityd/internal/retry"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -250,17 +251,6 @@ func TestOutboxGivesUp(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	for _, tt := range []struct {
-		failures int
-		want     time.Duration
-	}{{1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second}, {9, 256 * time.Second}, {10, 5 * time.Minute}, {1000, 5 * time.Minute}} {
-		if got := backoff(tt.failures, time.Second, 5*time.Minute); got != tt.want {
-			t.Errorf("backoff(%d) = %s, want %s", tt.failures, got, tt.want)
-		}
-	}
-}
-
 // settled waits until nothing is pending in the outbox and returns its state.
 func settled(t *testing.T, s *Store) []OutboxState {
 	t.Helper()
@@ -345,7 +335,7 @@ func TestOutboxHonoursNextAttemptAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// the sixth failure in a row waits 1s·2⁵ = 32s, not the 1s of a first failure
-	if got, want := at.Sub(c.Now()), backoff(6, out.RetryMin, out.RetryMax); attempts != 6 || got != want {
+	if got, want := at.Sub(c.Now()), retry.Backoff(6, out.RetryMin, out.RetryMax); attempts != 6 || got != want {
 		t.Fatalf("attempts %d, next attempt in %s, want 6 and %s", attempts, got, want)
 	}
 }
