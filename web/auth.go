@@ -101,10 +101,19 @@ func NewAuth(tokens []Token) (*Auth, error) {
 	return a, nil
 }
 
+// Messages of a 401: no bearer token at all, or one that is not known.
+const (
+	msgNoToken     = "this API needs a token: send Authorization: Bearer <token>"
+	msgBadToken    = "token not accepted"
+	bearerHeader   = "Authorization"
+	bearerPrefix   = "Bearer "
+	wwwAuthRealm   = `Bearer realm="facilityd"`
+	wwwAuthInvalid = `Bearer realm="facilityd", error="invalid_token"`
+)
+
 // authenticate returns the caller of r, if its bearer token is known.
 func (a *Auth) authenticate(r *http.Request) (principal, bool) {
-	h := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
+	tok, ok := strings.CutPrefix(r.Header.Get(bearerHeader), bearerPrefix)
 	if !ok || a == nil {
 		return principal{}, false
 	}
@@ -120,14 +129,25 @@ func (a *Auth) authenticate(r *http.Request) (principal, bool) {
 	return a.tokens[found].p, true
 }
 
+// unauthorized answers 401, saying whether r had no bearer token or one that
+// is not accepted.
+func unauthorized(w http.ResponseWriter, r *http.Request) {
+	if _, ok := strings.CutPrefix(r.Header.Get(bearerHeader), bearerPrefix); !ok {
+		w.Header().Set("WWW-Authenticate", wwwAuthRealm)
+		writeError(w, http.StatusUnauthorized, msgNoToken)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", wwwAuthInvalid)
+	writeError(w, http.StatusUnauthorized, msgBadToken)
+}
+
 // require wraps h so that only callers with at least the role reach it; the
 // caller's name is passed on as the actor of the change.
 func (s *Server) require(role Role, h func(w http.ResponseWriter, r *http.Request, actor string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.auth.authenticate(r)
 		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="facilityd"`)
-			writeError(w, http.StatusUnauthorized, "a bearer token is required for this request")
+			unauthorized(w, r)
 			return
 		}
 		if p.role < role {
@@ -136,4 +156,48 @@ func (s *Server) require(role Role, h func(w http.ResponseWriter, r *http.Reques
 		}
 		h(w, r, p.name)
 	}
+}
+
+// readProtected says whether a request is a read that, with read: token,
+// needs a token: a GET (or HEAD) of /api/... or /metrics. /healthz (for
+// probes) and the dashboard's static files stay open.
+func readProtected(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	return r.URL.Path == "/metrics" || strings.HasPrefix(r.URL.Path, "/api/")
+}
+
+// readMode is the server's read mode now: its Deps.Read, or once Serve knows
+// the address it listens on, that address's default. A server that was
+// never served (a handler in tests) with Deps.Read unset reads open.
+func (s *Server) readMode() ReadMode {
+	if m, ok := s.read.Load().(ReadMode); ok {
+		return m
+	}
+	return ReadOpen
+}
+
+// whoami answers the caller's token name and role, or 401: the dashboard
+// checks a token with it before it keeps it.
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.auth.authenticate(r)
+	if !ok {
+		unauthorized(w, r)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"name": p.name, "role": p.role.String()})
+}
+
+// String is the role's name as the config writes it.
+func (r Role) String() string {
+	switch r {
+	case RoleViewer:
+		return "viewer"
+	case RoleOperator:
+		return "operator"
+	case RoleAdmin:
+		return "admin"
+	}
+	return fmt.Sprintf("Role(%d)", int(r))
 }

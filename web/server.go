@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -66,6 +67,11 @@ type Deps struct {
 	Auth     *Auth
 	// Metrics serves /metrics (Prometheus text format); nil leaves it out.
 	Metrics http.Handler
+	// Read says whether GETs of /api/... and /metrics need a token (see
+	// Config.EffectiveRead). Unset, Serve picks the default for the address
+	// it listens on: open on loopback, token elsewhere. An unknown mode
+	// reads as token.
+	Read ReadMode
 }
 
 // Server is the HTTP API and dashboard.
@@ -75,12 +81,22 @@ type Server struct {
 	auth *Auth
 	log  *slog.Logger
 	mux  *http.ServeMux
+	read atomic.Value // ReadMode; unset until known
 }
 
 // New builds the server; it does no I/O.
 func New(deps Deps, logger *slog.Logger) *Server {
 	s := &Server{Deps: deps, src: deps.Status, auth: deps.Auth, log: logger, mux: http.NewServeMux()}
+	switch deps.Read {
+	case ReadDefault:
+	case ReadOpen, ReadToken:
+		s.read.Store(deps.Read)
+	default:
+		logger.Error("http: unknown read mode, reading needs a token", "read", string(deps.Read))
+		s.read.Store(ReadToken)
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /api/v1/whoami", s.whoami)
 	if deps.Metrics != nil {
 		s.mux.Handle("GET /metrics", deps.Metrics)
 	}
@@ -115,6 +131,12 @@ func dashboardHeaders(h http.Handler) http.Handler {
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if readProtected(r) && s.readMode() != ReadOpen {
+		if _, ok := s.auth.authenticate(r); !ok {
+			unauthorized(w, r)
+			return
+		}
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -130,6 +152,13 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // Serve serves on ln until ctx is done. Callers that must know at start
 // whether the address is free listen first, then Serve.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.Read == ReadDefault {
+		m := defaultRead(ln.Addr().String())
+		s.read.Store(m)
+		if m == ReadToken && (s.auth == nil || len(s.auth.tokens) == 0) {
+			s.log.Warn("http: reading needs a token on this address, but no tokens are configured: the API answers 401 (set http.read: open, or add tokens)", "addr", ln.Addr().String())
+		}
+	}
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	shut := make(chan struct{})
 	go func() {

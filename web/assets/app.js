@@ -31,19 +31,27 @@ function say(text, ok) {
   m.className = text ? (ok ? "ok" : "err") : "";
 }
 
-// api calls the JSON API with the session's token; a failure throws the
-// server's error message.
-async function api(method, path, body) {
+// api calls the JSON API with the session's token (or, given, another one);
+// a failure throws the server's error message, with the HTTP status as
+// e.status. A 401 asks for a token at the top right.
+async function api(method, path, body, withToken) {
   const headers = { "Accept": "application/json" };
-  if (token()) headers["Authorization"] = "Bearer " + token();
+  const tok = withToken === undefined ? token() : withToken;
+  if (tok) headers["Authorization"] = "Bearer " + tok;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
   let data = null;
   try { data = await r.json(); } catch (e) { /* no JSON body */ }
   if (!r.ok && !(method === "GET" && r.status === 503)) {
     let why = (data && data.error) || ("HTTP " + r.status);
-    if (r.status === 401) why = "a valid API token is needed (paste it at the top right)";
-    throw new Error(why);
+    if (r.status === 401 && withToken === undefined) {
+      why = tok ? "the API token was not accepted: paste a valid one at the top right"
+        : "this dashboard needs an API token: paste it at the top right";
+      askToken();
+    }
+    const e = new Error(why);
+    e.status = r.status;
+    throw e;
   }
   return data;
 }
@@ -61,17 +69,50 @@ async function act(what, fn) {
 
 // --- token ---------------------------------------------------------------
 
+const WHO_KEY = "facilityd-token-who";
+
 function showToken() {
-  $("#token-state").textContent = token() ? "token set for this tab" : "read-only (no token)";
+  const who = sessionStorage.getItem(WHO_KEY);
+  $("#token-state").textContent = token() ? (who ? "token of " + who : "token set for this tab") : "no token";
   $("#token").value = "";
 }
-$("#token-form").addEventListener("submit", ev => {
+
+// askToken points at the token field when the API wants one.
+function askToken() {
+  const f = $("#token-form");
+  if (f.classList.contains("need-token")) return;
+  f.classList.add("need-token");
+  $("#token-state").textContent = token() ? "token not accepted" : "token needed";
+  if (document.activeElement === document.body || !document.activeElement) $("#token").focus();
+}
+
+// A token is checked with GET /api/v1/whoami before it is kept: a wrong one
+// is said to be wrong and forgotten, not stored.
+$("#token-form").addEventListener("submit", async ev => {
   ev.preventDefault();
   const v = $("#token").value.trim();
-  if (v) sessionStorage.setItem(TOKEN_KEY, v);
-  showToken();
+  if (!v) return;
+  try {
+    const me = await api("GET", "/api/v1/whoami", undefined, v);
+    sessionStorage.setItem(TOKEN_KEY, v);
+    sessionStorage.setItem(WHO_KEY, `${me.name} (${me.role})`);
+    $("#token-form").classList.remove("need-token");
+    say(`token of ${me.name} (${me.role}) in use for this tab`, true);
+    showToken();
+    refresh();
+  } catch (e) {
+    $("#token").value = "";
+    $("#token-state").textContent = "token not accepted";
+    say("token: " + (e.status === 401 ? "not accepted, not kept" : e.message), false);
+    $("#token").focus();
+  }
 });
-$("#token-forget").addEventListener("click", () => { sessionStorage.removeItem(TOKEN_KEY); showToken(); });
+$("#token-forget").addEventListener("click", () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(WHO_KEY);
+  showToken();
+  refresh();
+});
 
 // --- alerts ----------------------------------------------------------------
 
