@@ -19,7 +19,8 @@ func (a *app) startHTTP(ctx context.Context, wg *sync.WaitGroup) error {
 	if err != nil {
 		return err
 	}
-	srv := web.New(web.Deps{Status: a, Tickets: a.tickets, Silences: a, Auth: auth, Metrics: metricsHandler(a.reg)}, a.log.With("component", "http"))
+	srv := web.New(web.Deps{Status: a, Tickets: a.tickets, Silences: a, Auth: auth, Metrics: metricsHandler(a.reg),
+		Read: a.current().HTTP.Read}, a.log.With("component", "http"))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("http: %w", err) // a taken port stops the start, not just the API

@@ -46,9 +46,9 @@ devices:
 	}
 	got := errOut.String()
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`f\.yaml:6:7: http token "ops": open .*missing: no such file`),
+		regexp.MustCompile(`f\.yaml:6:7: http token "ops": .*missing: no such file`),
 		regexp.MustCompile(`f\.yaml:7:7: http token "view": secret missing or shorter than 16`),
-		regexp.MustCompile(`f\.yaml:3:\d+: influxdb: token_file ".*empty" is empty`),
+		regexp.MustCompile(`f\.yaml:3:\d+: influxdb: token_file: secret file .*empty is empty`),
 		regexp.MustCompile(`f\.yaml:11:\d+: receiver "cmms": secret: secret file: open .*nosecret`),
 	} {
 		if !want.MatchString(got) {

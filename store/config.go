@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/facilityd/facilityd/internal/redact"
+	"github.com/facilityd/facilityd/internal/secret"
 )
 
 // Config is the influxdb section of the config file. The same fields serve
@@ -183,13 +182,9 @@ func (c Config) token() (string, error) {
 	if c.TokenFile == "" {
 		return c.Token, nil
 	}
-	b, err := os.ReadFile(c.TokenFile)
+	tok, err := secret.Read(c.TokenFile, "")
 	if err != nil {
 		return "", fmt.Errorf("influxdb: token_file: %w", err)
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return "", fmt.Errorf("influxdb: token_file %q is empty", c.TokenFile)
 	}
 	return tok, nil
 }

@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/secret"
 )
 
 // Receiver is one destination of notifications: exactly one of Webhook,
@@ -201,27 +202,7 @@ func (r *Receiver) wants(kind EventKind, t *Ticket) bool {
 
 // ReadSecret returns the secret in file (trimmed) or in the environment
 // variable env; both empty is "". Errors name where, never what.
-func ReadSecret(file, env string) (string, error) {
-	switch {
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("secret file: %w", err)
-		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("secret file %s is empty", file)
-		}
-		return s, nil
-	case env != "":
-		s, ok := os.LookupEnv(env)
-		if !ok || s == "" {
-			return "", fmt.Errorf("environment variable %s is unset or empty", env)
-		}
-		return s, nil
-	}
-	return "", nil
-}
+func ReadSecret(file, env string) (string, error) { return secret.Read(file, env) }
 
 // TemplateFuncs are the functions receiver templates may call besides the
 // built-ins: json (a value as JSON, so strings are quoted and escaped),

@@ -4,8 +4,9 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
+
+	"github.com/facilityd/facilityd/internal/secret"
 )
 
 // Role is what a token may do: viewers read, operators work tickets and
@@ -36,21 +37,14 @@ const MinSecretLen = 16
 // The error names the token and where its secret should be, never the
 // secret itself.
 func (t Token) Secret() (string, error) {
-	var secret string
-	switch {
-	case t.File != "":
-		b, err := os.ReadFile(t.File)
-		if err != nil {
-			return "", fmt.Errorf("http token %q: %w", t.Name, err)
-		}
-		secret = strings.TrimSpace(string(b))
-	case t.Env != "":
-		secret = os.Getenv(t.Env)
+	s, err := secret.Read(t.File, t.Env)
+	if err != nil {
+		return "", fmt.Errorf("http token %q: %w", t.Name, err)
 	}
-	if len(secret) < MinSecretLen {
+	if len(s) < MinSecretLen {
 		return "", fmt.Errorf("http token %q: secret missing or shorter than %d characters (set file or env)", t.Name, MinSecretLen)
 	}
-	return secret, nil
+	return s, nil
 }
 
 // ParseRole parses viewer, operator or admin.

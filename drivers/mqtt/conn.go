@@ -3,11 +3,9 @@ package mqtt
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +13,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/facilityd/facilityd/internal/redact"
+	"github.com/facilityd/facilityd/internal/secret"
 )
 
 // session is one connection to the broker. The driver owns reconnecting:
@@ -165,24 +164,20 @@ func (c *Config) password() (string, error) {
 	if c.PasswordFile == "" {
 		return c.Password, nil
 	}
-	b, err := os.ReadFile(c.PasswordFile)
+	pw, err := secret.Read(c.PasswordFile, "")
 	if err != nil {
 		return "", fmt.Errorf("password_file: %w", err)
 	}
-	return strings.TrimRight(string(b), "\r\n"), nil
+	return pw, nil
 }
 
 // load builds the tls.Config from the files.
 func (t TLSConfig) load() (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		pool, err := secret.CertPool(t.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls ca_file %s: no PEM certificate in it", t.CAFile)
 		}
 		tc.RootCAs = pool
 	}

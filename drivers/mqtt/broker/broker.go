@@ -8,18 +8,17 @@ import (
 	"context"
 	"crypto/subtle"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"strings"
 	"sync/atomic"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/facilityd/facilityd/internal/secret"
 )
 
 // Config is the mqtt.embedded section of the config file.
@@ -142,11 +141,10 @@ func (b *Broker) Run(ctx context.Context) error {
 	for _, u := range b.cfg.Users {
 		pw := u.Password
 		if u.PasswordFile != "" {
-			data, err := os.ReadFile(u.PasswordFile)
-			if err != nil {
+			var err error
+			if pw, err = secret.Read(u.PasswordFile, ""); err != nil {
 				return fmt.Errorf("embedded broker: user %q: password_file: %w", u.Username, err)
 			}
-			pw = strings.TrimRight(string(data), "\r\n")
 		}
 		users[u.Username] = []byte(pw)
 	}
@@ -193,13 +191,9 @@ func (t TLSConfig) load() (*tls.Config, error) {
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	if t.ClientCAFile != "" {
-		pem, err := os.ReadFile(t.ClientCAFile)
+		pool, err := secret.CertPool(t.ClientCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls client_ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls client_ca_file %s: no PEM certificate in it", t.ClientCAFile)
 		}
 		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}

@@ -6,11 +6,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"text/template"
 	"time"
@@ -18,6 +16,7 @@ import (
 	mail "github.com/wneessen/go-mail"
 
 	"github.com/facilityd/facilityd/internal/redact"
+	"github.com/facilityd/facilityd/internal/secret"
 	"github.com/facilityd/facilityd/tickets"
 )
 
@@ -72,14 +71,11 @@ func New(name string, cfg tickets.EmailConfig) (*Notifier, error) {
 		return nil, fmt.Errorf("email %s: %w", name, err)
 	}
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pool, err := secret.CertPool(cfg.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("email %s: ca_file: %w", name, err)
 		}
-		e.tls.RootCAs = x509.NewCertPool()
-		if !e.tls.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("email %s: ca_file %s holds no PEM certificate", name, cfg.CAFile)
-		}
+		e.tls.RootCAs = pool
 	}
 	if len(cfg.To) == 0 || cfg.Host == "" {
 		return nil, fmt.Errorf("email %s: host and to are required", name)

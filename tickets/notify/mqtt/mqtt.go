@@ -8,13 +8,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"sync"
 	"text/template"
 	"time"
@@ -22,6 +20,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/facilityd/facilityd/internal/redact"
+	"github.com/facilityd/facilityd/internal/secret"
 	"github.com/facilityd/facilityd/tickets"
 )
 
@@ -75,14 +74,11 @@ func New(name string, cfg tickets.MQTTConfig) (*Notifier, error) {
 	case "ssl", "tls", "mqtts", "wss":
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if cfg.CAFile != "" {
-			pem, err := os.ReadFile(cfg.CAFile)
+			pool, err := secret.CertPool(cfg.CAFile)
 			if err != nil {
 				return nil, fmt.Errorf("mqtt %s: ca_file: %w", name, err)
 			}
-			tc.RootCAs = x509.NewCertPool()
-			if !tc.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("mqtt %s: ca_file %s holds no PEM certificate", name, cfg.CAFile)
-			}
+			tc.RootCAs = pool
 		}
 		opts.SetTLSConfig(tc)
 	}
