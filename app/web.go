@@ -15,6 +15,16 @@ func (a *app) startHTTP(ctx context.Context, wg *sync.WaitGroup) error {
 	if addr == "" {
 		return nil
 	}
+	for _, t := range a.current().HTTP.Tokens {
+		created, err := t.Ensure()
+		if err != nil {
+			return err
+		}
+		if created {
+			a.log.Info("created an API token: send it as Authorization: Bearer, e.g. curl -H \"Authorization: Bearer $(cat FILE)\"",
+				"token", t.Name, "role", t.Role, "file", t.File)
+		}
+	}
 	auth, err := web.NewAuth(a.current().HTTP.Tokens)
 	if err != nil {
 		return err

@@ -1,6 +1,10 @@
 package config
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+
 	"github.com/facilityd/facilityd/tickets"
 )
 
@@ -12,6 +16,9 @@ func (c *Config) CheckSecrets() []error {
 	var errs []error
 	for i := range c.HTTP.Tokens {
 		t := &c.HTTP.Tokens[i]
+		if _, err := os.Stat(t.File); t.Generate && t.File != "" && errors.Is(err, fs.ErrNotExist) {
+			continue // run creates it
+		}
 		if _, err := t.Secret(); err != nil {
 			errs = append(errs, c.errAt(t, "", "%v", err))
 		}

@@ -1,9 +1,15 @@
 package web
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/facilityd/facilityd/internal/secret"
@@ -28,6 +34,38 @@ type Token struct {
 	// File holds the secret (one line); Env names a variable holding it.
 	File string `yaml:"file"`
 	Env  string `yaml:"env"`
+	// Generate, with File, makes the daemon write a new random secret to
+	// File (mode 0600) at start when the file does not exist yet, so that
+	// a first run needs no setup; it logs where, never the secret.
+	Generate bool `yaml:"generate"`
+}
+
+// Ensure creates the token's file with a random secret when Generate is
+// set and the file does not exist, and reports whether it did.
+func (t Token) Ensure() (bool, error) {
+	if !t.Generate || t.File == "" {
+		return false, nil
+	}
+	if _, err := os.Stat(t.File); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return false, nil // there (or unreadable: Secret says why)
+	}
+	if err := os.MkdirAll(filepath.Dir(t.File), 0o700); err != nil {
+		return false, fmt.Errorf("http token %q: %w", t.Name, err)
+	}
+	b := make([]byte, 24)
+	rand.Read(b)
+	f, err := os.OpenFile(t.File, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return false, fmt.Errorf("http token %q: %w", t.Name, err)
+	}
+	_, err = fmt.Fprintln(f, hex.EncodeToString(b))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, fmt.Errorf("http token %q: %w", t.Name, err)
+	}
+	return true, nil
 }
 
 // MinSecretLen is the shortest token secret accepted.
