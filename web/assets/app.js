@@ -309,8 +309,10 @@ function renderDevices(devices) {
 
 async function refresh() {
   try {
-    const [health, devices, alerts, tickets, silences] = await Promise.all([api("GET", "/healthz"), api("GET", "/api/v1/devices"),
-      api("GET", "/api/v1/alerts"), api("GET", "/api/v1/tickets?limit=30"), api("GET", "/api/v1/silences?active=true").catch(() => [])]);
+    // a list the API gives as null (none yet) is an empty list
+    const [health, devices, alerts, tickets, silences] = (await Promise.all([api("GET", "/healthz"), api("GET", "/api/v1/devices"),
+      api("GET", "/api/v1/alerts"), api("GET", "/api/v1/tickets?limit=30"), api("GET", "/api/v1/silences?active=true").catch(() => [])]))
+      .map((v, i) => i === 0 ? v : (v || []));
     $("#status").textContent = "status: " + health.status + " · " + devices.length + " devices · updated " + new Date().toLocaleTimeString();
     renderAlerts(alerts, silences || []);
     renderTickets(tickets);
