@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/facilityd/facilityd/internal/redact"
+	"github.com/facilityd/facilityd/internal/retry"
 	"github.com/facilityd/facilityd/internal/secret"
 )
 
@@ -194,20 +194,16 @@ func (t TLSConfig) load() (*tls.Config, error) {
 // backoff is the wait between connection attempts: min, doubling to max,
 // with ±20% jitter so that many clients do not return in step.
 type backoff struct {
-	min, max, cur time.Duration
+	min, max time.Duration
+	failures int
 }
 
 func (b *backoff) next() time.Duration {
-	if b.cur == 0 {
-		b.cur = b.min
-	} else {
-		b.cur = min(2*b.cur, b.max)
-	}
-	j := 0.8 + 0.4*rand.Float64()
-	return time.Duration(float64(b.cur) * j)
+	b.failures++
+	return retry.Jitter(retry.Backoff(b.failures, b.min, b.max), 0.2)
 }
 
-func (b *backoff) reset() { b.cur = 0 }
+func (b *backoff) reset() { b.failures = 0 }
 
 // Secret returns the configured password, reading password_file if set, for
 // other clients of the same broker (the simulator). Errors name the file,

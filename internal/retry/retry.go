@@ -4,6 +4,7 @@ package retry
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 )
 
@@ -15,6 +16,12 @@ func Backoff(failures int, lo, hi time.Duration) time.Duration {
 		d *= 2
 	}
 	return min(d, hi)
+}
+
+// Jitter spreads d by ±frac (0.2: 80% to 120%), so that many clients
+// that failed together do not come back in step.
+func Jitter(d time.Duration, frac float64) time.Duration {
+	return time.Duration(float64(d) * (1 - frac + 2*frac*rand.Float64()))
 }
 
 // Sleep waits d or until ctx is done, and reports whether it waited the

@@ -28,3 +28,11 @@ func TestSleep(t *testing.T) {
 		t.Error("Sleep on a cancelled context waited")
 	}
 }
+
+func TestJitter(t *testing.T) {
+	for range 1000 {
+		if d := Jitter(10*time.Second, 0.2); d < 8*time.Second || d > 12*time.Second {
+			t.Fatalf("Jitter(10s, 0.2) = %s, outside 8s..12s", d)
+		}
+	}
+}
