@@ -164,7 +164,29 @@ tickets:
 			t.Fatalf("the new address got %d notifications, want 3", n)
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // a repeat would arrive within a few polls
+	// Wait until the outbox itself says every notification to cmms was
+	// delivered and none waits: a repeat would be sent before that.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + httpAddr + "/api/v1/tickets/outbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var states []tickets.OutboxState
+		json.NewDecoder(resp.Body).Decode(&states)
+		resp.Body.Close()
+		settled := false
+		for _, st := range states {
+			if st.Receiver == "cmms" && st.Pending == 0 && st.Delivered >= 3 {
+				settled = true
+			}
+		}
+		if settled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox did not settle: %+v", states)
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for id, n := range got {
