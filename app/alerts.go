@@ -110,7 +110,7 @@ func (al *alerter) backfill(ctx context.Context, cfg *config.Config) {
 			return
 		}
 		defer q.Close()
-		samples, err := rules.FetchHistory(ctx, q, needs, now)
+		samples, err := rules.FetchHistory(ctx, storeHistory{q}, needs, now)
 		if err != nil {
 			al.a.log.Warn("window history not read in full; windows fill from live samples", "err", err, "read", len(samples))
 		}
@@ -255,4 +255,19 @@ func ticketFor(al rules.Alert, at time.Time) tickets.Alert {
 		Source:      "rule",
 		At:          at,
 	}
+}
+
+// storeHistory adapts store.Querier to the history the rules read.
+type storeHistory struct{ q *store.Querier }
+
+// PointHistory implements rules.History.
+func (h storeHistory) PointHistory(ctx context.Context, measurement, point string, start, stop time.Time) ([]rules.HistorySample, error) {
+	series, err := h.q.Series(ctx, store.Selector{Measurement: measurement, Field: point}, start, stop)
+	var out []rules.HistorySample
+	for _, s := range series {
+		for _, p := range s.Points {
+			out = append(out, rules.HistorySample{Device: s.Device, Time: p.Time, Value: p.Value})
+		}
+	}
+	return out, err
 }

@@ -9,16 +9,23 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/drivers"
-	"github.com/facilityd/facilityd/store"
 )
 
-// Querier reads history back from InfluxDB: what FetchHistory needs.
-// *store.Querier provides it.
-type Querier interface {
-	Series(ctx context.Context, sel store.Selector, start, stop time.Time) ([]store.Series, error)
+// History reads history back (from InfluxDB, through the app's adapter of
+// store.Querier): what FetchHistory needs, defined here so that the rules
+// depend on no storage package.
+type History interface {
+	// PointHistory returns the samples of one point (field) of every
+	// device of an equipment type (measurement) in [start, stop).
+	PointHistory(ctx context.Context, measurement, point string, start, stop time.Time) ([]HistorySample, error)
 }
 
-var _ Querier = (*store.Querier)(nil)
+// HistorySample is one stored sample of one device's point.
+type HistorySample struct {
+	Device string
+	Time   time.Time
+	Value  float64
+}
 
 // WindowNeed is the history window functions need of one point of one
 // equipment type: Span back from now, the longest window over the point.
@@ -58,21 +65,19 @@ func (e *Engine) WindowNeeds() []WindowNeed {
 // of every device. It touches no engine, so it can run on its own goroutine
 // while the engine's owner goes on; hand the samples to Backfill there.
 // On an error it returns what it read so far with the error.
-func FetchHistory(ctx context.Context, q Querier, needs []WindowNeed, now time.Time) ([]drivers.Sample, error) {
+func FetchHistory(ctx context.Context, q History, needs []WindowNeed, now time.Time) ([]drivers.Sample, error) {
 	var out []drivers.Sample
 	for _, n := range needs {
-		series, err := q.Series(ctx, store.Selector{Measurement: n.Type, Field: n.Point}, now.Add(-n.Span), now)
+		hist, err := q.PointHistory(ctx, n.Type, n.Point, now.Add(-n.Span), now)
 		if err != nil {
 			return out, fmt.Errorf("window history of %s.%s: %w", n.Type, n.Point, err)
 		}
-		for _, s := range series {
-			for _, p := range s.Points {
-				v := drivers.Float(p.Value)
-				if n.Kind == drivers.KindBool {
-					v = drivers.Bool(p.Value != 0)
-				}
-				out = append(out, drivers.Sample{Time: p.Time, Device: s.Device, Measurement: n.Type, Point: n.Point, Value: v})
+		for _, p := range hist {
+			v := drivers.Float(p.Value)
+			if n.Kind == drivers.KindBool {
+				v = drivers.Bool(p.Value != 0)
 			}
+			out = append(out, drivers.Sample{Time: p.Time, Device: p.Device, Measurement: n.Type, Point: n.Point, Value: v})
 		}
 	}
 	return out, nil

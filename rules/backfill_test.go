@@ -6,28 +6,35 @@ import (
 	"math"
 	"testing"
 	"time"
-
-	"github.com/facilityd/facilityd/store"
 )
 
-// fakeHistory answers Series from fixed series and records the selectors.
+// histSeries is one device's stored samples of one point.
+type histSeries struct {
+	measurement, device, field string
+	points                     []HistorySample
+}
+
+// fakeHistory answers from fixed series and records what it was asked.
 type fakeHistory struct {
-	series []store.Series
+	series []histSeries
 	asked  []string
 	err    error
 }
 
-var _ Querier = (*fakeHistory)(nil)
+var _ History = (*fakeHistory)(nil)
 
-func (f *fakeHistory) Series(_ context.Context, sel store.Selector, start, stop time.Time) ([]store.Series, error) {
-	f.asked = append(f.asked, sel.String()+" "+stop.Sub(start).String())
+func (f *fakeHistory) PointHistory(_ context.Context, measurement, point string, start, stop time.Time) ([]HistorySample, error) {
+	f.asked = append(f.asked, measurement+"."+point+" "+stop.Sub(start).String())
 	if f.err != nil {
 		return nil, f.err
 	}
-	var out []store.Series
+	var out []HistorySample
 	for _, s := range f.series {
-		if s.Measurement == sel.Measurement && s.Field == sel.Field {
-			out = append(out, s)
+		if s.measurement == measurement && s.field == point {
+			for _, p := range s.points {
+				p.Device = s.device
+				out = append(out, p)
+			}
 		}
 	}
 	return out, nil
@@ -50,13 +57,13 @@ groups:
 // 15 A keeps the average above 20; without it, the window holds 15 A alone.
 func TestBackfillAfterRestart(t *testing.T) {
 	restart := at(time.Hour)
-	var hist []store.Point
+	var hist []HistorySample
 	for s := 300; s > 0; s -= 10 { // from the window's start: it has been seen
-		hist = append(hist, store.Point{Time: restart.Add(-time.Duration(s) * time.Second), Value: 25})
+		hist = append(hist, HistorySample{Time: restart.Add(-time.Duration(s) * time.Second), Value: 25})
 	}
-	q := &fakeHistory{series: []store.Series{
-		{Measurement: "pump", Device: "pump-1", Field: "motor_current", Points: hist},
-		{Measurement: "pump", Device: "gone", Field: "motor_current", Points: hist},
+	q := &fakeHistory{series: []histSeries{
+		{measurement: "pump", device: "pump-1", field: "motor_current", points: hist},
+		{measurement: "pump", device: "gone", field: "motor_current", points: hist},
 	}}
 	run := func(backfill bool) string {
 		e := newTestEngine(t, overcurrent, pump("pump-1", "", nil))
@@ -82,7 +89,7 @@ func TestBackfillAfterRestart(t *testing.T) {
 	if got := run(true); got != "overcurrent/pump-1:inactive>firing!" {
 		t.Errorf("with history: %q", got)
 	}
-	if len(q.asked) != 2 || q.asked[1] != `pump.motor_current of "*" 6m0s` {
+	if len(q.asked) != 2 || q.asked[1] != `pump.motor_current 6m0s` {
 		t.Errorf("queries: %q", q.asked)
 	}
 }
