@@ -1,11 +1,9 @@
 package drivers
 
 import (
-	"fmt"
-	"slices"
-	"strings"
-
 	"gopkg.in/yaml.v3"
+
+	"github.com/facilityd/facilityd/internal/yamlstrict"
 )
 
 // Profile describes one kind of device (a model of pump, meter, panel): its
@@ -72,24 +70,6 @@ func (p *Profile) Point(name string) *Point {
 	return nil
 }
 
-// enumString is a string restricted to a fixed set; its YAML decoder names the
-// allowed values when given anything else.
-func decodeEnum(n *yaml.Node, what string, allowed []string) (string, error) {
-	if n.Kind != yaml.ScalarNode {
-		return "", fmt.Errorf("%s must be one of %s", what, strings.Join(allowed, ", "))
-	}
-	v := n.Value
-	if slices.Contains(allowed, v) {
-		return v, nil
-	}
-	for _, a := range allowed { // accept any case, store the canonical spelling
-		if strings.EqualFold(a, v) {
-			return a, nil
-		}
-	}
-	return "", fmt.Errorf("unknown %s %q: use one of %s", what, v, strings.Join(allowed, ", "))
-}
-
 // RegisterKind is the Modbus table a point is read from.
 type RegisterKind string
 
@@ -106,8 +86,8 @@ var RegisterKinds = []string{string(Holding), string(Input), string(Coil), strin
 
 // UnmarshalYAML accepts only the known register kinds.
 func (r *RegisterKind) UnmarshalYAML(n *yaml.Node) error {
-	s, err := decodeEnum(n, "register", RegisterKinds)
-	*r = RegisterKind(s)
+	s, err := yamlstrict.Enum(n, "register", Holding, Input, Coil, Discrete)
+	*r = s
 	return err
 }
 
@@ -137,8 +117,9 @@ var DataTypes = []string{"bool", "bit", "int16", "uint16", "int32", "uint32", "i
 
 // UnmarshalYAML accepts only the known data types.
 func (t *DataType) UnmarshalYAML(n *yaml.Node) error {
-	s, err := decodeEnum(n, "type", DataTypes)
-	*t = DataType(s)
+	s, err := yamlstrict.Enum(n, "type", TypeBool, TypeBit, TypeInt16, TypeUint16, TypeInt32, TypeUint32, TypeInt64, TypeUint64,
+		TypeFloat32, TypeFloat64, TypeString)
+	*t = s
 	return err
 }
 
@@ -173,8 +154,8 @@ var ByteOrders = []string{string(ABCD), string(DCBA), string(BADC), string(CDAB)
 
 // UnmarshalYAML accepts only the known byte orders.
 func (b *ByteOrder) UnmarshalYAML(n *yaml.Node) error {
-	s, err := decodeEnum(n, "byte order", ByteOrders)
-	*b = ByteOrder(s)
+	s, err := yamlstrict.Enum(n, "byte order", ABCD, DCBA, BADC, CDAB)
+	*b = s
 	return err
 }
 
@@ -189,7 +170,7 @@ const (
 
 // UnmarshalYAML accepts wire or reference.
 func (a *Addressing) UnmarshalYAML(n *yaml.Node) error {
-	s, err := decodeEnum(n, "addressing", []string{string(Wire), string(Reference)})
-	*a = Addressing(s)
+	s, err := yamlstrict.Enum(n, "addressing", Wire, Reference)
+	*a = s
 	return err
 }

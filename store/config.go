@@ -13,6 +13,7 @@ import (
 
 	"github.com/facilityd/facilityd/internal/redact"
 	"github.com/facilityd/facilityd/internal/secret"
+	"github.com/facilityd/facilityd/internal/yamlstrict"
 )
 
 // Config is the influxdb section of the config file. The same fields serve
@@ -61,16 +62,9 @@ const (
 
 // UnmarshalYAML accepts only the known policies.
 func (p *FsyncPolicy) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
-	}
-	switch FsyncPolicy(s) {
-	case FsyncAlways, FsyncInterval, FsyncNever:
-		*p = FsyncPolicy(s)
-		return nil
-	}
-	return fmt.Errorf("unknown fsync policy %q: use always, interval or never", s)
+	v, err := yamlstrict.Enum(n, "fsync policy", FsyncAlways, FsyncInterval, FsyncNever)
+	*p = v
+	return err
 }
 
 // DefaultMaxSpoolBytes is the spool's cap when max_spool_bytes is empty:

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/facilityd/facilityd/internal/yamlstrict"
 )
 
 // Config is the http section of the config file.
@@ -44,15 +46,9 @@ func (m ReadMode) Validate() error {
 
 // UnmarshalYAML accepts token or open.
 func (m *ReadMode) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
-	}
-	if s != string(ReadToken) && s != string(ReadOpen) {
-		return fmt.Errorf("unknown value %q: use token or open", s)
-	}
-	*m = ReadMode(s)
-	return nil
+	v, err := yamlstrict.Enum(n, "value", ReadToken, ReadOpen)
+	*m = v
+	return err
 }
 
 // Validate reports what is wrong with the http section that decoding does

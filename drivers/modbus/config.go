@@ -3,10 +3,10 @@
 package modbus
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/internal/yamlstrict"
 	"gopkg.in/yaml.v3"
 )
 
@@ -22,16 +22,9 @@ const (
 
 // UnmarshalYAML accepts only the known transports.
 func (t *Transport) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
-	}
-	switch Transport(s) {
-	case TCP, RTUOverTCP, RTU:
-		*t = Transport(s)
-		return nil
-	}
-	return fmt.Errorf("unknown transport %q: use tcp, rtu_over_tcp or rtu", s)
+	v, err := yamlstrict.Enum(n, "transport", TCP, RTUOverTCP, RTU)
+	*t = v
+	return err
 }
 
 // Config is the Modbus part of one device's configuration.

@@ -10,14 +10,13 @@
 package mqtt
 
 import (
-	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/facilityd/facilityd/internal/redact"
+	"github.com/facilityd/facilityd/internal/yamlstrict"
 )
 
 // Session says whether the broker keeps the client's subscriptions and
@@ -35,8 +34,8 @@ const (
 
 // UnmarshalYAML accepts persistent or clean.
 func (s *Session) UnmarshalYAML(n *yaml.Node) error {
-	v, err := enum(n, "session", string(Persistent), string(Clean))
-	*s = Session(v)
+	v, err := yamlstrict.Enum(n, "session", Persistent, Clean)
+	*s = v
 	return err
 }
 
@@ -55,29 +54,9 @@ const (
 
 // UnmarshalYAML accepts json, value or influx.
 func (f *Format) UnmarshalYAML(n *yaml.Node) error {
-	v, err := enum(n, "format", string(JSON), string(Value), string(Influx))
-	*f = Format(v)
+	v, err := yamlstrict.Enum(n, "format", JSON, Value, Influx)
+	*f = v
 	return err
-}
-
-func enum(n *yaml.Node, what string, allowed ...string) (string, error) {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return "", err
-	}
-	for _, a := range allowed {
-		if s == a {
-			return s, nil
-		}
-	}
-	return "", fmt.Errorf("unknown %s %q: use %s", what, s, orList(allowed))
-}
-
-func orList(s []string) string {
-	if len(s) < 2 {
-		return strings.Join(s, "")
-	}
-	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 // Config is the connection to the broker shared by ingestion and outbound
