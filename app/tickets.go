@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"github.com/facilityd/facilityd/internal/retry"
 	"io"
 	"log/slog"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/retry"
 	"github.com/facilityd/facilityd/tickets"
 	"github.com/facilityd/facilityd/tickets/notify"
 )

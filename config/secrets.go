@@ -5,7 +5,7 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/facilityd/facilityd/tickets"
+	"github.com/facilityd/facilityd/internal/secret"
 )
 
 // CheckSecrets reads every secret the config names — HTTP tokens, the
@@ -29,7 +29,7 @@ func (c *Config) CheckSecrets() []error {
 	for i := range c.Tickets.Receivers {
 		r := &c.Tickets.Receivers[i]
 		check := func(at any, field, file, env string) {
-			if _, err := tickets.ReadSecret(file, env); err != nil {
+			if _, err := secret.Read(file, env); err != nil {
 				errs = append(errs, c.errAt(at, field+"_file", "receiver %q: %s: %v", r.Name, field, err))
 			}
 		}

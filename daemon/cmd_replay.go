@@ -64,11 +64,7 @@ func cmdRulesReplay(ctx context.Context, args []string, stdout, stderr io.Writer
 		if slices.Contains(names, name) {
 			continue
 		}
-		hint := ""
-		if best, ok := yamlstrict.Closest(name, names); ok {
-			hint = fmt.Sprintf(" (did you mean %q?)", best)
-		}
-		unknown = append(unknown, fmt.Errorf("rules replay: --rule %q: no such rule in %s%s", name, *path, hint))
+		unknown = append(unknown, fmt.Errorf("rules replay: --rule %q: no such rule in %s%s", name, *path, yamlstrict.DidYouMean(name, names)))
 	}
 	if len(unknown) > 0 {
 		return errors.Join(unknown...)

@@ -86,8 +86,8 @@ var RegisterKinds = []string{string(Holding), string(Input), string(Coil), strin
 
 // UnmarshalYAML accepts only the known register kinds.
 func (r *RegisterKind) UnmarshalYAML(n *yaml.Node) error {
-	s, err := yamlstrict.Enum(n, "register", Holding, Input, Coil, Discrete)
-	*r = s
+	s, err := yamlstrict.Enum(n, "register", RegisterKinds...)
+	*r = RegisterKind(s)
 	return err
 }
 
@@ -117,9 +117,8 @@ var DataTypes = []string{"bool", "bit", "int16", "uint16", "int32", "uint32", "i
 
 // UnmarshalYAML accepts only the known data types.
 func (t *DataType) UnmarshalYAML(n *yaml.Node) error {
-	s, err := yamlstrict.Enum(n, "type", TypeBool, TypeBit, TypeInt16, TypeUint16, TypeInt32, TypeUint32, TypeInt64, TypeUint64,
-		TypeFloat32, TypeFloat64, TypeString)
-	*t = s
+	s, err := yamlstrict.Enum(n, "type", DataTypes...)
+	*t = DataType(s)
 	return err
 }
 
@@ -154,8 +153,8 @@ var ByteOrders = []string{string(ABCD), string(DCBA), string(BADC), string(CDAB)
 
 // UnmarshalYAML accepts only the known byte orders.
 func (b *ByteOrder) UnmarshalYAML(n *yaml.Node) error {
-	s, err := yamlstrict.Enum(n, "byte order", ABCD, DCBA, BADC, CDAB)
-	*b = s
+	s, err := yamlstrict.Enum(n, "byte order", ByteOrders...)
+	*b = ByteOrder(s)
 	return err
 }
 

@@ -5,10 +5,11 @@ package drivers
 
 import (
 	"context"
-	"github.com/facilityd/facilityd/internal/retry"
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/retry"
 )
 
 // Kind tells which field of a Value holds the reading.

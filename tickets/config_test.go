@@ -1,8 +1,6 @@
 package tickets
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,30 +75,6 @@ func TestConfigProblems(t *testing.T) {
 	}
 	if err := bad.Validate(); err == nil || !strings.HasPrefix(err.Error(), "tickets: ") {
 		t.Errorf("Validate: %v", err)
-	}
-}
-
-func TestReadSecret(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "secret")
-	os.WriteFile(file, []byte("s3cr3t-value\n"), 0o600)
-	empty := filepath.Join(dir, "empty")
-	os.WriteFile(empty, []byte("\n"), 0o600)
-	t.Setenv("FACILITYD_TEST_SECRET", "from-env")
-	for _, tt := range []struct {
-		file, env, want, err string
-	}{
-		{file: file, want: "s3cr3t-value"},
-		{env: "FACILITYD_TEST_SECRET", want: "from-env"},
-		{},
-		{file: empty, err: "is empty"},
-		{file: filepath.Join(dir, "missing"), err: "no such file"},
-		{env: "FACILITYD_TEST_UNSET", err: "FACILITYD_TEST_UNSET is unset"},
-	} {
-		got, err := ReadSecret(tt.file, tt.env)
-		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
-			t.Errorf("ReadSecret(%q, %q) = %q, %v; want %q, %q", tt.file, tt.env, got, err, tt.want, tt.err)
-		}
 	}
 }
 

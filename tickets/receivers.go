@@ -9,8 +9,6 @@ import (
 	"strings"
 	"text/template"
 	"time"
-
-	"github.com/facilityd/facilityd/internal/secret"
 )
 
 // Receiver is one destination of notifications: exactly one of Webhook,
@@ -199,10 +197,6 @@ func (r *Receiver) wants(kind EventKind, t *Ticket) bool {
 	}
 	return len(r.Categories) == 0 || slices.Contains(r.Categories, t.Category)
 }
-
-// ReadSecret returns the secret in file (trimmed) or in the environment
-// variable env; both empty is "". Errors name where, never what.
-func ReadSecret(file, env string) (string, error) { return secret.Read(file, env) }
 
 // TemplateFuncs are the functions receiver templates may call besides the
 // built-ins: json (a value as JSON, so strings are quoted and escaped),

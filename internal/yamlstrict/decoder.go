@@ -234,10 +234,19 @@ func in(path string) string {
 
 // suggest names the closest known field, or lists them all.
 func suggest(key string, known []string) string {
+	if hint := DidYouMean(key, known); hint != "" {
+		return hint
+	}
+	return " (known fields: " + strings.Join(slices.Sorted(slices.Values(known)), ", ") + ")"
+}
+
+// DidYouMean returns ` (did you mean "name"?)` for the known name nearest
+// to key, or "" when none is near: the one hint of every misspelling.
+func DidYouMean(key string, known []string) string {
 	if best, ok := Closest(key, known); ok {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	return " (known fields: " + strings.Join(slices.Sorted(slices.Values(known)), ", ") + ")"
+	return ""
 }
 
 // Closest returns the known name nearest to key (a typo away, or a prefix

@@ -29,11 +29,7 @@ func Enum[T ~string](n *yaml.Node, what string, allowed ...T) (T, error) {
 			return allowed[i], nil
 		}
 	}
-	hint := ""
-	if best, ok := Closest(v, names); ok {
-		hint = fmt.Sprintf(" (did you mean %q?)", best)
-	}
-	return "", fmt.Errorf("unknown %s %q: use %s%s", what, v, OrList(names), hint)
+	return "", fmt.Errorf("unknown %s %q: use %s%s", what, v, OrList(names), DidYouMean(v, names))
 }
 
 // OrList joins names as "a, b or c".

@@ -55,7 +55,7 @@ var _ tickets.Notifier = (*Notifier)(nil)
 // New builds the notifier of receiver name; it reads the password and CA
 // file, and does no other I/O.
 func New(name string, cfg tickets.EmailConfig) (*Notifier, error) {
-	password, err := tickets.ReadSecret(cfg.PasswordFile, cfg.PasswordEnv)
+	password, err := secret.Read(cfg.PasswordFile, cfg.PasswordEnv)
 	if err != nil {
 		return nil, fmt.Errorf("email %s: password: %w", name, err)
 	}

@@ -53,7 +53,7 @@ var _ tickets.Notifier = (*Notifier)(nil)
 // New builds the notifier of receiver name with paho; it reads the password
 // and CA file, and does no other I/O.
 func New(name string, cfg tickets.MQTTConfig) (*Notifier, error) {
-	password, err := tickets.ReadSecret(cfg.PasswordFile, cfg.PasswordEnv)
+	password, err := secret.Read(cfg.PasswordFile, cfg.PasswordEnv)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt %s: password: %w", name, err)
 	}

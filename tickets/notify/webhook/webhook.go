@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/internal/redact"
+	secrets "github.com/facilityd/facilityd/internal/secret"
 	"github.com/facilityd/facilityd/tickets"
 )
 
@@ -38,7 +39,7 @@ var _ tickets.Notifier = (*Notifier)(nil)
 // New builds the notifier of receiver name; it reads the secret, and does
 // no other I/O.
 func New(name string, cfg tickets.WebhookConfig) (*Notifier, error) {
-	secret, err := tickets.ReadSecret(cfg.SecretFile, cfg.SecretEnv)
+	secret, err := secrets.Read(cfg.SecretFile, cfg.SecretEnv)
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %w", name, err)
 	}
