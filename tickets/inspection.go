@@ -84,10 +84,10 @@ const (
 // InspectionRecord is one entry of the inspection history, which is never
 // deleted: the regulator's record.
 type InspectionRecord struct {
-	ID     int64  `json:"id"`
-	Plan   string `json:"plan"`
-	Device string `json:"device"`
-	Kind   string `json:"kind"`
+	ID     int64     `json:"id"`
+	Plan   string    `json:"plan"`
+	Device string    `json:"device"`
+	Kind   string    `json:"kind"`
 	At     time.Time `json:"at"`
 	Actor  string    `json:"actor"`
 	Note   string    `json:"note,omitempty"`
