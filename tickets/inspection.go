@@ -1,6 +1,9 @@
 package tickets
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Inspection statuses of a plan × device pair.
 const (
@@ -124,3 +127,8 @@ type Completion struct {
 // returns the states to write — the completed plan's and those of the plans
 // it includes — and a record for each (Via set on the included ones).
 type InspectionAdvancer func(states map[string]InspectionState, c Completion) ([]InspectionState, []InspectionRecord, error)
+
+// ErrStale means a write named a version of an inspection state that is no
+// longer the stored one: another process completed or advanced the cycle
+// meanwhile.
+var ErrStale = errors.New("inspection changed meanwhile")

@@ -145,7 +145,7 @@ const (
 
 // authenticate returns the caller of r, if its bearer token is known.
 func (a *Auth) authenticate(r *http.Request) (principal, bool) {
-	tok, ok := strings.CutPrefix(r.Header.Get(bearerHeader), bearerPrefix)
+	tok, ok := bearer(r)
 	if !ok || a == nil {
 		return principal{}, false
 	}
@@ -161,10 +161,26 @@ func (a *Auth) authenticate(r *http.Request) (principal, bool) {
 	return a.tokens[found].p, true
 }
 
+// bearer returns the token r carries: its Authorization header, or for a
+// GET of a calendar feed (a path ending in .ics) its token query parameter,
+// since calendar apps that subscribe to a feed cannot send headers. Such a
+// token only ever reads (require never sees a GET).
+func bearer(r *http.Request) (string, bool) {
+	if tok, ok := strings.CutPrefix(r.Header.Get(bearerHeader), bearerPrefix); ok {
+		return tok, true
+	}
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ".ics") {
+		if tok := r.URL.Query().Get("token"); tok != "" {
+			return tok, true
+		}
+	}
+	return "", false
+}
+
 // unauthorized answers 401, saying whether r had no bearer token or one that
 // is not accepted.
 func unauthorized(w http.ResponseWriter, r *http.Request) {
-	if _, ok := strings.CutPrefix(r.Header.Get(bearerHeader), bearerPrefix); !ok {
+	if _, ok := bearer(r); !ok {
 		w.Header().Set("WWW-Authenticate", wwwAuthRealm)
 		writeError(w, http.StatusUnauthorized, msgNoToken)
 		return

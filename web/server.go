@@ -64,6 +64,8 @@ type Deps struct {
 	Status   Status
 	Tickets  TicketService
 	Silences SilenceService
+	// Inspections serves /api/v1/inspections and its calendar feed.
+	Inspections InspectionService
 	Auth     *Auth
 	// Metrics serves /metrics (Prometheus text format); nil leaves it out.
 	Metrics http.Handler
@@ -108,6 +110,9 @@ func New(deps Deps, logger *slog.Logger) *Server {
 	}
 	if deps.Silences != nil {
 		s.silenceRoutes()
+	}
+	if deps.Inspections != nil {
+		s.inspectionRoutes()
 	}
 	s.mux.Handle("GET /", dashboardHeaders(http.FileServerFS(subFS(assets, "assets"))))
 	return s
