@@ -10,10 +10,11 @@ import (
 type DailyOptions struct {
 	Fuel     Fuel     // electricity (default) or gas (no cooling terms)
 	TempUnit TempUnit // unit of the temperatures and balance points; default F
-	// BalancePoints is the grid searched for both the heating and the
-	// cooling balance point. Default: 30–90 °F in 1 °F steps, or −1–32 °C
-	// in 1 °C steps (the same range).
-	BalancePoints []float64
+	// HeatingBalancePoints and CoolingBalancePoints are the grids
+	// searched. Default for both: 30–90 °F in 1 °F steps, or −1–32 °C in
+	// 1 °C steps (the same range).
+	HeatingBalancePoints []float64
+	CoolingBalancePoints []float64
 	// A degree-day term is tried only when at least MinNonZeroDays days
 	// have degree days and they total MinDegreeDays. Defaults 10 and 20 °F
 	// days (11.1 °C days).
@@ -28,14 +29,19 @@ func (o DailyOptions) withDefaults() DailyOptions {
 	if o.TempUnit == "" {
 		o.TempUnit = Fahrenheit
 	}
-	if o.BalancePoints == nil {
-		lo, hi := 30.0, 90.0
-		if o.TempUnit == Celsius {
-			lo, hi = -1, 32
-		}
-		for bp := lo; bp <= hi; bp++ {
-			o.BalancePoints = append(o.BalancePoints, bp)
-		}
+	lo, hi := 30.0, 90.0
+	if o.TempUnit == Celsius {
+		lo, hi = -1, 32
+	}
+	var grid []float64
+	for bp := lo; bp <= hi; bp++ {
+		grid = append(grid, bp)
+	}
+	if o.HeatingBalancePoints == nil {
+		o.HeatingBalancePoints = grid
+	}
+	if o.CoolingBalancePoints == nil {
+		o.CoolingBalancePoints = grid
 	}
 	if o.MinNonZeroDays == 0 {
 		o.MinNonZeroDays = 10
@@ -119,14 +125,14 @@ func DailyCandidates(days []Day, opts DailyOptions) []Candidate {
 	out := []Candidate{{Model: InterceptOnly, HeatingBP: nan, CoolingBP: nan, Intercept: sy / n, Qualified: sy >= 0}}
 
 	var hdd, cdd []*degreeDays
-	for _, bp := range o.BalancePoints {
+	for _, bp := range o.HeatingBalancePoints {
 		if h := newDegreeDays(bp, temps, y, true, o); h.enough {
 			hdd = append(hdd, h)
 		}
-		if o.Fuel != Gas {
-			if c := newDegreeDays(bp, temps, y, false, o); c.enough {
-				cdd = append(cdd, c)
-			}
+	}
+	for _, bp := range o.CoolingBalancePoints {
+		if c := newDegreeDays(bp, temps, y, false, o); c.enough && o.Fuel != Gas {
+			cdd = append(cdd, c)
 		}
 	}
 	adj := func(ssRes float64, c int) float64 {
@@ -252,9 +258,9 @@ func FitDailyTable(days []Day, loc *time.Location, from, to time.Time, opts Dail
 	if best.Model != InterceptOnly {
 		m.RSquaredAdj = best.RSquaredAdj
 	}
-	grid := o.BalancePoints
-	m.Selection = sprintf("highest adjusted R² of %d qualified among %d candidates (intercept-only, HDD-only, CDD-only, HDD+CDD; balance points %g–%g °%s; a term needs ≥ %d days and ≥ %g degree days; no negative coefficient)",
-		qualified, len(cands), grid[0], grid[len(grid)-1], o.TempUnit, o.MinNonZeroDays, o.MinDegreeDays)
+	hg, cg := o.HeatingBalancePoints, o.CoolingBalancePoints
+	m.Selection = sprintf("highest adjusted R² of %d qualified among %d candidates (intercept-only, HDD-only, CDD-only, HDD+CDD with heating ≤ cooling; heating balance points %g–%g, cooling %g–%g °%s in 1° steps; a term needs ≥ %d days and ≥ %.3g degree days; no negative coefficient)",
+		qualified, len(cands), hg[0], hg[len(hg)-1], cg[0], cg[len(cg)-1], o.TempUnit, o.MinNonZeroDays, o.MinDegreeDays)
 	if o.Fuel == Gas {
 		m.Selection += "; no cooling terms for gas"
 	}

@@ -16,7 +16,10 @@ type Day struct {
 	// covered usage scaled to the whole day (CalTRACK 2.2.2); Coverage says
 	// how much was measured.
 	Usage    float64
-	Coverage float64 // fraction of the day covered by readings present
+	// Coverage is the fraction of the day covered by readings present;
+	// above 1 when the readings of another day fell into it (the meter's
+	// days are not the table's: a wrong time zone).
+	Coverage float64
 	Temp     float64 // mean of the day's hourly temperatures
 	TempN    int     // how many temperature samples the mean has
 }
@@ -75,10 +78,10 @@ func DailyTable(meter []Reading, temps []TempReading, fuel Fuel, loc *time.Locat
 	}
 	for k := range days {
 		length := days[k].Date.AddDate(0, 0, 1).Sub(days[k].Date)
-		days[k].Coverage = min(1, float64(covered[k])/float64(length))
+		days[k].Coverage = float64(covered[k]) / float64(length)
 		days[k].Usage = math.NaN()
 		if days[k].Coverage >= minDayCoverage {
-			days[k].Usage = usage[k] / days[k].Coverage
+			days[k].Usage = usage[k] / min(1, days[k].Coverage)
 		}
 		days[k].Temp = math.NaN()
 		if float64(days[k].TempN) >= minDayCoverage*length.Hours() {
@@ -119,8 +122,11 @@ const (
 func CheckSufficiency(days []Day) Sufficiency {
 	s := Sufficiency{Days: len(days)}
 	var vals []float64
-	negative := 0
+	negative, overfull := 0, 0
 	for _, d := range days {
+		if d.Coverage > 1.01 {
+			overfull++
+		}
 		if d.Valid() {
 			s.ValidDays++
 			vals = append(vals, d.Usage)
@@ -140,6 +146,9 @@ func CheckSufficiency(days []Day) Sufficiency {
 	}
 	if s.Coverage < minCoverage {
 		s.Problems = append(s.Problems, sprintf("%d of %d days have usage and temperature (%.1f %%): CalTRACK wants 90 %% (2.2.1.2)", s.ValidDays, s.Days, 100*s.Coverage))
+	}
+	if overfull > 0 {
+		s.Problems = append(s.Problems, sprintf("%d days hold more than a day of readings: the meter's days are not calendar days of this time zone (give the meter's zone, e.g. --tz America/Chicago)", overfull))
 	}
 	if negative > 0 {
 		s.Problems = append(s.Problems, sprintf("%d days of negative usage, a sign of net metering (2.3.5)", negative))
