@@ -74,6 +74,9 @@ type ChecklistItem struct {
 	AnsweredAt time.Time `json:"answered_at,omitzero"`
 	// Corrective is the ticket opened for a failed item.
 	Corrective int64 `json:"corrective,omitempty"`
+	// Priority is the corrective ticket's priority when the item fails;
+	// empty means the inspection ticket's.
+	Priority string `json:"priority,omitempty"`
 }
 
 // Kinds of inspection history records.
@@ -132,3 +135,16 @@ type InspectionAdvancer func(states map[string]InspectionState, c Completion) ([
 // longer the stored one: another process completed or advanced the cycle
 // meanwhile.
 var ErrStale = errors.New("inspection changed meanwhile")
+
+// InspectionFilter selects inspection records for InspectionHistory. Zero
+// fields select everything.
+type InspectionFilter struct {
+	Plan   string
+	Device string
+	Kind   string // done, skipped, rebased or opened
+	// From and To bound the records' time: From <= at < To.
+	From, To time.Time
+	TicketID int64
+	// Limit caps the number of records, the oldest kept; zero means no cap.
+	Limit int
+}

@@ -98,6 +98,11 @@ func (s *Store) Move(ctx context.Context, id int64, m Move) (Ticket, error) {
 			}
 			comment = "forced while the alert still fires: " + comment
 		}
+		// Resolving or closing an open inspection ticket completes its
+		// cycle: the checklist must be done, and the plan advances.
+		if isInspectionKey(t.Key) && t.Status.IsOpen() && (to == StatusResolved || to == StatusClosed) {
+			return x.completeTicket(t, actor, comment)
+		}
 		return x.move(t, to, actor, comment)
 	})
 }
@@ -184,6 +189,9 @@ func (x *txn) move(t *Ticket, to Status, actor, comment string) error {
 		_ = x.queryRow(`SELECT id FROM tickets WHERE key = ? AND `+openStatuses, t.Key).Scan(&other)
 		return fmt.Errorf("%w: cannot reopen: ticket %d is already open for key %q", ErrTransition, other, t.Key)
 	} else if err != nil {
+		return err
+	}
+	if err := x.leftOpen(t, from); err != nil {
 		return err
 	}
 	return x.event(t, actor, EventTransition, detail)

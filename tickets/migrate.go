@@ -107,6 +107,86 @@ var migrations = []string{
 		applied_at TEXT NOT NULL
 	);
 	CREATE INDEX applied_changes_at ON applied_changes (applied_at);`,
+
+	// 5: preventive-maintenance inspections. inspection_state is where
+	// each plan stands on each device (version counts its writes);
+	// inspection_records is the regulator's history, which nothing may
+	// change or delete; checklist_items are the lines of an inspection
+	// ticket with their answers; related_id links a corrective ticket to
+	// the inspection ticket whose item failed. sla_breaches gains the
+	// kind overdue (an inspection past its grace), which takes rebuilding
+	// the table for its CHECK.
+	`ALTER TABLE tickets ADD COLUMN related_id INTEGER REFERENCES tickets (id);
+	CREATE INDEX tickets_related ON tickets (related_id) WHERE related_id IS NOT NULL;
+	CREATE TABLE inspection_state (
+		plan          TEXT NOT NULL,
+		device        TEXT NOT NULL,
+		status        TEXT NOT NULL CHECK (status IN ('ok','due_soon','due','overdue','skipped')),
+		last_done     TEXT,
+		last_counters TEXT NOT NULL DEFAULT '{}',
+		anchor        TEXT,
+		next_due      TEXT,
+		next_counters TEXT NOT NULL DEFAULT '{}',
+		estimated     TEXT,
+		due_by        TEXT NOT NULL DEFAULT '',
+		ticket_id     INTEGER REFERENCES tickets (id) ON DELETE SET NULL,
+		version       INTEGER NOT NULL,
+		updated_at    TEXT NOT NULL,
+		PRIMARY KEY (plan, device)
+	);
+	CREATE INDEX inspection_state_device ON inspection_state (device, plan);
+	CREATE INDEX inspection_state_ticket ON inspection_state (ticket_id) WHERE ticket_id IS NOT NULL;
+	CREATE TABLE inspection_records (
+		id        INTEGER PRIMARY KEY,
+		plan      TEXT NOT NULL,
+		device    TEXT NOT NULL,
+		kind      TEXT NOT NULL CHECK (kind IN ('done','skipped','rebased','opened')),
+		at        TEXT NOT NULL,
+		actor     TEXT NOT NULL,
+		note      TEXT NOT NULL DEFAULT '',
+		due_at    TEXT,
+		on_time   INTEGER NOT NULL DEFAULT 0,
+		counters  TEXT NOT NULL DEFAULT '{}',
+		ticket_id INTEGER,
+		via       TEXT NOT NULL DEFAULT '',
+		checklist TEXT NOT NULL DEFAULT '[]'
+	);
+	CREATE INDEX inspection_records_at ON inspection_records (at, id);
+	CREATE INDEX inspection_records_subject ON inspection_records (device, plan, at);
+	CREATE INDEX inspection_records_ticket ON inspection_records (ticket_id) WHERE ticket_id IS NOT NULL;
+	CREATE TRIGGER inspection_records_no_update BEFORE UPDATE ON inspection_records
+		BEGIN SELECT RAISE(ABORT, 'inspection records are never changed'); END;
+	CREATE TRIGGER inspection_records_no_delete BEFORE DELETE ON inspection_records
+		BEGIN SELECT RAISE(ABORT, 'inspection records are never deleted'); END;
+	CREATE TABLE checklist_items (
+		ticket_id   INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+		idx         INTEGER NOT NULL,
+		text        TEXT NOT NULL,
+		required    INTEGER NOT NULL DEFAULT 0,
+		evidence    TEXT NOT NULL CHECK (evidence IN ('reading','yes_no','text')),
+		unit        TEXT NOT NULL DEFAULT '',
+		min         REAL,
+		max         REAL,
+		priority    TEXT NOT NULL DEFAULT '',
+		answer      TEXT NOT NULL DEFAULT '',
+		value       REAL,
+		failed      INTEGER NOT NULL DEFAULT 0,
+		note        TEXT NOT NULL DEFAULT '',
+		answered_by TEXT NOT NULL DEFAULT '',
+		answered_at TEXT,
+		corrective  INTEGER REFERENCES tickets (id),
+		PRIMARY KEY (ticket_id, idx)
+	);
+	CREATE TABLE sla_breaches_5 (
+		ticket_id INTEGER NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+		kind      TEXT NOT NULL CHECK (kind IN ('respond','resolve','follow_up','overdue')),
+		deadline  TEXT NOT NULL,
+		at        TEXT NOT NULL,
+		PRIMARY KEY (ticket_id, kind, deadline)
+	);
+	INSERT INTO sla_breaches_5 (ticket_id, kind, deadline, at) SELECT ticket_id, kind, deadline, at FROM sla_breaches;
+	DROP TABLE sla_breaches;
+	ALTER TABLE sla_breaches_5 RENAME TO sla_breaches;`,
 }
 
 // migrate brings the schema up to date. Each step reads the version inside

@@ -15,7 +15,8 @@ const selectTicket = `SELECT ` + ticketColumns + ` FROM tickets`
 // ticketColumns are the columns of a ticket in the order scanTicket reads them.
 const ticketColumns = `id, key, title, description, device, location, category, priority, status,
 	source, assignee, occurrences, first_seen, last_seen, created_at, updated_at, respond_by, resolve_by,
-	follow_up_by, alert_resolved_at, resolved_at, responded_at, follow_up_at, closed_at, follow_up_result, held_since`
+	follow_up_by, alert_resolved_at, resolved_at, responded_at, follow_up_at, closed_at, follow_up_result, held_since,
+	COALESCE(related_id, 0)`
 
 // scanner is what *sql.Row and *sql.Rows have in common.
 type scanner interface{ Scan(dest ...any) error }
@@ -28,7 +29,8 @@ func scanTicket(r scanner) (Ticket, error) {
 	err := r.Scan(&t.ID, &t.Key, &t.Title, &t.Description, &t.Device, &t.Location, &t.Category,
 		&t.Priority, &t.Status, &t.Source, &t.Assignee, &t.Occurrences,
 		&times[0], &times[1], &times[2], &times[3], &times[4], &times[5],
-		&optional[0], &optional[1], &optional[2], &optional[3], &optional[4], &optional[5], &t.FollowUpResult, &optional[6])
+		&optional[0], &optional[1], &optional[2], &optional[3], &optional[4], &optional[5], &t.FollowUpResult, &optional[6],
+		&t.Related)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Ticket{}, ErrNotFound
 	}

@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -290,26 +291,7 @@ func (t *Ticket) reopened(now time.Time, sla SLA) {
 }
 
 func (x *txn) insert(a Alert, n int, first, last time.Time, actor, note string) (Ticket, error) {
-	now := x.now
-	sla := x.cfg.SLAFor(a.Priority)
-	t := Ticket{
-		Key: a.Key, Title: a.Title, Description: a.Description, Device: a.Device,
-		Location: a.Location, Category: a.Category, Priority: a.Priority, Source: a.Source,
-		Status: StatusOpen, Occurrences: n, FirstSeen: first, LastSeen: last,
-		CreatedAt: now, UpdatedAt: now,
-		RespondBy: now.Add(sla.RespondWithin), ResolveBy: now.Add(sla.ResolveWithin),
-	}
-	res, err := x.exec(`INSERT INTO tickets (key, title, description, device, location, category,
-		priority, status, source, occurrences, first_seen, last_seen, created_at, updated_at, respond_by, resolve_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.Key, t.Title, t.Description, t.Device, t.Location, t.Category, t.Priority, t.Status, t.Source,
-		t.Occurrences, stamp(first), stamp(last), stamp(now), stamp(now), stamp(t.RespondBy), stamp(t.ResolveBy))
-	if err != nil {
-		return Ticket{}, err
-	}
-	if t.ID, err = res.LastInsertId(); err != nil {
-		return Ticket{}, err
-	}
+	t := x.newTicket(a, n, first, last)
 	detail := fmt.Sprintf("opened %s from %s", t.Priority, t.Source)
 	if a.Source != SourceManual {
 		detail += "; alert fired at " + first.Format(time.RFC3339)
@@ -317,7 +299,38 @@ func (x *txn) insert(a Alert, n int, first, last time.Time, actor, note string) 
 	if n > 1 {
 		detail += fmt.Sprintf("; %d occurrences", n)
 	}
-	return t, x.event(&t, actor, EventCreated, detail+note)
+	return t, x.create(&t, actor, detail+note)
+}
+
+// newTicket is the open ticket of a, with the SLA deadlines of its
+// priority, not yet written.
+func (x *txn) newTicket(a Alert, n int, first, last time.Time) Ticket {
+	now := x.now
+	sla := x.cfg.SLAFor(a.Priority)
+	return Ticket{
+		Key: a.Key, Title: a.Title, Description: a.Description, Device: a.Device,
+		Location: a.Location, Category: a.Category, Priority: a.Priority, Source: a.Source,
+		Status: StatusOpen, Occurrences: n, FirstSeen: first, LastSeen: last,
+		CreatedAt: now, UpdatedAt: now,
+		RespondBy: now.Add(sla.RespondWithin), ResolveBy: now.Add(sla.ResolveWithin),
+	}
+}
+
+// create inserts t, sets its id and records its created event.
+func (x *txn) create(t *Ticket, actor, detail string) error {
+	res, err := x.exec(`INSERT INTO tickets (key, title, description, device, location, category,
+		priority, status, source, occurrences, first_seen, last_seen, created_at, updated_at, respond_by, resolve_by,
+		related_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.Key, t.Title, t.Description, t.Device, t.Location, t.Category, t.Priority, t.Status, t.Source,
+		t.Occurrences, stamp(t.FirstSeen), stamp(t.LastSeen), stamp(t.CreatedAt), stamp(t.UpdatedAt),
+		stamp(t.RespondBy), stamp(t.ResolveBy), sql.NullInt64{Int64: t.Related, Valid: t.Related != 0})
+	if err != nil {
+		return err
+	}
+	if t.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	return x.event(t, actor, EventCreated, detail)
 }
 
 // alertResolved notes on the open ticket of key that its alert cleared, and
@@ -337,7 +350,9 @@ func (x *txn) alertResolved(key string, at time.Time) (Ticket, error) {
 	if err := x.event(&t, systemActor, EventAlertResolved, "alert cleared at "+at.Format(time.RFC3339)); err != nil {
 		return Ticket{}, err
 	}
-	if x.cfg.OnAlertResolved == OnResolvedResolve && Allowed(t.Status, StatusResolved) {
+	// An inspection is done, not cleared: its ticket closes through
+	// CompleteInspection only.
+	if x.cfg.OnAlertResolved == OnResolvedResolve && Allowed(t.Status, StatusResolved) && !isInspectionKey(t.Key) {
 		err = x.move(&t, StatusResolved, systemActor, "the alert cleared (on_alert_resolved: resolve)")
 	}
 	return t, err

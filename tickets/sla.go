@@ -11,17 +11,25 @@ const (
 	BreachRespond  = "respond"
 	BreachResolve  = "resolve"
 	BreachFollowUp = "follow_up"
+	// BreachOverdue is an inspection past its due date and grace, as the
+	// inspections engine reports it (RecordInspectionOverdue).
+	BreachOverdue = "overdue"
 )
 
 // overdue selects every missed deadline not yet recorded: respond-by of
 // tickets nobody has moved out of open, resolve-by of tickets still open,
 // follow-up-by of resolved tickets without a follow-up check. A ticket
-// on_hold misses no resolve-by: its clock is paused (see txn.unhold).
+// on_hold misses no resolve-by: its clock is paused (see txn.unhold). An
+// inspection ticket is late by its plan (due date and grace), which the
+// inspections engine reports through RecordInspectionOverdue, not by the
+// SLA of its priority.
 const overdue = `
 SELECT id, 'respond', respond_by FROM tickets t WHERE status = 'open' AND respond_by < ?1
+	AND key NOT GLOB 'inspection:*'
 	AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'respond' AND b.deadline = t.respond_by)
 UNION ALL
 SELECT id, 'resolve', resolve_by FROM tickets t WHERE ` + openStatuses + ` AND status != 'on_hold' AND resolve_by < ?1
+	AND key NOT GLOB 'inspection:*'
 	AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'resolve' AND b.deadline = t.resolve_by)
 UNION ALL
 SELECT id, 'follow_up', follow_up_by FROM tickets t WHERE status = 'resolved' AND follow_up_at IS NULL
@@ -94,9 +102,15 @@ func (x *txn) breach(t *Ticket, kind string, deadline time.Time) (string, error)
 		t.ID, kind, stamp(deadline), stamp(x.now)); err != nil {
 		return "", err
 	}
-	detail := fmt.Sprintf("%s-by %s missed by %s", map[string]string{BreachRespond: "respond",
+	return x.escalate(t, fmt.Sprintf("%s-by %s missed by %s", map[string]string{BreachRespond: "respond",
 		BreachResolve: "resolve", BreachFollowUp: "follow-up"}[kind],
-		deadline.Format(time.RFC3339), x.now.Sub(deadline).Round(time.Second))
+		deadline.Format(time.RFC3339), x.now.Sub(deadline).Round(time.Second)))
+}
+
+// escalate records a breach of t described by detail as a sla_breach event
+// for the escalation's receivers besides the usual ones, and raises the
+// priority one step under the raise policy. It returns the priority.
+func (x *txn) escalate(t *Ticket, detail string) (string, error) {
 	if x.cfg.Escalation.Priority == EscalateRaise && t.Priority > "P1" {
 		was := t.Priority
 		t.Priority = fmt.Sprintf("P%c", t.Priority[1]-1)

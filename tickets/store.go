@@ -34,6 +34,9 @@ type Store struct {
 
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed and replaced when the outbox gains rows
+
+	advMu   sync.RWMutex
+	advance InspectionAdvancer // nil until the inspection plans are loaded
 }
 
 // Open opens or creates the SQLite file at path and brings its schema up to

@@ -159,6 +159,9 @@ type Ticket struct {
 	// resolve-by clock is paused, and ResolveBy moves later by the time
 	// held when the ticket leaves on_hold.
 	HeldSince time.Time `json:"held_since,omitzero"`
+	// Related is the inspection ticket a corrective ticket came from: the
+	// checklist item that failed is on it.
+	Related int64 `json:"related,omitempty"`
 }
 
 // Due returns the deadline t works towards now: respond-by while open,
@@ -203,11 +206,17 @@ const (
 	// EventSLAPaused records that a ticket left on_hold and its resolve-by
 	// moved later by the time it was held.
 	EventSLAPaused EventKind = "sla_paused"
+	// EventInspection records an inspection ticket's part in its plan:
+	// opened for a cycle, replaced by a deeper plan, done, skipped.
+	EventInspection EventKind = "inspection"
+	// EventChecklist records an answer to a checklist item.
+	EventChecklist EventKind = "checklist"
 )
 
 // EventKinds lists every kind, in lifecycle order.
 var EventKinds = []EventKind{EventCreated, EventOccurrence, EventAlertResolved, EventTransition,
-	EventReopened, EventAssigned, EventComment, EventFollowUp, EventSLABreach, EventSLAPaused}
+	EventReopened, EventAssigned, EventComment, EventFollowUp, EventSLABreach, EventSLAPaused,
+	EventInspection, EventChecklist}
 
 // Event is one entry of a ticket's history.
 type Event struct {
