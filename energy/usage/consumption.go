@@ -1,0 +1,191 @@
+package usage
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Flux is what the engine needs of InfluxDB: a bucket and a way to run a
+// query and read its rows. *store.Querier has both.
+type Flux interface {
+	Bucket() string
+	QueryRows(ctx context.Context, query string, fn func(row map[string]any) error) error
+}
+
+// Query selects meters and a range. Empty filters select every meter.
+type Query struct {
+	// Meters are meter ids; a meter's sub-meters are read too, for its
+	// remainder, but listed only when selected.
+	Meters   []string
+	Category Category
+	Building string
+	Site     string
+	// From and To bound the range; they are moved out to whole slots.
+	From, To time.Time
+	Interval Interval
+	// Zone holds the slots' calendar: days and months start at local
+	// midnight. Nil means UTC.
+	Zone *time.Location
+}
+
+// Report is the consumption of the selected meters, and their groups.
+type Report struct {
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Interval Interval  `json:"interval"`
+	Zone     string    `json:"zone"`
+	Meters   []Usage   `json:"meters"`
+	Groups   []Group   `json:"groups"`
+	// Warnings say what the figures cannot be trusted for: negative
+	// remainders.
+	Warnings []string `json:"warnings"`
+}
+
+// Engine computes consumption in InfluxDB. It is safe for concurrent use.
+type Engine struct {
+	src    Flux
+	meters []*Meter
+}
+
+// batchSize bounds the meters of one query, and parallel the queries run at
+// once: two keep both cores of a small box busy without starving ingest.
+const (
+	batchSize = 100
+	parallel  = 2
+)
+
+// NewEngine returns an engine over the meters of cfg, which Resolve has
+// checked.
+func NewEngine(src Flux, cfg *Config) *Engine {
+	return &Engine{src: src, meters: slices.Clone(cfg.Meters)}
+}
+
+// Meters returns the engine's meters.
+func (e *Engine) Meters() []*Meter { return slices.Clone(e.meters) }
+
+// Consumption computes the consumption of the meters q selects over q's
+// range, slot by slot, with their events, remainders and groups.
+func (e *Engine) Consumption(ctx context.Context, q Query) (*Report, error) {
+	loc := q.Zone
+	if loc == nil {
+		loc = time.UTC
+	}
+	g, err := newGrid(q.From, q.To, q.Interval, loc)
+	if err != nil {
+		return nil, err
+	}
+	selected, read, err := e.selectMeters(q)
+	if err != nil {
+		return nil, err
+	}
+	byMeter, err := e.run(ctx, g, read)
+	if err != nil {
+		return nil, err
+	}
+	all := make([]Usage, len(read))
+	for i, m := range read {
+		all[i] = byMeter[m.ID]
+	}
+	rep := &Report{From: g.start(), To: g.stop(), Interval: q.Interval, Zone: loc.String(), Meters: []Usage{}, Warnings: []string{}}
+	rep.Warnings = append(rep.Warnings, remainders(all)...)
+	for _, u := range all {
+		if selected[u.Meter] {
+			rep.Meters = append(rep.Meters, u)
+		}
+	}
+	rep.Groups = groups(rep.Meters)
+	return rep, nil
+}
+
+// selectMeters returns the ids q selects and the meters to read: those and
+// their sub-meters.
+func (e *Engine) selectMeters(q Query) (map[string]bool, []*Meter, error) {
+	selected := map[string]bool{}
+	known := map[string]bool{}
+	for _, m := range e.meters {
+		known[m.ID] = true
+		if (len(q.Meters) == 0 || slices.Contains(q.Meters, m.ID)) &&
+			(q.Category == "" || q.Category == m.Category) &&
+			(q.Building == "" || q.Building == m.Building) &&
+			(q.Site == "" || q.Site == m.Site) {
+			selected[m.ID] = true
+		}
+	}
+	for _, id := range q.Meters {
+		if !known[id] {
+			return nil, nil, fmt.Errorf("unknown meter %q", id)
+		}
+	}
+	var read []*Meter
+	for _, m := range e.meters {
+		if selected[m.ID] || selected[m.Parent] {
+			read = append(read, m)
+		}
+	}
+	return selected, read, nil
+}
+
+// run queries InfluxDB for the meters, a batch per measurement, point and
+// kind, and assembles their usage.
+func (e *Engine) run(ctx context.Context, g *grid, meters []*Meter) (map[string]Usage, error) {
+	batches := makeBatches(meters)
+	out := make(map[string]Usage, len(meters))
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, parallel)
+	)
+	for _, b := range batches {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rs := newRows(b)
+			err := e.src.QueryRows(ctx, b.query(e.src.Bucket(), g), rs.add)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("consumption of %s.%s: %w", b.measurement, b.point, err))
+				return
+			}
+			for _, m := range b.meters {
+				out[m.ID] = assemble(m, g, rs.byDevice[m.Device].series)
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// makeBatches groups meters that one query can read: same measurement,
+// point, kind and max gap, each device once, at most batchSize.
+func makeBatches(meters []*Meter) []batch {
+	type key struct {
+		measurement, point string
+		power              bool
+		maxGap             time.Duration
+	}
+	sorted := slices.Clone(meters)
+	slices.SortStableFunc(sorted, func(a, b *Meter) int {
+		return cmp.Or(cmp.Compare(a.Measurement, b.Measurement), cmp.Compare(a.Point(), b.Point()),
+			cmp.Compare(a.Power, b.Power), cmp.Compare(a.maxGap(), b.maxGap()))
+	})
+	var out []batch
+	var cur key
+	devices := map[string]bool{}
+	for _, m := range sorted {
+		k := key{m.Measurement, m.Point(), m.Power != "", m.maxGap()}
+		if len(out) == 0 || k != cur || devices[m.Device] || len(out[len(out)-1].meters) == batchSize {
+			out = append(out, batch{measurement: k.measurement, point: k.point, power: k.power, maxGap: k.maxGap})
+			cur, devices = k, map[string]bool{}
+		}
+		devices[m.Device] = true
+		out[len(out)-1].meters = append(out[len(out)-1].meters, m)
+	}
+	return out
+}
