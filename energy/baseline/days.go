@@ -15,7 +15,7 @@ type Day struct {
 	// are missing but at least half of the day is covered, it is the
 	// covered usage scaled to the whole day (CalTRACK 2.2.2); Coverage says
 	// how much was measured.
-	Usage    float64
+	Usage float64
 	// Coverage is the fraction of the day covered by readings present;
 	// above 1 when the readings of another day fell into it (the meter's
 	// days are not the table's: a wrong time zone).
