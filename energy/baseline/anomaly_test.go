@@ -85,9 +85,9 @@ func TestCUSUM(t *testing.T) {
 		{"noise within k never alarms", cat(repeat(10.4, 50), repeat(9.6, 50)), nil},
 		// +1σ drift: S⁺ grows 0.5 an hour and passes 5 at the 11th hour;
 		// the anomaly starts at the onset and ends when S⁺ is back to 0.
-		// Three hours at −2σ bring it down 2.5 an hour: back on baseline at
-		// hour 28; S⁻ reaches only 4.5.
-		{"drift of one sigma", cat(repeat(10, 5), repeat(11, 20), repeat(8, 3), repeat(10, 7)), []want{{KindCUSUMHigh, 5, 28, 20 - 6, false}}},
+		// Three hours at −2σ bring it from 10 down 2.5 an hour, then 0.5 an
+		// hour on baseline: zero again at hour 32. S⁻ reaches only 4.5.
+		{"drift of one sigma", cat(repeat(10, 5), repeat(11, 20), repeat(8, 3), repeat(10, 7)), []want{{KindCUSUMHigh, 5, 32, 20 - 6, false}}},
 		{"short drift below h", cat(repeat(10, 5), repeat(11, 8), repeat(10, 5)), nil},
 		{"downward drift still open", cat(repeat(10, 3), repeat(8, 6)), []want{{KindCUSUMLow, 3, 9, -12, true}}},
 	} {
