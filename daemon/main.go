@@ -39,6 +39,8 @@ Usage:
   facilityd modbus read -c FILE --device ID | --address HOST:PORT --unit N --register holding
                         --start 40001 --count 10 --type float32 [--byte-order CDAB]
                                    read a device once: decoded values and raw registers
+  facilityd energy baseline|anomalies --csv METER.csv --temperature-csv TEMP.csv ...
+                                   CalTRACK baselines and anomalies from files ("facilityd energy help")
   facilityd version
 `
 
@@ -72,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSilences(rest, stdout)
 	case "modbus":
 		err = cmdModbus(ctx, rest, stdout)
+	case "energy":
+		err = cmdEnergy(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "facilityd", version)
 	case "help", "-h", "--help":

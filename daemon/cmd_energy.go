@@ -1,0 +1,317 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"time"
+
+	"github.com/facilityd/facilityd/energy/baseline"
+)
+
+const energyUsage = `facilityd energy SUBCOMMAND
+  baseline  --csv METER.csv --temperature-csv TEMP.csv --from DATE --to DATE
+            [--model daily|hourly|tow] [--temperature-unit F|C] [--tz ZONE]
+            [--fuel electricity|gas|water] [--json]
+            fit a CalTRACK baseline on [from, to) and print it with its fit statistics
+  anomalies --csv METER.csv --temperature-csv TEMP.csv --baseline-from D --baseline-to D
+            --from D --to D [--model ...] [--k 3 --n 3] [--cusum-k 0.5 --cusum-h 5] [--json]
+            fit on the baseline window, then list the anomalies of [from, to)
+  Files are in the eemeter format (start,value and dt,tempF). DATE is YYYY-MM-DD in
+  --tz (or RFC 3339); the end is exclusive. --tz defaults to the offset the meter
+  file carries, when it carries one only. Reading a configured meter from InfluxDB
+  (-c FILE --device ID) is not yet available.
+`
+
+// cmdEnergy runs `facilityd energy baseline|anomalies`.
+func cmdEnergy(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("energy: want a subcommand: baseline or anomalies")
+	}
+	switch sub, rest := args[0], args[1:]; sub {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, energyUsage)
+		return nil
+	case "baseline":
+		return cmdEnergyBaseline(rest, stdout, stderr)
+	case "anomalies":
+		return cmdEnergyAnomalies(rest, stdout, stderr)
+	default:
+		return fmt.Errorf("energy: unknown subcommand %q: use baseline or anomalies", sub)
+	}
+}
+
+// energyFlags are the options both subcommands share.
+type energyFlags struct {
+	fs                  *flag.FlagSet
+	meterCSV, tempCSV   string
+	tempUnit, tz, model string
+	fuel                string
+	json                bool
+	cfg, device         string
+}
+
+func newEnergyFlags(name string, out io.Writer) *energyFlags {
+	f := &energyFlags{}
+	f.fs, _ = flags("energy "+name, out)
+	f.fs.Lookup("c").DefValue = ""
+	f.fs.StringVar(&f.meterCSV, "csv", "", "meter CSV (start,value)")
+	f.fs.StringVar(&f.tempCSV, "temperature-csv", "", "temperature CSV (dt,tempF or dt,tempC)")
+	f.fs.StringVar(&f.tempUnit, "temperature-unit", "", "F or C (default: from the CSV header)")
+	f.fs.StringVar(&f.tz, "tz", "", "time zone of the calendar days, e.g. America/Chicago")
+	f.fs.StringVar(&f.model, "model", "daily", "daily, hourly or tow")
+	f.fs.StringVar(&f.fuel, "fuel", "electricity", "electricity, gas or water")
+	f.fs.BoolVar(&f.json, "json", false, "print JSON")
+	f.fs.StringVar(&f.device, "device", "", "a configured meter (InfluxDB mode, not yet)")
+	return f
+}
+
+// energyData is what the files hold.
+type energyData struct {
+	meter []baseline.Reading
+	temps []baseline.TempReading
+	unit  baseline.TempUnit
+	loc   *time.Location
+	fuel  baseline.Fuel
+	kind  baseline.Kind
+}
+
+func (f *energyFlags) load() (*energyData, error) {
+	if f.meterCSV == "" {
+		if f.device != "" || f.fs.Lookup("c").Value.String() != "/etc/facilityd/facilityd.yaml" {
+			return nil, errors.New("energy: reading a meter from InfluxDB (-c FILE --device ID) is not yet available: export it to CSV and use --csv")
+		}
+		return nil, errors.New("energy: want --csv METER.csv (reading a configured meter from InfluxDB is not yet available)")
+	}
+	d := &energyData{}
+	var err error
+	if d.fuel, err = baseline.ParseFuel(f.fuel); err != nil {
+		return nil, fmt.Errorf("--fuel: %w", err)
+	}
+	switch k := baseline.Kind(f.model); k {
+	case baseline.KindDaily, baseline.KindHourly, baseline.KindTOW:
+		d.kind = k
+	default:
+		return nil, fmt.Errorf("--model %q: write daily, hourly or tow", f.model)
+	}
+	if f.tempUnit != "" {
+		if d.unit, err = baseline.ParseTempUnit(f.tempUnit); err != nil {
+			return nil, fmt.Errorf("--temperature-unit: %w", err)
+		}
+	}
+	parseLoc := time.UTC // only for timestamps without offset, when no --tz
+	if f.tz != "" {
+		if d.loc, err = time.LoadLocation(f.tz); err != nil {
+			return nil, fmt.Errorf("--tz %q: %w (write an IANA zone such as America/Chicago)", f.tz, err)
+		}
+		parseLoc = d.loc
+	}
+	mf, err := os.Open(f.meterCSV)
+	if err != nil {
+		return nil, err
+	}
+	defer mf.Close()
+	if d.meter, err = baseline.LoadMeterCSV(mf, f.meterCSV, parseLoc); err != nil {
+		return nil, err
+	}
+	if d.loc == nil {
+		if d.loc, err = zoneOf(d.meter, f.meterCSV); err != nil {
+			return nil, err
+		}
+	}
+	if f.tempCSV == "" {
+		if d.kind != baseline.KindTOW {
+			return nil, fmt.Errorf("--model %s needs --temperature-csv (or use --model tow)", d.kind)
+		}
+		return d, nil
+	}
+	tf, err := os.Open(f.tempCSV)
+	if err != nil {
+		return nil, err
+	}
+	defer tf.Close()
+	if d.temps, d.unit, err = baseline.LoadTemperatureCSV(tf, f.tempCSV, parseLoc, d.unit); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// zoneOf is the one UTC offset all the meter's timestamps carry, as a
+// fixed zone; several offsets (daylight saving time) need --tz.
+func zoneOf(meter []baseline.Reading, file string) (*time.Location, error) {
+	_, off := meter[0].Start.Zone()
+	for _, r := range meter {
+		if _, o := r.Start.Zone(); o != off {
+			return nil, fmt.Errorf("%s: timestamps carry offsets %s and %s: give the zone with --tz (e.g. America/Chicago)",
+				file, meter[0].Start.Format("-07:00"), r.Start.Format("-07:00"))
+		}
+	}
+	return time.FixedZone(meter[0].Start.Format("-07:00"), off), nil
+}
+
+// parseDay reads a DATE flag in loc.
+func parseDay(name, s string, loc *time.Location) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, fmt.Errorf("want --%s DATE (YYYY-MM-DD)", name)
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--%s %q: write a date, YYYY-MM-DD, or RFC 3339", name, s)
+}
+
+func (d *energyData) fit(from, to time.Time) (*baseline.Model, error) {
+	switch d.kind {
+	case baseline.KindHourly:
+		return baseline.FitHourly(d.meter, d.temps, d.loc, from, to, baseline.HourlyOptions{Fuel: d.fuel, TempUnit: d.unit})
+	case baseline.KindTOW:
+		return baseline.FitTOW(d.meter, d.fuel, d.loc, from, to)
+	}
+	return baseline.FitDaily(d.meter, d.temps, d.loc, from, to, baseline.DailyOptions{Fuel: d.fuel, TempUnit: d.unit})
+}
+
+func cmdEnergyBaseline(args []string, stdout, stderr io.Writer) error {
+	f := newEnergyFlags("baseline", stderr)
+	from, to := f.fs.String("from", "", "start of the training window (DATE)"), f.fs.String("to", "", "end of the training window, exclusive (DATE)")
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	d, err := f.load()
+	if err != nil {
+		return err
+	}
+	start, err := parseDay("from", *from, d.loc)
+	if err != nil {
+		return err
+	}
+	end, err := parseDay("to", *to, d.loc)
+	if err != nil {
+		return err
+	}
+	if !end.After(start) {
+		return errors.New("--to must be after --from")
+	}
+	m, err := d.fit(start, end)
+	if err != nil {
+		return fmt.Errorf("energy baseline: %w", err)
+	}
+	if f.json {
+		return writeJSON(stdout, m)
+	}
+	printModel(stdout, m)
+	return nil
+}
+
+func printModel(w io.Writer, m *baseline.Model) {
+	fmt.Fprintf(w, "model %s (%s), trained %s – %s (%s)\n", m.Model, m.Kind, m.TrainingFrom.Format(time.DateOnly), m.TrainingTo.Format(time.DateOnly), m.TimeZone)
+	if m.Kind == baseline.KindDaily {
+		fmt.Fprintf(w, "  usage/day = %.4g", m.Intercept)
+		if m.HeatingBalancePoint != nil {
+			fmt.Fprintf(w, " + %.4g × HDD(%g °%s)", m.BetaHDD, *m.HeatingBalancePoint, m.TempUnit)
+		}
+		if m.CoolingBalancePoint != nil {
+			fmt.Fprintf(w, " + %.4g × CDD(%g °%s)", m.BetaCDD, *m.CoolingBalancePoint, m.TempUnit)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "  n %d, p %d, adjusted R² %.4f, RMSE %.4g, CV(RMSE) %.1f %%, NMBE %.2f %%\n", m.N, m.P, m.RSquaredAdj, m.RMSE, 100*m.CVRMSE, 100*m.NMBE)
+	fmt.Fprintf(w, "  chosen by %s\n", m.Selection)
+	if m.FitForAlarms {
+		fmt.Fprintf(w, "  fit for alarms (%s)\n", m.Gate.Name)
+	} else {
+		fmt.Fprintln(w, "  NOT fit for alarms:")
+		for _, r := range m.Reasons {
+			fmt.Fprintf(w, "    - %s\n", r)
+		}
+	}
+	for _, x := range m.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", x)
+	}
+}
+
+func cmdEnergyAnomalies(args []string, stdout, stderr io.Writer) error {
+	f := newEnergyFlags("anomalies", stderr)
+	bFrom, bTo := f.fs.String("baseline-from", "", "start of the baseline (DATE)"), f.fs.String("baseline-to", "", "end of the baseline, exclusive (DATE)")
+	from, to := f.fs.String("from", "", "start of the period checked (DATE)"), f.fs.String("to", "", "end of the period checked, exclusive (DATE)")
+	k := f.fs.Float64("k", 3, "residual threshold, in σ")
+	n := f.fs.Int("n", 3, "intervals beyond k·σ in a row")
+	ck := f.fs.Float64("cusum-k", 0.5, "CUSUM allowance, in σ")
+	ch := f.fs.Float64("cusum-h", 5, "CUSUM decision interval, in σ")
+	force := f.fs.Bool("force", false, "list anomalies even when the baseline is not fit for alarms")
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	d, err := f.load()
+	if err != nil {
+		return err
+	}
+	var t [4]time.Time
+	for i, p := range []struct{ name, v string }{{"baseline-from", *bFrom}, {"baseline-to", *bTo}, {"from", *from}, {"to", *to}} {
+		if t[i], err = parseDay(p.name, p.v, d.loc); err != nil {
+			return err
+		}
+	}
+	m, err := d.fit(t[0], t[1])
+	if err != nil {
+		return fmt.Errorf("energy anomalies: baseline: %w", err)
+	}
+	pts, heating := d.points(m, t[2], t[3])
+	var found []baseline.Anomaly
+	if m.FitForAlarms || *force {
+		found = append(found, baseline.Residual(pts, *k, *n)...)
+		found = append(found, baseline.CUSUM(pts, baseline.CUSUMOptions{K: *ck, H: *ch})...)
+		if m.Kind != baseline.KindDaily {
+			found = append(found, baseline.BaseLoad(pts, baseline.BaseLoadOptions{Location: d.loc, Weekends: true})...)
+		}
+		if d.fuel == baseline.Water && m.Kind != baseline.KindDaily {
+			found = append(found, baseline.WaterLeak(pts, baseline.LeakOptions{})...)
+		}
+		if d.fuel == baseline.Gas && m.Kind == baseline.KindDaily {
+			found = append(found, baseline.GasOffSeason(pts, heating, *k, *n)...)
+		}
+	}
+	if found == nil {
+		found = []baseline.Anomaly{}
+	}
+	out := struct {
+		Baseline  *baseline.Model    `json:"baseline"`
+		Checked   [2]time.Time       `json:"checked"`
+		Sigma     float64            `json:"sigma"`
+		Anomalies []baseline.Anomaly `json:"anomalies"`
+	}{m, [2]time.Time{t[2], t[3]}, m.RMSE, found}
+	if f.json {
+		return writeJSON(stdout, out)
+	}
+	printModel(stdout, m)
+	if !m.FitForAlarms && !*force {
+		fmt.Fprintln(stdout, "no anomalies are raised on a baseline not fit for alarms (--force lists them anyway)")
+	}
+	for _, a := range found {
+		fmt.Fprintf(stdout, "%-15s %s – %s  %4d intervals  excess %+.4g\n", a.Kind, a.Start.Format("2006-01-02 15:04"), a.End.Format("2006-01-02 15:04"), a.Intervals, a.Excess)
+	}
+	return nil
+}
+
+// points are the intervals of [from, to) with the model's predictions and
+// its RMSE as σ, and for a daily model whether heating is expected.
+func (d *energyData) points(m *baseline.Model, from, to time.Time) ([]baseline.Point, []bool) {
+	var pts []baseline.Point
+	var heating []bool
+	if m.Kind == baseline.KindDaily {
+		for _, day := range baseline.DailyTable(d.meter, d.temps, d.fuel, d.loc, from, to) {
+			pts = append(pts, baseline.Point{Start: day.Date, Actual: day.Usage, Predicted: m.Predict(day.Date, day.Temp), Sigma: m.RMSE})
+			heating = append(heating, !math.IsNaN(day.Temp) && m.HeatingExpected(day.Temp))
+		}
+		return pts, heating
+	}
+	for _, h := range baseline.HourlyTable(d.meter, d.temps, d.fuel, d.loc, from, to) {
+		pts = append(pts, baseline.Point{Start: h.Start, Actual: h.Usage, Predicted: m.Predict(h.Start, h.Temp), Sigma: m.RMSE})
+	}
+	return pts, nil
+}
