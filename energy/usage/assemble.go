@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -165,7 +166,10 @@ func assemble(m *Meter, g *grid, s series) Usage {
 		since := d.Time.Add(-d.Elapsed)
 		u.Events = append(u.Events, Event{Time: d.Time, Kind: Gap, Before: d.After - d.Delta, After: d.After, Since: &since, Counted: counted * scale})
 	}
-	slices.SortStableFunc(u.Events, func(a, b Event) int { return a.Time.Compare(b.Time) })
+	// A gap and a drop at one reading: the gap came first.
+	slices.SortStableFunc(u.Events, func(a, b Event) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(gapFirst(a.Kind), gapFirst(b.Kind)))
+	})
 	poll := m.PollInterval
 	if poll <= 0 {
 		poll = estimatePoll(s.Windows, g.every)
@@ -182,6 +186,14 @@ func assemble(m *Meter, g *grid, s series) Usage {
 	}
 	u.CoveragePct = pct(samples, expected)
 	return u
+}
+
+// gapFirst orders gaps before the other events of the same reading.
+func gapFirst(k EventKind) int {
+	if k == Gap {
+		return 0
+	}
+	return 1
 }
 
 // pct is have/want in percent, at most 100, rounded to 0.1.
