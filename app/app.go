@@ -16,7 +16,6 @@ import (
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/drivers"
 	"github.com/facilityd/facilityd/drivers/modbus"
-	"github.com/facilityd/facilityd/drivers/mqtt"
 	"github.com/facilityd/facilityd/rules"
 	"github.com/facilityd/facilityd/store"
 	"github.com/facilityd/facilityd/tickets"
@@ -62,7 +61,7 @@ type app struct {
 	devTags map[string]map[string]string // InfluxDB tags by device id, of cfg
 	alerts  []rules.Alert
 	poller  *modbus.Poller
-	mqtt    *mqtt.Driver // nil without an mqtt section (mqtt.go)
+	mqtt    *mqttLink // nil without an mqtt section (mqtt.go)
 
 	drivers       driverSet // kept across reloads that leave them unchanged (drivers.go)
 	ingestMu      sync.Mutex

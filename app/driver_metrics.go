@@ -81,8 +81,8 @@ func (c driverCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
-	if d := c.a.mqttDriver(); d != nil {
-		for id, st := range d.States() {
+	if m := c.a.mqttLinked(); m != nil {
+		for id, st := range m.drv.States() {
 			ch <- prometheus.MustNewConstMetric(mqttMessagesDesc, prometheus.CounterValue, float64(st.Messages), id)
 			ch <- prometheus.MustNewConstMetric(mqttMalformedDesc, prometheus.CounterValue, float64(st.Errors), id)
 		}

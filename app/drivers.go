@@ -13,6 +13,7 @@ import (
 	"github.com/facilityd/facilityd/drivers"
 	"github.com/facilityd/facilityd/drivers/modbus"
 	"github.com/facilityd/facilityd/drivers/mqtt"
+	mqttevents "github.com/facilityd/facilityd/events/mqtt"
 	"github.com/facilityd/facilityd/rules"
 )
 
@@ -46,7 +47,7 @@ type driverSet struct {
 type mqttSpec struct {
 	Config    *config.MQTT
 	Devices   any
-	Discovery []mqtt.DiscoveryDevice
+	Discovery []mqttevents.DiscoveryDevice
 }
 
 // ingestMetrics count what the rules missed.
@@ -61,8 +62,8 @@ func (a *app) ingest(ctx context.Context, samples []drivers.Sample) {
 	defer a.ingestMu.Unlock()
 	a.writer.Put(ctx, samples)
 	a.live.put(samples)
-	if drv := a.mqttDriver(); drv != nil {
-		drv.ObserveSamples(samples)
+	if m := a.mqttLinked(); m != nil {
+		m.events.ObserveSamples(samples)
 	}
 	select {
 	case a.rulesIn <- slices.Clone(samples):
@@ -125,7 +126,7 @@ func (a *app) startDrivers(cfg *config.Config) error {
 	if cfg.MQTT != nil {
 		spec = &mqttSpec{Config: cfg.MQTT, Devices: cfg.MQTTDevices()}
 		for _, d := range cfg.Devices {
-			spec.Discovery = append(spec.Discovery, mqtt.DiscoveryDevice{ID: d.ID, Location: d.Location, Profile: cfg.Profiles[d.Profile]})
+			spec.Discovery = append(spec.Discovery, mqttevents.DiscoveryDevice{ID: d.ID, Location: d.Location, Profile: cfg.Profiles[d.Profile]})
 		}
 	}
 	if ds.mqtt != nil && reflect.DeepEqual(ds.mqtt.spec, spec) {
@@ -138,15 +139,20 @@ func (a *app) startDrivers(cfg *config.Config) error {
 	if spec == nil {
 		return nil
 	}
-	drv, err := mqtt.New(cfg.MQTT.Config, cfg.MQTTDevices(), a.log.With("component", "mqtt"))
+	log := a.log.With("component", "mqtt")
+	drv, err := mqtt.New(cfg.MQTT.Config, cfg.MQTTDevices(), log)
 	if err != nil {
 		return err
 	}
-	a.setMQTT(drv)
-	drv.PublishDiscovery(spec.Discovery)
+	// The outbound events publish over the driver's connection, which the
+	// driver's Run keeps up: one client id, one availability topic.
+	m := &mqttLink{drv: drv, events: mqttevents.New(cfg.MQTT.Publish, drv.Conn(), log)}
+	a.setMQTT(m)
+	m.events.PublishDiscovery(spec.Discovery)
 	ds.mqtt = ds.start(spec, func(ctx context.Context) {
 		var wg sync.WaitGroup
-		wg.Go(func() { a.publishStatuses(ctx, drv) })
+		wg.Go(func() { a.publishStatuses(ctx, m) })
+		wg.Go(func() { _ = m.events.Run(ctx) })
 		if err := drv.Run(ctx, drivers.SinkFunc(a.ingest)); err != nil && !errors.Is(err, context.Canceled) {
 			a.log.Error("mqtt driver stopped", "err", err)
 		}

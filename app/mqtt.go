@@ -9,6 +9,7 @@ import (
 
 	"github.com/facilityd/facilityd/drivers/mqtt"
 	"github.com/facilityd/facilityd/drivers/mqtt/broker"
+	mqttevents "github.com/facilityd/facilityd/events/mqtt"
 	"github.com/facilityd/facilityd/rules"
 	"github.com/facilityd/facilityd/tickets"
 )
@@ -47,9 +48,16 @@ func (a *app) startMQTTBroker(ctx context.Context, wg *sync.WaitGroup) error {
 	}
 }
 
+// mqttLink is the MQTT of one driver build: the input driver and the
+// outbound events, which publish over the driver's connection.
+type mqttLink struct {
+	drv    *mqtt.Driver
+	events *mqttevents.Publisher
+}
+
 // publishStatuses publishes the status of every device, Modbus and MQTT,
-// whenever it changes (the driver drops unchanged ones).
-func (a *app) publishStatuses(ctx context.Context, drv *mqtt.Driver) {
+// whenever it changes (the publisher drops unchanged ones).
+func (a *app) publishStatuses(ctx context.Context, m *mqttLink) {
 	t := time.NewTicker(statusEvery)
 	defer t.Stop()
 	for {
@@ -58,11 +66,11 @@ func (a *app) publishStatuses(ctx context.Context, drv *mqtt.Driver) {
 		a.mu.RUnlock()
 		if poller != nil {
 			for id, st := range poller.States() {
-				drv.PublishDeviceStatus(mqtt.DeviceStatus{Device: id, Status: string(st.Status), Driver: "modbus", LastSeen: st.LastAnswer, LastError: st.LastError})
+				m.events.PublishDeviceStatus(mqttevents.DeviceStatus{Device: id, Status: string(st.Status), Driver: "modbus", LastSeen: st.LastAnswer, LastError: st.LastError})
 			}
 		}
-		for id, st := range drv.States() {
-			drv.PublishDeviceStatus(mqtt.DeviceStatus{Device: id, Status: string(st.Status), Driver: "mqtt", LastSeen: st.LastMessage, LastError: st.LastError})
+		for id, st := range m.drv.States() {
+			m.events.PublishDeviceStatus(mqttevents.DeviceStatus{Device: id, Status: string(st.Status), Driver: "mqtt", LastSeen: st.LastMessage, LastError: st.LastError})
 		}
 		select {
 		case <-ctx.Done():
@@ -72,16 +80,16 @@ func (a *app) publishStatuses(ctx context.Context, drv *mqtt.Driver) {
 	}
 }
 
-// mqttDriver is the current generation's MQTT driver, or nil.
-func (a *app) mqttDriver() *mqtt.Driver {
+// mqttLinked is the current generation's MQTT, or nil.
+func (a *app) mqttLinked() *mqttLink {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	return a.mqtt
 }
 
-func (a *app) setMQTT(d *mqtt.Driver) {
+func (a *app) setMQTT(m *mqttLink) {
 	a.mu.Lock()
-	a.mqtt = d
+	a.mqtt = m
 	a.mu.Unlock()
 }
 
@@ -89,8 +97,8 @@ func (a *app) setMQTT(d *mqtt.Driver) {
 // device view (web.go merges it with the poller's).
 func (a *app) mqttStates() map[string]string {
 	out := map[string]string{}
-	if d := a.mqttDriver(); d != nil {
-		for id, st := range d.States() {
+	if m := a.mqttLinked(); m != nil {
+		for id, st := range m.drv.States() {
 			out[id] = string(st.Status)
 		}
 	}
@@ -100,8 +108,8 @@ func (a *app) mqttStates() map[string]string {
 // publishTransitions sends alert transitions to publish.alerts; the alert
 // handler calls it with every batch of transitions.
 func (a *app) publishTransitions(ts []rules.Transition) {
-	d := a.mqttDriver()
-	if d == nil {
+	m := a.mqttLinked()
+	if m == nil {
 		return
 	}
 	for _, t := range ts {
@@ -110,7 +118,7 @@ func (a *app) publishTransitions(ts []rules.Transition) {
 		if t.Resolved() {
 			state = "resolved"
 		}
-		d.PublishAlert(mqtt.AlertEvent{
+		m.events.PublishAlert(mqttevents.AlertEvent{
 			Fingerprint: al.Fingerprint, Rule: al.Rule, Device: al.Device, Type: al.Type, Location: al.Location,
 			Severity: string(al.Severity), State: state, From: t.From.String(), At: t.At, ActiveAt: al.ActiveAt,
 			Labels: al.Labels, Annotations: al.Annotations, Values: al.Values,
@@ -123,11 +131,11 @@ func (a *app) publishTransitions(ts []rules.Transition) {
 // event, people's actions included, with delivery guaranteed through the
 // outbox, goes to a tickets receiver of kind mqtt.
 func (a *app) publishTicket(tk tickets.Ticket, event string, at time.Time) {
-	d := a.mqttDriver()
-	if d == nil {
+	m := a.mqttLinked()
+	if m == nil {
 		return
 	}
-	d.PublishTicketEvent(mqtt.TicketEvent{
+	m.events.PublishTicketEvent(mqttevents.TicketEvent{
 		Event: event, ID: tk.ID, Key: tk.Key, Title: tk.Title, Device: tk.Device, Location: tk.Location,
 		Category: tk.Category, Priority: tk.Priority, Status: string(tk.Status), Occurrences: tk.Occurrences, At: at,
 	})

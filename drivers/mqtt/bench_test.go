@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/internal/mqttconn"
 )
 
 const benchJSON = `{"ts":1772366400500,"grid":{"voltage":230.4,"currents":[5.25,4.5,1.0]},"power":1196.5,"energy_wh":12345678,"ok":true}`
@@ -30,7 +31,7 @@ func benchDevices() []Device {
 }
 
 func benchDriver(b *testing.B, sink drivers.Sink) *Driver {
-	d, err := New(Config{Broker: "tcp://127.0.0.1:1883"}.WithDefaults("bench"), benchDevices(), nil)
+	d, err := New(Config{Config: mqttconn.Config{Broker: "tcp://127.0.0.1:1883"}}.WithDefaults("bench"), benchDevices(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,25 +12,22 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/drivers"
-	"github.com/facilityd/facilityd/internal/redact"
+	"github.com/facilityd/facilityd/internal/mqttconn"
 )
 
-// Driver reads the MQTT devices of a config and publishes facilityd's
-// events, over one connection to the broker that Run keeps up.
+// Driver reads the MQTT devices of a config over one connection to the
+// broker that Run keeps up. The outbound events (events/mqtt) share that
+// connection: see Conn.
 type Driver struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
-	dial   dialFunc
+	conn   *mqttconn.Conn
 	routes []*route
-	subs   map[string]byte // subscription filters and their QoS
 	byID   map[string]*device
 	order  []*device
 
 	running atomic.Bool
-	link    link
-	out     *outbox
-	state   stateCache
 
 	mu      sync.Mutex // guards what message handling and the health tick touch
 	ctx     context.Context
@@ -61,10 +58,6 @@ type Stats struct {
 	Malformed int64
 	Oversize  int64
 	Unmatched int64
-	// Published and Dropped count outbound messages: sent, and dropped
-	// because the queue was full while the broker was away.
-	Published int64
-	Dropped   int64
 	Topics    map[string]TopicStats
 }
 
@@ -81,12 +74,11 @@ func New(cfg Config, devices []Device, logger *slog.Logger) (*Driver, error) {
 		cfg:    cfg,
 		log:    logger,
 		now:    time.Now,
-		dial:   dialPaho,
-		subs:   map[string]byte{},
+		conn:   mqttconn.New(cfg.Config, logger),
 		byID:   map[string]*device{},
 		topics: newTopicStats(logger),
-		out:    newOutbox(cfg.Publish.Queue),
 	}
+	d.conn.SetDefaultHandler(d.onMessage)
 	byFilter := map[string]*route{}
 	for _, dev := range devices {
 		dv, err := newDevice(dev)
@@ -118,10 +110,7 @@ func New(cfg Config, devices []Device, logger *slog.Logger) (*Driver, error) {
 		}
 		d.byID[dv.ID] = dv
 		d.order = append(d.order, dv)
-		d.subs[dv.filter.sub] = cfg.qos()
-	}
-	if cfg.Publish.HomeAssistant != "" {
-		d.subs[cfg.Publish.HomeAssistant+"/status"] = cfg.qos()
+		d.conn.Subscribe(dv.filter.sub, cfg.QoSLevel(), nil) // to the default handler, onMessage
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -131,9 +120,9 @@ func New(cfg Config, devices []Device, logger *slog.Logger) (*Driver, error) {
 
 // Run connects to the broker, subscribes, and puts the samples of every
 // message into sink until ctx is done; it reconnects for ever, backing off
-// up to reconnect_max. It also publishes the outbound events queued with
-// the Publish methods. Run may be called once; it returns nil when ctx is
-// done.
+// up to reconnect_max. The connection also carries what the outbound
+// events built over Conn publish. Run may be called once; it returns nil
+// when ctx is done.
 func (d *Driver) Run(ctx context.Context, sink drivers.Sink) error {
 	if !d.running.CompareAndSwap(false, true) {
 		return errors.New("mqtt: Run called twice")
@@ -141,114 +130,23 @@ func (d *Driver) Run(ctx context.Context, sink drivers.Sink) error {
 	d.mu.Lock()
 	d.ctx, d.sink, d.started = ctx, sink, d.now()
 	d.mu.Unlock()
-	d.log.Info("mqtt starting", "config", d.cfg, "devices", len(d.order), "subscriptions", len(d.subs))
+	d.log.Info("mqtt starting", "config", d.cfg, "devices", len(d.order), "subscriptions", d.conn.Subscriptions())
 	var wg sync.WaitGroup
 	wg.Go(func() { d.healthLoop(ctx) })
-	wg.Go(func() { d.publishLoop(ctx) })
-	d.connectLoop(ctx)
+	err := d.conn.Run(ctx)
 	wg.Wait()
-	return nil
+	return err
 }
 
-// connectLoop keeps one session up until ctx is done.
-func (d *Driver) connectLoop(ctx context.Context) {
-	b := backoff{min: d.cfg.ReconnectMin, max: d.cfg.ReconnectMax}
-	lastErr := ""
-	for ctx.Err() == nil {
-		s, err := d.dial(ctx, &d.cfg, d.onMessage)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			wait := b.next()
-			d.mu.Lock()
-			d.stats.ConnectErrors++
-			d.stats.LastError = err.Error()
-			d.mu.Unlock()
-			if msg := err.Error(); msg != lastErr {
-				d.log.Warn("mqtt connect failed; retrying", "broker", redact.URL(d.cfg.Broker), "err", err, "retry_in", wait.Round(time.Millisecond))
-				lastErr = msg
-			} else {
-				d.log.Debug("mqtt connect failed again", "err", err, "retry_in", wait.Round(time.Millisecond))
-			}
-			drivers.Sleep(ctx, wait)
-			continue
-		}
-		lastErr = ""
-		up := d.now()
-		if err := d.setup(ctx, s); err != nil {
-			s.Close(0)
-			if ctx.Err() != nil {
-				return
-			}
-			d.log.Warn("mqtt subscribe failed; reconnecting", "err", err)
-			drivers.Sleep(ctx, b.next())
-			continue
-		}
-		d.link.set(s)
-		d.out.resendRetained()
-		d.mu.Lock()
-		d.stats.Connects++
-		d.stats.Connected = true
-		d.mu.Unlock()
-		d.log.Info("mqtt connected", "broker", redact.URL(d.cfg.Broker), "client_id", d.cfg.ClientID, "subscriptions", len(d.subs))
-		select {
-		case <-ctx.Done():
-			d.link.set(nil)
-			d.markDisconnected("")
-			pctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_ = s.Publish(pctx, d.cfg.AvailabilityTopic, d.cfg.qos(), true, []byte("offline"))
-			cancel()
-			s.Close(250 * time.Millisecond)
-			return
-		case <-s.Lost():
-			d.link.set(nil)
-			d.markDisconnected(s.Err().Error())
-			s.Close(0)
-			if d.now().Sub(up) >= min(30*time.Second, d.cfg.ReconnectMax) {
-				b.reset() // a connection that held starts the back-off afresh
-			}
-			wait := b.next()
-			d.log.Warn("mqtt connection lost; reconnecting", "err", s.Err(), "retry_in", wait.Round(time.Millisecond))
-			drivers.Sleep(ctx, wait)
-		}
-	}
-}
-
-func (d *Driver) markDisconnected(reason string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.stats.Connected = false
-	if reason != "" {
-		d.stats.LastError = reason
-	}
-}
-
-// setup subscribes on a new session and announces facilityd online.
-func (d *Driver) setup(ctx context.Context, s session) error {
-	sctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
-	defer cancel()
-	refused, err := s.Subscribe(sctx, d.subs)
-	if err != nil {
-		return err
-	}
-	if len(refused) > 0 {
-		slices.Sort(refused)
-		d.log.Error("mqtt broker refused subscriptions (check its ACL)", "filters", refused)
-	}
-	return s.Publish(sctx, d.cfg.AvailabilityTopic, d.cfg.qos(), true, []byte("online"))
-}
+// Conn is the driver's connection, which Run keeps up. The outbound events
+// publish over it, so that the broker sees one client with one availability
+// topic; build them (events/mqtt.New) before Run.
+func (d *Driver) Conn() *mqttconn.Conn { return d.conn }
 
 // onMessage routes one message to the devices whose topic it matches and
 // puts their samples into the sink. Nothing in it may stop the consumer:
 // problems are counted and logged, never returned.
 func (d *Driver) onMessage(topic string, payload []byte) {
-	if d.cfg.Publish.HomeAssistant != "" && topic == d.cfg.Publish.HomeAssistant+"/status" {
-		if string(payload) == "online" { // Home Assistant restarted: announce again
-			d.out.resendRetained()
-		}
-		return
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
@@ -346,36 +244,20 @@ func (d *Driver) States() map[string]DeviceState {
 	return out
 }
 
-// Stats returns the driver's counters and the problems of each topic.
+// Stats returns the driver's counters, its connection's, and the problems
+// of each topic.
 func (d *Driver) Stats() Stats {
 	d.mu.Lock()
 	st := d.stats
 	st.Topics = d.topics.snapshot()
 	d.mu.Unlock()
-	st.Published, st.Dropped = d.out.counts()
+	cs := d.conn.Stats()
+	st.Connected, st.Connects, st.ConnectErrors, st.LastError = cs.Connected, cs.Connects, cs.ConnectErrors, cs.LastError
 	return st
 }
 
-// Connected reports whether a session is up and subscribed.
-func (d *Driver) Connected() bool { return d.link.get() != nil }
+// Connected reports whether a connection is up and subscribed.
+func (d *Driver) Connected() bool { return d.conn.Connected() }
 
 // Devices returns the ids of the driver's devices, sorted.
 func (d *Driver) Devices() []string { return slices.Sorted(maps.Keys(d.byID)) }
-
-// link holds the current session, if any.
-type link struct {
-	mu sync.Mutex
-	s  session
-}
-
-func (l *link) set(s session) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.s = s
-}
-
-func (l *link) get() session {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.s
-}

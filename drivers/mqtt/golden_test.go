@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/internal/mqttconn"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/*/expected.txt")
@@ -91,7 +92,7 @@ func runGolden(t *testing.T, file string, tb *testBroker, skipFor string) string
 	for _, d := range gc.Devices {
 		devs = append(devs, Device{ID: d.ID, Profile: gc.Profiles[d.Profile], Config: d.MQTT})
 	}
-	cfg := Config{Broker: "tcp://127.0.0.1:1883", MaxPayload: gc.MaxPayload}.WithDefaults("golden")
+	cfg := Config{Config: mqttconn.Config{Broker: "tcp://127.0.0.1:1883"}, MaxPayload: gc.MaxPayload}.WithDefaults("golden")
 	if tb != nil {
 		cfg = tb.config()
 		cfg.MaxPayload = gc.MaxPayload

@@ -20,6 +20,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/internal/mqttconn"
 )
 
 // collector is a sink that keeps every sample, for tests.
@@ -100,11 +101,13 @@ func publish(t testing.TB, c paho.Client, topic string, qos byte, retained bool,
 // testConfig is a Config for tests: fast reconnects and health ticks.
 func testConfig(broker string) Config {
 	return Config{
-		Broker:         broker,
-		ClientID:       "facilityd-test",
-		ReconnectMin:   50 * time.Millisecond,
-		ReconnectMax:   200 * time.Millisecond,
-		ConnectTimeout: 5 * time.Second,
+		Config: mqttconn.Config{
+			Broker:         broker,
+			ClientID:       "facilityd-test",
+			ReconnectMin:   50 * time.Millisecond,
+			ReconnectMax:   200 * time.Millisecond,
+			ConnectTimeout: 5 * time.Second,
+		},
 		HealthInterval: 100 * time.Millisecond,
 	}.WithDefaults("test")
 }

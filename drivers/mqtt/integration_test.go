@@ -10,6 +10,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/facilityd/facilityd/internal/mqttconn"
 	"github.com/facilityd/facilityd/internal/testenv"
 )
 
@@ -132,7 +133,7 @@ func TestTLS(t *testing.T) {
 
 func testTLS(t *testing.T, m *testBroker, p pki) {
 	cfg := m.config()
-	cfg.TLS = TLSConfig{CAFile: p.CA, CertFile: p.ClientCert, KeyFile: p.ClientKey}
+	cfg.TLS = mqttconn.TLSConfig{CAFile: p.CA, CertFile: p.ClientCert, KeyFile: p.ClientKey}
 	drv, err := New(cfg, []Device{valueDevice("s3")}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +141,7 @@ func testTLS(t *testing.T, m *testBroker, p pki) {
 	got := newCollector()
 	runDriver(t, drv, got)
 	waitFor(t, 10*time.Second, "TLS connection", drv.Connected)
-	tc, err := cfg.TLS.load()
+	tc, err := cfg.TLS.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func testTLS(t *testing.T, m *testBroker, p pki) {
 
 	noCert := m.config()
 	noCert.ClientID = "no-cert"
-	noCert.TLS = TLSConfig{CAFile: p.CA}
+	noCert.TLS = mqttconn.TLSConfig{CAFile: p.CA}
 	drv2, err := New(noCert, nil, nil)
 	if err != nil {
 		t.Fatal(err)

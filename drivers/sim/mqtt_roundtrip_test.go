@@ -10,6 +10,7 @@ import (
 	"github.com/facilityd/facilityd/drivers/mqtt"
 	"github.com/facilityd/facilityd/drivers/mqtt/broker"
 	"github.com/facilityd/facilityd/drivers/sim"
+	"github.com/facilityd/facilityd/internal/mqttconn"
 )
 
 // TestMQTTRoundTrip runs the simulated publisher against the embedded
@@ -43,7 +44,7 @@ func TestMQTTRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := mqtt.Config{Broker: url, Username: "u", Password: "p", ReconnectMin: 50 * time.Millisecond}.WithDefaults("sim")
+	cfg := mqtt.Config{Config: mqttconn.Config{Broker: url, Username: "u", Password: "p", ReconnectMin: 50 * time.Millisecond}}.WithDefaults("sim")
 	drv, err := mqtt.New(cfg, devs, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -20,8 +20,8 @@ type DiscoveryDevice struct {
 // publish.homeassistant prefix, retained; the announcements are sent again
 // after every reconnect and whenever Home Assistant comes online. It does
 // nothing when discovery is not configured.
-func (d *Driver) PublishDiscovery(devs []DiscoveryDevice) {
-	prefix := d.cfg.Publish.HomeAssistant
+func (pub *Publisher) PublishDiscovery(devs []DiscoveryDevice) {
+	prefix := pub.cfg.HomeAssistant
 	if prefix == "" {
 		return
 	}
@@ -32,14 +32,14 @@ func (d *Driver) PublishDiscovery(devs []DiscoveryDevice) {
 		node := haID("facilityd_" + dev.ID)
 		for i := range dev.Profile.Points {
 			p := &dev.Profile.Points[i]
-			topic, payload := d.discoveryConfig(prefix, node, dev, p)
-			d.out.retain(topic, payload)
+			topic, payload := pub.discoveryConfig(prefix, node, dev, p)
+			pub.out.retain(topic, payload)
 		}
 	}
 }
 
 // discoveryConfig builds one point's Home Assistant config message.
-func (d *Driver) discoveryConfig(prefix, node string, dev DiscoveryDevice, p *drivers.Point) (string, []byte) {
+func (pub *Publisher) discoveryConfig(prefix, node string, dev DiscoveryDevice, p *drivers.Point) (string, []byte) {
 	component := "sensor"
 	key := jsonKey(p.Name)
 	tmpl := "{{ value_json" + key + " }}"
@@ -51,9 +51,9 @@ func (d *Driver) discoveryConfig(prefix, node string, dev DiscoveryDevice, p *dr
 		"name":                  p.Name,
 		"unique_id":             node + "_" + haID(p.Name),
 		"object_id":             node + "_" + haID(p.Name),
-		"state_topic":           expand(d.cfg.Publish.DeviceState, "device", dev.ID),
+		"state_topic":           expand(pub.cfg.DeviceState, "device", dev.ID),
 		"value_template":        tmpl,
-		"availability_topic":    d.cfg.AvailabilityTopic,
+		"availability_topic":    pub.conn.Config().AvailabilityTopic,
 		"payload_available":     "online",
 		"payload_not_available": "offline",
 	}

@@ -1,7 +1,6 @@
 package mqtt
 
 import (
-	"context"
 	"encoding/json"
 	"maps"
 	"slices"
@@ -65,55 +64,55 @@ type DeviceStatus struct {
 // PublishAlert queues an alert transition for publish.alerts; it does
 // nothing when that topic is not configured. It never blocks: while the
 // broker is away events wait in a bounded queue.
-func (d *Driver) PublishAlert(e AlertEvent) {
-	if d.cfg.Publish.Alerts == "" {
+func (p *Publisher) PublishAlert(e AlertEvent) {
+	if p.cfg.Alerts == "" {
 		return
 	}
-	d.pushJSON(expand(d.cfg.Publish.Alerts, "device", e.Device, "rule", e.Rule, "severity", e.Severity), e)
+	p.pushJSON(expand(p.cfg.Alerts, "device", e.Device, "rule", e.Rule, "severity", e.Severity), e)
 }
 
 // PublishTicketEvent queues a ticket event for publish.tickets, like
 // PublishAlert.
-func (d *Driver) PublishTicketEvent(e TicketEvent) {
-	if d.cfg.Publish.Tickets == "" {
+func (p *Publisher) PublishTicketEvent(e TicketEvent) {
+	if p.cfg.Tickets == "" {
 		return
 	}
-	d.pushJSON(expand(d.cfg.Publish.Tickets, "device", e.Device, "id", strconv.FormatInt(e.ID, 10)), e)
+	p.pushJSON(expand(p.cfg.Tickets, "device", e.Device, "id", strconv.FormatInt(e.ID, 10)), e)
 }
 
 // PublishDeviceStatus sets the retained status of a device on
 // publish.device_status. An unchanged status is not sent again; every
 // status is sent again after a reconnect.
-func (d *Driver) PublishDeviceStatus(s DeviceStatus) {
-	if d.cfg.Publish.DeviceStatus == "" {
+func (p *Publisher) PublishDeviceStatus(s DeviceStatus) {
+	if p.cfg.DeviceStatus == "" {
 		return
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
 		return
 	}
-	d.out.retain(expand(d.cfg.Publish.DeviceStatus, "device", s.Device), b)
+	p.out.retain(expand(p.cfg.DeviceStatus, "device", s.Device), b)
 }
 
-func (d *Driver) pushJSON(topic string, v any) {
+func (p *Publisher) pushJSON(topic string, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		d.log.Error("mqtt event not published", "topic", topic, "err", err)
+		p.log.Error("mqtt event not published", "topic", topic, "err", err)
 		return
 	}
-	if !d.out.push(topic, b) {
-		d.log.Warn("mqtt outbound queue full; oldest event dropped", "queue", d.cfg.Publish.Queue)
+	if !p.out.push(topic, b) {
+		p.log.Warn("mqtt outbound queue full; oldest event dropped", "queue", p.cfg.Queue)
 	}
 }
 
 // ObserveSamples records the latest point values of every device for
 // publish.device_state; the app passes it every sample of every driver.
 // It does nothing when device_state is not configured.
-func (d *Driver) ObserveSamples(samples []drivers.Sample) {
-	if d.cfg.Publish.DeviceState == "" {
+func (p *Publisher) ObserveSamples(samples []drivers.Sample) {
+	if p.cfg.DeviceState == "" {
 		return
 	}
-	d.state.observe(samples)
+	p.state.observe(samples)
 }
 
 // stateCache is the latest value of every device point, and which devices
@@ -175,49 +174,5 @@ func (c *stateCache) flush(retain func(device string, payload []byte)) {
 			retain(dev, b)
 		}
 		delete(c.dirty, dev)
-	}
-}
-
-// publishLoop sends what the outbox holds whenever a session is up.
-func (d *Driver) publishLoop(ctx context.Context) {
-	retry := time.NewTicker(time.Second)
-	defer retry.Stop()
-	state := time.NewTicker(d.cfg.Publish.StateInterval)
-	defer state.Stop()
-	failed := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-d.out.wake:
-		case <-retry.C:
-		case <-state.C:
-			if d.cfg.Publish.DeviceState != "" {
-				d.state.flush(func(dev string, b []byte) {
-					d.out.retain(expand(d.cfg.Publish.DeviceState, "device", dev), b)
-				})
-			}
-		}
-		s := d.link.get()
-		if s == nil {
-			continue
-		}
-		for {
-			m, ok := d.out.next()
-			if !ok {
-				break
-			}
-			pctx, cancel := context.WithTimeout(ctx, d.cfg.ConnectTimeout)
-			err := s.Publish(pctx, m.topic, d.cfg.qos(), m.retained, m.payload)
-			cancel()
-			if err != nil {
-				if failed++; failed == 1 || failed%100 == 0 {
-					d.log.Warn("mqtt publish failed; will retry", "topic", m.topic, "err", err, "failures", failed)
-				}
-				break
-			}
-			failed = 0
-			d.out.sent(m)
-		}
 	}
 }
