@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,15 +16,14 @@ import (
 	"text/template"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
+	"github.com/facilityd/facilityd/internal/mqttconn"
 	"github.com/facilityd/facilityd/internal/redact"
 	"github.com/facilityd/facilityd/internal/secret"
 	"github.com/facilityd/facilityd/tickets"
 )
 
-// Conn is the part of an MQTT client the notifier uses; paho provides the
-// real one, tests may fake it.
+// Conn is the part of an MQTT client the notifier uses; internal/mqttconn
+// provides the real one, tests may fake it.
 type Conn interface {
 	Publish(ctx context.Context, topic string, qos byte, payload []byte) error
 	Close()
@@ -50,8 +48,10 @@ type Notifier struct {
 
 var _ tickets.Notifier = (*Notifier)(nil)
 
-// New builds the notifier of receiver name with paho; it reads the password
-// and CA file, and does no other I/O.
+// New builds the notifier of receiver name over internal/mqttconn, the
+// connection code of the MQTT driver (paho, TLS, credentials). It reads
+// the password and CA file, and does no other I/O. Its connections use a
+// clean session and no last will.
 func New(name string, cfg tickets.MQTTConfig) (*Notifier, error) {
 	password, err := secret.Read(cfg.PasswordFile, cfg.PasswordEnv)
 	if err != nil {
@@ -61,33 +61,33 @@ func New(name string, cfg tickets.MQTTConfig) (*Notifier, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("mqtt %s: broker must be a URL such as tcp://host:1883", name)
 	}
-	opts := paho.NewClientOptions().AddBroker(cfg.Broker).
-		SetClientID(cmpOr(cfg.ClientID, "facilityd-tickets-"+randomHex())).
-		SetUsername(cfg.Username).SetPassword(password).
-		SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false).SetOrderMatters(true)
 	timeout := cfg.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	opts.SetConnectTimeout(timeout).SetWriteTimeout(timeout)
-	switch u.Scheme {
-	case "ssl", "tls", "mqtts", "wss":
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if cfg.CAFile != "" {
-			pool, err := secret.CertPool(cfg.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("mqtt %s: ca_file: %w", name, err)
-			}
-			tc.RootCAs = pool
+	cc := mqttconn.Config{
+		Broker:         cfg.Broker,
+		ClientID:       cmpOr(cfg.ClientID, "facilityd-tickets-"+randomHex()),
+		Username:       cfg.Username,
+		Password:       password,
+		Session:        mqttconn.Clean,
+		KeepAlive:      30 * time.Second, // paho's default
+		ConnectTimeout: timeout,
+	}
+	if mqttconn.Secure(cfg.Broker) {
+		cc.TLS.CAFile = cfg.CAFile
+		if _, err := cc.TLS.Load(); err != nil { // a bad CA file fails now, not at the first ticket
+			return nil, fmt.Errorf("mqtt %s: %w", name, err)
 		}
-		opts.SetTLSConfig(tc)
 	}
 	dial := func(ctx context.Context) (Conn, error) {
-		c := paho.NewClient(opts)
-		if err := wait(ctx, c.Connect(), timeout); err != nil {
-			return nil, err
+		dctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		c, err := mqttconn.Dial(dctx, &cc, nil)
+		if err != nil {
+			return nil, timedOut(ctx, err, timeout)
 		}
-		return &pahoConn{c: c, timeout: timeout}, nil
+		return &client{c: c, timeout: timeout}, nil
 	}
 	m, err := NewWithDialer(name, cfg, dial)
 	if m != nil {
@@ -167,29 +167,28 @@ func (m *Notifier) Close() error {
 	return nil
 }
 
-type pahoConn struct {
-	c       paho.Client
+// client is a Conn over an mqttconn.Client, each publish bounded by the
+// receiver's timeout.
+type client struct {
+	c       mqttconn.Client
 	timeout time.Duration
 }
 
-func (p *pahoConn) Publish(ctx context.Context, topic string, qos byte, payload []byte) error {
-	return wait(ctx, p.c.Publish(topic, qos, false, payload), p.timeout)
+func (p *client) Publish(ctx context.Context, topic string, qos byte, payload []byte) error {
+	pctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	return timedOut(ctx, p.c.Publish(pctx, topic, qos, false, payload), p.timeout)
 }
 
-func (p *pahoConn) Close() { p.c.Disconnect(250) }
+func (p *client) Close() { p.c.Close(250 * time.Millisecond) }
 
-// wait waits for a paho token, the context or the timeout.
-func wait(ctx context.Context, tok paho.Token, timeout time.Duration) error {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-tok.Done():
-		return tok.Error()
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
+// timedOut says that the broker did not answer when err is the end of the
+// receiver's timeout rather than of the caller's ctx.
+func timedOut(ctx context.Context, err error, timeout time.Duration) error {
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		return fmt.Errorf("no answer from the broker within %s", timeout)
 	}
+	return err
 }
 
 func cmpOr[T comparable](v, def T) T {
