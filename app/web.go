@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
+	"github.com/facilityd/facilityd/store"
 	"github.com/facilityd/facilityd/web"
 )
 
@@ -29,19 +31,33 @@ func (a *app) startHTTP(ctx context.Context, wg *sync.WaitGroup) error {
 	if err != nil {
 		return err
 	}
-	srv := web.New(web.Deps{Status: a, Tickets: a.tickets, Silences: a, Auth: auth, Metrics: metricsHandler(a.reg),
-		Read: a.current().HTTP.Read}, a.log.With("component", "http"))
+	deps := web.Deps{Status: a, Tickets: a.tickets, Silences: a, Auth: auth, Metrics: metricsHandler(a.reg),
+		Read: a.current().HTTP.Read, Events: web.NewHub(), Now: a.now}
+	// The InfluxDB settings are read at start only, like the writer's.
+	q, err := store.NewQuerier(a.current().InfluxDB)
+	if err != nil {
+		return fmt.Errorf("http: history: %w", err)
+	}
+	deps.History = &history{a: a, q: q}
+	srv := web.New(deps, a.log.With("component", "http"))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		q.Close()
 		return fmt.Errorf("http: %w", err) // a taken port stops the start, not just the API
 	}
 	wg.Go(func() {
 		if err := srv.Serve(ctx, ln); err != nil {
 			a.log.Error("http server stopped", "addr", addr, "err", err)
 		}
+		q.Close()
 	})
+	// One producer for every client of the event stream (see web.Watch).
+	wg.Go(func() { srv.Watch(ctx, eventsEvery) })
 	return nil
 }
+
+// eventsEvery is how often the event stream looks for changes.
+const eventsEvery = time.Second
 
 // Devices implements web.Status.
 func (a *app) Devices() []web.Device {
@@ -69,8 +85,12 @@ func (a *app) Devices() []web.Device {
 		for name, r := range points {
 			v := map[string]any{"value": r.Value.JSON(), "quality": r.Quality.String(), "time": r.Time}
 			if p != nil {
-				if pt := p.Point(name); pt != nil && pt.Unit != "" {
-					v["unit"] = pt.Unit
+				if pt := p.Point(name); pt != nil {
+					for k, s := range map[string]string{"unit": pt.Unit, "label": pt.Label, "label_zh": pt.LabelZh} {
+						if s != "" {
+							v[k] = s
+						}
+					}
 				}
 			}
 			wd.Points[name] = v

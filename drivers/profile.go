@@ -23,6 +23,10 @@ type Profile struct {
 // Point is one named value of a device.
 type Point struct {
 	Name string `yaml:"name"`
+	// Label and LabelZh are what the dashboard shows for the point, in
+	// English and Simplified Chinese; the name when unset.
+	Label   string `yaml:"label"`
+	LabelZh string `yaml:"label_zh"`
 	// Register is where a Modbus point lives: holding, input, coil or discrete.
 	Register RegisterKind `yaml:"register"`
 	// Address is the register or bit address (see Profile.Addressing).

@@ -141,6 +141,8 @@ const (
 	bearerPrefix   = "Bearer "
 	wwwAuthRealm   = `Bearer realm="facilityd"`
 	wwwAuthInvalid = `Bearer realm="facilityd", error="invalid_token"`
+	// eventsPath is the event stream, which takes ?token= (see bearer).
+	eventsPath = "/api/v1/events"
 )
 
 // authenticate returns the caller of r, if its bearer token is known.
@@ -162,14 +164,15 @@ func (a *Auth) authenticate(r *http.Request) (principal, bool) {
 }
 
 // bearer returns the token r carries: its Authorization header, or for a
-// GET of a calendar feed (a path ending in .ics) its token query parameter,
-// since calendar apps that subscribe to a feed cannot send headers. Such a
-// token only ever reads (require never sees a GET).
+// GET of a calendar feed (a path ending in .ics) or of the event stream
+// (/api/v1/events) its token query parameter, since calendar apps and the
+// browser's EventSource cannot send headers. Such a token only ever reads
+// (require never sees a GET).
 func bearer(r *http.Request) (string, bool) {
 	if tok, ok := strings.CutPrefix(r.Header.Get(bearerHeader), bearerPrefix); ok {
 		return tok, true
 	}
-	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ".ics") {
+	if r.Method == http.MethodGet && (strings.HasSuffix(r.URL.Path, ".ics") || r.URL.Path == eventsPath) {
 		if tok := r.URL.Query().Get("token"); tok != "" {
 			return tok, true
 		}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -66,7 +67,13 @@ type Deps struct {
 	Silences SilenceService
 	// Inspections serves /api/v1/inspections and its calendar feed.
 	Inspections InspectionService
-	Auth     *Auth
+	// History serves the charts' and alerts' history from InfluxDB.
+	History HistoryService
+	// Events serves the live stream GET /api/v1/events; Watch feeds it.
+	Events *Hub
+	// Now is the clock of the overview and history; time.Now when nil.
+	Now  func() time.Time
+	Auth *Auth
 	// Metrics serves /metrics (Prometheus text format); nil leaves it out.
 	Metrics http.Handler
 	// Read says whether GETs of /api/... and /metrics need a token (see
@@ -84,11 +91,16 @@ type Server struct {
 	log  *slog.Logger
 	mux  *http.ServeMux
 	read atomic.Value // ReadMode; unset until known
+	// streamsDone ends the event streams when the server shuts down: they
+	// never finish on their own, and Shutdown waits for handlers.
+	streamsDone chan struct{}
+	stopStreams func()
 }
 
 // New builds the server; it does no I/O.
 func New(deps Deps, logger *slog.Logger) *Server {
-	s := &Server{Deps: deps, src: deps.Status, auth: deps.Auth, log: logger, mux: http.NewServeMux()}
+	s := &Server{Deps: deps, src: deps.Status, auth: deps.Auth, log: logger, mux: http.NewServeMux(), streamsDone: make(chan struct{})}
+	s.stopStreams = sync.OnceFunc(func() { close(s.streamsDone) })
 	switch deps.Read {
 	case ReadDefault:
 	case ReadOpen, ReadToken:
@@ -105,6 +117,13 @@ func New(deps Deps, logger *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /api/v1/devices", s.devices)
 	s.mux.HandleFunc("GET /api/v1/devices/{id}", s.device)
 	s.mux.HandleFunc("GET /api/v1/alerts", s.alerts)
+	s.mux.HandleFunc("GET /api/v1/overview", s.overview)
+	if deps.Events != nil {
+		s.mux.HandleFunc("GET /api/v1/events", s.events)
+	}
+	if deps.History != nil {
+		s.historyRoutes()
+	}
 	if deps.Tickets != nil {
 		s.ticketRoutes()
 	}
@@ -165,6 +184,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	hs.RegisterOnShutdown(s.stopStreams)
 	shut := make(chan struct{})
 	go func() {
 		defer close(shut)
@@ -218,6 +238,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusServiceUnavailable, h)
 	}
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
