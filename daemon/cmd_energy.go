@@ -51,7 +51,7 @@ type energyFlags struct {
 	tempUnit, tz, model string
 	fuel                string
 	json                bool
-	cfg, device         string
+	device              string
 }
 
 func newEnergyFlags(name string, out io.Writer) *energyFlags {

@@ -84,14 +84,14 @@ func csvTable(r io.Reader, file string, timeCol string, valueCol func(string) bo
 		if errors.Is(err, io.EOF) {
 			return valueName, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				return "", fmt.Errorf("%s:%d: %v", file, pe.Line, pe.Err)
 			}
-			return "", fmt.Errorf("%s:%d: %w", file, line, err)
+			return "", fmt.Errorf("%s: %w", file, err)
 		}
+		line, _ := cr.FieldPos(0) // only valid after a successful Read
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // blank line
 		}
