@@ -69,6 +69,7 @@ type app struct {
 	ruleDrops     int
 	ingestMetrics ingestMetrics
 	ruleMetrics   ruleMetrics
+	modbusMetrics modbusMetrics // poll durations (driver_metrics.go)
 
 	// silences is the silences file, shared with the CLI; saved is the
 	// alert state a stopped generation hands to the next (nil at start:

@@ -114,7 +114,7 @@ func (a *app) startDrivers(cfg *config.Config) error {
 		a.poller = poller
 		a.mu.Unlock()
 		ds.modbus = ds.start(devs, func(ctx context.Context) {
-			if err := poller.Run(ctx, drivers.SinkFunc(a.ingest)); err != nil && !errors.Is(err, context.Canceled) {
+			if err := poller.Run(ctx, a.modbusMetrics.observing(devs, drivers.SinkFunc(a.ingest))); err != nil && !errors.Is(err, context.Canceled) {
 				a.log.Error("modbus poller stopped", "err", err)
 			}
 		})

@@ -79,7 +79,7 @@ func TestEndToEnd(t *testing.T) {
 		`facilityd_modbus_requests_total{gateway="` + simAddr + `"} [1-9]`,
 		`facilityd_modbus_errors_total{gateway="` + simAddr + `"} 0`,
 		`facilityd_modbus_devices{gateway="` + simAddr + `",status="online"} 2`,
-		`facilityd_modbus_poll_duration_seconds{gateway="` + simAddr + `"} \d`,
+		`facilityd_modbus_poll_duration_seconds_count{gateway="` + simAddr + `"} [1-9]`,
 		`facilityd_rule_evaluations_total{trigger="samples"} [1-9]`,
 		`facilityd_rule_evaluation_duration_seconds_count{trigger="samples"} [1-9]`,
 	} {

@@ -35,6 +35,7 @@ func newRegistry(a *app) *prometheus.Registry {
 		Help: "Samples the rules skipped because their queue was full (storage still has them)."})
 	reg.MustRegister(a.ingestMetrics.ruleDrops)
 	reg.MustRegister(driverCollector{a})
+	a.modbusMetrics = newModbusMetrics(reg)
 	a.ruleMetrics = newRuleMetrics(reg)
 	return reg
 }
