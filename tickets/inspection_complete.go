@@ -380,7 +380,8 @@ func (x *txn) completeTicket(t *Ticket, actor, comment string) error {
 	var plan, device string
 	err := x.queryRow(`SELECT plan, device FROM inspection_state WHERE ticket_id = ?`, t.ID).Scan(&plan, &device)
 	if errors.Is(err, sql.ErrNoRows) {
-		rest, ok := strings.CutPrefix(t.Key, inspectionPrefix)
+		rest, _ := strings.CutPrefix(t.Key, inspectionPrefix)
+		var ok bool
 		if plan, ok = strings.CutSuffix(rest, ":"+t.Device); !ok || t.Device == "" || plan == "" {
 			return fmt.Errorf("%w: cannot tell the plan of inspection ticket %d from its key %q", ErrInvalid, t.ID, t.Key)
 		}
