@@ -343,6 +343,13 @@ func TestInspectionOverdue(t *testing.T) {
 	if n := outboxRows(t, s, "duty", EventSLABreach); n != 1 {
 		t.Fatalf("%d breach notifications to the escalation receiver, want 1", n)
 	}
+	st, err := s.Stats(ctx, dueDay.Add(-30*24*time.Hour), c.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := st[len(st)-1]; all.Breaches[BreachOverdue] != 1 {
+		t.Fatalf("stats %+v, want the overdue inspection counted", all)
+	}
 	other, _ := raise(t, s, alert("pump"))
 	if _, err := s.RecordInspectionOverdue(ctx, other.ID, dueDay); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("overdue of a pump ticket: %v, want ErrInvalid", err)

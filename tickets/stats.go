@@ -21,7 +21,8 @@ type CategoryStats struct {
 	// MTTA is the mean time from opening to the first response, MTTR to
 	// the (last) resolution.
 	MTTA, MTTR time.Duration
-	// Breaches counts missed deadlines by kind (respond, resolve, follow_up).
+	// Breaches counts missed deadlines by kind (respond, resolve,
+	// follow_up, and overdue for inspections).
 	Breaches map[string]int
 }
 
@@ -44,7 +45,8 @@ func (s *Store) Stats(ctx context.Context, from, to time.Time) ([]CategoryStats,
 	rows, err := s.db.QueryContext(ctx, `SELECT category, created_at, COALESCE(responded_at, ''), COALESCE(resolved_at, ''),
 		(SELECT COUNT(*) FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'respond'),
 		(SELECT COUNT(*) FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'resolve'),
-		(SELECT COUNT(*) FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'follow_up')
+		(SELECT COUNT(*) FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'follow_up'),
+		(SELECT COUNT(*) FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'overdue')
 		FROM tickets t WHERE created_at >= ? AND created_at < ? AND status != 'cancelled'`, stamp(from), stamp(to))
 	if err != nil {
 		return nil, fmt.Errorf("tickets: stats: %w", err)
@@ -58,8 +60,8 @@ func (s *Store) Stats(ctx context.Context, from, to time.Time) ([]CategoryStats,
 	all := &sums{CategoryStats: CategoryStats{Category: "*", Breaches: map[string]int{}}}
 	for rows.Next() {
 		var cat, created, responded, resolved string
-		var br [3]int
-		if err := rows.Scan(&cat, &created, &responded, &resolved, &br[0], &br[1], &br[2]); err != nil {
+		var br [4]int
+		if err := rows.Scan(&cat, &created, &responded, &resolved, &br[0], &br[1], &br[2], &br[3]); err != nil {
 			return nil, fmt.Errorf("tickets: stats: %w", err)
 		}
 		c := by[cat]
@@ -81,7 +83,7 @@ func (s *Store) Stats(ctx context.Context, from, to time.Time) ([]CategoryStats,
 		}
 		for _, c := range []*sums{c, all} {
 			c.Tickets++
-			for i, k := range []string{BreachRespond, BreachResolve, BreachFollowUp} {
+			for i, k := range []string{BreachRespond, BreachResolve, BreachFollowUp, BreachOverdue} {
 				c.Breaches[k] += br[i]
 			}
 			if acked {
