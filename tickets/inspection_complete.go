@@ -266,6 +266,10 @@ func checkAdvance(c Completion, states []InspectionState, recs []InspectionRecor
 			errs = append(errs, err)
 		}
 	}
+	want := RecordDone
+	if c.Skip {
+		want = RecordSkipped
+	}
 	own := false
 	for _, r := range recs {
 		if r.Device != c.Device {
@@ -273,10 +277,10 @@ func checkAdvance(c Completion, states []InspectionState, recs []InspectionRecor
 		} else if err := checkRecord(r); err != nil {
 			errs = append(errs, err)
 		}
-		own = own || r.Plan == c.Plan && r.Kind == map[bool]string{false: RecordDone, true: RecordSkipped}[c.Skip]
+		own = own || r.Plan == c.Plan && r.Kind == want
 	}
 	if !own {
-		errs = append(errs, fmt.Errorf("no %s record of plan %q", map[bool]string{false: "done", true: "skipped"}[c.Skip], c.Plan))
+		errs = append(errs, fmt.Errorf("no %s record of plan %q", want, c.Plan))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("advance returned what it may not: %w", err)
