@@ -45,12 +45,13 @@ type Engine struct {
 	store   Store
 	usage   Usage
 
-	mu    sync.Mutex // one tick at a time; guards what follows
-	pairs []*pair    // by device, deepest plan first
-	index map[pairKey]int
-	steps []Step
-	open  []bool
-	hold  []bool // state not written this tick: replaced by an opening
+	mu     sync.Mutex // one tick at a time; guards what follows
+	pairs  []*pair    // by device, deepest plan first
+	index  map[pairKey]int
+	steps  []Step
+	states []tickets.InspectionState // of the tick, by pair
+	open   []bool
+	hold   []bool // state not written this tick: replaced by an opening
 }
 
 type pairKey struct{ plan, device string }
@@ -100,7 +101,7 @@ func New(plans []*Plan, devices []*Device, store Store, usage Usage) (*Engine, e
 		slices.Reverse(pr.deeper) // deepest first
 	}
 	n := len(e.pairs)
-	e.steps, e.open, e.hold = make([]Step, n), make([]bool, n), make([]bool, n)
+	e.steps, e.states, e.open, e.hold = make([]Step, n), make([]tickets.InspectionState, n), make([]bool, n), make([]bool, n)
 	return e, nil
 }
 
@@ -153,7 +154,7 @@ func (e *Engine) Tick(ctx context.Context, now time.Time, live Live) (*Result, e
 	if err != nil {
 		return nil, fmt.Errorf("inspections: read states: %w", err)
 	}
-	states := make([]tickets.InspectionState, len(e.pairs))
+	states := e.states
 	for i, pr := range e.pairs {
 		states[i] = tickets.InspectionState{Plan: pr.plan.Name, Device: pr.dev.ID}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"sync"
 	"time"
 
@@ -53,23 +52,7 @@ func (f *fakeStore) InspectionStates(_ context.Context, device string) ([]ticket
 			out = append(out, clone(st))
 		}
 	}
-	slices.SortFunc(out, func(a, b tickets.InspectionState) int { return compareKey(a, b) })
 	return out, nil
-}
-
-func compareKey(a, b tickets.InspectionState) int {
-	if a.Device != b.Device {
-		if a.Device < b.Device {
-			return -1
-		}
-		return 1
-	}
-	if a.Plan < b.Plan {
-		return -1
-	} else if a.Plan > b.Plan {
-		return 1
-	}
-	return 0
 }
 
 // check refuses states whose version is not the stored one; callers hold mu.

@@ -439,7 +439,7 @@ func (p *parser) semantics(pl *Plan, malformed bool) {
 	if pl.Schedule == Fixed && !hasEvery && hasSchedule {
 		add("schedule", "schedule: fixed is a calendar schedule: it needs every (counters always count from the completion)")
 	}
-	if _, ok := pl.pos["anchor"]; ok {
+	if _, ok := pl.pos["anchor"]; ok && !malformed {
 		switch {
 		case pl.Schedule != Fixed:
 			add("anchor", "anchor is for schedule: fixed (a floating schedule counts from each completion)")

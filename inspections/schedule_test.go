@@ -25,7 +25,10 @@ func TestAddMonthsClamps(t *testing.T) {
 
 func TestNextCycle(t *testing.T) {
 	a := Date{2026, time.January, 31}
-	d := func(s string) int { x, _ := time.Parse(time.DateOnly, s); return daysFromCivil(x.Year(), x.Month(), x.Day()) }
+	d := func(s string) int {
+		x, _ := time.Parse(time.DateOnly, s)
+		return daysFromCivil(x.Year(), x.Month(), x.Day())
+	}
 	for _, c := range []struct {
 		every    Span
 		ref      string
