@@ -62,9 +62,7 @@ func Check(set *Set, devices []*Device) []error {
 				reported[f.field+ee.Msg] = true
 				hint := ""
 				if name, ok := strings.CutPrefix(ee.Msg, "unknown name "); ok {
-					if best, ok := yamlstrict.Closest(name, slices.Collect(maps.Keys(d.Points))); ok {
-						hint = fmt.Sprintf("; did you mean %q?", best)
-					}
+					hint = yamlstrict.DidYouMean(name, slices.Collect(maps.Keys(d.Points)))
 				}
 				errs = append(errs, yamlstrict.Errorf(r.Pos(f.field).Inside(ee.Line, ee.Col), "rule %q: %s: %s (device %q, profile type %q)%s",
 					r.Name, f.field, ee.Msg, d.ID, d.Type, hint))

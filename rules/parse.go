@@ -2,7 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -118,11 +117,7 @@ func (p *parser) rule(n *yaml.Node, group string) *Rule {
 		case "name":
 			r.Name = p.str(v, what)
 		case "kind":
-			s := p.str(v, what)
-			if !slices.Contains(Kinds, s) {
-				p.Errorf(v, "unknown kind %q: use %s", s, strings.Join(Kinds, ", "))
-			}
-			r.Kind = Kind(s)
+			r.Kind = enum(p, v, what, kinds...)
 		case "match":
 			p.match(v, r)
 		case "expr":
@@ -138,11 +133,7 @@ func (p *parser) rule(n *yaml.Node, group string) *Rule {
 		case "after":
 			r.After = p.duration(v, what)
 		case "severity":
-			s := p.str(v, what)
-			if !slices.Contains(Severities, s) {
-				p.Errorf(v, "unknown severity %q: use %s", s, strings.Join(Severities, ", "))
-			}
-			r.Severity = Severity(s)
+			r.Severity = enum(p, v, what, severities...)
 		case "labels":
 			r.Labels = p.strMap(v, what, r.pos)
 			for name := range r.Labels {
@@ -197,10 +188,7 @@ func (p *parser) ticket(n *yaml.Node, r *Rule) {
 		r.pos["ticket."+key] = p.At(v)
 		switch key {
 		case "priority":
-			r.Ticket.Priority = p.str(v, "ticket.priority")
-			if !slices.Contains([]string{"P1", "P2", "P3", "P4"}, r.Ticket.Priority) {
-				p.Errorf(v, "unknown ticket priority %q: use P1, P2, P3 or P4", r.Ticket.Priority)
-			}
+			r.Ticket.Priority = enum(p, v, "ticket priority", ticketPriorities...)
 		case "category":
 			r.Ticket.Category = p.str(v, "ticket.category")
 		}

@@ -140,3 +140,24 @@ func FuzzParseFile(f *testing.F) {
 		}
 	})
 }
+
+// TestEnumsAnyCase: kind, severity and ticket priority decode like every
+// enum of the config (yamlstrict.Enum), to their canonical spelling.
+func TestEnumsAnyCase(t *testing.T) {
+	f, err := ParseFile("r.yaml", []byte(`groups:
+  - name: g
+    rules:
+      - name: down
+        kind: Offline
+        match: {all: true}
+        severity: CRITICAL
+        ticket: {priority: p2}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.Rules()[0]
+	if r.Kind != KindOffline || r.Severity != Critical || r.Ticket.Priority != "P2" {
+		t.Errorf("kind %q, severity %q, priority %q; want offline, critical, P2", r.Kind, r.Severity, r.Ticket.Priority)
+	}
+}

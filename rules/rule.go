@@ -39,8 +39,11 @@ const (
 	Critical Severity = "critical"
 )
 
+// severities are the valid severities, lowest first.
+var severities = []Severity{Info, Minor, Major, Critical}
+
 // Severities lists the valid severities, lowest first.
-var Severities = []string{string(Info), string(Minor), string(Major), string(Critical)}
+var Severities = names(severities)
 
 // Kind is what a rule watches. Kinds are registered in the switch of
 // NewEngine and the parser; there is no registry.
@@ -60,8 +63,23 @@ const (
 	KindGatewayOffline Kind = "gateway_offline"
 )
 
+// kinds are the valid rule kinds.
+var kinds = []Kind{KindExpr, KindOffline, KindGatewayOffline}
+
 // Kinds lists the valid rule kinds.
-var Kinds = []string{string(KindExpr), string(KindOffline), string(KindGatewayOffline)}
+var Kinds = names(kinds)
+
+// ticketPriorities are the priorities a rule's ticket may have.
+var ticketPriorities = []string{"P1", "P2", "P3", "P4"}
+
+// names spells a list of enum values as strings.
+func names[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
 
 // DefaultAfter is how long a device may send no data before an offline rule
 // without `after` counts it offline.

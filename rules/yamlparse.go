@@ -2,7 +2,9 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -41,6 +43,38 @@ func (p *parser) scalar(n *yaml.Node, what string) (string, bool) {
 func (p *parser) str(n *yaml.Node, what string) string {
 	s, _ := p.scalar(n, what)
 	return s
+}
+
+// enum reads a string enum through yamlstrict.Enum, the decoder of every
+// enum of the config: any letter case, the canonical spelling kept, and
+// "did you mean" for a near miss. A value that is not allowed is reported
+// and kept as written, so the checks that follow see what the file says.
+func enum[T ~string](p *parser, n *yaml.Node, what string, allowed ...T) T {
+	s, ok := p.scalar(n, what)
+	if !ok {
+		return T(s)
+	}
+	v, err := yamlstrict.Enum(n, what, allowed...)
+	if err != nil {
+		msg := err.Error()
+		if nearMany(s, names(allowed)) { // P9 is as near P2 as P1: no hint beats a wrong one
+			msg, _, _ = strings.Cut(msg, " (did you mean")
+		}
+		p.Errorf(n, "%s", msg)
+		return T(s)
+	}
+	return v
+}
+
+// nearMany reports whether more than one of known is near s, so that a
+// "did you mean" would pick one of them at random.
+func nearMany(s string, known []string) bool {
+	best, ok := yamlstrict.Closest(s, known)
+	if !ok {
+		return false
+	}
+	_, ok = yamlstrict.Closest(s, slices.DeleteFunc(slices.Clone(known), func(k string) bool { return k == best }))
+	return ok
 }
 
 func (p *parser) duration(n *yaml.Node, what string) time.Duration {
