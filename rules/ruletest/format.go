@@ -26,6 +26,7 @@ package ruletest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,6 +36,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/facilityd/facilityd/drivers"
+	"github.com/facilityd/facilityd/internal/yamlstrict"
 	"github.com/facilityd/facilityd/rules"
 )
 
@@ -82,7 +84,7 @@ type silence struct {
 	Matchers []string      `yaml:"matchers"`
 	From     time.Duration `yaml:"from"`
 	To       time.Duration `yaml:"to"`
-	Kind     string        `yaml:"kind"`
+	Kind     silenceKind   `yaml:"kind"`
 }
 
 type expectation struct {
@@ -97,14 +99,68 @@ type expectedAlert struct {
 	Rule        string            `yaml:"rule"`
 	Device      string            `yaml:"device"`
 	Gateway     string            `yaml:"gateway"`
-	State       string            `yaml:"state"` // pending or firing (default)
-	Severity    string            `yaml:"severity"`
+	State       alertState        `yaml:"state"` // pending or firing (default)
+	Severity    severity          `yaml:"severity"`
 	Value       *float64          `yaml:"value"`
 	Labels      map[string]string `yaml:"labels"`
 	Annotations map[string]string `yaml:"annotations"`
 	Silenced    *bool             `yaml:"silenced"`
 	Inhibited   *bool             `yaml:"inhibited"`
 	Ticket      *bool             `yaml:"ticket"`
+}
+
+// The enums of a test file decode like every enum of the config
+// (yamlstrict.Enum); load places their errors at file:line:col.
+type (
+	alertState  string
+	severity    string
+	silenceKind string
+)
+
+// UnmarshalYAML accepts pending or firing.
+func (s *alertState) UnmarshalYAML(n *yaml.Node) error {
+	return decodeEnum(n, s, "state", "pending", "firing")
+}
+
+// UnmarshalYAML accepts the rules' severities.
+func (s *severity) UnmarshalYAML(n *yaml.Node) error {
+	allowed := make([]severity, len(rules.Severities))
+	for i, v := range rules.Severities {
+		allowed[i] = severity(v)
+	}
+	return decodeEnum(n, s, "severity", allowed...)
+}
+
+// UnmarshalYAML accepts silence or maintenance.
+func (k *silenceKind) UnmarshalYAML(n *yaml.Node) error {
+	return decodeEnum(n, k, "kind", silenceKind(rules.KindSilence), silenceKind(rules.KindMaintenance))
+}
+
+// enumError is an enum that did not decode, at its place.
+type enumError struct {
+	line, col int
+	err       error
+}
+
+func (e *enumError) Error() string { return e.err.Error() }
+
+func decodeEnum[T ~string](n *yaml.Node, v *T, what string, allowed ...T) error {
+	x, err := yamlstrict.Enum(n, what, allowed...)
+	if err != nil {
+		return &enumError{n.Line, n.Column, err}
+	}
+	*v = x
+	return nil
+}
+
+// decodeError names where a decoding error is: file:line:col for an enum,
+// the file and yaml.v3's own "line N" otherwise.
+func decodeError(path string, err error) error {
+	var ee *enumError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("%s:%d:%d: %v", path, ee.line, ee.col, ee.err)
+	}
+	return fmt.Errorf("%s: %v", path, err)
 }
 
 // healthPoint is the input key of a device's health series.
@@ -131,7 +187,7 @@ func load(path string) (*loaded, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&l.file); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, decodeError(path, err)
 	}
 	l.positions(data)
 	dir := filepath.Dir(path)

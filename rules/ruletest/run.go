@@ -152,7 +152,7 @@ func (l *loaded) run(tc *testCase, fired map[string]bool) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("silences: %w", err)
 		}
-		sils = append(sils, rules.Silence{ID: fmt.Sprintf("silence-%d", i+1), Kind: rules.SilenceKind(cmpOr(s.Kind, "silence")),
+		sils = append(sils, rules.Silence{ID: fmt.Sprintf("silence-%d", i+1), Kind: rules.SilenceKind(cmpOr(s.Kind, silenceKind(rules.KindSilence))),
 			Matchers: m, StartsAt: t0.Add(s.From), EndsAt: t0.Add(s.To)})
 	}
 	engine.SetSilences(sils)
@@ -224,7 +224,7 @@ func compare(ex expectation, alerts []rules.Alert, fired map[string]bool) []stri
 		}
 		k := key(rule, subject)
 		seen[k] = true
-		state := cmpOr(want.State, "firing")
+		state := string(cmpOr(want.State, "firing"))
 		if state == "firing" {
 			fired[rule] = true
 		}
@@ -251,7 +251,7 @@ func diff(what string, want expectedAlert, state string, got rules.Alert) []stri
 	if got.State.String() != state {
 		bad("state", state, got.State)
 	}
-	if want.Severity != "" && string(got.Severity) != want.Severity {
+	if want.Severity != "" && string(got.Severity) != string(want.Severity) {
 		bad("severity", want.Severity, got.Severity)
 	}
 	if want.Value != nil && !(math.Abs(got.Value-*want.Value) <= 1e-9*math.Max(1, math.Abs(*want.Value))) {
