@@ -132,9 +132,9 @@ func TestEnumErrors(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "t.yaml")
 	for text, want := range map[string]string{
-		"tests:\n  - name: x\n    expect: [{at: 0s, alerts: [{rule: r, state: firng}]}]\n": p + `:3:49: unknown state "firng": use pending or firing (did you mean "firing"?)`,
+		"tests:\n  - name: x\n    expect: [{at: 0s, alerts: [{rule: r, state: firng}]}]\n":     p + `:3:49: unknown state "firng": use pending or firing (did you mean "firing"?)`,
 		"tests:\n  - name: x\n    expect: [{at: 0s, alerts: [{rule: r, severity: urgent}]}]\n": p + `:3:52: unknown severity "urgent": use info, minor, major or critical`,
-		"tests:\n  - name: x\n    silences: [{matchers: ['rule=\"r\"'], kind: maintenace}]\n": p + `:3:47: unknown kind "maintenace": use silence or maintenance (did you mean "maintenance"?)`,
+		"tests:\n  - name: x\n    silences: [{matchers: ['rule=\"r\"'], kind: maintenace}]\n":  p + `:3:47: unknown kind "maintenace": use silence or maintenance (did you mean "maintenance"?)`,
 	} {
 		os.WriteFile(p, []byte(text), 0o644)
 		_, err := RunFile(&bytes.Buffer{}, p)
