@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/facilityd/facilityd/drivers"
 	"github.com/facilityd/facilityd/drivers/modbus"
+	"github.com/facilityd/facilityd/inspections"
 	"github.com/facilityd/facilityd/internal/yamlstrict"
 	"github.com/facilityd/facilityd/rules"
 	"github.com/facilityd/facilityd/store"
@@ -48,6 +50,17 @@ type Config struct {
 	Inhibit []*rules.InhibitRule `yaml:"-"`
 	// Windows are the recurring maintenance windows of the rule files.
 	Windows []*rules.MaintenanceWindow `yaml:"-"`
+	// Timezone is the IANA time zone of the site's calendar, in which
+	// inspections fall due on calendar days (default: the local zone).
+	Timezone string `yaml:"timezone"`
+	// InspectionFiles are globs, relative to this file, of inspection
+	// files (see package inspections); rule files may also hold an
+	// inspections: section.
+	InspectionFiles []string `yaml:"inspection_files"`
+	// Inspections are the preventive-maintenance plans of the inspection
+	// files, then of the rule files, after Load; Zone is Timezone loaded.
+	Inspections []*inspections.Plan `yaml:"-"`
+	Zone        *time.Location      `yaml:"-"`
 
 	// Path is the file this config was loaded from.
 	Path string `yaml:"-"`
@@ -130,7 +143,7 @@ func load(path string, lookup func(string) (string, bool)) (*Config, error) {
 	}
 	// A rule's problems do not hide another's: rules are checked against
 	// the devices even when some failed to parse.
-	ruleErrs := cfg.loadRules(dir)
+	ruleErrs := append(cfg.loadRules(dir), cfg.loadInspections(dir)...)
 	if len(errs) > 0 {
 		// Types are wrong: most semantic checks would only add noise, but
 		// the rules are still checked against the profiles, so that a key
@@ -153,7 +166,7 @@ func (c *Config) partialRuleErrors() (errs []error) {
 		}
 	}()
 	c.applyDefaults()
-	return c.validateRules()
+	return append(c.validateRules(), c.validateInspections()...)
 }
 
 func glob(dir, pattern string) ([]string, error) {

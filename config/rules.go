@@ -31,7 +31,7 @@ func (c *Config) loadRules(dir string) []error {
 				continue
 			}
 			rf, err := rules.ParseFile(f, data)
-			errs = append(errs, ruleErrors(err)...)
+			errs = append(errs, dropInspectionsKey(f, data, ruleErrors(err))...)
 			c.Rules = append(c.Rules, rf.Rules()...)
 			c.Inhibit = append(c.Inhibit, rf.Inhibit...)
 			c.Windows = append(c.Windows, rf.Windows...)

@@ -91,7 +91,8 @@ func (c *Config) validate() []error {
 	errs = append(errs, c.validateModbus()...)
 	errs = append(errs, c.validateMQTT()...)
 	errs = append(errs, c.validateTickets()...)
-	return append(errs, c.validateRules()...)
+	errs = append(errs, c.validateRules()...)
+	return append(errs, c.validateInspections()...)
 }
 
 func (c *Config) validateProfile(name string, p *drivers.Profile) []error {

@@ -42,7 +42,8 @@ func cmdCheck(args []string, stdout io.Writer) error {
 	for _, d := range cfg.Devices {
 		points += len(cfg.Profiles[d.Profile].Points)
 	}
-	fmt.Fprintf(stdout, "%s: ok: %d devices, %d points, %d profiles, %d rules\n", *path, len(cfg.Devices), points, len(cfg.Profiles), len(cfg.Rules))
+	fmt.Fprintf(stdout, "%s: ok: %d devices, %d points, %d profiles, %d rules, %d inspection plans (%d plan × device pairs)\n",
+		*path, len(cfg.Devices), points, len(cfg.Profiles), len(cfg.Rules), len(cfg.Inspections), cfg.InspectionPairs())
 	return nil
 }
 

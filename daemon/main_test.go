@@ -68,7 +68,7 @@ func TestCheck(t *testing.T) {
 	if code := run([]string{"check", "-c", "../configs/demo.yaml"}, &out, &errOut); code != 0 {
 		t.Fatalf("check demo.yaml: exit %d\n%s", code, errOut.String())
 	}
-	if !regexp.MustCompile(`^\.\./configs/demo\.yaml: ok: [1-9]\d* devices, [1-9]\d* points, [1-9]\d* profiles, [1-9]\d* rules\n$`).MatchString(out.String()) {
+	if !regexp.MustCompile(`^\.\./configs/demo\.yaml: ok: [1-9]\d* devices, [1-9]\d* points, [1-9]\d* profiles, [1-9]\d* rules, [1-9]\d* inspection plans \([1-9]\d* plan × device pairs\)\n$`).MatchString(out.String()) {
 		t.Errorf("summary = %q", out.String())
 	}
 	out.Reset()

@@ -72,7 +72,7 @@ func runYear(t *testing.T, restart time.Time) []string {
 	synctest.Test(t, func(t *testing.T) {
 		loc := zone(t, "Asia/Shanghai")
 		start, end := day(loc, "2026-01-01"), day(loc, "2027-01-01")
-		offset := start.Sub(time.Now())
+		offset := time.Until(start)
 		now := func() time.Time { return time.Now().Add(offset).In(loc) }
 		live := simLive{now, loc}
 		ps := plans(t, yearPlans, loc, elevator("elevator-1"))
