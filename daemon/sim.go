@@ -140,6 +140,17 @@ func backfill(ctx context.Context, cfg *config.Config, faults []sim.Fault, opts 
 		return nil, err
 	}
 	first, last, steps := b.Span()
+	// The ground truth of the faults in the history, to score the energy
+	// anomalies the daemon finds against.
+	for _, g := range b.GroundTruth() {
+		until := "the end"
+		if !g.End.IsZero() {
+			until = g.End.Format(time.DateTime)
+		}
+		logger.Info("backfill fault", "device", g.Device, "kind", g.Kind, "size", g.Size, "unit", g.Unit,
+			"from", g.Start.Format(time.DateTime), "until", until)
+	}
+	oldStep, recent := b.OldStep()
 	tags := cfg.DeviceTags()
 	w, err := store.NewWriter(cfg.InfluxDB, store.WriterOptions{
 		Tags:   func(id string) map[string]string { return tags[id] },
@@ -154,7 +165,7 @@ func backfill(ctx context.Context, cfg *config.Config, faults []sim.Fault, opts 
 	defer func() { stopWriter(); <-werr }()
 
 	logger.Info("backfill started", "devices", len(devs), "from", first.Format(time.DateTime), "to", last.Format(time.DateTime),
-		"step", b.Step(), "steps", steps, "influxdb", cfg.InfluxDB.URL)
+		"step", b.Step(), "old_step", oldStep, "old_until", recent.Format(time.DateTime), "steps", steps, "influxdb", cfg.InfluxDB.URL)
 	start := time.Now()
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,10 +15,19 @@ import (
 	"github.com/facilityd/facilityd/drivers/modbus"
 )
 
-// DefaultBackfillStep is the spacing of backfilled samples when
-// BackfillConfig.Step is 0: fine enough for charts and rule windows, coarse
-// enough that a month of a building takes seconds.
-const DefaultBackfillStep = time.Minute
+// Defaults of a BackfillConfig.
+const (
+	// DefaultBackfillStep is the spacing of recent backfilled samples:
+	// fine enough for charts and rule windows.
+	DefaultBackfillStep = time.Minute
+	// DefaultBackfillOldStep is the spacing of samples older than the
+	// recent span: a meter's 15-minute interval, what baselines and
+	// consumption need, so that a year of a building takes seconds.
+	DefaultBackfillOldStep = 15 * time.Minute
+	// DefaultBackfillRecent is how much of the history, up to its end, is
+	// written at Step.
+	DefaultBackfillRecent = 7 * 24 * time.Hour
+)
 
 // backfillPut is how many samples Backfill.Run gathers before handing them
 // to the sink, so that the sink's locking is paid per batch, not per step.
@@ -51,10 +58,19 @@ type BackfillConfig struct {
 	Devices []BackfillDevice
 	// From and To bound the history. Samples are stamped on the grid of
 	// Step (multiples of Step since the zero time, so minutes for 1m), from
-	// the first grid time at or after From up to To.
+	// the first grid time at or after From up to To; history older than
+	// Recent before To on the grid of OldStep.
 	From, To time.Time
-	// Step is the simulated time between samples (DefaultBackfillStep when 0).
+	// Step is the simulated time between recent samples
+	// (DefaultBackfillStep when 0).
 	Step time.Duration
+	// OldStep is the time between samples older than Recent
+	// (DefaultBackfillOldStep when 0; a multiple of Step). An OldStep no
+	// longer than Step writes the whole history at Step.
+	OldStep time.Duration
+	// Recent is how far back from To samples are Step apart
+	// (DefaultBackfillRecent when 0).
+	Recent time.Duration
 	// Seed makes the noise of the models repeatable.
 	Seed int64
 }
@@ -77,9 +93,12 @@ type BackfillProgress struct {
 // fault withholds the profile's first point.
 type Backfill struct {
 	cfg     BackfillConfig
-	start   time.Time
+	start   time.Time // the first sample
+	old     int       // how many samples are OldStep apart, from start
+	recent  time.Time // the first sample Step apart
 	steps   int
 	devices []*backfillDevice
+	faults  []Fault
 }
 
 type backfillDevice struct {
@@ -92,23 +111,21 @@ type backfillDevice struct {
 // NewBackfill checks the configuration and the faults and builds the models;
 // it does no I/O. Every problem is reported, each naming its device.
 func NewBackfill(cfg BackfillConfig, faults []Fault) (*Backfill, error) {
-	if cfg.Step == 0 {
-		cfg.Step = DefaultBackfillStep
-	}
+	cfg.Step = cmp.Or(cfg.Step, DefaultBackfillStep)
+	cfg.OldStep = cmp.Or(cfg.OldStep, DefaultBackfillOldStep)
+	cfg.Recent = cmp.Or(cfg.Recent, DefaultBackfillRecent)
 	var errs []error
-	if cfg.Step < 0 {
-		errs = append(errs, fmt.Errorf("backfill: step %s is negative", cfg.Step))
+	if cfg.Step < 0 || cfg.OldStep < 0 || cfg.Recent < 0 {
+		errs = append(errs, fmt.Errorf("backfill: step %s, old step %s, recent %s: none may be negative", cfg.Step, cfg.OldStep, cfg.Recent))
+	} else if cfg.OldStep > cfg.Step && cfg.OldStep%cfg.Step != 0 {
+		errs = append(errs, fmt.Errorf("backfill: old step %s is not a multiple of step %s", cfg.OldStep, cfg.Step))
 	}
 	if !cfg.From.Before(cfg.To) {
 		errs = append(errs, fmt.Errorf("backfill: from %s is not before to %s", cfg.From, cfg.To))
 	}
 	b := &Backfill{cfg: cfg}
 	if len(errs) == 0 {
-		b.start = cfg.From.Truncate(cfg.Step)
-		if b.start.Before(cfg.From) {
-			b.start = b.start.Add(cfg.Step)
-		}
-		b.steps = int(cfg.To.Sub(b.start)/cfg.Step) + 1
+		b.plan()
 	}
 	byID := map[string]*backfillDevice{}
 	for _, dc := range cfg.Devices {
@@ -126,10 +143,7 @@ func NewBackfill(cfg BackfillConfig, faults []Fault) (*Backfill, error) {
 			errs = append(errs, fmt.Errorf("device %q: the id is used twice", dc.ID))
 			continue
 		}
-		// The same stream as the live simulator's, so a device plays alike.
-		h := fnv.New64a()
-		h.Write([]byte(dc.ID))
-		m := newModel(dc.Profile.Type, rand.New(rand.NewPCG(uint64(cfg.Seed), h.Sum64())))
+		m := deviceModel(dc.Profile.Type, cfg.Seed, dc.ID) // the live simulator's stream, so a device plays alike
 		if m == nil {
 			errs = append(errs, fmt.Errorf("device %q: no model for equipment type %q: use one of %s",
 				dc.ID, dc.Profile.Type, strings.Join(Models(), ", ")))
@@ -152,21 +166,64 @@ func NewBackfill(cfg BackfillConfig, faults []Fault) (*Backfill, error) {
 			continue
 		}
 		d.faults = append(d.faults, f)
+		b.faults = append(b.faults, f)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	for _, d := range b.devices {
+		startFaults(d.model, d.ID, d.faults, b.start, nil)
+	}
 	return b, nil
 }
+
+// plan lays out the sample times: OldStep apart up to the recent span,
+// Step apart from there to To.
+func (b *Backfill) plan() {
+	c := b.cfg
+	ceil := func(t time.Time, step time.Duration) time.Time {
+		g := t.Truncate(step)
+		if g.Before(t) {
+			g = g.Add(step)
+		}
+		return g
+	}
+	b.start = ceil(c.From, c.Step)
+	b.recent = b.start
+	if c.OldStep > c.Step {
+		if split := c.To.Add(-c.Recent).Truncate(c.OldStep); split.After(c.From) {
+			b.start = ceil(c.From, c.OldStep)
+			b.old = int((split.Sub(b.start) + c.OldStep - 1) / c.OldStep)
+			b.recent = b.start.Add(time.Duration(b.old) * c.OldStep)
+		}
+	}
+	b.steps = b.old + int(c.To.Sub(b.recent)/c.Step) + 1
+}
+
+// at is the time of sample i.
+func (b *Backfill) at(i int) time.Time {
+	if i < b.old {
+		return b.start.Add(time.Duration(i) * b.cfg.OldStep)
+	}
+	return b.recent.Add(time.Duration(i-b.old) * b.cfg.Step)
+}
+
+// GroundTruth lists the injected faults placed on the history: the energy
+// faults with their size and end, for scoring detection on it.
+func (b *Backfill) GroundTruth() []GroundTruth { return GroundTruthOf(b.faults, b.start) }
 
 // Span returns the times of the first and the last sample, and the number
 // of steps between them, both included.
 func (b *Backfill) Span() (first, last time.Time, steps int) {
-	return b.start, b.start.Add(time.Duration(b.steps-1) * b.cfg.Step), b.steps
+	return b.start, b.at(b.steps - 1), b.steps
 }
 
-// Step returns the simulated time between samples.
+// Step returns the simulated time between recent samples.
 func (b *Backfill) Step() time.Duration { return b.cfg.Step }
+
+// OldStep returns the simulated time between samples older than the recent
+// span, and when the recent span begins.
+func (b *Backfill) OldStep() (time.Duration, time.Time) { return b.cfg.OldStep, b.recent }
 
 // Run steps every model from the first grid time to the last and hands the
 // samples to sink in time order, in batches; progress, when not nil, is
@@ -177,12 +234,11 @@ func (b *Backfill) Run(ctx context.Context, sink drivers.Sink, progress func(Bac
 	var n int64
 	buf := make([]drivers.Sample, 0, backfillPut+256)
 	every := max(b.steps/20, 1)
+	prev := b.start
 	for i := range b.steps {
-		now := b.start.Add(time.Duration(i) * b.cfg.Step)
-		dt := b.cfg.Step
-		if i == 0 {
-			dt = 0
-		}
+		now := b.at(i)
+		dt := now.Sub(prev)
+		prev = now
 		for _, d := range b.devices {
 			buf = d.step(now, dt, now.Sub(b.start), buf)
 		}
@@ -221,7 +277,7 @@ func (b *Backfill) State() map[string]map[string]float64 {
 // have stored.
 func (d *backfillDevice) step(now time.Time, dt, elapsed time.Duration, out []drivers.Sample) []drivers.Sample {
 	for _, f := range d.faults {
-		if elapsed >= f.After {
+		if elapsed >= f.After && !IsEnergyFault(f.Kind) {
 			d.active[f.Kind] = true
 		}
 	}

@@ -189,3 +189,52 @@ func TestMQTTValue(t *testing.T) {
 	f(drivers.Point{Name: "mode", Type: drivers.TypeUint16, Enum: map[int64]string{2: "auto"}}, 2, drivers.String("auto"), true)
 	f(drivers.Point{Name: "mode", Type: drivers.TypeUint16, Enum: map[int64]string{2: "auto"}}, 7, drivers.String("unknown(7)"), true)
 }
+
+// TestBackfillTiers: history older than the recent span is written at the
+// old step, the rest at the step, with no overlap or gap, and the energy
+// faults of the history are listed with their place in it.
+func TestBackfillTiers(t *testing.T) {
+	to := time.Date(2026, 3, 10, 14, 0, 30, 0, time.UTC)
+	from := to.Add(-30 * 24 * time.Hour)
+	devs := []BackfillDevice{{ID: "meter-1", Profile: meterProfile()}}
+	faults := []Fault{{Device: "meter-1", Kind: FaultHVACNight, After: 24 * time.Hour, Until: 48 * time.Hour, Size: 8}}
+	b, err := NewBackfill(BackfillConfig{Devices: devs, From: from, To: to, Seed: 1}, faults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last, steps := b.Span()
+	split := to.Add(-7 * 24 * time.Hour).Truncate(15 * time.Minute)
+	wantSteps := int(split.Sub(first)/(15*time.Minute)) + int(last.Sub(split)/time.Minute) + 1
+	if !first.Equal(from.Truncate(15*time.Minute).Add(15*time.Minute)) || !last.Equal(to.Truncate(time.Minute)) || steps != wantSteps {
+		t.Fatalf("span %s .. %s, %d steps; want %d", first, last, steps, wantSteps)
+	}
+	var sink collect
+	if _, err := b.Run(context.Background(), &sink, nil); err != nil {
+		t.Fatal(err)
+	}
+	var prev time.Time
+	var n int
+	for _, s := range sink.samples {
+		if s.Point != "import_energy" {
+			continue
+		}
+		n++
+		if !prev.IsZero() {
+			want := 15 * time.Minute
+			if !s.Time.Before(split.Add(time.Minute)) {
+				want = time.Minute
+			}
+			if d := s.Time.Sub(prev); d != want {
+				t.Fatalf("sample at %s is %s after the one before, want %s", s.Time, d, want)
+			}
+		}
+		prev = s.Time
+	}
+	if n != steps {
+		t.Errorf("%d samples of import_energy, want %d", n, steps)
+	}
+	gt := b.GroundTruth()
+	if len(gt) != 1 || !gt[0].Start.Equal(first.Add(24*time.Hour)) || !gt[0].End.Equal(first.Add(48*time.Hour)) || gt[0].Size != 8 || gt[0].Unit != "kW" {
+		t.Errorf("ground truth %+v", gt)
+	}
+}

@@ -11,10 +11,9 @@ import (
 // 15-minute demand.
 const demandWindow = 15 * time.Minute
 
-// energyMeter is a three-phase meter on an office building's supply: about
-// 25 A per phase at night rising to 60 A in the afternoon, 230 V, 50 Hz,
-// power factor 0.92. At weekends the office is mostly empty and the
-// afternoon peak is a third of a weekday's.
+// energyMeter is a three-phase meter on the simulated office building's
+// supply (see building.go): about 16 kW at night, 40 kW or more on a hot or
+// cold working afternoon, 230 V, 50 Hz, power factor 0.92.
 //
 // Points: voltage_l1..3 (V), current_l1..3 (A), power_l1..3 and total_power
 // (W, negative when exporting), power_factor, frequency (Hz), import_energy,
@@ -23,12 +22,21 @@ type energyMeter struct {
 	points
 	imbalance [3]float64 // per-phase share of the load, fixed per meter
 	started   bool
+	seed      int64
+	noise     loadNoise
+	faults    []loadFault
 }
 
-func newEnergyMeter(rng *rand.Rand) *energyMeter {
-	m := &energyMeter{points: newPoints(rng)}
+func newEnergyMeter(rng *rand.Rand, seed int64, key uint64) *energyMeter {
+	m := &energyMeter{points: newPoints(rng), seed: seed,
+		noise: loadNoise{seed: uint64(seed), key: key, daySD: 0.04, hourSD: 0.025}}
+	var sum float64
 	for i := range m.imbalance {
 		m.imbalance[i] = m.between(0.9, 1.1)
+		sum += m.imbalance[i]
+	}
+	for i := range m.imbalance {
+		m.imbalance[i] *= 3 / sum // shares that add up to the whole load
 	}
 	m.set("import_energy", math.Round(m.between(10000, 90000)))
 	for _, n := range []string{"total_power", "power_factor", "frequency", "export_energy",
@@ -45,13 +53,10 @@ func newEnergyMeter(rng *rand.Rand) *energyMeter {
 
 func phase(quantity string, i int) string { return fmt.Sprintf("%s_l%d", quantity, i) }
 
+func (m *energyMeter) setLoadFaults(f []loadFault) { m.faults = f }
+
 func (m *energyMeter) step(now time.Time, dt time.Duration, active map[string]bool) {
-	h := hourOfDay(now)
-	peak := 35.0 // amperes per phase above the base load, office hours peak mid-afternoon
-	if wd := now.Weekday(); wd == time.Saturday || wd == time.Sunday {
-		peak /= 3
-	}
-	load := 25 + peak*bump(h, 14, 8)
+	load := 1000 * electricityKW(m.seed, m.noise, now, m.faults) // W
 	pf := m.around(0.92, 0.005)
 	if active["low_pf"] {
 		pf = m.around(0.65, 0.01) // e.g. a failed capacitor bank
@@ -63,19 +68,24 @@ func (m *energyMeter) step(now time.Time, dt time.Duration, active map[string]bo
 	total := 0.0
 	for i := 1; i <= 3; i++ {
 		v := m.around(230, 1.2)
-		a := m.around(load*m.imbalance[i-1], load*0.015)
+		share := load / 3 * m.imbalance[i-1]
+		a := m.around(share/(v*pf), share/(v*pf)*0.01)
 		w := sign * v * a * pf
 		m.set(phase("voltage", i), v)
 		m.set(phase("current", i), a)
 		m.set(phase("power", i), w)
 		total += w
 	}
+	// The counters take the energy of the interval that ends now at the
+	// power that began it, so that a step's energy belongs to the interval
+	// starting at its previous sample, as a meter's interval data does.
+	before := m.v["total_power"]
 	m.set("total_power", total)
 	m.set("power_factor", pf)
 	m.set("frequency", m.around(50, 0.02))
 
-	kwh := math.Abs(total) * dt.Hours() / 1000
-	if total >= 0 {
+	kwh := math.Abs(before) * dt.Hours() / 1000
+	if before >= 0 {
 		m.set("import_energy", m.v["import_energy"]+kwh)
 	} else {
 		m.set("export_energy", m.v["export_energy"]+kwh)

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"hash/fnv"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -32,22 +33,38 @@ const (
 	FaultNaN       = "nan"       // float points read NaN, as meters send for "not available"
 )
 
-// newModel returns the model for an equipment type. This switch is the one
-// place models are registered.
-func newModel(typ string, rng *rand.Rand) model {
+// deviceModel returns the model of a simulated device. Each device draws
+// from its own stream, so adding a device to the building does not change
+// the noise of the others; the weather comes from the seed alone, so that
+// every device sees the same.
+func deviceModel(typ string, seed int64, id string) model {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	key := h.Sum64()
+	return newModelIn(typ, rand.New(rand.NewPCG(uint64(seed), key)), seed, key)
+}
+
+// newModel returns a model for an equipment type with seed 0's weather.
+func newModel(typ string, rng *rand.Rand) model { return newModelIn(typ, rng, 0, rng.Uint64()) }
+
+// newModelIn returns the model for an equipment type. This switch is the
+// one place models are registered.
+func newModelIn(typ string, rng *rand.Rand, seed int64, key uint64) model {
 	switch typ {
 	case "pump":
 		return newPump(rng)
 	case "energy_meter":
-		return newEnergyMeter(rng)
+		return newEnergyMeter(rng, seed, key)
 	case "elevator":
 		return newElevator(rng)
 	case "fire_panel":
 		return newFirePanel(rng)
 	case "water_meter":
-		return newFlowMeter(rng, waterProfile())
+		return newFlowMeter(rng, waterProfile(), seed, key)
 	case "gas_meter":
-		return newFlowMeter(rng, gasProfile())
+		return newFlowMeter(rng, gasProfile(), seed, key)
+	case "weather_station":
+		return newWeatherStation(rng, seed)
 	}
 	return nil
 }
@@ -59,13 +76,15 @@ func modelFaults(typ string) []string {
 	case "pump":
 		return []string{"low_pressure", "high_pressure", "dry_run", "overcurrent", "trip"}
 	case "energy_meter":
-		return []string{"reverse_energy", "low_pf"}
+		return []string{"reverse_energy", "low_pf", FaultHVACNight, FaultBaseloadDrift}
 	case "elevator":
 		return []string{"entrapment", "door_fault", "out_of_service"}
 	case "fire_panel":
 		return []string{"fire_alarm", "trouble", "zone_disabled", "main_power_fault", "backup_power_fault"}
-	case "water_meter", "gas_meter":
-		return []string{"leak"}
+	case "water_meter":
+		return []string{"leak", FaultWaterLeak}
+	case "gas_meter":
+		return []string{"leak", FaultGasStuck}
 	}
 	return nil
 }
@@ -73,7 +92,7 @@ func modelFaults(typ string) []string {
 // Models lists the equipment types the simulator can play, matched against
 // a profile's type.
 func Models() []string {
-	return []string{"energy_meter", "elevator", "fire_panel", "gas_meter", "pump", "water_meter"}
+	return []string{"energy_meter", "elevator", "fire_panel", "gas_meter", "pump", "water_meter", "weather_station"}
 }
 
 // ModelPoints lists, sorted, the point names the model of an equipment type

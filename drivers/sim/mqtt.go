@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,9 +91,7 @@ func NewMQTTPublisher(cfg MQTTConfig, faults []Fault, logger *slog.Logger) (*MQT
 			errs = append(errs, fmt.Errorf("device %q: missing profile", dc.ID))
 			continue
 		}
-		h := fnv.New64a()
-		h.Write([]byte(dc.ID))
-		m := newModel(dc.Profile.Type, rand.New(rand.NewPCG(uint64(cfg.Seed), h.Sum64())))
+		m := deviceModel(dc.Profile.Type, cfg.Seed, dc.ID)
 		if m == nil {
 			errs = append(errs, fmt.Errorf("device %q: no model for equipment type %q: use one of %s", dc.ID, dc.Profile.Type, strings.Join(Models(), ", ")))
 			continue
@@ -149,9 +145,12 @@ func (p *MQTTPublisher) Messages(now time.Time) []MQTTMessage {
 		if !d.last.IsZero() {
 			dt = now.Sub(d.last)
 		}
+		if d.last.IsZero() {
+			startFaults(d.model, d.ID, d.faults, p.start, p.logger)
+		}
 		d.last = now
 		for _, f := range d.faults {
-			if !d.active[f.Kind] && now.Sub(p.start) >= f.After {
+			if !d.active[f.Kind] && !IsEnergyFault(f.Kind) && now.Sub(p.start) >= f.After {
 				d.active[f.Kind] = true
 				p.logger.Info("fault injected", "device", d.ID, "kind", f.Kind, "after", f.After)
 			}

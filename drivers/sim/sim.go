@@ -14,10 +14,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
@@ -181,11 +179,7 @@ func newDevice(dc Device, seed int64) (*device, error) {
 	case dc.Profile == nil:
 		return nil, fmt.Errorf("device %q: missing profile", dc.ID)
 	}
-	// Each device draws from its own stream, so adding a device to the
-	// building does not change the noise of the others.
-	h := fnv.New64a()
-	h.Write([]byte(dc.ID))
-	m := newModel(dc.Profile.Type, rand.New(rand.NewPCG(uint64(seed), h.Sum64())))
+	m := deviceModel(dc.Profile.Type, seed, dc.ID)
 	if m == nil {
 		return nil, fmt.Errorf("device %q: no model for equipment type %q: use one of %s",
 			dc.ID, dc.Profile.Type, strings.Join(Models(), ", "))
@@ -305,9 +299,12 @@ func (d *device) step(now time.Time, elapsed time.Duration, logger *slog.Logger)
 	if dt < 0 {
 		return
 	}
+	if !d.stepped {
+		startFaults(d.model, d.ID, d.faults, now.Add(-elapsed), logger)
+	}
 	d.last, d.stepped = now, true
 	for _, f := range d.faults {
-		if !d.active[f.Kind] && elapsed >= f.After {
+		if !d.active[f.Kind] && !IsEnergyFault(f.Kind) && elapsed >= f.After {
 			d.active[f.Kind] = true
 			logger.Info("fault injected", "device", d.ID, "kind", f.Kind, "after", f.After)
 		}

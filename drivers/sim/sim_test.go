@@ -77,8 +77,9 @@ func (c *fakeClock) Now() time.Time {
 	return c.now
 }
 
-// t0 is a weekday afternoon, when the meter's load is high.
-var t0 = time.Date(2026, 3, 10, 14, 0, 0, 0, time.UTC)
+// t0 is a weekday afternoon in the building's zone (14:00 CST), when the
+// meter's load is high.
+var t0 = time.Date(2026, 3, 10, 6, 0, 0, 0, time.UTC)
 
 // startSim runs a stepped simulation on a free loopback port and stops it
 // when the test ends.
