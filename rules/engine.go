@@ -52,6 +52,10 @@ type deviceState struct {
 	critical   map[string]bool   // points critical rules read; nil if none
 	bad        map[string]bool   // critical points whose last sample was Bad
 	reasons    map[string]string // why they did not read, as the driver says
+
+	// Inspection plans' statuses by plan (see inspection.go).
+	inspection map[string]string
+	inspected  bool // a status arrived since the last evaluation
 }
 
 // down reports whether the device's driver last said it did not answer.
@@ -103,6 +107,8 @@ func NewEngine(set *Set, devices []*Device, opts Options) (*Engine, error) {
 	}
 	c := newCompiler()
 	builtin, errs := unreadableRules(set)
+	inspect, ierrs := inspectionRules(set.Inspections)
+	errs = append(errs, ierrs...)
 	// Gateway rules first: they are evaluated first, so that a gateway's
 	// alert mutes its devices' before those fire.
 	for _, r := range set.Rules {
@@ -152,6 +158,7 @@ func NewEngine(set *Set, devices []*Device, opts Options) (*Engine, error) {
 			e.add(in)
 		}
 		e.addUnreadable(ds, builtin)
+		e.addInspections(ds, inspect)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -253,6 +260,10 @@ func (e *Engine) Observe(samples []drivers.Sample) []Transition {
 			e.begin(s.Time)
 		}
 		cur, ts = ds, s.Time
+		if s.Measurement == InspectionMeasurement {
+			ds.observeInspection(s)
+			continue
+		}
 		if s.Measurement == drivers.HealthMeasurement { // offline rules read whether it answered
 			if s.Point == drivers.HealthUp && s.Value.Kind == drivers.KindBool {
 				ds.up, ds.upKnown, health = s.Value.B, true, true
@@ -297,13 +308,14 @@ func (e *Engine) evalDevice(ds *deviceState, ts time.Time, health bool) {
 	}
 	e.computeSlots(ds, ts)
 	for _, in := range ds.instances {
-		if in.kind != unreadableCode {
+		if in.kind < unreadableCode {
 			e.step(in, ts)
 		}
 	}
 	for _, w := range ds.unreadable {
 		e.stepUnreadable(w, ts)
 	}
+	e.stepInspections(ds, ts)
 }
 
 func (e *Engine) computeSlots(ds *deviceState, ts time.Time) {
@@ -326,8 +338,8 @@ func (e *Engine) Eval(ts time.Time) []Transition {
 			e.computeSlots(ds, ts)
 		}
 		for _, in := range ds.instances {
-			if in.kind == unreadableCode {
-				continue // decided by samples alone: stepped in evalDevice
+			if in.kind >= unreadableCode {
+				continue // built-in alerts decided by samples alone: stepped in evalDevice
 			}
 			if ds.timed || in.state == Pending || in.state == Firing || in.kind == codeOffline {
 				e.step(in, ts)

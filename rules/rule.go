@@ -98,6 +98,9 @@ type Set struct {
 	Inhibit []*InhibitRule
 	// Windows are the recurring maintenance windows of the rule files.
 	Windows []*MaintenanceWindow
+	// Inspections are the maintenance plans, for their built-in alerts
+	// (see inspection.go).
+	Inspections []InspectionPlan
 }
 
 // File is a parsed rule file.
