@@ -208,8 +208,8 @@ func SelectCandidate(cands []Candidate) (best Candidate, qualified int, ok bool)
 var ErrNoData = errors.New("no usable data in the baseline window (usage and temperature both present)")
 
 // FitDaily fits the CalTRACK daily model on the days of [from, to) in loc,
-// checks CalTRACK's data sufficiency and the Guideline 14 gate (monthly
-// limits applied to days).
+// checks CalTRACK's data sufficiency and the Guideline 14 monthly gate on
+// the model's calendar-month totals.
 func FitDaily(meter []Reading, temps []TempReading, loc *time.Location, from, to time.Time, opts DailyOptions) (*Model, error) {
 	o := opts.withDefaults()
 	days := DailyTable(meter, temps, o.Fuel, loc, from, to)
@@ -241,10 +241,12 @@ func FitDailyTable(days []Day, loc *time.Location, from, to time.Time, opts Dail
 		m.CoolingBalancePoint = &best.CoolingBP
 	}
 	var y, yhat []float64
+	var valid []Day
 	for _, d := range days {
 		if d.Valid() {
 			y = append(y, d.Usage)
 			yhat = append(yhat, m.predictDaily(d.Temp))
+			valid = append(valid, d)
 		}
 	}
 	p := 1
@@ -264,6 +266,47 @@ func FitDailyTable(days []Day, loc *time.Location, from, to time.Time, opts Dail
 	if o.Fuel == Gas {
 		m.Selection += "; no cooling terms for gas"
 	}
-	m.gate(GateDaily)
+	monthly := monthlyStats(valid, yhat, p, loc)
+	m.Monthly = &monthly
+	m.gate(GateMonthly, monthly)
 	return m, nil
+}
+
+// monthlyStats are the fit statistics of calendar-month totals: for each
+// month of loc with at least half of its days valid, the actual and the
+// predicted usage of its valid days, both scaled to the whole month (the
+// same factor, so a partial month weighs as a whole one), p the model's
+// parameters.
+func monthlyStats(valid []Day, yhat []float64, p int, loc *time.Location) Stats {
+	type month struct {
+		days              int
+		actual, predicted float64
+	}
+	var order []time.Time
+	months := map[time.Time]*month{}
+	for i, d := range valid {
+		l := d.Date.In(loc)
+		k := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)
+		mo := months[k]
+		if mo == nil {
+			mo = &month{}
+			months[k] = mo
+			order = append(order, k)
+		}
+		mo.days++
+		mo.actual += d.Usage
+		mo.predicted += yhat[i]
+	}
+	var y, yh []float64
+	for _, k := range order {
+		mo := months[k]
+		length := k.AddDate(0, 1, 0).Sub(k).Hours() / 24
+		if float64(mo.days) < length/2 {
+			continue
+		}
+		scale := math.Round(length) / float64(mo.days)
+		y = append(y, mo.actual*scale)
+		yh = append(yh, mo.predicted*scale)
+	}
+	return fitStats(y, yh, p)
 }

@@ -158,7 +158,7 @@ func FitHourlyTable(hours []Hour, loc *time.Location, from, to time.Time, opts H
 	}
 	m.Stats = fitStats(y, yhat, maxP)
 	m.Selection = sprintf("CalTRACK hourly: 12 monthly models (month weight 1, neighbours 0.5), 168 hour-of-week terms, temperature bins from %v merged below %d hours, occupied where > %.0f %% of hours are under-predicted by a 50/65 °F degree-hour model; p = %d, the largest segment's", o.BinEndpoints, o.MinBinHours, 100*o.Occupancy, maxP)
-	m.gate(GateHourly)
+	m.gate(GateHourly, m.Stats)
 	return m, nil
 }
 

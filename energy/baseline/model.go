@@ -49,7 +49,13 @@ type Model struct {
 	HeatingBalancePoint *float64 `json:"heating_balance_point"`
 	CoolingBalancePoint *float64 `json:"cooling_balance_point"`
 
+	// Stats are the fit statistics at the model's resolution: days for a
+	// daily model, hours for the others.
 	Stats
+	// Monthly, for a daily model, are the statistics of its calendar-month
+	// totals (actual against predicted, over the valid days), on which the
+	// Guideline 14 monthly gate is applied; n counts the months.
+	Monthly *Stats `json:"monthly,omitempty"`
 	// Selection says how the model was chosen.
 	Selection   string       `json:"selection"`
 	Sufficiency *Sufficiency `json:"sufficiency,omitempty"`
@@ -134,13 +140,14 @@ func (m *Model) HeatingExpected(temp float64) bool {
 	return m.HeatingBalancePoint != nil && m.BetaHDD > 0 && temp < *m.HeatingBalancePoint
 }
 
-// gate sets FitForAlarms and Reasons from the sufficiency and the gate.
-func (m *Model) gate(g Gate) {
+// gate sets FitForAlarms and Reasons from the sufficiency and the gate
+// applied to s.
+func (m *Model) gate(g Gate, s Stats) {
 	m.Gate = g
 	if m.Sufficiency != nil && !m.Sufficiency.Sufficient {
 		m.Reasons = append(m.Reasons, m.Sufficiency.Problems...)
 	}
-	m.Reasons = append(m.Reasons, g.check(m.Stats)...)
+	m.Reasons = append(m.Reasons, g.check(s)...)
 	m.FitForAlarms = len(m.Reasons) == 0
 }
 

@@ -59,6 +59,6 @@ func FitTOW(meter []Reading, fuel Fuel, loc *time.Location, from, to time.Time) 
 	}
 	m.Stats = fitStats(y, yhat, hoursPerWeek)
 	m.Selection = "time-of-week profile: mean usage of each of the 168 hours of the week (no temperature)"
-	m.gate(GateHourly)
+	m.gate(GateHourly, m.Stats)
 	return m, nil
 }
