@@ -24,8 +24,12 @@ import (
 //	    counter: import_energy
 //	    sub_item: hvac
 //	    parent: main-a
+//	query: influxql               # or flux; influxql when empty
 type Config struct {
 	Meters []*Meter `yaml:"meters"`
+	// Query is the language the window aggregates are computed in:
+	// influxql (the default) or flux. See Backend.
+	Query Backend `yaml:"query"`
 
 	pos  yamlstrict.Positions
 	file string

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/facilityd/facilityd/store"
 )
 
 // Flux is what the engine needs of InfluxDB: a bucket and a way to run a
@@ -49,22 +51,48 @@ type Report struct {
 // Engine computes consumption in InfluxDB. It is safe for concurrent use.
 type Engine struct {
 	src    Flux
+	ql     InfluxQL // nil with the Flux backend
+	err    error    // the backend cannot run: every Consumption fails with it
 	meters []*Meter
 }
 
-// batchSize bounds the meters of one query (Flux 0.65 takes ~0.1 s a meter
-// for a month of days, and the store's client gives up after 10 s), and
-// parallel the queries run at
-// once: two keep both cores of a small box busy without starving ingest.
+// fluxBatch and influxQLBatch bound the meters of one query (Flux 0.65 takes
+// ~0.1 s a meter for a month of days, and the store's client gives up after
+// 10 s; InfluxQL takes a few ms a meter, and a batch's text grows with its
+// devices), and parallel the queries run at once: two keep both cores of a
+// small box busy without starving ingest.
 const (
-	batchSize = 25
-	parallel  = 2
+	fluxBatch     = 25
+	influxQLBatch = 50
+	parallel      = 2
 )
 
 // NewEngine returns an engine over the meters of cfg, which Resolve has
-// checked.
+// checked, querying src in cfg.Query's language: with InfluxQL (the
+// default), src must also be an InfluxQL, as *store.Querier is, or every
+// Consumption fails saying so.
 func NewEngine(src Flux, cfg *Config) *Engine {
-	return &Engine{src: src, meters: slices.Clone(cfg.Meters)}
+	e := &Engine{src: src, meters: slices.Clone(cfg.Meters)}
+	switch cfg.Query {
+	case "", InfluxQLBackend:
+		if ql, ok := src.(InfluxQL); ok {
+			e.ql = ql
+		} else {
+			e.err = fmt.Errorf("energy: query influxql: the source %T cannot run InfluxQL; write query: flux", src)
+		}
+	case FluxBackend:
+	default:
+		e.err = fmt.Errorf("energy: unknown query %q: write influxql or flux", cfg.Query)
+	}
+	return e
+}
+
+// Backend returns the language the engine queries in.
+func (e *Engine) Backend() Backend {
+	if e.ql != nil {
+		return InfluxQLBackend
+	}
+	return FluxBackend
 }
 
 // Meters returns the engine's meters.
@@ -73,17 +101,20 @@ func (e *Engine) Meters() []*Meter { return slices.Clone(e.meters) }
 // Consumption computes the consumption of the meters q selects over q's
 // range, slot by slot, with their events, remainders and groups.
 func (e *Engine) Consumption(ctx context.Context, q Query) (*Report, error) {
+	if e.err != nil {
+		return nil, e.err
+	}
 	loc := q.Zone
 	if loc == nil {
 		loc = time.UTC
 	}
 	g, err := newGrid(q.From, q.To, q.Interval, loc)
 	if err != nil {
-		return nil, err
+		return nil, badQuery(err)
 	}
 	selected, read, err := e.selectMeters(q)
 	if err != nil {
-		return nil, err
+		return nil, badQuery(err)
 	}
 	byMeter, err := e.run(ctx, g, read)
 	if err != nil {
@@ -135,7 +166,11 @@ func (e *Engine) selectMeters(q Query) (map[string]bool, []*Meter, error) {
 // run queries InfluxDB for the meters, a batch per measurement, point and
 // kind, and assembles their usage.
 func (e *Engine) run(ctx context.Context, g *grid, meters []*Meter) (map[string]Usage, error) {
-	batches := makeBatches(meters)
+	size := fluxBatch
+	if e.ql != nil {
+		size = influxQLBatch
+	}
+	batches := makeBatches(meters, size)
 	out := make(map[string]Usage, len(meters))
 	var (
 		mu   sync.Mutex
@@ -148,11 +183,16 @@ func (e *Engine) run(ctx context.Context, g *grid, meters []*Meter) (map[string]
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			rs := newRows(b)
-			err := e.src.QueryRows(ctx, b.query(e.src.Bucket(), g), rs.add)
+			var err error
+			if e.ql != nil {
+				err = e.ql.QueryInfluxQL(ctx, b.influxQL(g), func(s store.InfluxQLSeries) error { return rs.addInfluxQL(b, s) })
+			} else {
+				err = e.src.QueryRows(ctx, b.query(e.src.Bucket(), g), rs.add)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				errs = append(errs, fmt.Errorf("consumption of %s.%s: %w", b.measurement, b.point, err))
+				errs = append(errs, sourceError(fmt.Errorf("consumption of %s.%s: %w", b.measurement, b.point, err)))
 				return
 			}
 			for _, m := range b.meters {
@@ -165,8 +205,8 @@ func (e *Engine) run(ctx context.Context, g *grid, meters []*Meter) (map[string]
 }
 
 // makeBatches groups meters that one query can read: same measurement,
-// point, kind and max gap, each device once, at most batchSize.
-func makeBatches(meters []*Meter) []batch {
+// point, kind and max gap, each device once, at most size.
+func makeBatches(meters []*Meter, size int) []batch {
 	type key struct {
 		measurement, point string
 		power              bool
@@ -182,7 +222,7 @@ func makeBatches(meters []*Meter) []batch {
 	devices := map[string]bool{}
 	for _, m := range sorted {
 		k := key{m.Measurement, m.Point(), m.Power != "", m.maxGap()}
-		if len(out) == 0 || k != cur || devices[m.Device] || len(out[len(out)-1].meters) == batchSize {
+		if len(out) == 0 || k != cur || devices[m.Device] || len(out[len(out)-1].meters) == size {
 			out = append(out, batch{measurement: k.measurement, point: k.point, power: k.power, maxGap: k.maxGap})
 			cur, devices = k, map[string]bool{}
 		}

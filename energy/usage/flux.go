@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -22,6 +23,10 @@ import (
 //   - energy (power): the trapezoids between readings, summed per window,
 //     steps longer than max_gap left out;
 //   - gap: each step longer than max_gap, with its length.
+//
+// difference(keepFirst: true) keeps a first row without a value, so that
+// elapsed(), which drops the first row it sees, drops that one and every
+// step keeps its length (the first step of the range included).
 //
 // Flux 0.65 (influxd 1.8) cannot carry the previous reading into a
 // classification without a map() over every reading, nor count a rollover
@@ -49,12 +54,13 @@ func (b batch) query(bucket string, g *grid) string {
   |> group(columns: ["device"])
   |> sort(columns: ["_time"])
 data |> %s |> count() |> keep(columns: ["_start", "device", "_value"]) |> yield(name: "count")
-steps = data |> duplicate(column: "_value", as: "v") |> difference(nonNegative: false)
+all = data |> duplicate(column: "_value", as: "v") |> difference(nonNegative: false, keepFirst: true)
+steps = all |> filter(fn: (r) => exists r._value)
 `, store.FluxString(bucket), store.FluxTime(g.start().Add(-g.lookback())), store.FluxTime(g.stop()),
 		store.FluxString(b.measurement), store.FluxString(b.point), strings.Join(devices, " or "), win)
 	gapMS := b.maxGap.Milliseconds()
 	if b.power {
-		fmt.Fprintf(&q, `timed = steps |> elapsed(unit: 1ms)
+		fmt.Fprintf(&q, `timed = all |> elapsed(unit: 1ms)
 timed
   |> map(fn: (r) => ({r with _value: if r.elapsed > %d then 0.0 else (float(v: r.v) - float(v: r._value) / 2.0) * float(v: r.elapsed) / 3600000.0}))
   |> %s |> sum() |> keep(columns: ["_start", "device", "_value"]) |> yield(name: "energy")
@@ -62,7 +68,7 @@ timed
 	} else {
 		fmt.Fprintf(&q, `steps |> %s |> sum() |> keep(columns: ["_start", "device", "_value"]) |> yield(name: "rise")
 steps |> filter(fn: (r) => float(v: r._value) < 0.0) |> keep(columns: ["_time", "device", "_value", "v"]) |> yield(name: "drop")
-timed = steps |> elapsed(unit: 1ms)
+timed = all |> elapsed(unit: 1ms)
 `, win)
 	}
 	fmt.Fprintf(&q, `timed |> filter(fn: (r) => r.elapsed > %d) |> keep(columns: ["_time", "device", "_value", "v", "elapsed"]) |> yield(name: "gap")
@@ -107,12 +113,7 @@ func (rs *rows) add(row map[string]any) error {
 		if !ok {
 			return fmt.Errorf("%s row of %q: value %v is not a number", result, dev, row["_value"])
 		}
-		w := s.window(start)
-		if result == "count" {
-			w.Count = int(v)
-		} else {
-			w.Sum = v
-		}
+		s.addWindow(result, start, v)
 	case "drop", "gap":
 		t, _ := row["_time"].(time.Time)
 		d, ok1 := number(row["_value"])
@@ -121,15 +122,31 @@ func (rs *rows) add(row map[string]any) error {
 			return fmt.Errorf("%s row of %q at %v: values %v, %v are not numbers", result, dev, t, row["_value"], row["v"])
 		}
 		st := step{Time: t, Delta: d, After: after}
-		if result == "drop" {
-			s.Drops = append(s.Drops, st)
-			break
+		if ms, ok := number(row["elapsed"]); ok {
+			st.Elapsed = time.Duration(ms) * time.Millisecond
 		}
-		ms, _ := number(row["elapsed"])
-		st.Elapsed = time.Duration(ms) * time.Millisecond
-		s.Gaps = append(s.Gaps, st)
+		s.addStep(result, st)
 	}
 	return nil
+}
+
+// addWindow records a window's count, or its sum (rise, energy).
+func (c *collected) addWindow(kind string, start time.Time, v float64) {
+	w := c.window(start)
+	if kind == "count" {
+		w.Count = int(v)
+	} else {
+		w.Sum = v
+	}
+}
+
+// addStep records a drop or a gap.
+func (c *collected) addStep(kind string, st step) {
+	if kind == "drop" {
+		c.Drops = append(c.Drops, st)
+	} else {
+		c.Gaps = append(c.Gaps, st)
+	}
 }
 
 // window returns the window starting at start, added when new.
@@ -151,6 +168,9 @@ func number(v any) (float64, bool) {
 		return float64(v), true
 	case uint64:
 		return float64(v), true
+	case json.Number:
+		f, err := v.Float64()
+		return f, err == nil
 	}
 	return 0, false
 }

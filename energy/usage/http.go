@@ -2,7 +2,9 @@ package usage
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,8 +18,8 @@ import (
 //
 // from and to are RFC 3339 times or dates (YYYY-MM-DD, midnight in the
 // zone); tz defaults to zone (UTC when nil). It answers the Report as JSON,
-// or {"error": "..."} with 400 for a bad request and 502 when InfluxDB
-// fails. It does no authentication: mounted on the web server's mux under
+// or {"error": "..."} with 400 for a bad request (ErrBadQuery), 502 when
+// InfluxDB fails (ErrSource) and 500 when the engine cannot run. It does no authentication: mounted on the web server's mux under
 // /api/, it is behind the server's read tokens like every other GET.
 func NewHandler(e *Engine, zone *time.Location) http.Handler {
 	if zone == nil {
@@ -36,15 +38,24 @@ func NewHandler(e *Engine, zone *time.Location) http.Handler {
 		}
 		rep, err := e.Consumption(r.Context(), q)
 		if err != nil {
-			code := http.StatusBadGateway
-			if strings.HasPrefix(err.Error(), "unknown meter") || strings.Contains(err.Error(), "slots") {
-				code = http.StatusBadRequest
-			}
-			writeJSON(w, code, map[string]string{"error": err.Error()})
+			writeJSON(w, statusOf(err), map[string]string{"error": err.Error()})
 			return
 		}
 		writeJSON(w, http.StatusOK, rep)
 	})
+}
+
+// statusOf is the HTTP status of an error of Consumption: 400 for the
+// query's fault, 502 for InfluxDB's, and 500 for the rest (an engine that
+// cannot run).
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrBadQuery):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrSource), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
 }
 
 func parseQuery(r *http.Request, zone *time.Location) (Query, error) {

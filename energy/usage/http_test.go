@@ -3,21 +3,68 @@ package usage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/store"
 )
 
-// fakeFlux answers every query with no rows.
-type fakeFlux struct{ queries int }
+// fakeFlux answers every query, Flux or InfluxQL, with no rows, or with err.
+type fakeFlux struct {
+	queries int
+	err     error
+}
 
-var _ Flux = (*fakeFlux)(nil)
+var (
+	_ Flux     = (*fakeFlux)(nil)
+	_ InfluxQL = (*fakeFlux)(nil)
+)
 
 func (f *fakeFlux) Bucket() string { return "b" }
 func (f *fakeFlux) QueryRows(context.Context, string, func(map[string]any) error) error {
 	f.queries++
-	return nil
+	return f.err
+}
+func (f *fakeFlux) QueryInfluxQL(context.Context, string, func(store.InfluxQLSeries) error) error {
+	f.queries++
+	return f.err
+}
+
+// fluxOnly is a source without InfluxQL.
+type fluxOnly struct{ fakeFlux }
+
+func (fluxOnly) QueryInfluxQL() {} // hides the embedded method
+
+// TestHandlerStatus: the status follows the kind of error, not its text.
+func TestHandlerStatus(t *testing.T) {
+	cfg := &Config{Meters: []*Meter{{ID: "m", Device: "d", Measurement: "energy_meter", Counter: "kwh", Unit: KWh, Category: Electricity, PollInterval: 60e9}}}
+	const q = "/api/v1/energy/consumption?from=2025-06-01&to=2025-06-02"
+	for _, c := range []struct {
+		name string
+		e    *Engine
+		code int
+	}{
+		// An InfluxDB error that happens to mention slots and unknown
+		// meters is still InfluxDB's.
+		{"influxdb fails", NewEngine(&fakeFlux{err: errors.New("unknown meter: 3 slots")}, cfg), http.StatusBadGateway},
+		{"flux fails", NewEngine(&fakeFlux{err: errors.New("timeout")}, &Config{Meters: cfg.Meters, Query: FluxBackend}), http.StatusBadGateway},
+		{"no influxql", NewEngine(&fluxOnly{}, cfg), http.StatusInternalServerError},
+		{"flux only, flux asked", NewEngine(&fluxOnly{}, &Config{Meters: cfg.Meters, Query: FluxBackend}), http.StatusOK},
+	} {
+		rec := httptest.NewRecorder()
+		NewHandler(c.e, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, q, nil))
+		if rec.Code != c.code {
+			t.Errorf("%s: %d %s, want %d", c.name, rec.Code, rec.Body, c.code)
+		}
+	}
+	_, err := NewEngine(&fakeFlux{}, cfg).Consumption(t.Context(), Query{Meters: []string{"nope"}, From: time.Unix(0, 0), To: time.Unix(3600, 0), Interval: Hour})
+	if !errors.Is(err, ErrBadQuery) || errors.Is(err, ErrSource) {
+		t.Errorf("unknown meter: %v is not only ErrBadQuery", err)
+	}
 }
 
 func TestHandler(t *testing.T) {
