@@ -41,6 +41,10 @@ type Anomaly struct {
 	Excess float64 `json:"excess"`
 	// Open is true when the anomaly lasts to the end of the series.
 	Open bool `json:"open"`
+	// Detected is when a detector stepping through the series would have
+	// raised it: the end of the interval that met its condition. Start is
+	// the estimated onset, which can be earlier (CUSUM, leaks).
+	Detected time.Time `json:"detected"`
 }
 
 // step is the length of the interval at i: up to the next point, or as
@@ -69,10 +73,13 @@ func excess(pts []Point, from, to int) float64 {
 	return e
 }
 
-func anomaly(kind string, pts []Point, from, to int) Anomaly {
+// anomaly is the anomaly over [from, to), detected at the end of interval
+// alarm.
+func anomaly(kind string, pts []Point, from, to, alarm int) Anomaly {
 	return Anomaly{
 		Kind: kind, Start: pts[from].Start, End: pts[to-1].Start.Add(step(pts, to-1)),
 		Intervals: to - from, Excess: excess(pts, from, to), Open: to == len(pts),
+		Detected: pts[alarm].Start.Add(step(pts, alarm)),
 	}
 }
 
@@ -89,7 +96,7 @@ func runs(pts []Point, n int, kind string, in func(i int) bool) []Anomaly {
 			continue
 		}
 		if start >= 0 && i-start >= max(n, 1) {
-			out = append(out, anomaly(kind, pts, start, i))
+			out = append(out, anomaly(kind, pts, start, i, start+max(n, 1)-1))
 		}
 		start = -1
 	}
@@ -146,6 +153,7 @@ func CUSUM(pts []Point, o CUSUMOptions) []Anomaly {
 	var s CUSUMState
 	hiStart, loStart := 0, 0 // where the current excursion began
 	hiAlarm, loAlarm := false, false
+	hiAt, loAt := 0, 0 // where it passed h
 	for i, p := range pts {
 		z := math.NaN()
 		if p.Sigma > 0 {
@@ -159,26 +167,26 @@ func CUSUM(pts []Point, o CUSUMOptions) []Anomaly {
 		if prev.Low == 0 && s.Low > 0 {
 			loStart = i
 		}
-		if s.High > o.H {
-			hiAlarm = true
+		if s.High > o.H && !hiAlarm {
+			hiAlarm, hiAt = true, i
 		}
-		if s.Low > o.H {
-			loAlarm = true
+		if s.Low > o.H && !loAlarm {
+			loAlarm, loAt = true, i
 		}
 		if hiAlarm && s.High == 0 {
-			out = append(out, anomaly(KindCUSUMHigh, pts, hiStart, i))
+			out = append(out, anomaly(KindCUSUMHigh, pts, hiStart, i, hiAt))
 			hiAlarm = false
 		}
 		if loAlarm && s.Low == 0 {
-			out = append(out, anomaly(KindCUSUMLow, pts, loStart, i))
+			out = append(out, anomaly(KindCUSUMLow, pts, loStart, i, loAt))
 			loAlarm = false
 		}
 	}
 	if hiAlarm {
-		out = append(out, anomaly(KindCUSUMHigh, pts, hiStart, len(pts)))
+		out = append(out, anomaly(KindCUSUMHigh, pts, hiStart, len(pts), hiAt))
 	}
 	if loAlarm {
-		out = append(out, anomaly(KindCUSUMLow, pts, loStart, len(pts)))
+		out = append(out, anomaly(KindCUSUMLow, pts, loStart, len(pts), loAt))
 	}
 	return sortAnomalies(out)
 }
@@ -252,7 +260,10 @@ func BaseLoad(pts []Point, o BaseLoadOptions) []Anomaly {
 		}
 		lastDay := run[len(run)-1]
 		last := lastDay.idx[len(lastDay.idx)-1]
-		a := Anomaly{Kind: KindBaseLoad, Start: run[0].date, End: run[len(run)-1].date.AddDate(0, 0, 1), Open: last == len(pts)-1}
+		alarmDay := run[max(o.Days, 1)-1]
+		alarm := alarmDay.idx[len(alarmDay.idx)-1]
+		a := Anomaly{Kind: KindBaseLoad, Start: run[0].date, End: run[len(run)-1].date.AddDate(0, 0, 1), Open: last == len(pts)-1,
+			Detected: pts[alarm].Start.Add(step(pts, alarm))}
 		for _, d := range run {
 			a.Intervals += len(d.idx)
 			for _, i := range d.idx {
@@ -305,7 +316,11 @@ func WaterLeak(pts []Point, o LeakOptions) []Anomaly {
 	start := -1 // first interval of the current flowing stretch
 	flush := func(end int) {
 		if start >= 0 && pts[end-1].Start.Add(step(pts, end-1)).Sub(pts[start].Start) >= o.Window {
-			out = append(out, anomaly(KindLeak, pts, start, end))
+			alarm := start
+			for pts[alarm].Start.Add(step(pts, alarm)).Sub(pts[start].Start) < o.Window {
+				alarm++
+			}
+			out = append(out, anomaly(KindLeak, pts, start, end, alarm))
 		}
 		start = -1
 	}
