@@ -69,7 +69,7 @@ func TestDashboard(t *testing.T) {
 		t.Error("app.js does not send the session's token as a bearer token")
 	}
 	// A token is checked before it is kept, and a 401 asks for one.
-	if !strings.Contains(js, `"/api/v1/whoami"`) || !strings.Contains(js, "not accepted, not kept") || !strings.Contains(js, "askToken()") {
+	if !strings.Contains(js, `"/api/v1/whoami"`) || !strings.Contains(js, `t("token.notKept")`) || !strings.Contains(js, "askToken()") {
 		t.Error("app.js does not check a token with /api/v1/whoami before it keeps it, or does not ask for one on 401")
 	}
 	if resp, _ := get("/app.css"); resp.StatusCode != http.StatusOK {

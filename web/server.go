@@ -47,6 +47,9 @@ type Alert struct {
 	// recorded, but opens no ticket.
 	SilencedBy  []string `json:"silenced_by,omitempty"`
 	InhibitedBy string   `json:"inhibited_by,omitempty"`
+	// Value is the rule's value when the alert last changed state; nil
+	// when it has none (NaN).
+	Value *float64 `json:"value"`
 }
 
 // Status is what the server shows of the running daemon; the app implements it.
@@ -94,13 +97,12 @@ type Server struct {
 	// streamsDone ends the event streams when the server shuts down: they
 	// never finish on their own, and Shutdown waits for handlers.
 	streamsDone chan struct{}
-	stopStreams func()
+	streamsStop sync.Once
 }
 
 // New builds the server; it does no I/O.
 func New(deps Deps, logger *slog.Logger) *Server {
 	s := &Server{Deps: deps, src: deps.Status, auth: deps.Auth, log: logger, mux: http.NewServeMux(), streamsDone: make(chan struct{})}
-	s.stopStreams = sync.OnceFunc(func() { close(s.streamsDone) })
 	switch deps.Read {
 	case ReadDefault:
 	case ReadOpen, ReadToken:
@@ -238,6 +240,15 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusServiceUnavailable, h)
 	}
+}
+
+// stopStreams ends the event streams; a Server built without New has none.
+func (s *Server) stopStreams() {
+	s.streamsStop.Do(func() {
+		if s.streamsDone != nil {
+			close(s.streamsDone)
+		}
+	})
 }
 
 func (s *Server) now() time.Time {

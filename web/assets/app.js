@@ -1,10 +1,12 @@
-// facilityd dashboard: live devices, alerts and tickets, and the actions of
-// the engineering team. Every text from the API goes in through textContent
-// or property setters, never parsed as markup, and the page is served
-// with a Content-Security-Policy that allows only this script.
+// facilityd console: the core every page uses — building nodes, calling
+// the API with the tab's token, the live event stream, and the router.
+// Every text from the API goes in through textContent or property setters,
+// never parsed as markup, and the page is served with a
+// Content-Security-Policy that allows only these scripts.
 "use strict";
 
 const TOKEN_KEY = "facilityd-token";
+const WHO_KEY = "facilityd-token-who";
 const $ = sel => document.querySelector(sel);
 
 // el builds an element: attrs are properties (className, title, onclick…),
@@ -14,16 +16,35 @@ function el(tag, attrs, ...children) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v !== undefined && v !== null) e[k] = v;
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return e;
 }
 
-const fmtTime = t => t ? new Date(t).toLocaleString() : "";
-const fmtVal = v => typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v);
+const fmtTime = tm => tm ? new Date(tm).toLocaleString(lang()) : "";
+const fmtVal = v => v === null || v === undefined ? "n/a" : typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v);
 const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
+
+// fmtAge says how long ago a time was: 5 s, 3 min, 2 h, 4 d.
+function fmtAge(tm, now) {
+  const s = Math.max(0, Math.round(((now || Date.now()) - new Date(tm).getTime()) / 1000));
+  if (s < 120) return t("age.s", { n: s });
+  if (s < 7200) return t("age.min", { n: Math.round(s / 60) });
+  if (s < 172800) return t("age.h", { n: Math.round(s / 3600) });
+  return t("age.d", { n: Math.round(s / 86400) });
+}
+
+// fmtLeft says how long until a time, or how long past it (negative).
+function fmtLeft(tm, now) {
+  let s = Math.round((new Date(tm).getTime() - (now || Date.now())) / 1000);
+  const late = s < 0;
+  s = Math.abs(s);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const txt = h >= 48 ? t("age.d", { n: Math.floor(h / 24) }) : h ? `${h}h ${String(m).padStart(2, "0")}m` : `${m}m ${String(sec).padStart(2, "0")}s`;
+  return late ? t("sla.late", { d: txt }) : t("sla.left", { d: txt });
+}
 
 function say(text, ok) {
   const m = $("#msg");
@@ -45,8 +66,7 @@ async function api(method, path, body, withToken) {
   if (!r.ok && !(method === "GET" && r.status === 503)) {
     let why = (data && data.error) || ("HTTP " + r.status);
     if (r.status === 401 && withToken === undefined) {
-      why = tok ? "the API token was not accepted: paste a valid one at the top right"
-        : "this dashboard needs an API token: paste it at the top right";
+      why = tok ? t("token.rejected") : t("token.needed.long");
       askToken();
     }
     const e = new Error(why);
@@ -56,24 +76,22 @@ async function api(method, path, body, withToken) {
   return data;
 }
 
-// act runs a change, reports it, and refreshes the page.
+// act runs a change, reports it, and redraws the page.
 async function act(what, fn) {
   try {
     await fn();
-    say(what + ": done", true);
+    say(what + ": " + t("done"), true);
   } catch (e) {
     say(what + ": " + e.message, false);
   }
-  refresh();
+  render();
 }
 
 // --- token ---------------------------------------------------------------
 
-const WHO_KEY = "facilityd-token-who";
-
 function showToken() {
   const who = sessionStorage.getItem(WHO_KEY);
-  $("#token-state").textContent = token() ? (who ? "token of " + who : "token set for this tab") : "no token";
+  $("#token-state").textContent = token() ? (who ? t("token.of", { who }) : t("token.set")) : t("token.none");
   $("#token").value = "";
 }
 
@@ -82,7 +100,7 @@ function askToken() {
   const f = $("#token-form");
   if (f.classList.contains("need-token")) return;
   f.classList.add("need-token");
-  $("#token-state").textContent = token() ? "token not accepted" : "token needed";
+  $("#token-state").textContent = token() ? t("token.notAccepted") : t("token.needed");
   if (document.activeElement === document.body || !document.activeElement) $("#token").focus();
 }
 
@@ -97,13 +115,14 @@ $("#token-form").addEventListener("submit", async ev => {
     sessionStorage.setItem(TOKEN_KEY, v);
     sessionStorage.setItem(WHO_KEY, `${me.name} (${me.role})`);
     $("#token-form").classList.remove("need-token");
-    say(`token of ${me.name} (${me.role}) in use for this tab`, true);
+    say(t("token.inUse", { who: `${me.name} (${me.role})` }), true);
     showToken();
-    refresh();
+    live.restart();
+    render();
   } catch (e) {
     $("#token").value = "";
-    $("#token-state").textContent = "token not accepted";
-    say("token: " + (e.status === 401 ? "not accepted, not kept" : e.message), false);
+    $("#token-state").textContent = t("token.notAccepted");
+    say(t("token.label") + ": " + (e.status === 401 ? t("token.notKept") : e.message), false);
     $("#token").focus();
   }
 });
@@ -111,218 +130,136 @@ $("#token-forget").addEventListener("click", () => {
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(WHO_KEY);
   showToken();
-  refresh();
+  live.restart();
+  render();
 });
 
-// --- alerts ----------------------------------------------------------------
+// --- state and the live stream --------------------------------------------
 
-function silenceMatchers(a) {
-  const l = a.labels || {};
-  const ms = [`rule="${a.rule}"`];
-  if (l.device || a.device) ms.push(`device="${l.device || a.device}"`);
-  return ms.join(", ");
+// state is what the pages draw: loaded at start and on every (re)connect,
+// then kept current by the event stream.
+const state = { overview: null, devices: new Map(), alerts: [], health: null, ticketsChanged: 0 };
+
+// loadAll reads everything the header and the overview need.
+async function loadAll() {
+  const [overview, devices, alerts] = await Promise.all([api("GET", "/api/v1/overview"), api("GET", "/api/v1/devices"), api("GET", "/api/v1/alerts")]);
+  state.overview = overview;
+  state.devices = new Map((devices || []).map(d => [d.id, d]));
+  state.alerts = alerts || [];
 }
 
-// mutedBy names what mutes an alert: a silence by its comment (and who set
-// it), a maintenance window by name, an inhibiting alert as given.
-function mutedBy(a, silences) {
-  const byID = new Map(silences.map(s => [s.id, s]));
-  return [...(a.silenced_by || []).map(id => {
-    const s = byID.get(id);
-    if (!s) return id;
-    const what = s.comment || s.name || id;
-    return s.created_by ? `${what} (${s.created_by})` : what;
-  }), a.inhibited_by].filter(Boolean).join(", ");
-}
-
-function renderAlerts(alerts, silences) {
-  const rows = alerts.map(a => el("tr", {},
-    el("td", { className: "sev-" + a.severity }, a.severity),
-    el("td", { title: (a.annotations && a.annotations.summary) || "" }, a.rule),
-    el("td", {}, a.device),
-    el("td", {}, a.state),
-    el("td", {}, fmtTime(a.fired_at || a.active_at)),
-    el("td", { className: "muted", title: (a.silenced_by || []).join(", ") }, mutedBy(a, silences)),
-    el("td", {}, el("button", { type: "button", onclick: () => prefillSilence(a) }, "Silence…"))));
-  $("#alerts tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colSpan: 7, className: "muted" }, "none"))]));
-}
-
-function prefillSilence(a) {
-  const f = $("#silence-form");
-  f.elements.matchers.value = silenceMatchers(a);
-  f.elements.comment.focus();
-  f.scrollIntoView({ behavior: "smooth", block: "center" });
-}
-
-// --- tickets ---------------------------------------------------------------
-
-// drafts keeps what people type into a ticket row across refreshes.
-const drafts = new Map();
-
-// ticketActions returns the buttons of a ticket's status; comment is the
-// row's text field, sent with resolve and as the follow-up note.
-function ticketActions(t) {
-  const id = t.id;
-  const note = el("input", { type: "text", placeholder: "comment", maxLength: 1000, value: drafts.get(id) || "" });
-  note.addEventListener("input", () => drafts.set(id, note.value));
-  const post = (action, body, label) => el("button", {
-    type: "button", disabled: !token(), title: token() ? "" : "needs an API token",
-    onclick: () => act(`#${id} ${label}`, async () => {
-      await api("POST", `/api/v1/tickets/${id}/${action}`, body());
-      drafts.delete(id);
-    }),
-  }, label);
-  const comment = () => ({ comment: note.value.trim() });
-  const out = [];
-  switch (t.status) {
-    case "open":
-      out.push(post("ack", comment, "Acknowledge"), post("start", comment, "Start"));
-      break;
-    case "acknowledged":
-      out.push(post("start", comment, "Start"));
-      break;
-    case "on_hold":
-      out.push(post("start", comment, "Resume"));
-      break;
-    case "resolved":
-      if (t.follow_up_result === "ok") {
-        out.push(post("close", comment, "Close"));
-      } else {
-        out.push(post("follow-up", () => ({ result: "ok", note: note.value.trim() }), "Follow-up OK"),
-          post("follow-up", () => ({ result: "failed", note: note.value.trim() }), "Follow-up failed"));
+// live follows GET /api/v1/events. EventSource cannot send headers, so the
+// tab's token goes as ?token= (the server takes it there for this route
+// only). The browser reconnects by itself; every (re)connect starts with
+// hello, which reloads the state.
+const live = {
+  src: null,
+  retry: null,
+  async start() {
+    const tok = token();
+    // Without a token the API may refuse to be read: ask first, so that
+    // the stream is not opened only to be refused; the token field says
+    // what to do, and a new token restarts the stream.
+    try { await api("GET", "/api/v1/overview"); } catch (e) {
+      if (e.status === 401) { $("#live").textContent = t("live.off"); $("#live").className = "live-off"; return; }
+    }
+    if (tok !== token()) return; // the token changed meanwhile: its restart opens the stream
+    if (this.src) this.src.close();
+    const src = new EventSource("/api/v1/events" + (tok ? "?token=" + encodeURIComponent(tok) : ""));
+    this.src = src;
+    src.addEventListener("hello", async () => {
+      $("#live").textContent = t("live.on");
+      $("#live").className = "live-on";
+      try { await loadAll(); } catch (e) { /* the header says why */ }
+      render();
+    });
+    src.addEventListener("overview", ev => { state.overview = JSON.parse(ev.data); drawHeader(); page.onOverview && page.onOverview(); });
+    src.addEventListener("device", ev => { const d = JSON.parse(ev.data); state.devices.set(d.id, d); page.onDevice && page.onDevice(d); });
+    src.addEventListener("alerts", ev => { state.alerts = JSON.parse(ev.data) || []; page.onAlerts && page.onAlerts(); });
+    src.addEventListener("ticket", ev => { state.ticketsChanged++; page.onTicket && page.onTicket(JSON.parse(ev.data)); });
+    src.onerror = () => {
+      $("#live").textContent = t("live.off");
+      $("#live").className = "live-off";
+      if (src.readyState === EventSource.CLOSED) { // refused (401): try again later
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => this.restart(), 10000);
       }
-      break;
-  }
-  if (["open", "acknowledged", "in_progress"].includes(t.status)) {
-    out.push(post("hold", comment, "Hold"));
-    const resolve = post("resolve", comment, "Resolve");
-    resolve.onclick = () => {
-      if (!note.value.trim()) { say(`#${id} resolve: write what was done in the comment field`, false); note.focus(); return; }
-      act(`#${id} resolve`, async () => { await api("POST", `/api/v1/tickets/${id}/resolve`, comment()); drafts.delete(id); });
     };
-    out.push(resolve);
-  }
-  if (!out.length) return el("span", { className: "muted" }, "—");
-  return el("div", { className: "actions" }, note, out);
+  },
+  restart() {
+    if (this.src) this.src.close();
+    clearTimeout(this.retry);
+    this.start();
+  },
+};
+
+// --- header ----------------------------------------------------------------
+
+function drawHeader() {
+  const o = state.overview;
+  if (!o) return;
+  const badge = $("#site-state");
+  badge.textContent = t("state." + o.state);
+  badge.className = "badge state-" + o.state;
+  $("#status").textContent = t("status", { state: t("state." + o.state), n: (o.devices || []).length, time: new Date().toLocaleTimeString(lang()) });
+  document.title = (o.state === "ok" ? "" : "⚠ ") + "facilityd";
 }
 
-function dueCell(t, now) {
-  let kind = "", at = "";
-  if (t.status === "open") { kind = "respond"; at = t.respond_by; }
-  else if (t.status === "on_hold") return el("td", { className: "muted" }, "paused (on hold)");
-  else if (["acknowledged", "in_progress"].includes(t.status)) { kind = "resolve"; at = t.resolve_by; }
-  else if (t.status === "resolved" && !t.follow_up_at && t.follow_up_by) { kind = "follow-up"; at = t.follow_up_by; }
-  if (!kind) return el("td", { className: "muted" }, t.status === "resolved" ? "follow-up " + (t.follow_up_result || "") : "");
-  const late = new Date(at).getTime() < now;
-  return el("td", { className: late ? "breached" : "", title: late ? "SLA breached" : "" },
-    kind + " by " + fmtTime(at) + (late ? " (late)" : ""));
+// --- router ----------------------------------------------------------------
+
+// pages maps the first part of the hash to a page: draw(main, args) fills
+// the view; the on* handlers take live events while it shows.
+const pages = {};
+let page = {};
+
+function route() {
+  const parts = (location.hash.replace(/^#\/?/, "") || "overview").split("/").map(decodeURIComponent);
+  return { name: pages[parts[0]] ? parts[0] : "overview", args: parts.slice(1) };
 }
 
-function renderTickets(ts) {
-  // Leave the table alone while someone types in it.
-  if ($("#tickets").contains(document.activeElement) && document.activeElement.tagName === "INPUT") return;
-  const now = Date.now();
-  const rows = ts.map(t => el("tr", {},
-    el("td", {}, String(t.id)),
-    el("td", {}, t.status.replace("_", " ")),
-    el("td", {}, t.priority),
-    el("td", {}, t.title, el("div", { className: "muted" }, [t.device, t.location, t.category].filter(Boolean).join(" · "))),
-    el("td", { className: "num" }, String(t.occurrences)),
-    dueCell(t, now),
-    el("td", {}, t.assignee || ""),
-    el("td", {}, ticketActions(t))));
-  $("#tickets tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colSpan: 8, className: "muted" }, "none"))]));
-}
+let renderSeq = 0;
 
-$("#report-form").addEventListener("submit", ev => {
-  ev.preventDefault();
-  const f = ev.target;
-  const body = { title: f.elements.title.value.trim(), priority: f.elements.priority.value, location: f.elements.location.value.trim(), category: f.elements.category.value.trim() };
-  act("report repair", async () => {
-    const t = await api("POST", "/api/v1/tickets", body);
-    f.reset();
-    say(`ticket #${t.id} opened`, true);
-  });
-});
-
-// --- silences --------------------------------------------------------------
-
-const silenceForm = $("#silence-form");
-silenceForm.elements.for.addEventListener("change", () => { silenceForm.elements.until.disabled = silenceForm.elements.for.value !== "until"; });
-silenceForm.addEventListener("submit", ev => {
-  ev.preventDefault();
-  const f = silenceForm;
-  const body = {
-    matchers: f.elements.matchers.value.split(",").map(s => s.trim()).filter(Boolean),
-    comment: f.elements.comment.value.trim(),
-  };
-  if (f.elements.for.value === "until") {
-    const end = new Date(f.elements.until.value);
-    if (!f.elements.until.value || isNaN(end)) { say("silence: choose when it ends", false); return; }
-    body.ends_at = end.toISOString();
-  } else {
-    body.duration = f.elements.for.value;
-  }
-  act("silence", async () => { await api("POST", "/api/v1/silences", body); f.reset(); f.elements.until.disabled = true; });
-});
-
-function renderSilences(list) {
-  const rows = list.map(s => el("tr", {},
-    el("td", {}, (s.matchers || []).join(", ")),
-    el("td", {}, fmtTime(s.ends_at)),
-    el("td", {}, s.created_by || ""),
-    el("td", {}, s.comment || ""),
-    el("td", {}, el("button", {
-      type: "button", disabled: !token(), title: token() ? "" : "needs an API token",
-      onclick: () => act("expire silence", () => api("DELETE", "/api/v1/silences/" + encodeURIComponent(s.id))),
-    }, "Expire"))));
-  $("#silences tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colSpan: 5, className: "muted" }, "none"))]));
-}
-
-// --- devices ---------------------------------------------------------------
-
-function healthText(h) {
-  if (!h || !Object.keys(h).length) return "";
-  const parts = [];
-  if (typeof h.latency_ms === "number") parts.push(h.latency_ms.toFixed(1) + " ms");
-  if (h.errors !== undefined) parts.push(h.errors + " errors");
-  if (h.skipped) parts.push(h.skipped + " skipped");
-  return parts.join(" · ");
-}
-
-function renderDevices(devices) {
-  const cards = devices.map(d => {
-    const h = d.health || {};
-    const state = h.state || d.state;
-    const pts = Object.entries(d.points || {}).sort(([a], [b]) => a.localeCompare(b));
-    const rows = pts.map(([k, r]) => el("tr", {}, el("td", {}, k), el("td", { className: "num" }, fmtVal(r.value)), el("td", { className: "muted" }, r.unit || "")));
-    return el("section", {},
-      el("h2", {}, d.id + " ", el("span", { className: "muted" }, [d.type, d.location].filter(Boolean).join(" · ")), " ",
-        el("span", { className: "state-" + state }, state), " ",
-        el("span", { className: "health muted" }, healthText(h))),
-      el("table", {}, rows.length ? rows : el("tr", {}, el("td", { className: "muted" }, "no data yet"))));
-  });
-  $("#devices").replaceChildren(...cards);
-}
-
-// --- refresh ---------------------------------------------------------------
-
-async function refresh() {
+// render draws the page of the hash, and the header.
+async function render() {
+  const r = route();
+  const seq = ++renderSeq;
+  document.querySelectorAll("#nav a").forEach(a => a.classList.toggle("active", a.dataset.route === r.name || (a.dataset.route === "tickets" && r.name === "ticket")));
+  const p = pages[r.name];
+  if (page !== p && page.leave) page.leave();
+  page = p;
   try {
-    // a list the API gives as null (none yet) is an empty list
-    const [health, devices, alerts, tickets, silences] = (await Promise.all([api("GET", "/healthz"), api("GET", "/api/v1/devices"),
-      api("GET", "/api/v1/alerts"), api("GET", "/api/v1/tickets?limit=30"), api("GET", "/api/v1/silences?active=true").catch(() => [])]))
-      .map((v, i) => i === 0 ? v : (v || []));
-    $("#status").textContent = "status: " + health.status + " · " + devices.length + " devices · updated " + new Date().toLocaleTimeString();
-    renderAlerts(alerts, silences || []);
-    renderTickets(tickets);
-    renderSilences(silences || []);
-    renderDevices(devices);
+    if (!state.overview) await loadAll();
+    drawHeader();
+    const view = el("div", { className: "page page-" + r.name });
+    await p.draw(view, r.args);
+    if (seq !== renderSeq) return; // another render started meanwhile
+    $("#view").replaceChildren(view);
+    if (p.shown) p.shown(view);
   } catch (e) {
-    $("#status").textContent = "not updated: " + e.message;
+    if (seq !== renderSeq) return;
+    $("#status").textContent = t("notUpdated", { why: e.message });
+    $("#view").replaceChildren(el("p", { className: "muted" }, t("notUpdated", { why: e.message })));
   }
 }
 
-showToken();
-refresh();
-setInterval(refresh, 2000);
+// section builds a titled box.
+function section(title, cls, ...children) {
+  return el("section", { className: cls || "" }, el("h2", {}, title), ...children);
+}
+
+// table builds a table from header texts and rows (arrays of cells: nodes,
+// strings or {text, className, title}).
+function table(heads, rows, empty) {
+  const cell = (tag, c) => c instanceof Node ? el(tag, {}, c)
+    : (c && typeof c === "object" && !Array.isArray(c)) ? el(tag, { className: c.className || "", title: c.title || "", colSpan: c.colSpan || 1 }, c.node || c.text)
+      : el(tag, {}, c);
+  const body = rows.length ? rows.map(r => el("tr", {}, r.map(c => cell("td", c))))
+    : [el("tr", {}, el("td", { colSpan: heads.length, className: "muted" }, empty || t("none")))];
+  return el("div", { className: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, heads.map(h => el("th", {}, h)))), el("tbody", {}, body)));
+}
+
+// pointLabel is a point's label in the page's language, or its name.
+function pointLabel(r, name) {
+  if (r && lang() === "zh-CN" && r.label_zh) return r.label_zh;
+  return (r && r.label) || name;
+}
