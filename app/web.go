@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"sync"
 	"time"
@@ -115,6 +116,10 @@ func (a *app) Alerts() []web.Alert {
 		wa := web.Alert{Fingerprint: al.Fingerprint, Rule: al.Rule, Device: al.Subject(), Severity: string(al.Severity),
 			State: al.State.String(), ActiveAt: al.ActiveAt, Annotations: al.Annotations, Labels: al.Labels,
 			SilencedBy: al.SilencedBy, InhibitedBy: al.InhibitedBy}
+		if !math.IsNaN(al.Value) && !math.IsInf(al.Value, 0) {
+			v := al.Value
+			wa.Value = &v
+		}
 		if !al.FiredAt.IsZero() {
 			t := al.FiredAt
 			wa.FiredAt = &t
