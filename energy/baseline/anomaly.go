@@ -136,6 +136,14 @@ func (s CUSUMState) Step(z, k float64) CUSUMState {
 type CUSUMOptions struct {
 	K float64 // default 0.5
 	H float64 // default 5
+	// Recover, when above zero, also ends an alarm once the meter is
+	// shown back on its baseline: a second CUSUM of (k − z), run while
+	// the alarm lasts, passes Recover (in σ). The alarm ends where that
+	// sum last stood at zero and S restarts from zero. Without it an alarm
+	// lasts until S has come back to zero, which after a large fault can
+	// take far longer than the fault (S falls only k a step) and hides
+	// the next one.
+	Recover float64
 }
 
 // CUSUM runs Page's tabular CUSUM over the standardized residuals
@@ -153,11 +161,33 @@ func CUSUM(pts []Point, o CUSUMOptions) []Anomaly {
 	var s CUSUMState
 	hiStart, loStart := 0, 0 // where the current excursion began
 	hiAlarm, loAlarm := false, false
-	hiAt, loAt := 0, 0 // where it passed h
+	hiAt, loAt := 0, 0         // where it passed h
+	var hiBack, loBack float64 // the recovery sums
+	hiBackAt, loBackAt := 0, 0 // where they last stood at zero
 	for i, p := range pts {
 		z := math.NaN()
 		if p.Sigma > 0 {
 			z = (p.Actual - p.Predicted) / p.Sigma
+		}
+		if o.Recover > 0 && !math.IsNaN(z) {
+			if hiAlarm {
+				if hiBack = math.Max(0, hiBack+o.K-z); hiBack == 0 {
+					hiBackAt = i + 1
+				}
+				if hiBack > o.Recover {
+					out = append(out, anomaly(KindCUSUMHigh, pts, hiStart, max(hiBackAt, hiAt+1), hiAt))
+					hiAlarm, s.High = false, 0
+				}
+			}
+			if loAlarm {
+				if loBack = math.Max(0, loBack+o.K+z); loBack == 0 {
+					loBackAt = i + 1
+				}
+				if loBack > o.Recover {
+					out = append(out, anomaly(KindCUSUMLow, pts, loStart, max(loBackAt, loAt+1), loAt))
+					loAlarm, s.Low = false, 0
+				}
+			}
 		}
 		prev := s
 		s = s.Step(z, o.K)
@@ -168,10 +198,10 @@ func CUSUM(pts []Point, o CUSUMOptions) []Anomaly {
 			loStart = i
 		}
 		if s.High > o.H && !hiAlarm {
-			hiAlarm, hiAt = true, i
+			hiAlarm, hiAt, hiBack, hiBackAt = true, i, 0, i+1
 		}
 		if s.Low > o.H && !loAlarm {
-			loAlarm, loAt = true, i
+			loAlarm, loAt, loBack, loBackAt = true, i, 0, i+1
 		}
 		if hiAlarm && s.High == 0 {
 			out = append(out, anomaly(KindCUSUMHigh, pts, hiStart, i, hiAt))

@@ -93,6 +93,11 @@ func TestCUSUM(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) { check(t, CUSUM(series(c.actual...), CUSUMOptions{}), c.want) })
 	}
+	// With Recover 5 the alarm ends where the meter came back: the three
+	// hours at −2σ give the recovery sum 2.5 an hour, past 5 at the third,
+	// so the drift is [5, 25) and S⁺ restarts.
+	check(t, CUSUM(series(cat(repeat(10, 5), repeat(11, 20), repeat(8, 3), repeat(10, 7))...), CUSUMOptions{Recover: 5}),
+		[]want{{KindCUSUMHigh, 5, 25, 20, false}})
 	// S⁺ after 20 h at +1σ then 3 h at −2σ: 20·0.5 = 10, then 10−2.5·3 = 2.5, …
 	var s CUSUMState
 	for range 20 {
