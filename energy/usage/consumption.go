@@ -8,8 +8,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/facilityd/facilityd/store"
 )
 
 // Flux is what the engine needs of InfluxDB: a bucket and a way to run a
@@ -182,12 +180,14 @@ func (e *Engine) run(ctx context.Context, g *grid, meters []*Meter) (map[string]
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			rs := newRows(b)
+			var got map[string]series
 			var err error
 			if e.ql != nil {
-				err = e.ql.QueryInfluxQL(ctx, b.influxQL(g), func(s store.InfluxQLSeries) error { return rs.addInfluxQL(b, s) })
+				got, err = b.queryInfluxQL(ctx, e.ql, g)
 			} else {
+				rs := newRows(b)
 				err = e.src.QueryRows(ctx, b.query(e.src.Bucket(), g), rs.add)
+				got = rs.series()
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -196,7 +196,7 @@ func (e *Engine) run(ctx context.Context, g *grid, meters []*Meter) (map[string]
 				return
 			}
 			for _, m := range b.meters {
-				out[m.ID] = assemble(m, g, rs.byDevice[m.Device].series)
+				out[m.ID] = assemble(m, g, got[m.Device])
 			}
 		})
 	}
@@ -205,25 +205,26 @@ func (e *Engine) run(ctx context.Context, g *grid, meters []*Meter) (map[string]
 }
 
 // makeBatches groups meters that one query can read: same measurement,
-// point, kind and max gap, each device once, at most size.
+// point, kind, max gap and poll interval (InfluxQL's count leaves out the
+// windows of the expected count), each device once, at most size.
 func makeBatches(meters []*Meter, size int) []batch {
 	type key struct {
 		measurement, point string
 		power              bool
-		maxGap             time.Duration
+		maxGap, poll       time.Duration
 	}
 	sorted := slices.Clone(meters)
 	slices.SortStableFunc(sorted, func(a, b *Meter) int {
 		return cmp.Or(cmp.Compare(a.Measurement, b.Measurement), cmp.Compare(a.Point(), b.Point()),
-			cmp.Compare(a.Power, b.Power), cmp.Compare(a.maxGap(), b.maxGap()))
+			cmp.Compare(a.Power, b.Power), cmp.Compare(a.maxGap(), b.maxGap()), cmp.Compare(a.PollInterval, b.PollInterval))
 	})
 	var out []batch
 	var cur key
 	devices := map[string]bool{}
 	for _, m := range sorted {
-		k := key{m.Measurement, m.Point(), m.Power != "", m.maxGap()}
+		k := key{m.Measurement, m.Point(), m.Power != "", m.maxGap(), max(m.PollInterval, 0)}
 		if len(out) == 0 || k != cur || devices[m.Device] || len(out[len(out)-1].meters) == size {
-			out = append(out, batch{measurement: k.measurement, point: k.point, power: k.power, maxGap: k.maxGap})
+			out = append(out, batch{measurement: k.measurement, point: k.point, power: k.power, maxGap: k.maxGap, poll: k.poll})
 			cur, devices = k, map[string]bool{}
 		}
 		devices[m.Device] = true

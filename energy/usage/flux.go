@@ -38,6 +38,7 @@ type batch struct {
 	measurement, point string
 	power              bool
 	maxGap             time.Duration
+	poll               time.Duration // of every meter, or 0 (unknown or mixed)
 	meters             []*Meter
 }
 
@@ -147,6 +148,15 @@ func (c *collected) addStep(kind string, st step) {
 	} else {
 		c.Gaps = append(c.Gaps, st)
 	}
+}
+
+// series returns each device's series.
+func (rs *rows) series() map[string]series {
+	out := make(map[string]series, len(rs.byDevice))
+	for dev, c := range rs.byDevice {
+		out[dev] = c.series
+	}
+	return out
 }
 
 // window returns the window starting at start, added when new.
