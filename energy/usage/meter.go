@@ -5,9 +5,10 @@
 // totals per category, sub-item, building and site with the unmetered
 // remainder of every meter that has sub-meters.
 //
-// The window aggregates are computed in InfluxDB (see flux.go); what comes
-// back is a few rows per window and one row per drop or gap, never the raw
-// readings. The arithmetic on those rows is pure (assemble.go) and serves the
+// The window aggregates are computed in InfluxDB, in InfluxQL (influxql.go,
+// the default: fast on 1.8, and on 2.x through its v1 /query) or in Flux
+// (flux.go); what comes back is a few rows per window and one row per drop
+// or gap, never the raw readings. The arithmetic on those rows is pure (assemble.go) and serves the
 // same readings held in memory (FromPoints), so tests and files use the same
 // code.
 package usage
