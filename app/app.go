@@ -30,6 +30,9 @@ type Options struct {
 	Reload <-chan struct{}
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// InspectEvery is how often the inspection plans are evaluated
+	// (default a minute); tests make it short.
+	InspectEvery time.Duration
 }
 
 // TicketQueueFile is the journal of alert transitions on their way to
@@ -78,7 +81,9 @@ type app struct {
 	saved      *rules.Snapshot
 	prevEngine *rules.Engine // of the stopped generation, for the next to inherit
 
-	ticketRun *ticketRun // dispatcher and SLA checks, restarted on reload (tickets.go)
+	ticketRun    *ticketRun // dispatcher and SLA checks, restarted on reload (tickets.go)
+	inspector    *inspector // the running generation's inspection plans (inspections.go); guarded by mu
+	inspectEvery time.Duration
 }
 
 // Run runs facilityd until ctx is done. Storage, tickets and the web server
@@ -99,7 +104,10 @@ func run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &app{log: opts.Logger, now: opts.Now, live: newLive(), silences: rules.NewSilenceStore(SilencesPath(cfg))}
+	if opts.InspectEvery <= 0 {
+		opts.InspectEvery = inspectEvery
+	}
+	a := &app{log: opts.Logger, now: opts.Now, inspectEvery: opts.InspectEvery, live: newLive(), silences: rules.NewSilenceStore(SilencesPath(cfg))}
 	a.setConfig(cfg)
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
@@ -265,6 +273,13 @@ func (a *app) runGeneration(ctx context.Context) error {
 	defer alerts.stop()
 	if err := a.startDrivers(cfg); err != nil {
 		return fmt.Errorf("drivers: %w", err)
+	}
+	var insp sync.WaitGroup
+	defer insp.Wait()
+	inspCtx, stopInsp := context.WithCancel(ctx)
+	defer stopInsp()
+	if err := a.startInspections(inspCtx, cfg, &insp); err != nil {
+		return fmt.Errorf("inspections: %w", err)
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()

@@ -43,7 +43,11 @@ func (c *Config) loadRules(dir string) []error {
 // RuleSet returns the rules, inhibit rules and maintenance windows for
 // rules.NewEngine.
 func (c *Config) RuleSet() *rules.Set {
-	return &rules.Set{Rules: c.Rules, Inhibit: c.Inhibit, Windows: c.Windows}
+	set := &rules.Set{Rules: c.Rules, Inhibit: c.Inhibit, Windows: c.Windows}
+	for _, p := range c.Inspections {
+		set.Inspections = append(set.Inspections, rules.InspectionPlan{Name: p.Name, Title: p.Description, Match: p.Match})
+	}
+	return set
 }
 
 // RuleDevices returns the rule view of every configured device. A Modbus

@@ -22,6 +22,10 @@ type InspectionService interface {
 	// CompleteInspection records work done (or, with Skip, skipped) and
 	// advances the plan; see tickets.Store.CompleteInspection.
 	CompleteInspection(ctx context.Context, c tickets.Completion) ([]tickets.InspectionRecord, error)
+	// Checklist returns an inspection ticket's checklist with its answers.
+	Checklist(ctx context.Context, ticketID int64) ([]tickets.ChecklistItem, error)
+	// AnswerItem records an answer to one item; see tickets.Store.AnswerItem.
+	AnswerItem(ctx context.Context, ticketID int64, index int, answer string, value *float64, note, actor string) (tickets.ChecklistItem, error)
 }
 
 // InspectionQuery selects inspections; zero fields select everything.
@@ -64,6 +68,51 @@ func (s *Server) inspectionRoutes() {
 	s.mux.HandleFunc("GET /api/v1/inspections.ics", s.inspectionCalendar)
 	s.mux.HandleFunc("GET /api/v1/inspections/{id}", s.inspection)
 	s.mux.HandleFunc("POST /api/v1/inspections/{id}/{action}", s.require(RoleOperator, s.inspectionAction))
+	s.mux.HandleFunc("GET /api/v1/tickets/{id}/checklist", s.checklist)
+	s.mux.HandleFunc("POST /api/v1/tickets/{id}/checklist", s.require(RoleOperator, s.checklistAnswer))
+}
+
+func (s *Server) checklist(w http.ResponseWriter, r *http.Request) {
+	id, ok := ticketID(w, r)
+	if !ok {
+		return
+	}
+	items, err := s.Inspections.Checklist(r.Context(), id)
+	if err != nil {
+		s.ticketError(w, err)
+		return
+	}
+	if items == nil {
+		items = []tickets.ChecklistItem{}
+	}
+	writeJSON(w, http.StatusOK, items)
+}
+
+// answerRequest is the body of POST /api/v1/tickets/{id}/checklist: one
+// item's answer. A reading sends value (or answer as a number), yes_no
+// answer "yes" or "no", text answer; a failed item needs a note.
+type answerRequest struct {
+	Index  int      `json:"index"`
+	Answer string   `json:"answer"`
+	Value  *float64 `json:"value"`
+	Note   string   `json:"note"`
+}
+
+func (s *Server) checklistAnswer(w http.ResponseWriter, r *http.Request, actor string) {
+	id, ok := ticketID(w, r)
+	if !ok {
+		return
+	}
+	var req answerRequest
+	if !decodeBody(w, r, &req, false) {
+		return
+	}
+	item, err := s.Inspections.AnswerItem(r.Context(), id, req.Index, req.Answer, req.Value, req.Note, actor)
+	if err != nil {
+		s.ticketError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, item)
 }
 
 func (s *Server) inspectionQuery(w http.ResponseWriter, r *http.Request) (InspectionQuery, bool) {

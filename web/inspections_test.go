@@ -66,6 +66,23 @@ func (f *fakeInspections) CompleteInspection(_ context.Context, c tickets.Comple
 	return nil, fmt.Errorf("inspection %s on %s: %w", c.Plan, c.Device, tickets.ErrNotFound)
 }
 
+func (f *fakeInspections) Checklist(_ context.Context, id int64) ([]tickets.ChecklistItem, error) {
+	if id != 7 {
+		return nil, fmt.Errorf("ticket %d: %w", id, tickets.ErrNotFound)
+	}
+	return []tickets.ChecklistItem{{Index: 1, Text: "制动器间隙 / brake gap", Evidence: tickets.EvidenceReading, Required: true}}, nil
+}
+
+func (f *fakeInspections) AnswerItem(_ context.Context, id int64, index int, answer string, value *float64, note, actor string) (tickets.ChecklistItem, error) {
+	if id != 7 || index != 1 {
+		return tickets.ChecklistItem{}, fmt.Errorf("item %d of ticket %d: %w", index, id, tickets.ErrNotFound)
+	}
+	if value == nil {
+		return tickets.ChecklistItem{}, fmt.Errorf("a reading needs a number: %w", tickets.ErrInvalid)
+	}
+	return tickets.ChecklistItem{Index: 1, Value: value, Note: note, AnsweredBy: actor}, nil
+}
+
 func inspectionList(t *testing.T) []Inspection {
 	t.Helper()
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
@@ -158,6 +175,21 @@ func TestInspectionRoutes(t *testing.T) {
 	}
 	if rec := post("/api/v1/inspections/pump_service:pump-1/done", op, `{"colour":"red"}`); rec.Code != 400 {
 		t.Errorf("unknown field: %d", rec.Code)
+	}
+	if rec := get(s, "/api/v1/tickets/7/checklist", ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), "brake gap") {
+		t.Errorf("checklist: %d %s", rec.Code, rec.Body)
+	}
+	if rec := get(s, "/api/v1/tickets/8/checklist", ""); rec.Code != 404 {
+		t.Errorf("checklist of another ticket: %d", rec.Code)
+	}
+	if rec := post("/api/v1/tickets/7/checklist", "Bearer "+viewerToken, `{"index":1,"value":0.4}`); rec.Code != 403 {
+		t.Errorf("answer as viewer: %d", rec.Code)
+	}
+	if rec := post("/api/v1/tickets/7/checklist", op, `{"index":1,"answer":"fine"}`); rec.Code != 400 {
+		t.Errorf("reading without a number: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post("/api/v1/tickets/7/checklist", op, `{"index":1,"value":0.4,"note":"ok"}`); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"answered_by": "ana"`) {
+		t.Errorf("answer: %d %s", rec.Code, rec.Body)
 	}
 	if len(f.done) != 1 || f.done[0].Actor != "ana" || f.done[0].Counters["run_hours"] != 2000.5 || f.done[0].Note != "bearings greased" {
 		t.Errorf("completions = %+v", f.done)
