@@ -89,6 +89,10 @@ func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	// Resolving or closing an inspection ticket completes the inspection.
+	if _, err := inspectionEngine(cfg, st); err != nil {
+		return err
+	}
 	printOne := func(t tickets.Ticket, err error) error {
 		if err != nil {
 			return err

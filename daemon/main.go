@@ -39,6 +39,8 @@ Usage:
   facilityd modbus read -c FILE --device ID | --address HOST:PORT --unit N --register holding
                         --start 40001 --count 10 --type float32 [--byte-order CDAB]
                                    read a device once: decoded values and raw registers
+  facilityd inspections list|show|done|skip|history|report -c FILE ...
+                                   preventive maintenance plans ("facilityd inspections help")
   facilityd energy baseline|anomalies --csv METER.csv --temperature-csv TEMP.csv ...
                                    CalTRACK baselines and anomalies from files ("facilityd energy help")
   facilityd version
@@ -74,6 +76,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSilences(rest, stdout)
 	case "modbus":
 		err = cmdModbus(ctx, rest, stdout)
+	case "inspections":
+		err = cmdInspections(ctx, rest, stdout)
 	case "energy":
 		err = cmdEnergy(rest, stdout, stderr)
 	case "version", "--version", "-version":
