@@ -56,6 +56,10 @@ type deviceState struct {
 	// Inspection plans' statuses by plan (see inspection.go).
 	inspection map[string]string
 	inspected  bool // a status arrived since the last evaluation
+
+	// Energy rules' outcomes by rule (see energy.go).
+	energy    map[string]*energyStatus
+	energized bool // an outcome arrived since the last evaluation
 }
 
 // down reports whether the device's driver last said it did not answer.
@@ -117,7 +121,7 @@ func NewEngine(set *Set, devices []*Device, opts Options) (*Engine, error) {
 			continue
 		}
 		switch r.Kind {
-		case KindExpr, KindOffline:
+		case KindExpr, KindOffline, KindEnergy:
 		case KindGatewayOffline:
 			members := map[string][]*deviceState{}
 			for _, ds := range e.order {
@@ -159,6 +163,7 @@ func NewEngine(set *Set, devices []*Device, opts Options) (*Engine, error) {
 		}
 		e.addUnreadable(ds, builtin)
 		e.addInspections(ds, inspect)
+		e.addEnergy(ds, set.Rules)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -264,6 +269,10 @@ func (e *Engine) Observe(samples []drivers.Sample) []Transition {
 			ds.observeInspection(s)
 			continue
 		}
+		if s.Measurement == EnergyMeasurement {
+			ds.observeEnergy(s)
+			continue
+		}
 		if s.Measurement == drivers.HealthMeasurement { // offline rules read whether it answered
 			if s.Point == drivers.HealthUp && s.Value.Kind == drivers.KindBool {
 				ds.up, ds.upKnown, health = s.Value.B, true, true
@@ -316,6 +325,7 @@ func (e *Engine) evalDevice(ds *deviceState, ts time.Time, health bool) {
 		e.stepUnreadable(w, ts)
 	}
 	e.stepInspections(ds, ts)
+	e.stepEnergy(ds, ts)
 }
 
 func (e *Engine) computeSlots(ds *deviceState, ts time.Time) {

@@ -102,7 +102,7 @@ func (p *parser) group(n *yaml.Node) *Group {
 }
 
 var ruleFields = []string{"name", "kind", "match", "expr", "value", "for", "keep_firing_for", "clear",
-	"after", "severity", "labels", "annotations", "ticket", "flapping"}
+	"after", "severity", "labels", "annotations", "ticket", "flapping", "detector", "k", "n", "h"}
 
 // rule parses one rule and checks what needs no devices: required fields
 // by kind, enumerations, templates. Defaults are filled in.
@@ -145,6 +145,8 @@ func (p *parser) rule(n *yaml.Node, group string) *Rule {
 			r.Annotations = p.strMap(v, what, r.pos)
 		case "ticket":
 			p.ticket(v, r)
+		case "detector", "k", "n", "h":
+			p.energyField(key, v, r)
 		case "flapping":
 			p.fields(v, "flapping", []string{"window", "fires"}, func(key string, k, v *yaml.Node) {
 				r.pos["flapping."+key] = p.At(v)
@@ -222,6 +224,8 @@ func (p *parser) ruleSemantics(r *Rule, malformed bool) {
 		if r.After != 0 {
 			add("after", "after is for offline rules: an expr rule waits with for")
 		}
+	case KindEnergy:
+		p.energySemantics(r, malformed, add)
 	case KindOffline, KindGatewayOffline:
 		for _, f := range []string{"expr", "clear", "value"} {
 			if _, ok := r.pos[f]; ok {
@@ -231,6 +235,9 @@ func (p *parser) ruleSemantics(r *Rule, malformed bool) {
 		if r.After == 0 {
 			r.After = DefaultAfter
 		}
+	}
+	if r.Kind != KindEnergy {
+		p.energySemantics(r, malformed, add)
 	}
 	if r.Flapping.Window > 0 && r.Flapping.Fires < 2 {
 		add("flapping.fires", "flapping.fires must be at least 2 (or set flapping.window: 0s to turn flap suppression off)")

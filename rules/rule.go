@@ -64,7 +64,7 @@ const (
 )
 
 // kinds are the valid rule kinds.
-var kinds = []Kind{KindExpr, KindOffline, KindGatewayOffline}
+var kinds = []Kind{KindExpr, KindOffline, KindGatewayOffline, KindEnergy}
 
 // Kinds lists the valid rule kinds.
 var Kinds = names(kinds)
@@ -154,6 +154,8 @@ type Rule struct {
 	Annotations map[string]string
 	Ticket      *TicketSpec
 	Flapping    Flapping
+	// Energy is the detector of an energy rule (see energy.go).
+	Energy *EnergySpec
 
 	pos       map[string]Pos // of the rule ("") and of each field written
 	templates map[string]*annotationTemplate

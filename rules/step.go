@@ -213,6 +213,10 @@ func (e *Engine) capture(in *instance, ts time.Time) {
 	switch {
 	case in.kind == codeOffline:
 		in.value0 = ts.Sub(in.dev.lastData).Seconds()
+	case in.kind == energyCode:
+		if st := in.dev.energy[in.rule.Name]; st != nil {
+			in.value0 = st.excess
+		}
 	case in.dev == nil:
 		n := 0
 		for _, ds := range in.members {
