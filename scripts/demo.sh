@@ -68,6 +68,18 @@ for _ in $(seq 1 600); do # wait until the simulator answers (after any backfill
   (exec 3<>"/dev/tcp/${FACILITYD_MODBUS_ADDR%:*}/${FACILITYD_MODBUS_ADDR##*:}") 2>/dev/null && break
   sleep 0.1
 done
+# A new demo records two past visits, as a site moving to facilityd enters
+# its paper log: the lift's half-monthly maintenance 20 days ago (so it is
+# overdue now) and the water tank's cleaning 170 days ago (due within its
+# 14-day lead: its ticket opens at once). The demo's door check (every 20
+# trips, demo-inspections.yaml) falls due while the demo runs.
+if [ ! -e "$FACILITYD_STATE_DIR/.inspections-seeded" ]; then
+  ./bin/facilityd inspections done elevator_half_monthly elevator-1 -c configs/demo.yaml --at -20d --actor demo \
+    -m "demo: last half-monthly visit, from the paper log" >/dev/null
+  ./bin/facilityd inspections done water_tank_cleaning pump-1 -c configs/demo.yaml --at -170d --actor demo \
+    -m "demo: last tank cleaning, from the contractor's report" >/dev/null
+  touch "$FACILITYD_STATE_DIR/.inspections-seeded"
+fi
 ./bin/facilityd run -c configs/demo.yaml 2> >(tee .demo/facilityd.log >&2) &
 pids+=($!)
 
@@ -79,6 +91,8 @@ cat <<MSG
     InfluxDB      ${FACILITYD_INFLUXDB_URL}  (database "facility"; try: curl -G ${FACILITYD_INFLUXDB_URL}/query --data-urlencode 'db=facility' --data-urlencode 'q=SELECT last(*) FROM pump')
     Modbus sim    ${FACILITYD_MODBUS_ADDR}  (try: mbpoll -m tcp -a 2 -t 3:float -B -r 1 -c 6 -1 -p ${FACILITYD_MODBUS_ADDR##*:} ${FACILITYD_MODBUS_ADDR%:*})
     fault         ${FAULT}: a ticket opens ~10 s after it starts
+    inspections   ./bin/facilityd inspections list -c configs/demo.yaml   (one overdue, one due soon, one falls due in ~15 min;
+                  calendar: http://${FACILITYD_HTTP_ADDR}/api/v1/inspections.ics)
     tickets       ./bin/facilityd tickets list -c configs/demo.yaml   (ack: ./bin/facilityd tickets ack -c configs/demo.yaml ID)
     API changes   curl -H "Authorization: Bearer \$(cat ${FACILITYD_API_TOKEN_FILE})" -XPOST http://${FACILITYD_HTTP_ADDR}/api/v1/tickets/ID/ack
     logs          .demo/*.log
