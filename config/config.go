@@ -61,6 +61,9 @@ type Config struct {
 	// files, then of the rule files, after Load; Zone is Timezone loaded.
 	Inspections []*inspections.Plan `yaml:"-"`
 	Zone        *time.Location      `yaml:"-"`
+	// Energy is the meters, weather and baselines (see energy.go); nil
+	// without an energy section.
+	Energy *Energy `yaml:"energy"`
 
 	// Path is the file this config was loaded from.
 	Path string `yaml:"-"`
@@ -151,7 +154,7 @@ func load(path string, lookup func(string) (string, bool)) (*Config, error) {
 		return nil, yamlstrict.SortErrors(append(append(errs, ruleErrs...), cfg.partialRuleErrors()...))
 	}
 	cfg.applyDefaults()
-	if errs := append(cfg.validate(), ruleErrs...); len(errs) > 0 {
+	if errs := append(append(cfg.validate(), ruleErrs...), cfg.loadEnergy()...); len(errs) > 0 {
 		return nil, yamlstrict.SortErrors(errs)
 	}
 	return cfg, nil
