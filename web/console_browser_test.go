@@ -160,7 +160,7 @@ func TestConsole(t *testing.T) {
 	_, st := ticketServer(t)
 	site := &siteStatus{}
 	s := New(Deps{Status: site, Tickets: st, Silences: dashSilences{}, History: influxHistory{q}, Events: NewHub(),
-		Auth: testAuth(t), Read: ReadToken}, slog.New(slog.DiscardHandler))
+		Auth: testAuth(t), Read: ReadToken, Inspections: &fakeInspections{list: inspectionList(t)}}, slog.New(slog.DiscardHandler))
 
 	t.Run("history API", func(t *testing.T) {
 		now := time.Now()

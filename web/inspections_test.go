@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,10 +20,21 @@ import (
 
 // fakeInspections is an InspectionService over a fixed list; it records
 // completions and refuses one whose version is old, as the store does.
+// With store set, checklists are that ticket store's.
 type fakeInspections struct {
-	mu   sync.Mutex
-	list []Inspection
-	done []tickets.Completion
+	mu    sync.Mutex
+	list  []Inspection
+	done  []tickets.Completion
+	store *tickets.Store
+}
+
+var _ InspectionService = (*fakeInspections)(nil)
+
+// completions returns the completions recorded so far.
+func (f *fakeInspections) completions() []tickets.Completion {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.done)
 }
 
 func (f *fakeInspections) Inspections(_ context.Context, q InspectionQuery) ([]Inspection, error) {
@@ -66,14 +78,20 @@ func (f *fakeInspections) CompleteInspection(_ context.Context, c tickets.Comple
 	return nil, fmt.Errorf("inspection %s on %s: %w", c.Plan, c.Device, tickets.ErrNotFound)
 }
 
-func (f *fakeInspections) Checklist(_ context.Context, id int64) ([]tickets.ChecklistItem, error) {
+func (f *fakeInspections) Checklist(ctx context.Context, id int64) ([]tickets.ChecklistItem, error) {
+	if f.store != nil {
+		return f.store.Checklist(ctx, id)
+	}
 	if id != 7 {
 		return nil, fmt.Errorf("ticket %d: %w", id, tickets.ErrNotFound)
 	}
 	return []tickets.ChecklistItem{{Index: 1, Text: "制动器间隙 / brake gap", Evidence: tickets.EvidenceReading, Required: true}}, nil
 }
 
-func (f *fakeInspections) AnswerItem(_ context.Context, id int64, index int, answer string, value *float64, note, actor string) (tickets.ChecklistItem, error) {
+func (f *fakeInspections) AnswerItem(ctx context.Context, id int64, index int, answer string, value *float64, note, actor string) (tickets.ChecklistItem, error) {
+	if f.store != nil {
+		return f.store.AnswerItem(ctx, id, index, answer, value, note, actor)
+	}
 	if id != 7 || index != 1 {
 		return tickets.ChecklistItem{}, fmt.Errorf("item %d of ticket %d: %w", index, id, tickets.ErrNotFound)
 	}

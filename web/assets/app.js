@@ -7,6 +7,7 @@
 
 const TOKEN_KEY = "facilityd-token";
 const WHO_KEY = "facilityd-token-who";
+const ROLE_KEY = "facilityd-token-role";
 const $ = sel => document.querySelector(sel);
 
 // el builds an element: attrs are properties (className, title, onclick…),
@@ -26,6 +27,26 @@ function el(tag, attrs, ...children) {
 const fmtTime = tm => tm ? new Date(tm).toLocaleString(lang()) : "";
 const fmtVal = v => v === null || v === undefined ? "n/a" : typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v);
 const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
+// role is the token's role from GET /api/v1/whoami: viewer, operator or
+// admin ("" before it is known).
+const role = () => (token() && sessionStorage.getItem(ROLE_KEY)) || "";
+// viewer says whether the tab's token may only read: its change buttons
+// are not shown at all (the server would refuse them with 403).
+const viewer = () => role() === "viewer";
+// canChange says whether change buttons work: a token that is not a
+// viewer's. Without a token they show, disabled, saying one is needed.
+const canChange = () => !!token() && !viewer();
+
+// loadRole asks whoami for the role of a token kept from before the role
+// was stored, and redraws when it is known.
+async function loadRole() {
+  if (!token() || sessionStorage.getItem(ROLE_KEY)) return;
+  try {
+    const me = await api("GET", "/api/v1/whoami");
+    sessionStorage.setItem(ROLE_KEY, me.role);
+    render();
+  } catch (e) { /* the token field says why */ }
+}
 
 // fmtAge says how long ago a time was: 5 s, 3 min, 2 h, 4 d.
 function fmtAge(tm, now) {
@@ -114,6 +135,7 @@ $("#token-form").addEventListener("submit", async ev => {
     const me = await api("GET", "/api/v1/whoami", undefined, v);
     sessionStorage.setItem(TOKEN_KEY, v);
     sessionStorage.setItem(WHO_KEY, `${me.name} (${me.role})`);
+    sessionStorage.setItem(ROLE_KEY, me.role);
     $("#token-form").classList.remove("need-token");
     say(t("token.inUse", { who: `${me.name} (${me.role})` }), true);
     showToken();
@@ -129,6 +151,7 @@ $("#token-form").addEventListener("submit", async ev => {
 $("#token-forget").addEventListener("click", () => {
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(WHO_KEY);
+  sessionStorage.removeItem(ROLE_KEY);
   showToken();
   live.restart();
   render();
@@ -224,6 +247,7 @@ async function render() {
   const r = route();
   const seq = ++renderSeq;
   document.querySelectorAll("#nav a").forEach(a => a.classList.toggle("active", a.dataset.route === r.name || (a.dataset.route === "tickets" && r.name === "ticket")));
+  document.body.classList.toggle("role-viewer", viewer());
   const p = pages[r.name];
   if (page !== p && page.leave) page.leave();
   page = p;

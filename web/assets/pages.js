@@ -27,7 +27,7 @@ function countsBar(o) {
       chip("pending", t("ov.pending"), o.pending)),
     el("div", { className: "count-group" }, el("span", { className: "muted" }, t("ov.tickets")),
       ["breached", "due_soon", "ok", "paused"].map(s => chip("sla-" + s, t("sla." + s), tk[s]))),
-    el("div", { className: "count-group" }, el("span", { className: "muted" }, t("ov.inspections")),
+    el("div", { className: "count-group" }, el("a", { className: "muted", href: "#/inspections" }, t("ov.inspections")),
       ["overdue", "due", "due_soon"].map(s => chip("ins-" + s, t("ins." + s), ins[s]))));
 }
 
@@ -158,6 +158,7 @@ pages.device = {
       api("GET", "/api/v1/alerts/history?device=" + encodeURIComponent(id) + "&from=" + new Date(Date.now() - 30 * 86400e3).toISOString() + "&limit=50").catch(e => ({ error: e.message })),
       api("GET", "/api/v1/tickets?device=" + encodeURIComponent(id) + "&limit=20").catch(() => []),
     ]);
+    const insBox = el("div", {});
     view.append(
       section("", "wide dev-head", el("div", { className: "dev-title" }, el("b", {}, d.id), " ", this.headBox, " ",
         el("span", { className: "muted" }, [t("type." + d.type, {}, d.type), d.location].filter(Boolean).join(" · ")), " ",
@@ -167,7 +168,9 @@ pages.device = {
       section(t("dev.trend"), "wide", el("div", { className: "picks" }, picks), this.chart.node),
       section(t("dev.health"), "wide", this.health.node),
       section(t("dev.alertHistory"), "", hist.error ? el("p", { className: "muted" }, hist.error) : alertHistoryTable(hist || [], false)),
-      section(t("dev.tickets"), "", ticketMiniTable(tks || [])));
+      section(t("dev.tickets"), "", ticketMiniTable(tks || [])),
+      section(t("dev.inspections"), "wide", insBox));
+    await drawDeviceInspections(insBox, id);
   },
   shown() { this.chart.load(); this.health.load(); },
   onDevice(d) {
@@ -216,7 +219,7 @@ function activeAlertsTable(alerts, silences, byKey) {
       { text: fmtAge(a.fired_at || a.active_at), title: fmtTime(a.fired_at || a.active_at) },
       tk ? el("a", { href: "#/ticket/" + tk.id }, "#" + tk.id) : "",
       { text: mutedBy(a, silences), className: "muted" },
-      el("button", { type: "button", onclick: () => prefillSilence(a) }, t("al.silence"))];
+      viewer() ? "" : el("button", { type: "button", className: "act-silence", onclick: () => prefillSilence(a) }, t("al.silence"))];
   });
   return table([t("al.severity"), t("al.rule"), t("al.device"), t("al.value"), t("al.state"), t("al.since"), t("al.ticket"), t("al.muted"), ""], rows);
 }
@@ -255,7 +258,7 @@ function silenceForm() {
 function silencesTable(list) {
   return table([t("si.matchers"), t("si.ends"), t("si.by"), t("si.comment"), ""], list.map(s => [
     (s.matchers || []).join(", "), fmtTime(s.ends_at), s.created_by || "", s.comment || "",
-    el("button", {
+    viewer() ? "" : el("button", {
       type: "button", disabled: !token(), title: token() ? "" : t("needsToken"),
       onclick: () => act(t("si.expire"), () => api("DELETE", "/api/v1/silences/" + encodeURIComponent(s.id))),
     }, t("si.expire"))]));
@@ -287,7 +290,7 @@ pages.alerts = {
     await loadHist();
     view.append(section(t("al.active"), "wide", summary, this.activeBox),
       section(t("al.history"), "wide", f, histBox),
-      section(t("si.title"), "", silenceForm()),
+      viewer() ? null : section(t("si.title"), "", silenceForm()),
       section(t("si.active"), "", silencesTable(this.silences)));
   },
   onAlerts() { if (this.activeBox) this.activeBox.replaceChildren(activeAlertsTable(state.alerts, this.silences, this.byKey)); },

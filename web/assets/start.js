@@ -10,4 +10,5 @@ showToken();
 window.addEventListener("hashchange", render);
 live.start();
 render();
+loadRole();
 setInterval(tickCountdowns, 1000);

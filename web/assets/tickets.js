@@ -51,8 +51,9 @@ function postTicket(id, action, body) {
 // actionButtons returns the lifecycle buttons of a ticket's status; note is
 // the comment field, sent with the change.
 function actionButtons(tk, note, after) {
+  if (viewer()) return [];
   const post = (action, body, label, check) => el("button", {
-    type: "button", disabled: !token(), title: token() ? "" : t("needsToken"), className: "act-" + action,
+    type: "button", disabled: !canChange(), title: token() ? "" : t("needsToken"), className: "act-" + action,
     onclick: () => {
       if (check && !check()) return;
       act(`#${tk.id} ${label}`, async () => { await postTicket(tk.id, action, body()); note.value = ""; if (after) after(); });
@@ -72,6 +73,13 @@ function actionButtons(tk, note, after) {
   }
   if (["open", "acknowledged", "in_progress"].includes(tk.status)) {
     out.push(post("hold", comment, t("act.hold")));
+  }
+  // An inspection ticket is its own follow-up: closing it completes the
+  // inspection, which the server refuses (saying why) until the checklist
+  // is done.
+  if (isInspectionTicket(tk) && ["open", "acknowledged", "in_progress", "on_hold"].includes(tk.status)) {
+    out.push(post("close", comment, t("act.complete")));
+  } else if (["open", "acknowledged", "in_progress"].includes(tk.status)) {
     out.push(post("resolve", comment, t("act.resolve"), () => {
       if (note.value.trim()) return true;
       say(`#${tk.id}: ${t("act.resolveNeedsComment")}`, false);
@@ -163,7 +171,7 @@ pages.tickets = {
     const reload = async () => { box.replaceChildren(queueTable(await loadQueue())); tickCountdowns(); };
     this.reload = reload;
     await reload();
-    view.append(section(t("tk.queue"), "wide", queueFilters(reload), box), section(t("rp.heading"), "", reportForm()));
+    view.append(section(t("tk.queue"), "wide", queueFilters(reload), box), viewer() ? null : section(t("rp.heading"), "", reportForm()));
   },
   onTicket() {
     // Several changes come at once: reload the queue once for them.
@@ -190,22 +198,25 @@ pages.ticket = {
       [t("tk.category"), tk.category || "—"], [t("al.device"), tk.device ? el("a", { href: "#/device/" + encodeURIComponent(tk.device) }, tk.device) : "—"],
       [t("rp.location"), tk.location || "—"], [t("tk.source"), t("src." + tk.source, {}, tk.source)], [t("tk.occ"), String(tk.occurrences)],
       [t("tk.created"), fmtTime(tk.created_at)], [t("tk.due"), countdown(tk)]];
+    if (tk.related) info.push([t("tp.related"), el("a", { href: "#/ticket/" + tk.related, className: "related" }, "#" + tk.related)]);
+    const checklist = isInspectionTicket(tk) ? await checklistSection(tk) : null;
     const assignee = el("input", { type: "text", name: "assignee", value: tk.assignee || "", size: 14, placeholder: t("tp.assigneePh") });
     const comment = el("textarea", { name: "text", rows: 2, maxLength: 4000, placeholder: t("tp.commentTextPh") });
-    const canAct = !!token();
+    const canAct = canChange();
     const hist = (events || []).map(e => [fmtTime(e.at), e.actor || "", eventText(e), e.detail || ""]);
     view.append(
       section(`#${tk.id} ${tk.title}`, "wide ticket-head",
         el("dl", { className: "facts" }, info.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
         tk.description ? el("p", { className: "desc" }, tk.description) : null,
-        el("div", { className: "actions" }, note, actionButtons(tk, note, after))),
-      section(t("tp.assign"), "", el("form", {
+        viewer() ? null : el("div", { className: "actions" }, note, actionButtons(tk, note, after))),
+      checklist,
+      viewer() ? null : section(t("tp.assign"), "", el("form", {
         className: "inline", onsubmit: ev => {
           ev.preventDefault();
           act(t("tp.assign"), () => postTicket(tk.id, "assign", { assignee: assignee.value.trim() }));
         },
       }, assignee, el("button", { type: "submit", disabled: !canAct, className: "act-assign" }, t("tp.assign")))),
-      section(t("tp.comment"), "", el("form", {
+      viewer() ? null : section(t("tp.comment"), "", el("form", {
         className: "inline", onsubmit: ev => {
           ev.preventDefault();
           if (!comment.value.trim()) return;
