@@ -173,6 +173,9 @@ func run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err := a.startHTTP(ctx, &wg); err != nil {
 		return err
 	}
+	if err := a.startPprof(ctx, &wg); err != nil {
+		return fmt.Errorf("pprof: %w", err)
+	}
 
 	for {
 		genCtx, stop := context.WithCancel(ctx)

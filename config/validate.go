@@ -62,6 +62,9 @@ func (c *Config) validate() []error {
 			add(&c.InfluxDB, field, "%v", err)
 		}
 	}
+	if err := c.HTTP.Validate(); err != nil && c.HTTP.Pprof != "" {
+		add(&c.HTTP, "pprof", "%v", err)
+	}
 	for _, name := range slices.Sorted(maps.Keys(c.Profiles)) {
 		errs = append(errs, c.validateProfile(name, c.Profiles[name])...)
 	}

@@ -20,6 +20,10 @@ type Config struct {
 	Read ReadMode `yaml:"read"`
 	// Tokens may use the API; anything that changes state needs one.
 	Tokens []Token `yaml:"tokens"`
+	// Pprof, when set, serves Go's profiler (net/http/pprof) on this
+	// address, which must be a loopback one: off by default, and never
+	// on the API's port.
+	Pprof string `yaml:"pprof"`
 }
 
 // ReadMode says who may read the API and /metrics.
@@ -54,7 +58,15 @@ func (m *ReadMode) UnmarshalYAML(n *yaml.Node) error {
 // Validate reports what is wrong with the http section that decoding does
 // not catch.
 func (c Config) Validate() error {
-	return c.Read.Validate()
+	if err := c.Read.Validate(); err != nil {
+		return err
+	}
+	if c.Pprof != "" {
+		if _, _, err := net.SplitHostPort(c.Pprof); err != nil || !IsLoopback(c.Pprof) {
+			return fmt.Errorf("http.pprof: %q: want a loopback host:port such as 127.0.0.1:6060 (the profiler shows the daemon's memory: never expose it)", c.Pprof)
+		}
+	}
+	return nil
 }
 
 // EffectiveRead is Read, or when unset its default for Listen: open on a
