@@ -101,8 +101,11 @@ func (b *browser) eval(what, expr string) {
 	}
 }
 
+// wait polls expr until it is true; an expression that throws (a node not
+// drawn yet) is false.
 func (b *browser) wait(what, expr string) {
 	b.t.Helper()
+	expr = "(() => { try { return !!(" + expr + ") } catch (e) { return false } })()"
 	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		body, _ := chromedp.Run(b.ctx, chromedp.Text("body"))
 		b.t.Fatalf("%s: %v\npage: %.2500s", what, err, body)
@@ -310,6 +313,8 @@ func TestConsoleInspections(t *testing.T) {
 	corrective := strconv.FormatInt(items[1].Corrective, 10)
 	b.run("corrective", chromedp.Click("#cl-2 a.corrective"))
 	b.wait("links back", `location.hash === "#/ticket/`+corrective+`" && document.querySelector("a.related")?.getAttribute("href") === "#/ticket/`+strconv.FormatInt(tk.ID, 10)+`"`)
+	b.wait("no stray text on a ticket without a checklist", `!document.querySelector(".checklist") && `+
+		`![...document.querySelector(".page").childNodes].some(n => n.nodeType === Node.TEXT_NODE)`)
 	b.noProblems("corrective ticket")
 
 	// Chinese: the glyphs need a CJK font (fonts-wqy-microhei, .ci/run).
@@ -334,6 +339,7 @@ func TestConsoleInspections(t *testing.T) {
 	b.run("viewer's ticket", chromedp.Navigate(base+"#/ticket/"+strconv.FormatInt(other.ID, 10)))
 	b.wait("checklist without answers", `document.querySelectorAll(".checklist .cl-item").length === 3 && document.body.classList.contains("role-viewer")`)
 	b.wait("no change buttons", `!document.querySelector(".act-answer, .cl-form, .actions, .act-close, .act-ack, .act-assign, .act-comment, input.note")`)
+	b.wait("no stray text", `![...document.querySelector(".page").childNodes].some(n => n.nodeType === Node.TEXT_NODE)`)
 	b.shot("ticket-viewer")
 	b.run("viewer's queue", chromedp.Navigate(base+"#/tickets"))
 	b.wait("no report form", `!!document.querySelector(".pager") && !document.querySelector("#report-form")`)

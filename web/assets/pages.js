@@ -290,7 +290,7 @@ pages.alerts = {
     await loadHist();
     view.append(section(t("al.active"), "wide", summary, this.activeBox),
       section(t("al.history"), "wide", f, histBox),
-      viewer() ? null : section(t("si.title"), "", silenceForm()),
+      ...(viewer() ? [] : [section(t("si.title"), "", silenceForm())]),
       section(t("si.active"), "", silencesTable(this.silences)));
   },
   onAlerts() { if (this.activeBox) this.activeBox.replaceChildren(activeAlertsTable(state.alerts, this.silences, this.byKey)); },

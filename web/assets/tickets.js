@@ -171,7 +171,8 @@ pages.tickets = {
     const reload = async () => { box.replaceChildren(queueTable(await loadQueue())); tickCountdowns(); };
     this.reload = reload;
     await reload();
-    view.append(section(t("tk.queue"), "wide", queueFilters(reload), box), viewer() ? null : section(t("rp.heading"), "", reportForm()));
+    view.append(section(t("tk.queue"), "wide", queueFilters(reload), box));
+    if (!viewer()) view.append(section(t("rp.heading"), "", reportForm()));
   },
   onTicket() {
     // Several changes come at once: reload the queue once for them.
@@ -204,7 +205,8 @@ pages.ticket = {
     const comment = el("textarea", { name: "text", rows: 2, maxLength: 4000, placeholder: t("tp.commentTextPh") });
     const canAct = canChange();
     const hist = (events || []).map(e => [fmtTime(e.at), e.actor || "", eventText(e), e.detail || ""]);
-    view.append(
+    // DOM append writes null as text: leave the missing sections out.
+    view.append(...[
       section(`#${tk.id} ${tk.title}`, "wide ticket-head",
         el("dl", { className: "facts" }, info.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
         tk.description ? el("p", { className: "desc" }, tk.description) : null,
@@ -223,7 +225,7 @@ pages.ticket = {
           act(t("tp.comment"), () => postTicket(tk.id, "comment", { text: comment.value.trim() }));
         },
       }, comment, el("button", { type: "submit", disabled: !canAct, className: "act-comment" }, t("tp.addComment")))),
-      section(t("tp.history"), "wide", table([t("al.time"), t("tp.actor"), t("tp.what"), t("tp.note")], hist)));
+      section(t("tp.history"), "wide", table([t("al.time"), t("tp.actor"), t("tp.what"), t("tp.note")], hist))].filter(Boolean));
   },
   onTicket(tk) {
     if (tk.id !== this.id || seen.get(tk.id) === tk.updated_at) return;
