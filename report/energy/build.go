@@ -1,0 +1,596 @@
+package energy
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/facilityd/facilityd/energy/usage"
+)
+
+// Options choose what a report covers.
+type Options struct {
+	Period   Period
+	Site     string
+	Building string
+	Category usage.Category
+	// Zone is the site's calendar: days, months, tariff hours.
+	Zone    *time.Location
+	Tariffs *Tariffs
+	// Lang is en or zh-CN.
+	Lang string
+	// Now is when the report is made: a period not over by then is
+	// reported up to Now (rounded down to the quarter hour), marked
+	// partial, never extrapolated. Zero means the period is over.
+	Now time.Time
+}
+
+// Build gathers the period's consumption, history, temperatures and
+// tickets from src and computes every figure of the report.
+func Build(ctx context.Context, src Source, o Options) (*Report, error) {
+	loc := o.Zone
+	if loc == nil {
+		loc = time.UTC
+	}
+	lang, err := ParseLang(o.Lang)
+	if err != nil {
+		return nil, err
+	}
+	p := o.Period
+	r := &Report{Lang: lang, Site: o.Site, Building: o.Building, Category: o.Category, Zone: loc,
+		Period: p, End: p.To, Previous: p.Previous(), LastYear: p.LastYear(), Generated: o.Now, Currency: "CNY"}
+	if o.Tariffs != nil && o.Tariffs.Currency != "" {
+		r.Currency = o.Tariffs.Currency
+	}
+	if !o.Now.IsZero() && o.Now.Before(p.To) {
+		end := o.Now.Truncate(15 * time.Minute)
+		if !end.After(p.From) {
+			return nil, fmt.Errorf("period %s has not started yet", p.Name)
+		}
+		r.End, r.Partial = end, true
+	}
+	q := usage.Query{Category: o.Category, Building: o.Building, Site: o.Site, From: p.From, To: r.End,
+		Interval: usage.Quarter, Zone: loc}
+	cur, err := src.Consumption(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("consumption of %s: %w", p.Name, err)
+	}
+	if len(cur.Meters) == 0 {
+		return nil, errors.New("no meter matches the report's building and category")
+	}
+	r.Warnings = append(r.Warnings, cur.Warnings...)
+	r.meters(cur, o.Tariffs)
+	r.totals(o.Tariffs)
+	r.demand(cur, o.Tariffs)
+	r.profile(cur)
+	r.quality(cur)
+
+	elapsed := r.End.Sub(p.From)
+	histFrom := slices.MinFunc([]time.Time{r.LastYear.From, r.Previous.From, p.From.AddDate(0, 0, -365)}, time.Time.Compare)
+	hq := q
+	hq.From, hq.To, hq.Interval = histFrom, r.End, usage.Hour
+	hist, err := src.Consumption(ctx, hq)
+	if err != nil {
+		return nil, fmt.Errorf("history before %s: %w", p.Name, err)
+	}
+	if err := r.history(ctx, src, hist, elapsed); err != nil {
+		return nil, err
+	}
+	r.enpis(o.Tariffs)
+	ts, err := src.Tickets(ctx, p.From, r.End)
+	if err != nil {
+		return nil, fmt.Errorf("energy tickets: %w", err)
+	}
+	r.tickets(ts, cur)
+	return r, nil
+}
+
+func (r *Report) local(t time.Time) time.Time { return t.In(r.Zone) }
+
+func (r *Report) dayStart(t time.Time) time.Time {
+	l := r.local(t)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, r.Zone)
+}
+
+// billed reports, per meter id, whether no selected meter is upstream.
+func billed(rep *usage.Report) map[string]bool {
+	in := map[string]bool{}
+	for _, u := range rep.Meters {
+		in[u.Meter] = true
+	}
+	out := map[string]bool{}
+	for _, u := range rep.Meters {
+		out[u.Meter] = u.Parent == "" || !in[u.Parent]
+	}
+	return out
+}
+
+// meters prices every quarter hour of every meter and charges the billed
+// meters their prorated fixed charges.
+func (r *Report) meters(rep *usage.Report, t *Tariffs) {
+	isBilled := billed(rep)
+	unpriced := map[string]bool{}
+	for _, u := range rep.Meters {
+		m := MeterFigures{Meter: u.Meter, Device: u.Device, Category: u.Category, SubItem: u.SubItem, Building: u.Building,
+			Parent: u.Parent, Unit: u.Unit, Billed: isBilled[u.Meter]}
+		bands := map[BandName]*BandAmount{}
+		var day *DayAmount
+		var daySamples, dayExpected float64
+		flush := func() {
+			if day != nil {
+				if dayExpected > 0 {
+					day.CoveragePct = daySamples / dayExpected
+				}
+				m.Days = append(m.Days, *day)
+			}
+		}
+		for _, s := range u.Slots {
+			d := r.dayStart(s.Start)
+			if day == nil || !d.Equal(day.Start) {
+				flush()
+				day = &DayAmount{Start: d, End: d.AddDate(0, 0, 1)}
+				daySamples, dayExpected = 0, 0
+			}
+			daySamples += s.CoveragePct
+			dayExpected++
+			m.Quantity += s.Amount
+			day.Quantity += s.Amount
+			band, price, ok := t.Price(u.Category, s.Start, r.Zone)
+			if !ok {
+				m.Unpriced += s.Amount
+				if s.Amount != 0 {
+					unpriced[string(u.Category)] = true
+				}
+				continue
+			}
+			c := s.Amount * price
+			m.EnergyCost += c
+			day.Cost += c
+			b := bands[band]
+			if b == nil {
+				b = &BandAmount{Band: band}
+				bands[band] = b
+			}
+			b.Quantity += s.Amount
+			b.Cost += c
+		}
+		flush()
+		for _, name := range append(slices.Clone(BandNames), AllHours) {
+			if b := bands[name]; b != nil {
+				m.Bands = append(m.Bands, *b)
+			}
+		}
+		if m.Billed {
+			m.FixedCost = r.fixed(u.Category, t)
+		}
+		m.Cost = m.EnergyCost + m.FixedCost
+		r.Meters = append(r.Meters, m)
+	}
+	for _, c := range usage.Categories {
+		if unpriced[string(c)] {
+			r.Warnings = append(r.Warnings, "unpriced:"+string(c))
+		}
+	}
+}
+
+// fixed is the fixed charge of one billed meter of category c over
+// [From, End): each day carries 1/(days in its month) of the monthly charge
+// of the schedule in force that day.
+func (r *Report) fixed(c usage.Category, t *Tariffs) float64 {
+	sum := 0.0
+	for d := r.dayStart(r.Period.From); d.Before(r.End); d = d.AddDate(0, 0, 1) {
+		s := t.Schedule(c, d, r.Zone)
+		if s == nil || s.FixedMonthly == 0 {
+			continue
+		}
+		sum += s.FixedMonthly * dayShare(d, r.End) / float64(daysIn(d))
+	}
+	return sum
+}
+
+// dayShare is the part of day d before end: 1, or less for the last day of
+// a partial period.
+func dayShare(d, end time.Time) float64 {
+	next := d.AddDate(0, 0, 1)
+	if !end.Before(next) {
+		return 1
+	}
+	return float64(end.Sub(d)) / float64(next.Sub(d))
+}
+
+func daysIn(d time.Time) int {
+	return time.Date(d.Year(), d.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// totals adds the billed meters up per category, band, sub-item and day.
+func (r *Report) totals(t *Tariffs) {
+	days := map[time.Time]*DayFigures{}
+	for ci, c := range usage.Categories {
+		cf := CategoryFigures{Category: c}
+		bands := map[BandName]*BandFigures{}
+		for _, m := range r.Meters {
+			if m.Category != c || !m.Billed {
+				continue
+			}
+			cf.Unit = m.Unit
+			cf.Meters++
+			cf.Quantity += m.Quantity
+			cf.EnergyCost += m.EnergyCost
+			cf.FixedCost += m.FixedCost
+			for _, b := range m.Bands {
+				bf := bands[b.Band]
+				if bf == nil {
+					bf = &BandFigures{Category: c, Band: b.Band}
+					bands[b.Band] = bf
+				}
+				bf.Quantity += b.Quantity
+				bf.Cost += b.Cost
+			}
+			for _, d := range m.Days {
+				df := days[d.Start]
+				if df == nil {
+					df = &DayFigures{Start: d.Start}
+					days[d.Start] = df
+				}
+				df.Quantity[ci] += d.Quantity
+				df.Cost[ci] += d.Cost
+			}
+		}
+		if cf.Meters == 0 {
+			continue
+		}
+		co2, ce := t.factor(c)
+		cf.KgCO2e, cf.Kgce = cf.Quantity*co2, cf.Quantity*ce
+		r.Categories = append(r.Categories, cf)
+		for _, name := range append(slices.Clone(BandNames), AllHours) {
+			if b := bands[name]; b != nil {
+				if cf.Quantity != 0 {
+					b.SharePct = 100 * b.Quantity / cf.Quantity
+				}
+				r.Bands = append(r.Bands, *b)
+			}
+		}
+	}
+	for _, d := range days {
+		r.Days = append(r.Days, *d)
+	}
+	slices.SortFunc(r.Days, func(a, b DayFigures) int { return a.Start.Compare(b.Start) })
+
+	// Sub-items: each electricity meter's own part, less its sub-meters.
+	children := map[string]float64{}
+	for _, m := range r.Meters {
+		if m.Parent != "" {
+			children[m.Parent] += m.Quantity
+		}
+	}
+	parts := map[usage.SubItem]float64{}
+	total := 0.0
+	for _, m := range r.Meters {
+		if m.Category != usage.Electricity {
+			continue
+		}
+		own := m.Quantity - children[m.Meter]
+		si := m.SubItem
+		if si == "" {
+			si = usage.Unassigned
+		}
+		parts[si] += own
+		total += own
+	}
+	for _, si := range append(slices.Clone(usage.SubItems), usage.Unassigned) {
+		if v, ok := parts[si]; ok {
+			f := SubItemFigures{SubItem: si, Quantity: v}
+			if total != 0 {
+				f.SharePct = 100 * v / total
+			}
+			r.SubItems = append(r.SubItems, f)
+		}
+	}
+}
+
+// gapSlots marks the slots a gap ends in: a counter's rise across a gap
+// lands there, which is no demand of that quarter hour.
+func gapSlots(u usage.Usage) map[int]bool {
+	out := map[int]bool{}
+	for _, e := range u.Events {
+		if e.Kind != usage.Gap {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(u.Slots, e.Time, func(s usage.Slot, t time.Time) int {
+			if s.End.After(t) {
+				if !s.Start.After(t) {
+					return 0
+				}
+				return 1
+			}
+			return -1
+		})
+		out[i] = true
+	}
+	return out
+}
+
+// demand finds each billed electricity meter's highest 15-minute demand per
+// month, charges it, and its base load.
+func (r *Report) demand(rep *usage.Report, t *Tariffs) {
+	for _, u := range rep.Meters {
+		mi := slices.IndexFunc(r.Meters, func(m MeterFigures) bool { return m.Meter == u.Meter })
+		m := &r.Meters[mi]
+		if u.Category != usage.Electricity || !m.Billed {
+			continue
+		}
+		d := DemandFigures{Meter: u.Meter, PeakKW: math.NaN(), BaseLoadKW: math.NaN()}
+		skip := gapSlots(u)
+		var mp *MonthPeak
+		flush := func() {
+			if mp == nil {
+				return
+			}
+			if !math.IsNaN(mp.PeakKW) {
+				if s := t.Schedule(usage.Electricity, mp.At, r.Zone); s != nil && s.DemandPerKW != 0 {
+					mp.Charge = mp.PeakKW * s.DemandPerKW * r.monthShare(mp.Month)
+				}
+				m.DemandCost += mp.Charge
+			}
+			d.Months = append(d.Months, *mp)
+		}
+		for i, s := range u.Slots {
+			l := r.local(s.Start)
+			month := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, r.Zone)
+			if mp == nil || !mp.Month.Equal(month) {
+				flush()
+				mp = &MonthPeak{Month: month, PeakKW: math.NaN()}
+			}
+			if skip[i] || s.Samples == 0 {
+				continue
+			}
+			kw := s.Amount / s.End.Sub(s.Start).Hours()
+			if math.IsNaN(mp.PeakKW) || kw > mp.PeakKW {
+				mp.PeakKW, mp.At = kw, s.Start
+			}
+			if math.IsNaN(d.PeakKW) || kw > d.PeakKW {
+				d.PeakKW, d.PeakAt = kw, s.Start
+			}
+		}
+		flush()
+		m.Cost += m.DemandCost
+		d.BaseLoadKW = r.baseLoad(u)
+		r.Demand = append(r.Demand, d)
+	}
+	for i := range r.Categories {
+		c := &r.Categories[i]
+		c.DemandCost, c.Cost = 0, 0
+		for _, m := range r.Meters {
+			if m.Category == c.Category && m.Billed {
+				c.DemandCost += m.DemandCost
+				c.Cost += m.Cost
+			}
+		}
+	}
+}
+
+// monthShare is the share of month's days within [From, End).
+func (r *Report) monthShare(month time.Time) float64 {
+	next := month.AddDate(0, 1, 0)
+	share := 0.0
+	for d := month; d.Before(next); d = d.AddDate(0, 0, 1) {
+		if !d.Before(r.dayStart(r.Period.From)) && d.Before(r.End) {
+			share += dayShare(d, r.End)
+		}
+	}
+	return share / float64(daysIn(month))
+}
+
+// hourly sums quarter slots into local hours: start → kWh and readings.
+type hourAmount struct {
+	start   time.Time
+	amount  float64
+	samples int
+}
+
+func (r *Report) hours(u usage.Usage) []hourAmount {
+	var out []hourAmount
+	for _, s := range u.Slots {
+		l := r.local(s.Start)
+		h := time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), 0, 0, 0, r.Zone)
+		if n := len(out); n == 0 || !out[n-1].start.Equal(h) {
+			out = append(out, hourAmount{start: h})
+		}
+		out[len(out)-1].amount += s.Amount
+		out[len(out)-1].samples += s.Samples
+	}
+	return out
+}
+
+// baseLoad is the mean over the nights of the lowest hourly demand between
+// 01:00 and 05:00, kW.
+func (r *Report) baseLoad(u usage.Usage) float64 {
+	mins := map[time.Time]float64{}
+	for _, h := range r.hours(u) {
+		if hr := r.local(h.start).Hour(); hr < 1 || hr >= 5 || h.samples == 0 {
+			continue
+		}
+		d := r.dayStart(h.start)
+		if v, ok := mins[d]; !ok || h.amount < v {
+			mins[d] = h.amount
+		}
+	}
+	if len(mins) == 0 {
+		return math.NaN()
+	}
+	sum := 0.0
+	for _, v := range mins {
+		sum += v
+	}
+	return sum / float64(len(mins))
+}
+
+// profile is the billed electricity's mean demand per hour of a weekday and
+// of a weekend day.
+func (r *Report) profile(rep *usage.Report) {
+	isBilled := billed(rep)
+	type acc struct {
+		sum float64
+		n   int
+	}
+	sums := map[time.Time]float64{}
+	for _, u := range rep.Meters {
+		if u.Category != usage.Electricity || !isBilled[u.Meter] {
+			continue
+		}
+		for _, h := range r.hours(u) {
+			if h.samples > 0 {
+				sums[h.start] += h.amount
+			}
+		}
+	}
+	if len(sums) == 0 {
+		return
+	}
+	var wd, we [24]acc
+	days := map[time.Time]bool{}
+	p := &Profile{}
+	for h, v := range sums {
+		l := r.local(h)
+		weekend := l.Weekday() == time.Saturday || l.Weekday() == time.Sunday
+		a := &wd[l.Hour()]
+		if weekend {
+			a = &we[l.Hour()]
+		}
+		a.sum += v
+		a.n++
+		if d := r.dayStart(h); !days[d] {
+			days[d] = true
+			if weekend {
+				p.WeekendDays++
+			} else {
+				p.WeekdayDays++
+			}
+		}
+	}
+	for i := range 24 {
+		p.Weekday[i], p.Weekend[i] = math.NaN(), math.NaN()
+		if wd[i].n > 0 {
+			p.Weekday[i] = wd[i].sum / float64(wd[i].n)
+		}
+		if we[i].n > 0 {
+			p.Weekend[i] = we[i].sum / float64(we[i].n)
+		}
+	}
+	r.Profile = p
+}
+
+// quality reports each meter's coverage, gaps and counter events.
+func (r *Report) quality(rep *usage.Report) {
+	for _, u := range rep.Meters {
+		q := QualityRow{Meter: u.Meter, CoveragePct: u.CoveragePct}
+		for _, e := range u.Events {
+			switch e.Kind {
+			case usage.Gap:
+				q.Gaps++
+				if e.Since != nil {
+					q.LongestGap = max(q.LongestGap, e.Time.Sub(*e.Since))
+				}
+			case usage.Reset:
+				q.Resets++
+			case usage.Rollover:
+				q.Rollovers++
+			case usage.Swap:
+				q.Swaps++
+			}
+		}
+		for _, s := range u.Slots {
+			if s.Samples == 0 {
+				continue
+			}
+			if q.FirstData.IsZero() {
+				q.FirstData = s.Start
+			}
+			q.LastData = s.End
+		}
+		r.Quality = append(r.Quality, q)
+	}
+}
+
+// enpis divides each building's billed totals by its facts.
+func (r *Report) enpis(t *Tariffs) {
+	var buildings []string
+	for _, m := range r.Meters {
+		if m.Building != "" && !slices.Contains(buildings, m.Building) {
+			buildings = append(buildings, m.Building)
+		}
+	}
+	slices.Sort(buildings)
+	for _, b := range buildings {
+		var facts *Building
+		if t != nil {
+			facts = t.Buildings[b]
+		}
+		if facts == nil {
+			r.Warnings = append(r.Warnings, "no_facts:"+b)
+			continue
+		}
+		var kwh, water, gas float64
+		for _, m := range r.Meters {
+			if m.Building != b || !m.Billed {
+				continue
+			}
+			switch m.Category {
+			case usage.Electricity:
+				kwh += m.Quantity
+			case usage.Water:
+				water += m.Quantity
+			case usage.Gas:
+				gas += m.Quantity
+			}
+		}
+		if facts.FloorAreaM2 > 0 {
+			r.EnPIs = append(r.EnPIs, EnPI{b, "enpi_kwh_m2", kwh / facts.FloorAreaM2, "kWh/m²"})
+			if gas > 0 {
+				r.EnPIs = append(r.EnPIs, EnPI{b, "enpi_gas_m2", gas / facts.FloorAreaM2, "m³/m²"})
+			}
+		}
+		if occ := r.occupiedHours(facts.Occupancy); occ > 0 {
+			r.EnPIs = append(r.EnPIs, EnPI{b, "enpi_kwh_occupied_hour", kwh / occ, "kWh/h"})
+		}
+		if facts.Dwellings > 0 {
+			r.EnPIs = append(r.EnPIs, EnPI{b, "enpi_water_dwelling", water / float64(facts.Dwellings), "m³"})
+		}
+	}
+}
+
+// occupiedHours counts the occupied hours in [From, End).
+func (r *Report) occupiedHours(o Occupancy) float64 {
+	n := 0.0
+	for h := r.Period.From; h.Before(r.End); h = h.Add(time.Hour) {
+		l := r.local(h)
+		if o.Occupied(l.Weekday() == time.Saturday || l.Weekday() == time.Sunday, l.Hour()) {
+			n++
+		}
+	}
+	return n
+}
+
+// tickets keeps the energy tickets of the report's meters (or of no
+// device) that were open at some time in the period.
+func (r *Report) tickets(ts []Ticket, rep *usage.Report) {
+	devices := map[string]bool{}
+	for _, u := range rep.Meters {
+		devices[u.Device] = true
+	}
+	for _, t := range ts {
+		if t.Device != "" && !devices[t.Device] {
+			continue
+		}
+		if !t.Created.Before(r.End) || !t.Closed.IsZero() && t.Closed.Before(r.Period.From) {
+			continue
+		}
+		r.Tickets = append(r.Tickets, TicketRow{ID: t.ID, Title: t.Title, Device: t.Device, Status: t.Status,
+			Priority: t.Priority, Created: t.Created, Resolved: t.Resolved})
+	}
+	slices.SortFunc(r.Tickets, func(a, b TicketRow) int { return cmp.Compare(a.ID, b.ID) })
+}

@@ -1,0 +1,402 @@
+package energy
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/facilityd/facilityd/energy/usage"
+	"github.com/facilityd/facilityd/internal/yamlstrict"
+)
+
+// Tariffs is the tariffs: section of the config, or a tariff file holding
+// one:
+//
+//	tariffs:
+//	  currency: CNY                 # the default
+//	  electricity:
+//	    - from: 2026-01-01          # in force from this date (site zone)
+//	      bands:                    # time of use: every hour in one band
+//	        - {band: peak, hours: ["08:00-11:00", "18:00-21:00"], price: 1.18}
+//	        - {band: flat, hours: ["06:00-08:00", "11:00-18:00", "21:00-22:00"], price: 0.72}
+//	        - {band: valley, hours: ["22:00-06:00"], price: 0.31}
+//	      fixed_monthly: 800        # prorated by days
+//	      demand_per_kw: 40         # per kW of the month's highest 15-minute demand
+//	  water:
+//	    - {from: 2026-01-01, price: 5.78}
+//	  factors:
+//	    electricity: {kgco2e: 0.5703, kgce: 0.1229}
+//	  buildings:
+//	    tower-a: {floor_area_m2: 42000, occupancy: {weekday: ["08:00-18:00"]}}
+//
+// A price change is a new schedule with its own from date: it applies from
+// that date on, and consumption before it keeps the price it had.
+type Tariffs struct {
+	Currency    string      `yaml:"currency"`
+	Electricity []*Schedule `yaml:"electricity"`
+	Water       []*Schedule `yaml:"water"`
+	Gas         []*Schedule `yaml:"gas"`
+	// Factors are the carbon and standard-coal factors per unit.
+	Factors Factors `yaml:"factors"`
+	// Buildings are the facts the EnPIs divide by, by building tag.
+	Buildings map[string]*Building `yaml:"buildings"`
+}
+
+// Schedule is the price of one category from a date until the next
+// schedule's.
+type Schedule struct {
+	From Date `yaml:"from"`
+	// Price is per unit (kWh, m³) at every hour, when there are no bands.
+	Price float64 `yaml:"price"`
+	// Bands are the time-of-use bands; together they hold each hour of the
+	// day exactly once.
+	Bands []*Band `yaml:"bands"`
+	// FixedMonthly is a charge per calendar month, prorated by the days of
+	// the month the report covers.
+	FixedMonthly float64 `yaml:"fixed_monthly"`
+	// DemandPerKW is the monthly charge per kW of the month's highest
+	// 15-minute demand, prorated by days like the fixed charge.
+	DemandPerKW float64 `yaml:"demand_per_kw"`
+}
+
+// Band is one time-of-use band: its hours and its price per unit.
+type Band struct {
+	Band  BandName `yaml:"band"`
+	Hours []Hours  `yaml:"hours"`
+	Price float64  `yaml:"price"`
+}
+
+// BandName is a time-of-use band: sharp (尖峰), peak (峰), flat (平) or
+// valley (谷); all for a schedule without bands.
+type BandName string
+
+// The bands, in the order reports list them.
+const (
+	Sharp  BandName = "sharp"
+	Peak   BandName = "peak"
+	Flat   BandName = "flat"
+	Valley BandName = "valley"
+	// AllHours is the band of a schedule with one price.
+	AllHours BandName = "all"
+)
+
+// BandNames are the bands a tariff may name.
+var BandNames = []BandName{Sharp, Peak, Flat, Valley}
+
+// UnmarshalYAML accepts sharp, peak, flat or valley.
+func (b *BandName) UnmarshalYAML(n *yaml.Node) error {
+	v, err := yamlstrict.Enum(n, "band", BandNames...)
+	*b = v
+	return err
+}
+
+// Date is a calendar date, YYYY-MM-DD, in the site's zone.
+type Date string
+
+// UnmarshalYAML accepts YYYY-MM-DD.
+func (d *Date) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("want a date, YYYY-MM-DD, got %s", yamlstrict.KindName(n))
+	}
+	if _, err := time.Parse(time.DateOnly, n.Value); err != nil {
+		return fmt.Errorf("%q is not a date: write YYYY-MM-DD, such as 2026-07-01", n.Value)
+	}
+	*d = Date(n.Value)
+	return nil
+}
+
+// Hours is a span of whole hours of the day, [From, To); To ≤ From wraps
+// past midnight ("22:00-06:00").
+type Hours struct{ From, To int }
+
+// UnmarshalYAML accepts "HH:00-HH:00" (24:00 ends the day).
+func (h *Hours) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("want hours such as \"08:00-11:00\", got %s", yamlstrict.KindName(n))
+	}
+	v, err := ParseHours(n.Value)
+	*h = v
+	return err
+}
+
+// ParseHours reads "08:00-11:00".
+func ParseHours(s string) (Hours, error) {
+	a, b, ok := strings.Cut(strings.ReplaceAll(s, " ", ""), "-")
+	from, err1 := parseHour(a)
+	to, err2 := parseHour(b)
+	if !ok || err1 != nil || err2 != nil || from == 24 || from == to {
+		return Hours{}, fmt.Errorf("hours %q: write whole hours as \"08:00-11:00\" (\"22:00-06:00\" wraps past midnight)", s)
+	}
+	return Hours{from, to}, nil
+}
+
+func parseHour(s string) (int, error) {
+	h, m, ok := strings.Cut(s, ":")
+	if !ok || m != "00" {
+		return 0, fmt.Errorf("bad hour")
+	}
+	v, err := strconv.Atoi(h)
+	if err != nil || v < 0 || v > 24 {
+		return 0, fmt.Errorf("bad hour")
+	}
+	return v, nil
+}
+
+// Contains reports whether hour (0–23) is in the span.
+func (h Hours) Contains(hour int) bool {
+	if h.From < h.To {
+		return hour >= h.From && hour < h.To
+	}
+	return hour >= h.From || hour < h.To
+}
+
+// Len is the number of hours in the span.
+func (h Hours) Len() int {
+	n := 0
+	for i := range 24 {
+		if h.Contains(i) {
+			n++
+		}
+	}
+	return n
+}
+
+// Factors are the carbon and standard-coal factors of each category.
+type Factors struct {
+	Electricity *Factor `yaml:"electricity"`
+	Water       *Factor `yaml:"water"`
+	Gas         *Factor `yaml:"gas"`
+}
+
+// Factor converts one unit (kWh, m³) to kgCO₂e and kgce. A factor left out
+// takes its default: GB/T 2589 standard coal (0.1229 kgce/kWh, 1.2143
+// kgce/m³ of natural gas), China's 2022 national grid average of
+// 0.5703 kgCO₂e/kWh and 2.162 kgCO₂e/m³ of natural gas; water has none.
+type Factor struct {
+	KgCO2e *float64 `yaml:"kgco2e"`
+	Kgce   *float64 `yaml:"kgce"`
+}
+
+// Default factors per unit.
+var defaultFactors = map[usage.Category][2]float64{
+	usage.Electricity: {0.5703, 0.1229},
+	usage.Gas:         {2.162, 1.2143},
+	usage.Water:       {0, 0},
+}
+
+// Building holds the facts of one building that the EnPIs need.
+type Building struct {
+	FloorAreaM2 float64 `yaml:"floor_area_m2"`
+	Dwellings   int     `yaml:"dwellings"`
+	// Occupancy are the occupied hours of a weekday and of a weekend day.
+	Occupancy Occupancy `yaml:"occupancy"`
+}
+
+// Occupancy are the hours a building is occupied.
+type Occupancy struct {
+	Weekday []Hours `yaml:"weekday"`
+	Weekend []Hours `yaml:"weekend"`
+}
+
+// Occupied reports whether hour of a weekday or weekend day is occupied.
+func (o Occupancy) Occupied(weekend bool, hour int) bool {
+	hs := o.Weekday
+	if weekend {
+		hs = o.Weekend
+	}
+	return slices.ContainsFunc(hs, func(h Hours) bool { return h.Contains(hour) })
+}
+
+// Decode decodes a tariff file, whose one document holds a tariffs:
+// section, strictly: every problem is collected, each as file:line:col.
+func Decode(file string, data []byte) (*Tariffs, error) {
+	d := yamlstrict.NewDecoder(file, data)
+	d.Positions = yamlstrict.Positions{}
+	root := d.Parse()
+	if len(d.Errs) > 0 {
+		return nil, yamlstrict.SortErrors(d.Errs)
+	}
+	if root == nil {
+		return nil, yamlstrict.Errorf(yamlstrict.Pos{File: file, Line: 1, Col: 1}, "no tariffs: write a tariffs: section")
+	}
+	var t *Tariffs
+	d.Fields(root, "", []string{"tariffs"}, func(key string, k, v *yaml.Node) {
+		t = DecodeNode(d, v, "tariffs")
+	})
+	if t == nil && len(d.Errs) == 0 {
+		d.Errorf(root, "no tariffs: write a tariffs: section")
+	}
+	if len(d.Errs) > 0 {
+		return nil, yamlstrict.SortErrors(d.Errs)
+	}
+	return t, nil
+}
+
+// DecodeNode decodes the tariffs: mapping n (at path) with d and checks it,
+// recording its problems in d.Errs.
+func DecodeNode(d *yamlstrict.Decoder, n *yaml.Node, path string) *Tariffs {
+	if d.Positions == nil {
+		d.Positions = yamlstrict.Positions{}
+	}
+	t := &Tariffs{}
+	before := len(d.Errs)
+	d.Decode(n, t, path)
+	if len(d.Errs) == before {
+		d.Errs = append(d.Errs, t.Check(d.Positions)...)
+	}
+	return t
+}
+
+// Check checks the decoded tariffs, placing problems with pos.
+func (t *Tariffs) Check(pos yamlstrict.Positions) []error {
+	var errs []error
+	at := func(ptr any, field, format string, args ...any) {
+		p, _ := pos.At(ptr, field)
+		errs = append(errs, yamlstrict.Errorf(p, format, args...))
+	}
+	if t.Currency == "" {
+		t.Currency = "CNY"
+	}
+	for _, c := range usage.Categories {
+		ss := t.schedules(c)
+		for i, s := range ss {
+			name := fmt.Sprintf("tariffs: %s schedule %d", c, i+1)
+			switch {
+			case s.From == "":
+				at(s, "from", "%s: from is required: the date its prices apply from (YYYY-MM-DD)", name)
+			case i > 0 && s.From <= ss[i-1].From:
+				at(s, "from", "%s: from %s is not after the schedule before it (%s): list schedules oldest first, each from its own date", name, s.From, ss[i-1].From)
+			}
+			if s.Price < 0 || s.FixedMonthly < 0 || s.DemandPerKW < 0 {
+				at(s, "from", "%s: prices and charges cannot be negative", name)
+			}
+			if len(s.Bands) > 0 && s.Price != 0 {
+				at(s, "price", "%s: give either price (one price at every hour) or bands, not both", name)
+			}
+			if s.DemandPerKW != 0 && c != usage.Electricity {
+				at(s, "demand_per_kw", "%s: a demand charge is for electricity only", name)
+			}
+			if len(s.Bands) > 0 {
+				var owner [24]BandName
+				var problems []string
+				for _, b := range s.Bands {
+					if b.Price < 0 {
+						at(b, "price", "%s: band %s: price cannot be negative", name, b.Band)
+					}
+					for _, h := range b.Hours {
+						for hr := range 24 {
+							if !h.Contains(hr) {
+								continue
+							}
+							if owner[hr] != "" {
+								problems = append(problems, fmt.Sprintf("%02d:00 is in both %s and %s", hr, owner[hr], b.Band))
+							}
+							owner[hr] = b.Band
+						}
+					}
+				}
+				var missing []string
+				for hr, o := range owner {
+					if o == "" {
+						missing = append(missing, fmt.Sprintf("%02d:00", hr))
+					}
+				}
+				if len(missing) > 0 {
+					problems = append(problems, "no band holds "+strings.Join(missing, ", "))
+				}
+				if len(problems) > 0 {
+					at(s, "bands", "%s: every hour of the day must be in exactly one band: %s", name, strings.Join(problems, "; "))
+				}
+			}
+		}
+	}
+	for name, b := range t.Buildings {
+		if b.FloorAreaM2 < 0 || b.Dwellings < 0 {
+			at(b, "floor_area_m2", "tariffs: building %q: floor area and dwellings cannot be negative", name)
+		}
+	}
+	for _, f := range []*Factor{t.Factors.Electricity, t.Factors.Water, t.Factors.Gas} {
+		if f != nil && (f.KgCO2e != nil && *f.KgCO2e < 0 || f.Kgce != nil && *f.Kgce < 0) {
+			at(f, "kgco2e", "tariffs: factors cannot be negative")
+		}
+	}
+	return errs
+}
+
+func (t *Tariffs) schedules(c usage.Category) []*Schedule {
+	if t == nil {
+		return nil
+	}
+	switch c {
+	case usage.Electricity:
+		return t.Electricity
+	case usage.Water:
+		return t.Water
+	case usage.Gas:
+		return t.Gas
+	}
+	return nil
+}
+
+// factor returns the kgCO₂e and kgce per unit of c.
+func (t *Tariffs) factor(c usage.Category) (kgco2e, kgce float64) {
+	d := defaultFactors[c]
+	kgco2e, kgce = d[0], d[1]
+	if t == nil {
+		return
+	}
+	var f *Factor
+	switch c {
+	case usage.Electricity:
+		f = t.Factors.Electricity
+	case usage.Water:
+		f = t.Factors.Water
+	case usage.Gas:
+		f = t.Factors.Gas
+	}
+	if f != nil && f.KgCO2e != nil {
+		kgco2e = *f.KgCO2e
+	}
+	if f != nil && f.Kgce != nil {
+		kgce = *f.Kgce
+	}
+	return
+}
+
+// Schedule returns the schedule of c in force at t (local date in loc), or
+// nil before the first.
+func (t *Tariffs) Schedule(c usage.Category, at time.Time, loc *time.Location) *Schedule {
+	day := Date(at.In(loc).Format(time.DateOnly))
+	var in *Schedule
+	for _, s := range t.schedules(c) {
+		if s.From <= day {
+			in = s
+		}
+	}
+	return in
+}
+
+// Price returns the band and price per unit of c at t, and false when no
+// schedule is in force.
+func (t *Tariffs) Price(c usage.Category, at time.Time, loc *time.Location) (BandName, float64, bool) {
+	s := t.Schedule(c, at, loc)
+	if s == nil {
+		return "", 0, false
+	}
+	if len(s.Bands) == 0 {
+		return AllHours, s.Price, true
+	}
+	hr := at.In(loc).Hour()
+	for _, b := range s.Bands {
+		for _, h := range b.Hours {
+			if h.Contains(hr) {
+				return b.Band, b.Price, true
+			}
+		}
+	}
+	return "", 0, false // Check rules this out
+}
