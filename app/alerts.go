@@ -252,7 +252,7 @@ func ticketFor(al rules.Alert, at time.Time) tickets.Alert {
 		Location:    al.Location,
 		Category:    al.Ticket.Category,
 		Priority:    al.Ticket.Priority,
-		Source:      "rule",
+		Source:      ticketSource(al), // energy.go
 		At:          at,
 	}
 }

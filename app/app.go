@@ -84,6 +84,8 @@ type app struct {
 	ticketRun    *ticketRun // dispatcher and SLA checks, restarted on reload (tickets.go)
 	inspector    *inspector // the running generation's inspection plans (inspections.go); guarded by mu
 	inspectEvery time.Duration
+	energyMu     sync.RWMutex
+	energy       *energyRunner // the running generation's energy monitoring (energy.go)
 }
 
 // Run runs facilityd until ctx is done. Storage, tickets and the web server
@@ -283,6 +285,9 @@ func (a *app) runGeneration(ctx context.Context) error {
 	defer stopInsp()
 	if err := a.startInspections(inspCtx, cfg, &insp); err != nil {
 		return fmt.Errorf("inspections: %w", err)
+	}
+	if err := a.startEnergy(inspCtx, cfg, &insp); err != nil {
+		return fmt.Errorf("energy: %w", err)
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()

@@ -32,7 +32,7 @@ func (a *app) startHTTP(ctx context.Context, wg *sync.WaitGroup) error {
 	if err != nil {
 		return err
 	}
-	deps := web.Deps{Status: a, Tickets: a.tickets, Silences: a, Inspections: a, Auth: auth, Metrics: metricsHandler(a.reg),
+	deps := web.Deps{Status: a, Tickets: a.tickets, Silences: a, Inspections: a, Energy: a, Auth: auth, Metrics: metricsHandler(a.reg),
 		Read: a.current().HTTP.Read, Events: web.NewHub(), Now: a.now}
 	// The InfluxDB settings are read at start only, like the writer's.
 	q, err := store.NewQuerier(a.current().InfluxDB)
