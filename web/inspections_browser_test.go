@@ -281,6 +281,7 @@ func TestConsoleInspections(t *testing.T) {
 	// A device's page lists its inspections.
 	b.run("device page", chromedp.Navigate(base+"#/device/elevator-1"))
 	b.wait("device inspections", `document.querySelectorAll(".ins-table .ins-row").length === 2 && !!document.querySelector(".ins-table .ins-row-overdue")`)
+	b.shot("device-elevator")
 	b.noProblems("device page")
 
 	// The checklist: closing is refused until the required reading is in.
@@ -346,4 +347,12 @@ func TestConsoleInspections(t *testing.T) {
 	b.run("viewer's alerts", chromedp.Navigate(base+"#/alerts"))
 	b.wait("no silence form", `document.body.textContent.includes("Active silences") && !document.querySelector("#silence-form, .act-silence")`)
 	b.noProblems("viewer")
+
+	// On a phone: the list scrolls sideways, the calendar fits.
+	b.run("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"#/inspections"))
+	b.wait("phone list", `document.querySelectorAll(".ins-row").length === 4`)
+	b.run("phone calendar", chromedp.Click(`.mode-calendar`))
+	b.wait("phone calendar", `document.querySelector(".cal-grid").scrollWidth <= document.querySelector(".cal-grid").clientWidth + 1`)
+	b.shot("inspections-phone")
+	b.noProblems("phone")
 }
