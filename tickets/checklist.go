@@ -105,7 +105,7 @@ func (it ChecklistItem) describe() string {
 
 func (x *txn) addItem(ticketID int64, it ChecklistItem) error {
 	_, err := x.exec(`INSERT INTO checklist_items (ticket_id, idx, text, required, evidence, unit, min, max, priority)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ticketID, it.Index, it.Text, it.Required, it.Evidence, it.Unit,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ticketID, it.Index, it.Text, boolInt(it.Required), it.Evidence, it.Unit,
 		nullFloat(it.Min), nullFloat(it.Max), it.Priority)
 	return err
 }
@@ -172,12 +172,12 @@ func (s *Store) Checklist(ctx context.Context, ticketID int64) ([]ChecklistItem,
 	}
 	defer tx.Rollback() // read-only: nothing to commit
 	var one int
-	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM tickets WHERE id = ?`, ticketID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+	if err := tx.QueryRowContext(ctx, s.dialect.rebind(`SELECT 1 FROM tickets WHERE id = ?`), ticketID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("tickets: checklist of %d: %w", ticketID, ErrNotFound)
 	} else if err != nil {
 		return nil, fmt.Errorf("tickets: checklist of %d: %w", ticketID, err)
 	}
-	items, err := scanItems(tx.QueryContext(ctx, selectItems, ticketID))
+	items, err := scanItems(tx.QueryContext(ctx, s.dialect.rebind(selectItems), ticketID))
 	if err != nil {
 		return nil, fmt.Errorf("tickets: checklist of %d: %w", ticketID, err)
 	}
@@ -217,7 +217,7 @@ func (s *Store) AnswerItem(ctx context.Context, ticketID int64, index int, answe
 		}
 		it.AnsweredBy, it.AnsweredAt = actor, x.now
 		if _, err := x.exec(`UPDATE checklist_items SET answer = ?, value = ?, failed = ?, note = ?, answered_by = ?,
-			answered_at = ? WHERE ticket_id = ? AND idx = ?`, it.Answer, nullFloat(it.Value), it.Failed, it.Note,
+			answered_at = ? WHERE ticket_id = ? AND idx = ?`, it.Answer, nullFloat(it.Value), boolInt(it.Failed), it.Note,
 			it.AnsweredBy, stamp(it.AnsweredAt), ticketID, index); err != nil {
 			return err
 		}

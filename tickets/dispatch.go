@@ -36,7 +36,9 @@ type Dispatcher struct {
 }
 
 // Dispatcher returns a dispatcher of the outbox to notifiers, by receiver
-// name. Only one process should dispatch a database at a time: the daemon.
+// name. On SQLite only one process should dispatch a database at a time:
+// the daemon. On PostgreSQL the daemons of every site may: each entry is
+// claimed by one of them while it is sent (see claimEntry).
 func (s *Store) Dispatcher(notifiers map[string]Notifier, logger *slog.Logger) *Dispatcher {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -147,6 +149,7 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 		// (one scheduled here was waited for already): look again at most
 		// every poll interval, so that give_up_after and a stop are seen.
 		if wait := e.nextAttempt.Sub(now); wait > 0 && e.id != retried {
+			d.s.release(e)
 			d.pause(ctx, min(wait, cfg.PollInterval))
 			continue
 		}
@@ -163,6 +166,7 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 				"kind", e.n.Event.Kind, "ticket", e.n.Ticket.ID, "err", err)
 			d.mark(ctx, log, d.s.markDropped(ctx, e, d.s.now(), redact.Text(err.Error())))
 		case ctx.Err() != nil:
+			d.s.release(e)
 			return
 		default:
 			// go on from the attempts already made, before a restart too

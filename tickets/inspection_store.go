@@ -162,7 +162,7 @@ func (s *Store) InspectionStates(ctx context.Context, device string) ([]Inspecti
 		q += ` WHERE device = ?`
 		args = append(args, device)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY device, plan`, args...)
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q+` ORDER BY device, plan`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("tickets: inspection states: %w", err)
 	}
@@ -310,15 +310,10 @@ func (x *txn) addRecord(r *InspectionRecord) error {
 		}
 		checklist = string(b)
 	}
-	res, err := x.exec(`INSERT INTO inspection_records (plan, device, kind, at, actor, note, due_at, on_time, counters,
-		ticket_id, via, checklist) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Plan, r.Device, r.Kind, stamp(r.At), r.Actor, r.Note, nullStamp(r.DueAt), r.OnTime, encodeCounters(r.Counters),
-		sql.NullInt64{Int64: r.TicketID, Valid: r.TicketID != 0}, r.Via, checklist)
-	if err != nil {
-		return err
-	}
-	r.ID, err = res.LastInsertId()
-	return err
+	return x.queryRow(`INSERT INTO inspection_records (plan, device, kind, at, actor, note, due_at, on_time, counters,
+		ticket_id, via, checklist) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.Plan, r.Device, r.Kind, stamp(r.At), r.Actor, r.Note, nullStamp(r.DueAt), boolInt(r.OnTime), encodeCounters(r.Counters),
+		sql.NullInt64{Int64: r.TicketID, Valid: r.TicketID != 0}, r.Via, checklist).Scan(&r.ID)
 }
 
 const recordColumns = `id, plan, device, kind, at, actor, note, due_at, on_time, counters, COALESCE(ticket_id, 0), via, checklist`
@@ -387,7 +382,7 @@ func (s *Store) InspectionHistory(ctx context.Context, f InspectionFilter) ([]In
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("tickets: inspection history: %w", err)
 	}

@@ -192,11 +192,14 @@ var migrations = []string{
 // migrate brings the schema up to date. Each step reads the version inside
 // its own write transaction, so two processes opening a new file at once
 // apply every migration exactly once.
-func migrate(ctx context.Context, db *sql.DB, now string) error {
+func migrate(ctx context.Context, db *sql.DB, d dialect, now string) error {
 	// In a write transaction taken at BEGIN: a plain statement starts as a
 	// reader and, in WAL mode, fails at once with SQLITE_BUSY when another
 	// process wrote meanwhile, without waiting for busy_timeout.
 	tx, err := db.BeginTx(ctx, nil)
+	if err == nil {
+		err = d.lockMigrations(ctx, tx)
+	}
 	if err == nil {
 		_, err = tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
@@ -212,7 +215,7 @@ func migrate(ctx context.Context, db *sql.DB, now string) error {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for {
-		done, err := migrateOne(ctx, db, now)
+		done, err := migrateOne(ctx, db, d, now)
 		if err != nil || done {
 			return err
 		}
@@ -221,12 +224,17 @@ func migrate(ctx context.Context, db *sql.DB, now string) error {
 
 // migrateOne applies the next pending migration and reports whether none
 // was left.
-func migrateOne(ctx context.Context, db *sql.DB, now string) (done bool, err error) {
+func migrateOne(ctx context.Context, db *sql.DB, d dialect, now string) (done bool, err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback() // a no-op once committed
+	// On PostgreSQL, reading the version and applying the next step are
+	// not atomic by themselves: the advisory lock makes them so.
+	if err := d.lockMigrations(ctx, tx); err != nil {
+		return false, fmt.Errorf("lock migrations: %w", err)
+	}
 	var version int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
 		return false, fmt.Errorf("read schema version: %w", err)
@@ -239,10 +247,14 @@ func migrateOne(ctx context.Context, db *sql.DB, now string) (done bool, err err
 		return true, nil
 	}
 	next := version + 1
-	if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
+	step, err := d.migration(next)
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, step); err != nil {
 		return false, fmt.Errorf("migration %d: %w", next, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+	if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`),
 		next, now); err != nil {
 		return false, fmt.Errorf("migration %d: record: %w", next, err)
 	}

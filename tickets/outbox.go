@@ -46,18 +46,64 @@ type entry struct {
 	attempts    int
 	created     time.Time
 	nextAttempt time.Time
+	// claim, on PostgreSQL, is the transaction that holds the entry's row
+	// locked while it is sent; recording the outcome commits it.
+	claim *sql.Tx
 }
 
-// nextEntry returns the oldest undelivered notification of receiver, if any.
+const entryColumns = `id, payload, attempts, created_at, next_attempt`
+
+// nextEntry returns the oldest undelivered notification of receiver, if
+// any. On PostgreSQL the entry is claimed (see claimEntry) and the caller
+// must record its outcome or release it.
 func (s *Store) nextEntry(ctx context.Context, receiver string) (entry, bool, error) {
-	st, err := s.prepare(ctx, `SELECT id, payload, attempts, created_at, next_attempt FROM outbox
+	if s.dialect == dialectPostgres {
+		return s.claimEntry(ctx, receiver)
+	}
+	st, err := s.prepare(ctx, `SELECT `+entryColumns+` FROM outbox
 		WHERE receiver = ? AND delivered_at IS NULL AND dropped_at IS NULL ORDER BY id LIMIT 1`)
 	if err != nil {
 		return entry{}, false, err
 	}
+	return scanEntry(st.QueryRowContext(ctx, receiver), receiver)
+}
+
+// claimEntry returns the oldest undelivered notification of receiver with
+// its row locked in a transaction, so that the dispatchers of other
+// daemons on the same database skip it (FOR UPDATE SKIP LOCKED) until its
+// outcome is recorded. Only the oldest is ever claimed, to keep each
+// receiver's notifications in order: while another dispatcher sends it,
+// there is none to claim. A daemon that dies while sending loses its lock
+// with its connection, and the entry goes out again with the same ID.
+func (s *Store) claimEntry(ctx context.Context, receiver string) (entry, bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return entry{}, false, err
+	}
+	var head int64
+	err = tx.QueryRowContext(ctx, `SELECT id FROM outbox
+		WHERE receiver = $1 AND delivered_at IS NULL AND dropped_at IS NULL ORDER BY id LIMIT 1`, receiver).Scan(&head)
+	if err == nil {
+		var e entry
+		var ok bool
+		e, ok, err = scanEntry(tx.QueryRowContext(ctx, `SELECT `+entryColumns+` FROM outbox
+			WHERE id = $1 AND delivered_at IS NULL AND dropped_at IS NULL FOR UPDATE SKIP LOCKED`, head), receiver)
+		if err == nil && ok {
+			e.claim = tx
+			return e, true, nil
+		}
+	}
+	tx.Rollback()
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil
+	}
+	return entry{}, false, err
+}
+
+func scanEntry(r scanner, receiver string) (entry, bool, error) {
 	e := entry{receiver: receiver}
 	var payload, created, next string
-	err = st.QueryRowContext(ctx, receiver).Scan(&e.id, &payload, &e.attempts, &created, &next)
+	err := r.Scan(&e.id, &payload, &e.attempts, &created, &next)
 	if errors.Is(err, sql.ErrNoRows) {
 		return entry{}, false, nil
 	}
@@ -87,17 +133,37 @@ func (s *Store) outboxExec(ctx context.Context, q string, args ...any) error {
 	return err
 }
 
+// entryExec records the outcome of e by q, and ends its claim.
+func (s *Store) entryExec(ctx context.Context, e entry, q string, args ...any) error {
+	if e.claim == nil {
+		return s.outboxExec(ctx, q, args...)
+	}
+	if _, err := e.claim.ExecContext(ctx, s.dialect.rebind(q), args...); err != nil {
+		e.claim.Rollback()
+		return err
+	}
+	return e.claim.Commit()
+}
+
+// release gives up the claim of e without recording anything: another
+// dispatcher may take it.
+func (s *Store) release(e entry) {
+	if e.claim != nil {
+		e.claim.Rollback()
+	}
+}
+
 func (s *Store) markDelivered(ctx context.Context, e entry, at time.Time) error {
-	return s.outboxExec(ctx, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?`, stamp(at), e.id)
+	return s.entryExec(ctx, e, `UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?`, stamp(at), e.id)
 }
 
 func (s *Store) markRetry(ctx context.Context, e entry, next time.Time, msg string) error {
-	return s.outboxExec(ctx, `UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?`,
+	return s.entryExec(ctx, e, `UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?`,
 		stamp(next), msg, e.id)
 }
 
 func (s *Store) markDropped(ctx context.Context, e entry, at time.Time, msg string) error {
-	return s.outboxExec(ctx, `UPDATE outbox SET attempts = attempts + 1, dropped_at = ?, last_error = ? WHERE id = ?`,
+	return s.entryExec(ctx, e, `UPDATE outbox SET attempts = attempts + 1, dropped_at = ?, last_error = ? WHERE id = ?`,
 		stamp(at), msg, e.id)
 }
 

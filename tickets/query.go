@@ -95,7 +95,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Ticket, error) {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("tickets: list: %w", err)
 	}
@@ -122,20 +122,20 @@ func (s *Store) Get(ctx context.Context, id int64) (Ticket, []Event, error) {
 		return Ticket{}, nil, fmt.Errorf("tickets: get %d: %w", id, err)
 	}
 	defer tx.Rollback() // read-only: nothing to commit
-	t, err := scanTicket(tx.QueryRowContext(ctx, selectTicket+" WHERE id = ?", id))
+	t, err := scanTicket(tx.QueryRowContext(ctx, s.dialect.rebind(selectTicket+" WHERE id = ?"), id))
 	if err != nil {
 		return Ticket{}, nil, fmt.Errorf("tickets: get %d: %w", id, err)
 	}
-	evs, err := events(ctx, tx, id)
+	evs, err := events(ctx, tx, s.dialect, id)
 	if err != nil {
 		return Ticket{}, nil, fmt.Errorf("tickets: get %d: events: %w", id, err)
 	}
 	return t, evs, nil
 }
 
-func events(ctx context.Context, tx *sql.Tx, id int64) ([]Event, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, ticket_id, at, actor, kind, detail FROM events
-		WHERE ticket_id = ? ORDER BY id`, id)
+func events(ctx context.Context, tx *sql.Tx, d dialect, id int64) ([]Event, error) {
+	rows, err := tx.QueryContext(ctx, d.rebind(`SELECT id, ticket_id, at, actor, kind, detail FROM events
+		WHERE ticket_id = ? ORDER BY id`), id)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func events(ctx context.Context, tx *sql.Tx, id int64) ([]Event, error) {
 // time): what the daemon compares with its alerts to find a firing alert
 // without a ticket, or a ticket whose alert cleared unnoticed.
 func (s *Store) OpenKeys(ctx context.Context, source string) (map[string]bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT key, alert_resolved_at IS NULL FROM tickets WHERE source = ? AND `+openStatuses, source)
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(`SELECT key, alert_resolved_at IS NULL FROM tickets WHERE source = ? AND `+openStatuses), source)
 	if err != nil {
 		return nil, fmt.Errorf("tickets: open keys: %w", err)
 	}

@@ -318,16 +318,13 @@ func (x *txn) newTicket(a Alert, n int, first, last time.Time) Ticket {
 
 // create inserts t, sets its id and records its created event.
 func (x *txn) create(t *Ticket, actor, detail string) error {
-	res, err := x.exec(`INSERT INTO tickets (key, title, description, device, location, category,
+	err := x.queryRow(`INSERT INTO tickets (key, title, description, device, location, category,
 		priority, status, source, occurrences, first_seen, last_seen, created_at, updated_at, respond_by, resolve_by,
-		related_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		related_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		t.Key, t.Title, t.Description, t.Device, t.Location, t.Category, t.Priority, t.Status, t.Source,
 		t.Occurrences, stamp(t.FirstSeen), stamp(t.LastSeen), stamp(t.CreatedAt), stamp(t.UpdatedAt),
-		stamp(t.RespondBy), stamp(t.ResolveBy), sql.NullInt64{Int64: t.Related, Valid: t.Related != 0})
+		stamp(t.RespondBy), stamp(t.ResolveBy), sql.NullInt64{Int64: t.Related, Valid: t.Related != 0}).Scan(&t.ID)
 	if err != nil {
-		return err
-	}
-	if t.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
 	return x.event(t, actor, EventCreated, detail)

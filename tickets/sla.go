@@ -25,11 +25,11 @@ const (
 // SLA of its priority.
 const overdue = `
 SELECT id, 'respond', respond_by FROM tickets t WHERE status = 'open' AND respond_by < ?1
-	AND key NOT GLOB 'inspection:*'
+	AND substr(key, 1, 11) != 'inspection:'
 	AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'respond' AND b.deadline = t.respond_by)
 UNION ALL
 SELECT id, 'resolve', resolve_by FROM tickets t WHERE ` + openStatuses + ` AND status != 'on_hold' AND resolve_by < ?1
-	AND key NOT GLOB 'inspection:*'
+	AND substr(key, 1, 11) != 'inspection:'
 	AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'resolve' AND b.deadline = t.resolve_by)
 UNION ALL
 SELECT id, 'follow_up', follow_up_by FROM tickets t WHERE status = 'resolved' AND follow_up_at IS NULL

@@ -42,12 +42,12 @@ func (c CategoryStats) MarshalJSON() ([]byte, error) {
 // Stats returns the figures per category, by name, of tickets created in
 // [from, to), and the same over all of them under category "*".
 func (s *Store) Stats(ctx context.Context, from, to time.Time) ([]CategoryStats, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT category, created_at, COALESCE(responded_at, ''), COALESCE(resolved_at, ''),
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(`SELECT category, created_at, COALESCE(responded_at, ''), COALESCE(resolved_at, ''),
 		(SELECT COUNT(*) FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'respond'),
 		(SELECT COUNT(*) FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'resolve'),
 		(SELECT COUNT(*) FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'follow_up'),
 		(SELECT COUNT(*) FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'overdue')
-		FROM tickets t WHERE created_at >= ? AND created_at < ? AND status != 'cancelled'`, stamp(from), stamp(to))
+		FROM tickets t WHERE created_at >= ? AND created_at < ? AND status != 'cancelled'`), stamp(from), stamp(to))
 	if err != nil {
 		return nil, fmt.Errorf("tickets: stats: %w", err)
 	}

@@ -10,8 +10,7 @@ import (
 	"sync"
 	"time"
 
-	sqlite "modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	"github.com/facilityd/facilityd/internal/redact"
 )
 
 // systemActor is the actor of the events facilityd records by itself.
@@ -20,9 +19,11 @@ const systemActor = "facilityd"
 // Store is the ticket database. It is safe for concurrent use, and several
 // processes (the daemon and the operator CLI) may open the same file.
 type Store struct {
-	path string
-	db   *sql.DB
-	now  func() time.Time
+	path    string  // the SQLite file or the PostgreSQL URL, as given
+	name    string  // path for messages: without a password
+	dialect dialect // of db
+	db      *sql.DB
+	now     func() time.Time
 
 	cfgMu sync.RWMutex
 	cfg   Config // with defaults; replaced whole by Reconfigure, never changed in place
@@ -39,21 +40,64 @@ type Store struct {
 	advance InspectionAdvancer // nil until the inspection plans are loaded
 }
 
-// Open opens or creates the SQLite file at path and brings its schema up to
-// date. now is the clock for created/updated times and SLA deadlines; nil
-// means time.Now.
-func Open(ctx context.Context, path string, cfg Config, now func() time.Time) (*Store, error) {
-	if path == "" {
+// Open opens or creates the ticket database and brings its schema up to
+// date. database is a SQLite file, or a postgres:// (postgresql://) URL
+// for a PostgreSQL database that the daemons of many sites share. now is
+// the clock for created/updated times and SLA deadlines; nil means
+// time.Now.
+func Open(ctx context.Context, database string, cfg Config, now func() time.Time) (*Store, error) {
+	if database == "" {
 		return nil, fmt.Errorf("tickets: open: %w: empty database path", ErrInvalid)
-	}
-	if strings.ContainsRune(path, '?') {
-		return nil, fmt.Errorf("tickets: open %s: %w: path must not contain '?'", path, ErrInvalid)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if now == nil {
 		now = time.Now
+	}
+	s := &Store{path: database, name: database, cfg: cfg.withDefaults(), now: now, stmts: map[string]*sql.Stmt{},
+		wake: make(chan struct{})}
+	var err error
+	if isPostgresURL(database) {
+		s.dialect, s.name = dialectPostgres, redact.URL(database)
+		s.db, err = sql.Open("pgx", database)
+	} else {
+		s.db, err = openSQLite(database)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tickets: open %s: %w", s.name, err)
+	}
+	if err := migrateWaiting(ctx, s.db, s.dialect, stamp(now())); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("tickets: open %s: %w", s.name, redactErr(err, database))
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance'`).Scan(&s.instance); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("tickets: open %s: read instance: %w", s.name, redactErr(err, database))
+	}
+	return s, nil
+}
+
+// redactErr keeps the password of a database URL out of err, should a
+// driver quote the URL back.
+func redactErr(err error, database string) error {
+	if !isPostgresURL(database) {
+		return err
+	}
+	u, perr := url.Parse(database)
+	if perr != nil {
+		return redact.New(database).Error(err)
+	}
+	pw, _ := u.User.Password()
+	if pw == "" {
+		return err
+	}
+	return redact.New(pw).Error(err)
+}
+
+func openSQLite(path string) (*sql.DB, error) {
+	if strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("%w: path must not contain '?'", ErrInvalid)
 	}
 	// Every connection gets the same pragmas. _txlock=immediate takes the
 	// write lock at BEGIN, so a read-then-write transaction (Raise) never
@@ -67,20 +111,7 @@ func Open(ctx context.Context, path string, cfg Config, now func() time.Time) (*
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("tickets: open %s: %w", path, err)
-	}
-	s := &Store{path: path, db: db, cfg: cfg.withDefaults(), now: now, stmts: map[string]*sql.Stmt{}, wake: make(chan struct{})}
-	if err := migrateWaiting(ctx, db, stamp(now())); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("tickets: open %s: %w", path, err)
-	}
-	if err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance'`).Scan(&s.instance); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("tickets: open %s: read instance: %w", path, err)
-	}
-	return s, nil
+	return sql.Open("sqlite", path+"?"+q.Encode())
 }
 
 // config returns the current config. A transaction takes it once, so a
@@ -108,8 +139,16 @@ func (s *Store) Reconfigure(cfg Config) error {
 	return nil
 }
 
-// Path is the database file.
+// Path is the database as given to Open: the SQLite file or the
+// PostgreSQL URL, which may hold a password (see Name).
 func (s *Store) Path() string { return s.path }
+
+// Name is the database for messages: the SQLite file, or the PostgreSQL
+// URL without its password.
+func (s *Store) Name() string { return s.name }
+
+// Postgres reports whether the store is on PostgreSQL.
+func (s *Store) Postgres() bool { return s.dialect == dialectPostgres }
 
 // Close closes the database.
 func (s *Store) Close() error {
@@ -130,7 +169,7 @@ func (s *Store) prepare(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st := s.stmts[q]; st != nil {
 		return st, nil
 	}
-	st, err := s.db.PrepareContext(ctx, q)
+	st, err := s.db.PrepareContext(ctx, s.dialect.rebind(q))
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +225,25 @@ func (x *txn) query(q string, args ...any) (*sql.Rows, error) {
 	return st.QueryContext(x.ctx, args...)
 }
 
+// savepoint runs fn so that its failure leaves the transaction usable:
+// PostgreSQL aborts a transaction at its first error, SQLite does not.
+func (x *txn) savepoint(fn func() error) error {
+	if x.s.dialect != dialectPostgres {
+		return fn()
+	}
+	if _, err := x.tx.ExecContext(x.ctx, `SAVEPOINT guard`); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		if _, rerr := x.tx.ExecContext(x.ctx, `ROLLBACK TO SAVEPOINT guard`); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	_, err := x.tx.ExecContext(x.ctx, `RELEASE SAVEPOINT guard`)
+	return err
+}
+
 type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
@@ -202,6 +260,11 @@ func (s *Store) inTxAt(ctx context.Context, now time.Time, fn func(*txn) error) 
 		return err
 	}
 	defer tx.Rollback() // a no-op once committed
+	if s.dialect == dialectPostgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
+			return err
+		}
+	}
 	x := &txn{ctx: ctx, tx: tx, s: s, now: now, cfg: s.config(), stmts: map[string]*sql.Stmt{}}
 	if err := fn(x); err != nil {
 		return err
@@ -250,28 +313,23 @@ func (x *txn) save(t *Ticket) error {
 // event records what happened to t in its history and queues the
 // notifications of the receivers that want it, plus extra receivers.
 func (x *txn) event(t *Ticket, actor string, kind EventKind, detail string, extra ...string) error {
-	res, err := x.exec(`INSERT INTO events (ticket_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?)`,
-		t.ID, stamp(x.now), actor, kind, detail)
-	if err != nil {
-		return err
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id int64
+	if err := x.queryRow(`INSERT INTO events (ticket_id, at, actor, kind, detail) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		t.ID, stamp(x.now), actor, kind, detail).Scan(&id); err != nil {
 		return err
 	}
 	ev := Event{ID: id, TicketID: t.ID, At: x.now, Actor: actor, Kind: kind, Detail: detail}
 	return x.enqueue(ev, t, extra)
 }
 
-// isUnique reports whether err is a violated UNIQUE constraint.
 // migrateWaiting runs migrate, trying again while another process holds the
 // file in a way SQLite reports at once instead of through busy_timeout (its
 // switch to WAL mode on a new file, a reader that must not wait): the daemon
 // and the CLI may open one file at the same moment.
-func migrateWaiting(ctx context.Context, db *sql.DB, now string) error {
+func migrateWaiting(ctx context.Context, db *sql.DB, d dialect, now string) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
-		err := migrate(ctx, db, now)
+		err := migrate(ctx, db, d, now)
 		if !isBusy(err) || time.Now().After(deadline) {
 			return err
 		}
@@ -281,16 +339,6 @@ func migrateWaiting(ctx context.Context, db *sql.DB, now string) error {
 		case <-time.After(wait):
 		}
 	}
-}
-
-func isBusy(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
-}
-
-func isUnique(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
 }
 
 func later(a, b time.Time) time.Time {

@@ -49,7 +49,7 @@ func openAt(t testing.TB, path string, cfg Config, c *clock) *Store {
 
 func openTemp(t testing.TB, cfg Config, c *clock) (*Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "tickets.db")
+	path := tempDatabase(t)
 	return openAt(t, path, cfg, c), path
 }
 
@@ -76,7 +76,9 @@ func list(t testing.TB, s *Store, f Filter) []Ticket {
 	return ts
 }
 
-func TestRaiseOneTicketPerKey(t *testing.T) {
+func TestRaiseOneTicketPerKey(t *testing.T) { backends(t, testRaiseOneTicketPerKey) }
+
+func testRaiseOneTicketPerKey(t *testing.T) {
 	c := newClock()
 	s, _ := openTemp(t, Config{}, c)
 	a1, created := raise(t, s, alert("1"))
@@ -117,7 +119,9 @@ func TestRaiseOneTicketPerKey(t *testing.T) {
 	}
 }
 
-func TestRaiseSurvivesRestart(t *testing.T) {
+func TestRaiseSurvivesRestart(t *testing.T) { backends(t, testRaiseSurvivesRestart) }
+
+func testRaiseSurvivesRestart(t *testing.T) {
 	c := newClock()
 	path := filepath.Join(t.TempDir(), "tickets.db")
 	s1, err := Open(context.Background(), path, Config{}, c.Now)
@@ -138,7 +142,9 @@ func TestRaiseSurvivesRestart(t *testing.T) {
 	}
 }
 
-func TestRaiseAfterCloseOpensNewTicket(t *testing.T) {
+func TestRaiseAfterCloseOpensNewTicket(t *testing.T) { backends(t, testRaiseAfterCloseOpensNewTicket) }
+
+func testRaiseAfterCloseOpensNewTicket(t *testing.T) {
 	for _, final := range []Status{StatusClosed, StatusCancelled} {
 		t.Run(string(final), func(t *testing.T) {
 			c := newClock()
@@ -169,7 +175,9 @@ func TestRaiseAfterCloseOpensNewTicket(t *testing.T) {
 	}
 }
 
-func TestRaiseConcurrent(t *testing.T) {
+func TestRaiseConcurrent(t *testing.T) { backends(t, testRaiseConcurrent) }
+
+func testRaiseConcurrent(t *testing.T) {
 	const goroutines = 20
 	for _, stores := range []int{1, 4} { // 4: separate pools, like daemon and CLI
 		t.Run(fmt.Sprintf("stores=%d", stores), func(t *testing.T) {
@@ -209,7 +217,9 @@ func TestRaiseConcurrent(t *testing.T) {
 	}
 }
 
-func TestSLADeadlines(t *testing.T) {
+func TestSLADeadlines(t *testing.T) { backends(t, testSLADeadlines) }
+
+func testSLADeadlines(t *testing.T) {
 	c := newClock()
 	cfg := Config{SLA: map[string]SLA{"P2": {RespondWithin: 15 * time.Minute}}}
 	s, _ := openTemp(t, cfg, c)
@@ -256,7 +266,9 @@ func TestSLADeadlines(t *testing.T) {
 	}
 }
 
-func TestAlertResolved(t *testing.T) {
+func TestAlertResolved(t *testing.T) { backends(t, testAlertResolved) }
+
+func testAlertResolved(t *testing.T) {
 	c := newClock()
 	s, _ := openTemp(t, Config{}, c)
 	ctx := context.Background()
@@ -284,7 +296,9 @@ func TestAlertResolved(t *testing.T) {
 	}
 }
 
-func TestReopenWithinCoolDown(t *testing.T) {
+func TestReopenWithinCoolDown(t *testing.T) { backends(t, testReopenWithinCoolDown) }
+
+func testReopenWithinCoolDown(t *testing.T) {
 	c := newClock()
 	s, _ := openTemp(t, Config{ReopenWithin: time.Hour}, c)
 	ctx := context.Background()
@@ -309,7 +323,9 @@ func TestReopenWithinCoolDown(t *testing.T) {
 	}
 }
 
-func TestRaiseRejectsBadAlerts(t *testing.T) {
+func TestRaiseRejectsBadAlerts(t *testing.T) { backends(t, testRaiseRejectsBadAlerts) }
+
+func testRaiseRejectsBadAlerts(t *testing.T) {
 	s, _ := openTemp(t, Config{}, newClock())
 	for name, edit := range map[string]func(*Alert){
 		"empty key":    func(a *Alert) { a.Key = "" },
@@ -329,7 +345,9 @@ func TestRaiseRejectsBadAlerts(t *testing.T) {
 	}
 }
 
-func TestList(t *testing.T) {
+func TestList(t *testing.T) { backends(t, testList) }
+
+func testList(t *testing.T) {
 	c := newClock()
 	s, _ := openTemp(t, Config{}, c)
 	var ids []int64
