@@ -192,8 +192,19 @@ pages.inspections = {
       box.replaceChildren(insFilters(draw), insSummary(list), insView.mode === "calendar" ? calendar(list, insView.month, onMonth) : inspectionsTable(list, true));
     };
     await draw();
+    this.reload = draw;
     view.append(section(t("ins.title"), "wide", icsLink(), box));
   },
+  // An inspection ticket opened or closed moves its pair: read the list
+  // again, once for a burst of changes, unless a form is being filled in.
+  onTicket() {
+    clearTimeout(this.pending);
+    this.pending = setTimeout(() => {
+      if (page !== this || document.querySelector(".ins-form-row:not(.hidden)")) return;
+      this.reload().catch(e => say(e.message, false));
+    }, 500);
+  },
+  leave() { clearTimeout(this.pending); },
 };
 
 // drawDeviceInspections fills box with a device's inspections.
