@@ -368,7 +368,10 @@ func (r *energyRunner) check(ctx context.Context) {
 			for _, an := range as {
 				f := energyFound{meter: m, rule: rl, a: an, active: an.Open}
 				if f.active {
-					active += an.Excess
+					// Detectors of one rule may see one incident twice (a
+					// leak's still quarters and its 24 h without a still
+					// hour): the excess is the largest, not their sum.
+					active = max(active, an.Excess)
 				}
 				found = append(found, f)
 			}
