@@ -112,7 +112,7 @@ func TestMigrateFromVersion4(t *testing.T) {
 	if version != 5 || breaches != 1 {
 		t.Fatalf("schema version %d with %d breaches, want 5 and the one of version 4", version, breaches)
 	}
-	if _, err := s.db.Exec(`INSERT INTO sla_breaches VALUES (1, 'overdue', ?, ?)`, at, at); err != nil {
+	if _, err := s.db.Exec(s.dialect.rebind(`INSERT INTO sla_breaches VALUES (1, 'overdue', ?, ?)`), at, at); err != nil {
 		t.Fatalf("overdue breach: %v", err)
 	}
 	if sts, err := s.InspectionStates(ctx, ""); err != nil || len(sts) != 0 {
@@ -123,7 +123,9 @@ func TestMigrateFromVersion4(t *testing.T) {
 	openInsp(t, s, "half", "lift-1")
 }
 
-func TestPutInspectionStatesStale(t *testing.T) {
+func TestPutInspectionStatesStale(t *testing.T) { backends(t, testPutInspectionStatesStale) }
+
+func testPutInspectionStatesStale(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, Config{}, newClock())
 	a, b := inspState("half", "lift-1"), inspState("half", "lift-2")
@@ -172,7 +174,9 @@ func TestPutInspectionStatesStale(t *testing.T) {
 // TestOpenInspectionOnce: processes (two Stores on one file) and their
 // goroutines open one plan's ticket at once: one ticket, one checklist, one
 // opened record, and every caller gets that ticket.
-func TestOpenInspectionOnce(t *testing.T) {
+func TestOpenInspectionOnce(t *testing.T) { backends(t, testOpenInspectionOnce) }
+
+func testOpenInspectionOnce(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	daemon, path := openTemp(t, Config{}, c)
@@ -226,7 +230,9 @@ func TestOpenInspectionOnce(t *testing.T) {
 	}
 }
 
-func TestOpenInspectionReplaces(t *testing.T) {
+func TestOpenInspectionReplaces(t *testing.T) { backends(t, testOpenInspectionReplaces) }
+
+func testOpenInspectionReplaces(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, Config{}, newClock())
 	half := openInsp(t, s, "half", "lift-1")
@@ -256,7 +262,9 @@ func TestOpenInspectionReplaces(t *testing.T) {
 	}
 }
 
-func TestInspectionHistoryFilters(t *testing.T) {
+func TestInspectionHistoryFilters(t *testing.T) { backends(t, testInspectionHistoryFilters) }
+
+func testInspectionHistoryFilters(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, Config{}, newClock())
 	day := func(d int) time.Time { return time.Date(2026, 3, d, 9, 0, 0, 0, time.UTC) }
@@ -313,7 +321,9 @@ func TestInspectionHistoryFilters(t *testing.T) {
 // TestInspectionOverdue: the engine reports an overdue inspection once per
 // cycle; it escalates like a missed deadline, and the SLA check leaves
 // inspection tickets to it.
-func TestInspectionOverdue(t *testing.T) {
+func TestInspectionOverdue(t *testing.T) { backends(t, testInspectionOverdue) }
+
+func testInspectionOverdue(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	cfg := Config{

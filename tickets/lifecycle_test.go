@@ -11,12 +11,14 @@ import (
 // so that every transition can be tried from every status.
 func setStatus(t *testing.T, s *Store, id int64, st Status) {
 	t.Helper()
-	if _, err := s.db.Exec(`UPDATE tickets SET status = ? WHERE id = ?`, st, id); err != nil {
+	if _, err := s.db.Exec(s.dialect.rebind(`UPDATE tickets SET status = ? WHERE id = ?`), st, id); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestTransitionTable(t *testing.T) {
+func TestTransitionTable(t *testing.T) { backends(t, testTransitionTable) }
+
+func testTransitionTable(t *testing.T) {
 	// Written out again rather than read from transitions, so a change to
 	// the lifecycle has to change this test too.
 	allowed := map[[2]Status]bool{
@@ -71,7 +73,9 @@ func TestTransitionTable(t *testing.T) {
 	}
 }
 
-func TestTransitionRefusals(t *testing.T) {
+func TestTransitionRefusals(t *testing.T) { backends(t, testTransitionRefusals) }
+
+func testTransitionRefusals(t *testing.T) {
 	s, _ := openTemp(t, Config{}, newClock())
 	ctx := context.Background()
 	tk, _ := raise(t, s, alert("1"))
@@ -102,7 +106,9 @@ func TestTransitionRefusals(t *testing.T) {
 	}
 }
 
-func TestTransitionAssignsAndReopens(t *testing.T) {
+func TestTransitionAssignsAndReopens(t *testing.T) { backends(t, testTransitionAssignsAndReopens) }
+
+func testTransitionAssignsAndReopens(t *testing.T) {
 	s, _ := openTemp(t, Config{}, newClock())
 	ctx := context.Background()
 	tk, _ := raise(t, s, alert("1"))

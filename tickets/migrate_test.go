@@ -10,7 +10,9 @@ import (
 	"time"
 )
 
-func TestMigrationsIdempotent(t *testing.T) {
+func TestMigrationsIdempotent(t *testing.T) { backends(t, testMigrationsIdempotent) }
+
+func testMigrationsIdempotent(t *testing.T) {
 	c := newClock()
 	s, path := openTemp(t, Config{}, c)
 	raise(t, s, alert("1"))
@@ -33,7 +35,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 	if !isUnique(err) {
 		t.Fatalf("second open ticket for one key: err %v, want a UNIQUE violation", err)
 	}
-	if _, err := s2.db.Exec(`INSERT INTO schema_migrations VALUES (?, '')`, len(migrations)+1); err != nil {
+	if _, err := s2.db.Exec(s.dialect.rebind(`INSERT INTO schema_migrations VALUES (?, '')`), len(migrations)+1); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Open(context.Background(), path, Config{}, c.Now); err == nil || !strings.Contains(err.Error(), "newer") {
@@ -50,8 +52,10 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 	}
 }
 
-func TestOpenConcurrentlyMigratesOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tickets.db")
+func TestOpenConcurrentlyMigratesOnce(t *testing.T) { backends(t, testOpenConcurrentlyMigratesOnce) }
+
+func testOpenConcurrentlyMigratesOnce(t *testing.T) {
+	path := tempDatabase(t)
 	var wg sync.WaitGroup
 	stores := make([]*Store, 4)
 	errs := make([]error, len(stores))

@@ -46,9 +46,16 @@ type entry struct {
 	attempts    int
 	created     time.Time
 	nextAttempt time.Time
-	// claim, on PostgreSQL, is the transaction that holds the entry's row
-	// locked while it is sent; recording the outcome commits it.
-	claim *sql.Tx
+	// claim, on PostgreSQL, holds the entry's row locked while it is
+	// sent; recording the outcome ends it.
+	claim *claim
+}
+
+// claim is the transaction of a claimed entry; once ended, recording goes
+// on outside it.
+type claim struct {
+	tx    *sql.Tx
+	ended bool
 }
 
 const entryColumns = `id, payload, attempts, created_at, next_attempt`
@@ -89,7 +96,7 @@ func (s *Store) claimEntry(ctx context.Context, receiver string) (entry, bool, e
 		e, ok, err = scanEntry(tx.QueryRowContext(ctx, `SELECT `+entryColumns+` FROM outbox
 			WHERE id = $1 AND delivered_at IS NULL AND dropped_at IS NULL FOR UPDATE SKIP LOCKED`, head), receiver)
 		if err == nil && ok {
-			e.claim = tx
+			e.claim = &claim{tx: tx}
 			return e, true, nil
 		}
 	}
@@ -135,21 +142,23 @@ func (s *Store) outboxExec(ctx context.Context, q string, args ...any) error {
 
 // entryExec records the outcome of e by q, and ends its claim.
 func (s *Store) entryExec(ctx context.Context, e entry, q string, args ...any) error {
-	if e.claim == nil {
+	if e.claim == nil || e.claim.ended {
 		return s.outboxExec(ctx, q, args...)
 	}
-	if _, err := e.claim.ExecContext(ctx, s.dialect.rebind(q), args...); err != nil {
-		e.claim.Rollback()
+	e.claim.ended = true
+	if _, err := e.claim.tx.ExecContext(ctx, s.dialect.rebind(q), args...); err != nil {
+		e.claim.tx.Rollback()
 		return err
 	}
-	return e.claim.Commit()
+	return e.claim.tx.Commit()
 }
 
 // release gives up the claim of e without recording anything: another
 // dispatcher may take it.
 func (s *Store) release(e entry) {
-	if e.claim != nil {
-		e.claim.Rollback()
+	if e.claim != nil && !e.claim.ended {
+		e.claim.ended = true
+		e.claim.tx.Rollback()
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"github.com/facilityd/facilityd/internal/retry"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -91,7 +90,7 @@ func runDispatcher(t *testing.T, s *Store, ns map[string]Notifier, logger *slog.
 // pendingIDs lists the notification ids queued for receiver, oldest first.
 func pendingIDs(t *testing.T, s *Store, receiver string) []string {
 	t.Helper()
-	rows, err := s.db.Query(`SELECT event_id FROM outbox WHERE receiver = ? ORDER BY id`, receiver)
+	rows, err := s.db.Query(s.dialect.rebind(`SELECT event_id FROM outbox WHERE receiver = ? ORDER BY id`), receiver)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +104,9 @@ func pendingIDs(t *testing.T, s *Store, receiver string) []string {
 	return out
 }
 
-func TestOutboxRouting(t *testing.T) {
+func TestOutboxRouting(t *testing.T) { backends(t, testOutboxRouting) }
+
+func testOutboxRouting(t *testing.T) {
 	ctx := context.Background()
 	cfg := Config{Receivers: []Receiver{
 		webhookReceiver("all"),
@@ -129,8 +130,8 @@ func TestOutboxRouting(t *testing.T) {
 		{"storm", []EventKind{EventOccurrence}},
 		{"lifts-p1", []EventKind{EventCreated}},
 	} {
-		rows, err := s.db.Query(`SELECT e.kind, o.payload FROM outbox o JOIN events e ON e.id = o.event_id
-			WHERE o.receiver = ? ORDER BY o.id`, tt.receiver)
+		rows, err := s.db.Query(s.dialect.rebind(`SELECT e.kind, o.payload FROM outbox o JOIN events e ON e.id = o.event_id
+			WHERE o.receiver = ? ORDER BY o.id`), tt.receiver)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,11 +154,13 @@ func TestOutboxRouting(t *testing.T) {
 
 // TestOutboxSurvivesRestart queues notifications while nothing delivers
 // them, "restarts", and delivers every one once, in order.
-func TestOutboxSurvivesRestart(t *testing.T) {
+func TestOutboxSurvivesRestart(t *testing.T) { backends(t, testOutboxSurvivesRestart) }
+
+func testOutboxSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	cfg := Config{Receivers: []Receiver{webhookReceiver("cmms")}, Outbox: fastOutbox}
-	path := filepath.Join(t.TempDir(), "tickets.db")
+	path := tempDatabase(t)
 	s1, err := Open(ctx, path, cfg, c.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +196,9 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 // TestOutboxRetries: a receiver that fails N times, then works, gets every
 // notification once and in order, including those queued while it failed;
 // another receiver is not held up meanwhile; a rejected one is dropped.
-func TestOutboxRetries(t *testing.T) {
+func TestOutboxRetries(t *testing.T) { backends(t, testOutboxRetries) }
+
+func testOutboxRetries(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	cfg := Config{Receivers: []Receiver{webhookReceiver("flaky"), webhookReceiver("fine")}, Outbox: fastOutbox}
@@ -232,7 +237,9 @@ func TestOutboxRetries(t *testing.T) {
 	}
 }
 
-func TestOutboxGivesUp(t *testing.T) {
+func TestOutboxGivesUp(t *testing.T) { backends(t, testOutboxGivesUp) }
+
+func testOutboxGivesUp(t *testing.T) {
 	c := newClock()
 	out := fastOutbox
 	out.GiveUpAfter = time.Hour
@@ -278,12 +285,14 @@ func settled(t *testing.T, s *Store) []OutboxState {
 // scheduled before a restart is not sent again before its next_attempt, and
 // the back-off goes on from its attempts instead of starting over, so a
 // daemon restarted in a loop does not hammer a receiver that is down.
-func TestOutboxHonoursNextAttemptAfterRestart(t *testing.T) {
+func TestOutboxHonoursNextAttemptAfterRestart(t *testing.T) { backends(t, testOutboxHonoursNextAttemptAfterRestart) }
+
+func testOutboxHonoursNextAttemptAfterRestart(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	out := Outbox{RetryMin: time.Second, RetryMax: time.Hour, PollInterval: 20 * time.Millisecond}
 	cfg := Config{Receivers: []Receiver{webhookReceiver("cmms")}, Outbox: out}
-	path := filepath.Join(t.TempDir(), "tickets.db")
+	path := tempDatabase(t)
 	s1 := openAt(t, path, cfg, c)
 	raise(t, s1, alert("1"))
 	e, ok, err := s1.nextEntry(ctx, "cmms")

@@ -109,8 +109,8 @@ func TestCheckSLAKeepPriority(t *testing.T) {
 func outboxRows(t *testing.T, s *Store, receiver string, kind EventKind) int {
 	t.Helper()
 	var n int
-	err := s.db.QueryRow(`SELECT COUNT(*) FROM outbox o JOIN events e ON e.id = o.event_id
-		WHERE o.receiver = ? AND (? = '' OR e.kind = ?)`, receiver, kind, kind).Scan(&n)
+	err := s.db.QueryRow(s.dialect.rebind(`SELECT COUNT(*) FROM outbox o JOIN events e ON e.id = o.event_id
+		WHERE o.receiver = ? AND (? = '' OR e.kind = ?)`), receiver, kind, kind).Scan(&n)
 	if err != nil {
 		t.Fatal(err)
 	}

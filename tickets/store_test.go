@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -123,7 +122,7 @@ func TestRaiseSurvivesRestart(t *testing.T) { backends(t, testRaiseSurvivesResta
 
 func testRaiseSurvivesRestart(t *testing.T) {
 	c := newClock()
-	path := filepath.Join(t.TempDir(), "tickets.db")
+	path := tempDatabase(t)
 	s1, err := Open(context.Background(), path, Config{}, c.Now)
 	if err != nil {
 		t.Fatal(err)
