@@ -285,7 +285,9 @@ func settled(t *testing.T, s *Store) []OutboxState {
 // scheduled before a restart is not sent again before its next_attempt, and
 // the back-off goes on from its attempts instead of starting over, so a
 // daemon restarted in a loop does not hammer a receiver that is down.
-func TestOutboxHonoursNextAttemptAfterRestart(t *testing.T) { backends(t, testOutboxHonoursNextAttemptAfterRestart) }
+func TestOutboxHonoursNextAttemptAfterRestart(t *testing.T) {
+	backends(t, testOutboxHonoursNextAttemptAfterRestart)
+}
 
 func testOutboxHonoursNextAttemptAfterRestart(t *testing.T) {
 	ctx := context.Background()
