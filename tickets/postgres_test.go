@@ -1,0 +1,165 @@
+package tickets
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestRebind(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`SELECT 1`, `SELECT 1`},
+		{`WHERE a = ? AND b IN (?, ?)`, `WHERE a = $1 AND b IN ($2, $3)`},
+		{`WHERE at < ?1 UNION ALL SELECT 1 WHERE at < ?1`, `WHERE at < $1 UNION ALL SELECT 1 WHERE at < $1`},
+		{`WHERE note = '?' AND k = ?`, `WHERE note = '?' AND k = $1`},
+		{"-- what? why?\nWHERE k = ?", "-- what? why?\nWHERE k = $1"},
+		{`WHERE "odd?" = ?`, `WHERE "odd?" = $1`},
+	} {
+		if got := dialectPostgres.rebind(tc.in); got != tc.want {
+			t.Errorf("rebind(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if got := dialectSQLite.rebind(tc.in); got != tc.in {
+			t.Errorf("SQLite rebind(%q) = %q, want it unchanged", tc.in, got)
+		}
+	}
+}
+
+// TestPostgresMigrationsTranslate: every migration has a PostgreSQL
+// version, with nothing of SQLite's own left in it.
+func TestPostgresMigrationsTranslate(t *testing.T) {
+	for n := 1; n <= len(migrations); n++ {
+		q, err := dialectPostgres.migration(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sqliteOnly := range []string{"randomblob", "RAISE(ABORT", "INTEGER", " REAL", "\x00"} {
+			if strings.Contains(q, sqliteOnly) {
+				t.Errorf("migration %d on PostgreSQL still has %q:\n%s", n, sqliteOnly, q)
+			}
+		}
+	}
+}
+
+// TestPostgresDaemonsRaiseOneTicket: the daemons of several sites, each
+// with its own Store and connections, raise the same two faults at once on
+// one database: one ticket per fault, every occurrence counted.
+func TestPostgresDaemonsRaiseOneTicket(t *testing.T) {
+	url := sharedPG.Database(t)
+	ctx := context.Background()
+	c := newClock()
+	const daemons, rounds = 4, 25
+	stores := make([]*Store, daemons)
+	for i := range stores {
+		stores[i] = openAt(t, url, Config{}, c)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, daemons*rounds)
+	start := make(chan struct{})
+	created := make(chan int64, daemons*rounds)
+	for _, s := range stores {
+		wg.Go(func() {
+			<-start
+			for range rounds {
+				rs, err := s.RaiseBatch(ctx, []Alert{alert("boiler"), alert("chiller")})
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, r := range rs {
+					if r.Created {
+						created <- r.Ticket.ID
+					}
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	close(created)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for id := range created {
+		ids = append(ids, id)
+	}
+	if len(ids) != 2 {
+		t.Fatalf("created tickets %v, want one per key", ids)
+	}
+	ts := list(t, stores[0], Filter{})
+	if len(ts) != 2 {
+		t.Fatalf("%d tickets, want 2", len(ts))
+	}
+	for _, tk := range ts {
+		if tk.Occurrences != daemons*rounds {
+			t.Errorf("ticket %d (%s): %d occurrences, want %d", tk.ID, tk.Key, tk.Occurrences, daemons*rounds)
+		}
+	}
+}
+
+// TestPostgresDispatchersDeliverOnce: two daemons dispatch the same
+// receiver from one database; every notification reaches it once, in the
+// order it was queued, and the outbox ends up delivered.
+func TestPostgresDispatchersDeliverOnce(t *testing.T) {
+	url := sharedPG.Database(t)
+	ctx := context.Background()
+	c := newClock()
+	cfg := Config{Receivers: []Receiver{webhookReceiver("cmms")}, Outbox: fastOutbox}
+	a, b := openAt(t, url, cfg, c), openAt(t, url, cfg, c)
+	const tickets = 60
+	for i := range tickets {
+		raise(t, []*Store{a, b}[i%2], alert(fmt.Sprint(i)))
+	}
+	r := &slowRecorder{recorder: newRecorder(0), by: map[string]int{}}
+	runDispatcher(t, a, map[string]Notifier{"cmms": r.as("a")}, nil)
+	runDispatcher(t, b, map[string]Notifier{"cmms": r.as("b")}, nil)
+	r.wait(t, tickets)
+	time.Sleep(200 * time.Millisecond) // ten poll intervals: time for a second send, were there one
+	ids := r.ids()
+	if len(ids) != tickets {
+		t.Fatalf("%d deliveries, want %d", len(ids), tickets)
+	}
+	var events []int64
+	r.recorder.mu.Lock()
+	for _, n := range r.accepted {
+		events = append(events, n.Event.ID)
+	}
+	r.recorder.mu.Unlock()
+	if !slices.IsSorted(events) || len(slices.Compact(slices.Clone(events))) != tickets {
+		t.Fatalf("delivered events %v, want each once in order", events)
+	}
+	states, err := a.Outbox(ctx)
+	if err != nil || len(states) != 1 || states[0].Delivered != tickets || states[0].Pending != 0 {
+		t.Fatalf("outbox %+v, %v; want %d delivered", states, err, tickets)
+	}
+	r.mu.Lock()
+	t.Logf("deliveries by daemon: %v", r.by)
+	r.mu.Unlock()
+}
+
+// slowRecorder is a recorder shared by dispatchers, whose deliveries take
+// a moment, so that the dispatchers overlap.
+type slowRecorder struct {
+	*recorder
+	mu sync.Mutex
+	by map[string]int
+}
+
+func (r *slowRecorder) as(name string) Notifier {
+	return notifierFunc(func(ctx context.Context, n Notification) error {
+		time.Sleep(2 * time.Millisecond)
+		r.mu.Lock()
+		r.by[name]++
+		r.mu.Unlock()
+		return r.recorder.Notify(ctx, n)
+	})
+}
+
+type notifierFunc func(ctx context.Context, n Notification) error
+
+func (f notifierFunc) Notify(ctx context.Context, n Notification) error { return f(ctx, n) }
