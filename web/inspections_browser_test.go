@@ -232,8 +232,8 @@ func TestConsoleInspections(t *testing.T) {
 	b := newBrowser(t, 150*time.Second)
 	b.run("open", chromedp.Navigate(base+"#/inspections"))
 	b.wait("asks for a token", `document.querySelector("#token-state").textContent.includes("token needed")`)
-	b.noProblems("before the token", "401")
 	b.useToken(operatorToken, "ana")
+	b.noProblems("before the token", "401") // the first loads, refused until the token is in
 
 	// The due list: colours by status, overdue first.
 	overdue := `document.querySelector('[id="ins-elevator_quarterly:elevator-1"]')`
@@ -270,6 +270,15 @@ func TestConsoleInspections(t *testing.T) {
 		t.Fatalf("completions after skip: %+v", got)
 	}
 	b.noProblems("done and skip")
+
+	// A pair's page: its state and its history.
+	b.run("pair", chromedp.Click(`[id="ins-pump_service:pump-1"] a.ins-link`))
+	b.wait("pair page", `location.hash === "#/inspection/pump_service%3Apump-1" && document.querySelectorAll(".ins-row").length === 1 && `+
+		`document.querySelector(".insrec-done") && document.body.textContent.includes("bearings greased") && document.body.textContent.includes("run_hours 1999.50")`)
+	b.wait("nav", `document.querySelector('#nav a[data-route="inspections"]').classList.contains("active")`)
+	b.shot("inspection")
+	b.run("back", chromedp.Navigate(base+"#/inspections"))
+	b.wait("list", `document.querySelectorAll(".ins-row").length === 4`)
 
 	// The month calendar: today's due pair on today, the overdue one shown.
 	b.run("calendar", chromedp.Click(`.mode-calendar`))

@@ -52,7 +52,9 @@ func (f *fakeInspections) Inspections(_ context.Context, q InspectionQuery) ([]I
 func (f *fakeInspections) Inspection(_ context.Context, plan, device string) (Inspection, []tickets.InspectionRecord, error) {
 	for _, in := range f.list {
 		if in.Plan == plan && in.Device == device {
-			return in, []tickets.InspectionRecord{{Plan: plan, Device: device, Kind: tickets.RecordDone, Actor: "li"}}, nil
+			at := in.NextDue.AddDate(0, 0, -15)
+			return in, []tickets.InspectionRecord{{Plan: plan, Device: device, Kind: tickets.RecordDone, Actor: "li", At: at,
+				DueAt: at.Add(time.Hour), OnTime: true, Note: "bearings greased", Counters: map[string]float64{"run_hours": 1999.5}}}, nil
 		}
 	}
 	return Inspection{}, nil, fmt.Errorf("inspection %s on %s: %w", plan, device, tickets.ErrNotFound)

@@ -246,7 +246,7 @@ let renderSeq = 0;
 async function render() {
   const r = route();
   const seq = ++renderSeq;
-  document.querySelectorAll("#nav a").forEach(a => a.classList.toggle("active", a.dataset.route === r.name || (a.dataset.route === "tickets" && r.name === "ticket")));
+  document.querySelectorAll("#nav a").forEach(a => a.classList.toggle("active", a.dataset.route === r.name || (a.dataset.route === "tickets" && r.name === "ticket") || (a.dataset.route === "inspections" && r.name === "inspection")));
   document.body.classList.toggle("role-viewer", viewer());
   const p = pages[r.name];
   if (page !== p && page.leave) page.leave();

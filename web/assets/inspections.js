@@ -81,7 +81,7 @@ function inspectionsTable(list, withDevice) {
     }, label);
     const due = insDue(p);
     const cells = [insStatus(p.status),
-      el("span", {}, el("b", {}, p.title || p.plan), el("div", { className: "muted small" }, [p.plan, p.category, p.location].filter(Boolean).join(" · "))),
+      el("span", {}, el("a", { href: "#/inspection/" + encodeURIComponent(p.id), className: "ins-link" }, el("b", {}, p.title || p.plan)), el("div", { className: "muted small" }, [p.plan, p.category, p.location].filter(Boolean).join(" · "))),
       withDevice ? el("a", { href: "#/device/" + encodeURIComponent(p.device) }, p.device) : null,
       el("span", { title: fmtTime(due) }, fmtDate(due) || "—",
         p.estimated && p.next_due && fmtDate(p.estimated) !== fmtDate(p.next_due) ? el("div", { className: "muted small" }, t("ins.calendarDue", { d: fmtDate(p.next_due) })) : null),
@@ -205,6 +205,26 @@ pages.inspections = {
     }, 500);
   },
   leave() { clearTimeout(this.pending); },
+};
+
+// counters writes readings by point: trips 4810 · run_hours 1999.5.
+const counters = m => Object.entries(m || {}).map(([k, v]) => `${k} ${fmtVal(v)}`).join(" · ");
+
+// One pair: its state, done and skip, and its history for the record.
+pages.inspection = {
+  async draw(view, [id]) {
+    const { inspection: p, history } = await api("GET", "/api/v1/inspections/" + encodeURIComponent(id));
+    const rows = [...(history || [])].reverse().map(r => [fmtTime(r.at), { text: t("insrec." + r.kind, {}, r.kind), className: "insrec-" + r.kind },
+      r.actor || "", r.via ? t("ins.via", { plan: r.via }) : "", fmtDate(r.due_at),
+      r.kind === "done" ? { text: r.on_time ? t("ins.onTime") : t("ins.late"), className: r.on_time ? "" : "breached" } : "",
+      counters(r.counters), r.ticket_id ? el("a", { href: "#/ticket/" + r.ticket_id }, "#" + r.ticket_id) : "", r.note || ""]);
+    view.append(
+      section(`${p.title || p.plan} · ${p.device}`, "wide", p.description ? el("p", { className: "desc" }, p.description) : "",
+        el("p", { className: "small" }, t("ins.lastCounters"), " ", counters(p.last_counters) || "—"),
+        inspectionsTable([p], true)),
+      section(t("ins.history"), "wide", table([t("al.time"), t("ins.what"), t("tp.actor"), "", t("ins.dueAt"), t("ins.onTimeCol"),
+        t("ins.counters"), t("al.ticket"), t("tp.note")], rows)));
+  },
 };
 
 // drawDeviceInspections fills box with a device's inspections.
