@@ -22,7 +22,9 @@ func (l leaky) Notify(context.Context, Notification) error {
 
 // TestOutboxLastErrorRedacted: whatever a notifier returns, the outbox's
 // last_error shows no credential-looking value, no newline, and stays short.
-func TestOutboxLastErrorRedacted(t *testing.T) {
+func TestOutboxLastErrorRedacted(t *testing.T) { backends(t, testOutboxLastErrorRedacted) }
+
+func testOutboxLastErrorRedacted(t *testing.T) {
 	cfg := Config{Receivers: []Receiver{webhookReceiver("retry"), webhookReceiver("drop")}, Outbox: fastOutbox}
 	s, _ := openTemp(t, cfg, newClock())
 	runDispatcher(t, s, map[string]Notifier{"retry": leaky{}, "drop": leaky{reject: true}}, nil)

@@ -9,7 +9,9 @@ import (
 
 // A rule's ticket cannot be resolved, closed or cancelled while its alert
 // fires, unless forced with a comment; once the alert cleared it can.
-func TestAlertFiringRefusesClose(t *testing.T) {
+func TestAlertFiringRefusesClose(t *testing.T) { backends(t, testAlertFiringRefusesClose) }
+
+func testAlertFiringRefusesClose(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, Config{FollowUp: FollowUpOptional}, newClock())
 	a := alert("k1")
@@ -54,7 +56,9 @@ func TestAlertFiringRefusesClose(t *testing.T) {
 
 // A firing alert without an open ticket (closed by force) gets a new
 // ticket naming the closed one, even within reopen_within.
-func TestStillFiringOpensNewTicket(t *testing.T) {
+func TestStillFiringOpensNewTicket(t *testing.T) { backends(t, testStillFiringOpensNewTicket) }
+
+func testStillFiringOpensNewTicket(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, Config{ReopenWithin: 24 * 3600e9, FollowUp: FollowUpOptional}, newClock())
 	a := alert("k1")
@@ -80,7 +84,9 @@ func TestStillFiringOpensNewTicket(t *testing.T) {
 }
 
 // A change with an ID is applied once, also when retried after a restart.
-func TestChangeIDAppliedOnce(t *testing.T) {
+func TestChangeIDAppliedOnce(t *testing.T) { backends(t, testChangeIDAppliedOnce) }
+
+func testChangeIDAppliedOnce(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	s, path := openTemp(t, Config{}, c)

@@ -64,7 +64,9 @@ func answerAll(t testing.TB, s *Store, id int64) {
 	answer(t, s, id, 3, "all in order", nil, "")
 }
 
-func TestAnswerValidation(t *testing.T) {
+func TestAnswerValidation(t *testing.T) { backends(t, testAnswerValidation) }
+
+func testAnswerValidation(t *testing.T) {
 	reading := ChecklistItem{Index: 1, Text: "Pressure", Evidence: EvidenceReading, Unit: "bar", Min: fp(2), Max: fp(6)}
 	yesNo := ChecklistItem{Index: 2, Text: "Door closes", Evidence: EvidenceYesNo}
 	text := ChecklistItem{Index: 3, Text: "Remarks", Evidence: EvidenceText}
@@ -100,7 +102,9 @@ func TestAnswerValidation(t *testing.T) {
 // TestCompleteRequiresChecklist: an inspection completes only once its
 // required items are answered; then the plan advances, the ticket closes
 // and the record keeps the checklist.
-func TestCompleteRequiresChecklist(t *testing.T) {
+func TestCompleteRequiresChecklist(t *testing.T) { backends(t, testCompleteRequiresChecklist) }
+
+func testCompleteRequiresChecklist(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	s, _ := openTemp(t, Config{}, c)
@@ -160,7 +164,9 @@ func TestCompleteRequiresChecklist(t *testing.T) {
 
 // TestFailedItemOpensCorrective: a reading outside its limits needs a note,
 // and completing opens a corrective ticket linked to the inspection.
-func TestFailedItemOpensCorrective(t *testing.T) {
+func TestFailedItemOpensCorrective(t *testing.T) { backends(t, testFailedItemOpensCorrective) }
+
+func testFailedItemOpensCorrective(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, Config{}, newClock())
 	s.SetInspectionAdvancer(fakeAdvancer(nil, nil))
@@ -202,7 +208,9 @@ func TestFailedItemOpensCorrective(t *testing.T) {
 
 // TestConcurrentCompletion: two people, through two processes, complete one
 // cycle at once: one completion, and the other is told it came too late.
-func TestConcurrentCompletion(t *testing.T) {
+func TestConcurrentCompletion(t *testing.T) { backends(t, testConcurrentCompletion) }
+
+func testConcurrentCompletion(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
 		version, byTkt bool
@@ -259,7 +267,9 @@ func TestConcurrentCompletion(t *testing.T) {
 
 // TestMoveCompletesInspection: closing an inspection ticket in the web UI
 // or the CLI (Move) is its completion; cancelling it is not.
-func TestMoveCompletesInspection(t *testing.T) {
+func TestMoveCompletesInspection(t *testing.T) { backends(t, testMoveCompletesInspection) }
+
+func testMoveCompletesInspection(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, Config{}, newClock())
 	tk := openInsp(t, s, "half", "lift-1")
@@ -303,6 +313,10 @@ func TestMoveCompletesInspection(t *testing.T) {
 // TestInspectionClearedAlertKeepsTicket: with on_alert_resolved resolve, a
 // clearing alert on an inspection's key does not close the inspection.
 func TestInspectionClearedAlertKeepsTicket(t *testing.T) {
+	backends(t, testInspectionClearedAlertKeepsTicket)
+}
+
+func testInspectionClearedAlertKeepsTicket(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, Config{OnAlertResolved: OnResolvedResolve}, newClock())
 	tk := openInsp(t, s, "half", "lift-1")
@@ -314,7 +328,9 @@ func TestInspectionClearedAlertKeepsTicket(t *testing.T) {
 	}
 }
 
-func TestSkipNeedsReason(t *testing.T) {
+func TestSkipNeedsReason(t *testing.T) { backends(t, testSkipNeedsReason) }
+
+func testSkipNeedsReason(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, Config{}, newClock())
 	s.SetInspectionAdvancer(fakeAdvancer(nil, nil))
@@ -341,7 +357,9 @@ func TestSkipNeedsReason(t *testing.T) {
 
 // TestCompleteIncludedPlan: completing the quarterly service completes the
 // half-monthly one, and its open ticket closes naming the quarterly's.
-func TestCompleteIncludedPlan(t *testing.T) {
+func TestCompleteIncludedPlan(t *testing.T) { backends(t, testCompleteIncludedPlan) }
+
+func testCompleteIncludedPlan(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t, Config{Receivers: []Receiver{webhookReceiver("cmms")}}, newClock())
 	s.SetInspectionAdvancer(fakeAdvancer(map[string][]string{"quarter": {"half"}}, nil))

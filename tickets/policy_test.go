@@ -28,7 +28,9 @@ func lastEvent(t *testing.T, s *Store, id int64) Event {
 	return evs[len(evs)-1]
 }
 
-func TestFollowUpPolicy(t *testing.T) {
+func TestFollowUpPolicy(t *testing.T) { backends(t, testFollowUpPolicy) }
+
+func testFollowUpPolicy(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	s, _ := openTemp(t, Config{}, c) // follow_up: required by default
@@ -78,7 +80,9 @@ func TestFollowUpPolicy(t *testing.T) {
 	must(opt.Transition(ctx, tk.ID, StatusClosed, "ana", "")) // optional: no check needed
 }
 
-func TestReopenAfterClose(t *testing.T) {
+func TestReopenAfterClose(t *testing.T) { backends(t, testReopenAfterClose) }
+
+func testReopenAfterClose(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	s, _ := openTemp(t, Config{ReopenWithin: 2 * time.Hour, FollowUp: FollowUpOptional}, c)
@@ -112,7 +116,9 @@ func TestReopenAfterClose(t *testing.T) {
 	}
 }
 
-func TestOnAlertResolvedPolicy(t *testing.T) {
+func TestOnAlertResolvedPolicy(t *testing.T) { backends(t, testOnAlertResolvedPolicy) }
+
+func testOnAlertResolvedPolicy(t *testing.T) {
 	ctx := context.Background()
 	for _, policy := range []string{"", OnResolvedRecord, OnResolvedResolve} {
 		t.Run("policy="+policy, func(t *testing.T) {
@@ -146,7 +152,9 @@ func TestOnAlertResolvedPolicy(t *testing.T) {
 	}
 }
 
-func TestAssignCommentCreate(t *testing.T) {
+func TestAssignCommentCreate(t *testing.T) { backends(t, testAssignCommentCreate) }
+
+func testAssignCommentCreate(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	s, _ := openTemp(t, Config{}, c)
@@ -210,7 +218,9 @@ func TestAssignCommentCreate(t *testing.T) {
 	must(s.Comment(ctx, tk.ID, "carl", "comments stay possible")) // history is never closed
 }
 
-func TestApplyBatch(t *testing.T) {
+func TestApplyBatch(t *testing.T) { backends(t, testApplyBatch) }
+
+func testApplyBatch(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	s, _ := openTemp(t, Config{}, c)

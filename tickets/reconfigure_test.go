@@ -9,7 +9,9 @@ import (
 	"time"
 )
 
-func TestOnHoldPausesResolveClock(t *testing.T) {
+func TestOnHoldPausesResolveClock(t *testing.T) { backends(t, testOnHoldPausesResolveClock) }
+
+func testOnHoldPausesResolveClock(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	start := c.Now()
@@ -64,7 +66,9 @@ func TestOnHoldPausesResolveClock(t *testing.T) {
 	}
 }
 
-func TestReconfigure(t *testing.T) {
+func TestReconfigure(t *testing.T) { backends(t, testReconfigure) }
+
+func testReconfigure(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	s, _ := openTemp(t, Config{Receivers: []Receiver{webhookReceiver("old")}}, c)
@@ -118,7 +122,9 @@ func (g *gate) Notify(ctx context.Context, n Notification) error {
 // A reload stops the dispatcher between deliveries and starts another: the
 // notification in flight is recorded as delivered, and the next dispatcher
 // sends the rest, each once.
-func TestDispatcherStopHandsOver(t *testing.T) {
+func TestDispatcherStopHandsOver(t *testing.T) { backends(t, testDispatcherStopHandsOver) }
+
+func testDispatcherStopHandsOver(t *testing.T) {
 	c := newClock()
 	s, _ := openTemp(t, Config{Receivers: []Receiver{webhookReceiver("cmms")}, Outbox: fastOutbox}, c)
 	for _, k := range []string{"a", "b", "c"} {

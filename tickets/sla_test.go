@@ -16,7 +16,9 @@ func breaches(t *testing.T, s *Store, now time.Time) []Breach {
 	return bs
 }
 
-func TestCheckSLA(t *testing.T) {
+func TestCheckSLA(t *testing.T) { backends(t, testCheckSLA) }
+
+func testCheckSLA(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	start := c.Now()
@@ -96,7 +98,9 @@ func TestCheckSLA(t *testing.T) {
 	}
 }
 
-func TestCheckSLAKeepPriority(t *testing.T) {
+func TestCheckSLAKeepPriority(t *testing.T) { backends(t, testCheckSLAKeepPriority) }
+
+func testCheckSLAKeepPriority(t *testing.T) {
 	c := newClock()
 	s, _ := openTemp(t, Config{}, c) // escalation.priority: keep
 	tk, _ := raise(t, s, alert("1"))
@@ -117,7 +121,9 @@ func outboxRows(t *testing.T, s *Store, receiver string, kind EventKind) int {
 	return n
 }
 
-func TestStats(t *testing.T) {
+func TestStats(t *testing.T) { backends(t, testStats) }
+
+func testStats(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
 	start := c.Now()
