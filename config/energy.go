@@ -190,18 +190,7 @@ func (c *Config) resolveEnergy(d *yamlstrict.Decoder, pos map[string]*yaml.Node)
 	for _, dev := range c.Devices {
 		byID[dev.ID] = dev
 	}
-	tags := c.DeviceTags()
-	if err := e.Usage.Resolve(func(id string) (usage.Device, bool) {
-		dev := byID[id]
-		if dev == nil || c.Profiles[dev.Profile] == nil {
-			return usage.Device{}, false
-		}
-		ud := usage.Device{Measurement: c.Profiles[dev.Profile].Type, Tags: tags[id]}
-		if dev.Modbus != nil {
-			ud.PollInterval = dev.Modbus.Interval
-		}
-		return ud, true
-	}); err != nil {
+	if err := e.Usage.Resolve(c.UsageDevice); err != nil {
 		errs = append(errs, ruleErrors(err)...)
 	}
 	errs = append(errs, c.checkMeterPoints(d, pos["meters"], byID)...)
@@ -305,4 +294,20 @@ func (c *Config) checkMeterPoints(d *yamlstrict.Decoder, meters *yaml.Node, byID
 		}
 	}
 	return errs
+}
+
+// UsageDevice is what energy/usage needs of a device: its measurement,
+// InfluxDB tags and poll interval; false for an unknown device.
+func (c *Config) UsageDevice(id string) (usage.Device, bool) {
+	for _, dev := range c.Devices {
+		if dev.ID != id || c.Profiles[dev.Profile] == nil {
+			continue
+		}
+		ud := usage.Device{Measurement: c.Profiles[dev.Profile].Type, Tags: c.DeviceTags()[id]}
+		if dev.Modbus != nil {
+			ud.PollInterval = dev.Modbus.Interval
+		}
+		return ud, true
+	}
+	return usage.Device{}, false
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/energy/baseline"
+	"github.com/facilityd/facilityd/energy/quality"
 )
 
 const energyUsage = `facilityd energy SUBCOMMAND
@@ -22,8 +23,12 @@ const energyUsage = `facilityd energy SUBCOMMAND
             fit on the baseline window, then list the anomalies of [from, to)
   Files are in the eemeter format (start,value and dt,tempF). DATE is YYYY-MM-DD in
   --tz (or RFC 3339); the end is exclusive. --tz defaults to the offset the meter
-  file carries, when it carries one only. Reading a configured meter from InfluxDB
-  (-c FILE --device ID) is not yet available.
+  file carries, when it carries one only.
+  Instead of files, -c FILE --device ID [--point P] [--temperature DEVICE.POINT]
+  reads a configured meter and the outdoor temperature (°C) from InfluxDB, in the
+  config's timezone (the energy section's temperature when --temperature is not given).
+  anomalies without --csv or --device lists the running daemon's anomalies
+  (GET /api/v1/energy/anomalies) [--active] [--json].
 `
 
 // cmdEnergy runs `facilityd energy baseline|anomalies`.
@@ -51,7 +56,8 @@ type energyFlags struct {
 	tempUnit, tz, model string
 	fuel                string
 	json                bool
-	device              string
+	device, point       string
+	temperature         string
 }
 
 func newEnergyFlags(name string, out io.Writer) *energyFlags {
@@ -65,7 +71,9 @@ func newEnergyFlags(name string, out io.Writer) *energyFlags {
 	f.fs.StringVar(&f.model, "model", "daily", "daily, hourly or tow")
 	f.fs.StringVar(&f.fuel, "fuel", "electricity", "electricity, gas or water")
 	f.fs.BoolVar(&f.json, "json", false, "print JSON")
-	f.fs.StringVar(&f.device, "device", "", "a configured meter (InfluxDB mode, not yet)")
+	f.fs.StringVar(&f.device, "device", "", "read this device's meter from InfluxDB (with -c)")
+	f.fs.StringVar(&f.point, "point", "", "the device's counter point (default: its configured meter, or its only counter)")
+	f.fs.StringVar(&f.temperature, "temperature", "", "outdoor temperature DEVICE.POINT (InfluxDB mode; default: the energy section's)")
 	return f
 }
 
@@ -77,16 +85,18 @@ type energyData struct {
 	loc   *time.Location
 	fuel  baseline.Fuel
 	kind  baseline.Kind
+	// fetch, in InfluxDB mode, reads the meter and temperature of a span.
+	fetch func(from, to time.Time) error
 }
 
 func (f *energyFlags) load() (*energyData, error) {
-	if f.meterCSV == "" {
-		if f.device != "" || f.fs.Lookup("c").Value.String() != "/etc/facilityd/facilityd.yaml" {
-			return nil, errors.New("energy: reading a meter from InfluxDB (-c FILE --device ID) is not yet available: export it to CSV and use --csv")
-		}
-		return nil, errors.New("energy: want --csv METER.csv (reading a configured meter from InfluxDB is not yet available)")
-	}
 	d := &energyData{}
+	if f.meterCSV == "" {
+		if f.device == "" {
+			return nil, errors.New("energy: want --csv METER.csv, or -c FILE --device ID to read a configured meter from InfluxDB")
+		}
+		return d, f.fromInflux(d)
+	}
 	var err error
 	if d.fuel, err = baseline.ParseFuel(f.fuel); err != nil {
 		return nil, fmt.Errorf("--fuel: %w", err)
@@ -197,6 +207,9 @@ func cmdEnergyBaseline(args []string, stdout, stderr io.Writer) error {
 	if !end.After(start) {
 		return errors.New("--to must be after --from")
 	}
+	if err := d.read(start, end); err != nil {
+		return err
+	}
 	m, err := d.fit(start, end)
 	if err != nil {
 		return fmt.Errorf("energy baseline: %w", err)
@@ -221,6 +234,9 @@ func printModel(w io.Writer, m *baseline.Model) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "  n %d, p %d, adjusted R² %.4f, RMSE %.4g, CV(RMSE) %.1f %%, NMBE %.2f %%\n", m.N, m.P, m.RSquaredAdj, m.RMSE, 100*m.CVRMSE, 100*m.NMBE)
+	if mo := m.Monthly; mo != nil {
+		fmt.Fprintf(w, "  by calendar month: n %d, RMSE %.4g, CV(RMSE) %.1f %%, NMBE %.2f %%\n", mo.N, mo.RMSE, 100*mo.CVRMSE, 100*mo.NMBE)
+	}
 	fmt.Fprintf(w, "  chosen by %s\n", m.Selection)
 	if m.FitForAlarms {
 		fmt.Fprintf(w, "  fit for alarms (%s)\n", m.Gate.Name)
@@ -244,8 +260,12 @@ func cmdEnergyAnomalies(args []string, stdout, stderr io.Writer) error {
 	ck := f.fs.Float64("cusum-k", 0.5, "CUSUM allowance, in σ")
 	ch := f.fs.Float64("cusum-h", 5, "CUSUM decision interval, in σ")
 	force := f.fs.Bool("force", false, "list anomalies even when the baseline is not fit for alarms")
+	active := f.fs.Bool("active", false, "the daemon's anomalies: only the active ones")
 	if err := f.fs.Parse(args); err != nil {
 		return err
+	}
+	if f.meterCSV == "" && f.device == "" {
+		return daemonAnomalies(f.fs.Lookup("c").Value.String(), *active, f.json, stdout)
 	}
 	d, err := f.load()
 	if err != nil {
@@ -257,23 +277,59 @@ func cmdEnergyAnomalies(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	m, err := d.fit(t[0], t[1])
-	if err != nil {
-		return fmt.Errorf("energy anomalies: baseline: %w", err)
+	if err := d.read(t[0], t[3]); err != nil {
+		return err
 	}
-	pts, heating := d.points(m, t[2], t[3])
+	opts := quality.DetectOptions{ResidualK: *k, ResidualN: *n, CUSUM: baseline.CUSUMOptions{K: *ck, H: *ch, Recover: 5},
+		StillQuarters: quality.DefaultDetectOptions.StillQuarters}
+	var m *baseline.Model
 	var found []baseline.Anomaly
-	if m.FitForAlarms || *force {
-		found = append(found, baseline.Residual(pts, *k, *n)...)
-		found = append(found, baseline.CUSUM(pts, baseline.CUSUMOptions{K: *ck, H: *ch})...)
-		if m.Kind != baseline.KindDaily {
-			found = append(found, baseline.BaseLoad(pts, baseline.BaseLoadOptions{Location: d.loc, Weekends: true})...)
+	var sigmaHour []float64
+	if d.kind == baseline.KindHourly {
+		// The daemon's recipe (energy/quality): σ per hour of the day,
+		// CUSUM over daily sums that ends once the meter is back on its
+		// baseline, the water leak checks.
+		mon, err := quality.NewMonitor(d.meter, d.temps, d.fuel, d.loc, t[0], t[1], nil, opts)
+		if err != nil {
+			return fmt.Errorf("energy anomalies: baseline: %w", err)
+		}
+		m, sigmaHour = mon.Model, mon.SigmaHour[:]
+		var quarters []baseline.Reading
+		for _, r := range d.meter {
+			if !r.Start.Before(t[2]) && r.Start.Before(t[3]) {
+				quarters = append(quarters, r)
+			}
+		}
+		hours := baseline.HourlyTable(d.meter, d.temps, d.fuel, d.loc, t[2], t[3])
+		all := mon.Detect(hours, quarters)
+		var pts []baseline.Point
+		for _, h := range hours {
+			pts = append(pts, baseline.Point{Start: h.Start, Actual: h.Usage, Predicted: m.Predict(h.Start, h.Temp), Sigma: mon.SigmaHour[h.Start.In(d.loc).Hour()]})
+		}
+		all = append(all, baseline.BaseLoad(pts, baseline.BaseLoadOptions{Location: d.loc, Weekends: true})...)
+		for _, a := range all {
+			// A leak is a leak: the water checks need no fit model.
+			if m.FitForAlarms || *force || a.Kind == baseline.KindLeak || a.Kind == baseline.KindBurst {
+				found = append(found, a)
+			}
+		}
+	} else {
+		if m, err = d.fit(t[0], t[1]); err != nil {
+			return fmt.Errorf("energy anomalies: baseline: %w", err)
+		}
+		pts, heating := d.points(m, t[2], t[3])
+		if m.FitForAlarms || *force {
+			found = append(found, baseline.Residual(pts, *k, *n)...)
+			found = append(found, baseline.CUSUM(pts, opts.CUSUM)...)
+			if m.Kind != baseline.KindDaily {
+				found = append(found, baseline.BaseLoad(pts, baseline.BaseLoadOptions{Location: d.loc, Weekends: true})...)
+			}
+			if d.fuel == baseline.Gas && m.Kind == baseline.KindDaily {
+				found = append(found, baseline.GasOffSeason(pts, heating, *k, *n)...)
+			}
 		}
 		if d.fuel == baseline.Water && m.Kind != baseline.KindDaily {
 			found = append(found, baseline.WaterLeak(pts, baseline.LeakOptions{})...)
-		}
-		if d.fuel == baseline.Gas && m.Kind == baseline.KindDaily {
-			found = append(found, baseline.GasOffSeason(pts, heating, *k, *n)...)
 		}
 	}
 	if found == nil {
@@ -283,14 +339,15 @@ func cmdEnergyAnomalies(args []string, stdout, stderr io.Writer) error {
 		Baseline  *baseline.Model    `json:"baseline"`
 		Checked   [2]time.Time       `json:"checked"`
 		Sigma     float64            `json:"sigma"`
+		SigmaHour []float64          `json:"sigma_hour,omitempty"`
 		Anomalies []baseline.Anomaly `json:"anomalies"`
-	}{m, [2]time.Time{t[2], t[3]}, m.RMSE, found}
+	}{m, [2]time.Time{t[2], t[3]}, m.RMSE, sigmaHour, found}
 	if f.json {
 		return writeJSON(stdout, out)
 	}
 	printModel(stdout, m)
 	if !m.FitForAlarms && !*force {
-		fmt.Fprintln(stdout, "no anomalies are raised on a baseline not fit for alarms (--force lists them anyway)")
+		fmt.Fprintln(stdout, "no anomalies are raised on a baseline not fit for alarms but the water leak checks (--force lists them anyway)")
 	}
 	for _, a := range found {
 		fmt.Fprintf(stdout, "%-15s %s – %s  %4d intervals  excess %+.4g\n", a.Kind, a.Start.Format("2006-01-02 15:04"), a.End.Format("2006-01-02 15:04"), a.Intervals, a.Excess)

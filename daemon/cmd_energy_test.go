@@ -11,6 +11,7 @@ import (
 const eemeterSamples = "../../shared/data/eemeter/"
 
 func TestEnergyHelpAndErrors(t *testing.T) {
+	t.Setenv("FACILITYD_HTTP_ADDR", "127.0.0.1:1") // no daemon there
 	for _, c := range []struct {
 		args []string
 		code int
@@ -18,8 +19,10 @@ func TestEnergyHelpAndErrors(t *testing.T) {
 	}{
 		{[]string{"energy", "--help"}, 0, "facilityd energy SUBCOMMAND"},
 		{[]string{"energy", "baseline", "--help"}, 0, "-temperature-csv"},
-		{[]string{"energy", "baseline", "--from", "2016-01-01", "--to", "2017-01-01"}, 1, "not yet available"},
-		{[]string{"energy", "anomalies", "--device", "m1"}, 1, "not yet available"},
+		{[]string{"energy", "baseline", "--from", "2016-01-01", "--to", "2017-01-01"}, 1, "or -c FILE --device ID"},
+		{[]string{"energy", "anomalies", "-c", "../configs/demo.yaml", "--device", "m1", "--baseline-from", "2025-01-01",
+			"--baseline-to", "2026-01-01", "--from", "2026-01-01", "--to", "2026-01-08", "--model", "tow"}, 1, `--device "m1": no such device`},
+		{[]string{"energy", "anomalies", "-c", "../configs/demo.yaml"}, 1, "the daemon does not answer"},
 		{[]string{"energy", "frobnicate"}, 1, "unknown subcommand"},
 	} {
 		var stdout, stderr bytes.Buffer
