@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/testenv"
 )
 
 func TestRebind(t *testing.T) {
@@ -163,3 +165,72 @@ func (r *slowRecorder) as(name string) Notifier {
 type notifierFunc func(ctx context.Context, n Notification) error
 
 func (f notifierFunc) Notify(ctx context.Context, n Notification) error { return f(ctx, n) }
+
+// TestPostgresOpenKeepsPasswordOut: an unreachable server's error names
+// the database without the password.
+func TestPostgresOpenKeepsPasswordOut(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := Open(ctx, "postgres://facilityd:s3cret-pw@127.0.0.1:1/tickets?sslmode=disable&connect_timeout=2", Config{}, nil)
+	if err == nil {
+		t.Fatal("Open of an unreachable server succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cret-pw") || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("err %q, want the server named and no password", err)
+	}
+}
+
+// TestPostgresOutageDuringStorm: PostgreSQL goes away in the middle of an
+// alert storm and comes back; the daemon's queue retries its batches as
+// the handoff journal does (same change IDs, possibly after a commit whose
+// answer was lost). Afterwards every fault has one ticket and every
+// firing is counted once.
+func TestPostgresOutageDuringStorm(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	url := pg.NewDatabase(t)
+	ctx := context.Background()
+	c := newClock()
+	s := openAt(t, url, Config{}, c)
+	const keys, batches, perBatch = 20, 60, 10
+	stopped := make(chan struct{})
+	var wg sync.WaitGroup
+	var failed int
+	wg.Go(func() {
+		for b := range batches {
+			cs := make([]Change, perBatch)
+			for i := range cs {
+				n := b*perBatch + i
+				cs[i] = Change{ID: fmt.Sprintf("change-%d", n), Alert: alert(fmt.Sprint("k", n%keys))}
+			}
+			if b == batches/3 {
+				close(stopped) // the outage starts under this batch
+			}
+			for {
+				if _, err := s.Apply(ctx, cs); err == nil {
+					break
+				}
+				failed++
+				time.Sleep(50 * time.Millisecond)
+			}
+			time.Sleep(5 * time.Millisecond) // a storm lasts a while
+		}
+	})
+	<-stopped
+	pg.Stop()
+	time.Sleep(2 * time.Second)
+	pg.Start(t)
+	wg.Wait()
+	if failed == 0 {
+		t.Fatal("no batch failed: the outage missed the storm")
+	}
+	ts := list(t, s, Filter{})
+	if len(ts) != keys {
+		t.Fatalf("%d tickets, want %d", len(ts), keys)
+	}
+	for _, tk := range ts {
+		if want := batches * perBatch / keys; tk.Occurrences != want {
+			t.Errorf("ticket %s: %d occurrences, want %d", tk.Key, tk.Occurrences, want)
+		}
+	}
+	t.Logf("%d failed attempts while PostgreSQL was down", failed)
+}
