@@ -65,6 +65,8 @@ type Config struct {
 	// without an energy section.
 	Energy *Energy `yaml:"energy"`
 
+	Tariffs *Tariffs `yaml:"tariffs"` // prices, factors and building facts of the energy report (tariffs.go)
+
 	// Path is the file this config was loaded from.
 	Path string `yaml:"-"`
 	pos  yamlstrict.Positions
