@@ -46,8 +46,9 @@ type energyRunner struct {
 
 	fitMu sync.Mutex // one fit at a time: scheduled, on demand
 	mu    sync.RWMutex
-	found []energyFound // of the last check
-	last  time.Time     // when the last check ran
+	found []energyFound      // of the last check
+	last  time.Time          // when the last check ran
+	noted map[string]float64 // excess last written on each alert's ticket
 }
 
 // energyFound is one anomaly an energy rule found on a meter.
@@ -109,32 +110,25 @@ func (a *app) currentEnergy() *energyRunner {
 func (r *energyRunner) run(ctx context.Context) {
 	r.fitStale(ctx, false)
 	r.check(ctx)
+	sched := r.energy.Baseline.Schedule
+	refitAt := sched.Next(r.a.now())
 	for {
 		now := r.a.now()
-		nextCheck := now.Truncate(energyCheckEvery).Add(energyCheckEvery + time.Minute) // once the hour is in
-		wait := nextCheck.Sub(now)
-		if next := r.nextRefit(now); next.Sub(now) < wait {
-			wait = next.Sub(now)
+		wake := now.Truncate(energyCheckEvery).Add(energyCheckEvery + time.Minute) // once the hour is in
+		if refitAt.Before(wake) {
+			wake = refitAt
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(max(wait, time.Second)):
+		case <-time.After(max(wake.Sub(now), time.Second)):
 		}
-		r.fitStale(ctx, true)
+		if now := r.a.now(); !now.Before(refitAt) {
+			r.fitStale(ctx, true)
+			refitAt = sched.Next(now)
+		}
 		r.check(ctx)
 	}
-}
-
-// nextRefit is the first scheduled refit after the oldest baseline's fit.
-func (r *energyRunner) nextRefit(now time.Time) time.Time {
-	oldest := now
-	for _, m := range r.usage.Meters() {
-		if b := r.store.get(m.ID); b != nil && b.FittedAt.Before(oldest) {
-			oldest = b.FittedAt
-		}
-	}
-	return r.energy.Baseline.Schedule.Next(oldest)
 }
 
 // stale reports whether a meter's baseline must be fitted: none, fitted
@@ -346,6 +340,7 @@ func (r *energyRunner) check(ctx context.Context) {
 	}
 	var found []energyFound
 	var samples []drivers.Sample
+	excess := map[string]energyExcess{} // by alert fingerprint
 	for _, m := range r.usage.Meters() {
 		var mine []*rules.Rule
 		for _, rl := range r.rules {
@@ -375,6 +370,9 @@ func (r *energyRunner) check(ctx context.Context) {
 				}
 				found = append(found, f)
 			}
+			if rl.Ticket != nil {
+				excess[rules.Fingerprint(rl.Name, m.Device, rl.Labels)] = energyExcess{status == rules.EnergyAnomaly, active, m.OutUnit()}
+			}
 			samples = append(samples,
 				drivers.Sample{Time: now, Device: m.Device, Measurement: rules.EnergyMeasurement, Point: rl.Name, Value: drivers.String(status)},
 				drivers.Sample{Time: now, Device: m.Device, Measurement: rules.EnergyMeasurement, Point: rl.Name + rules.EnergyExcessSuffix, Value: drivers.Float(active)})
@@ -385,6 +383,65 @@ func (r *energyRunner) check(ctx context.Context) {
 	r.mu.Unlock()
 	if len(samples) > 0 {
 		r.a.ingest(ctx, samples)
+	}
+	r.noteExcess(ctx, excess)
+}
+
+// energyExcess is an energy rule's outcome on a meter, for its ticket.
+type energyExcess struct {
+	active bool
+	excess float64
+	unit   string
+}
+
+// noteGrowth is how much an anomaly's excess must have grown since its
+// ticket last heard of it to be written on the ticket again: the alert's
+// occurrences follow every hour, the ticket's comments the figure that
+// matters.
+const noteGrowth = 1.25
+
+// noteExcess writes the excess so far on the open ticket of each active
+// energy alert, when it has grown by noteGrowth since the last note.
+func (r *energyRunner) noteExcess(ctx context.Context, ex map[string]energyExcess) {
+	r.mu.Lock()
+	if r.noted == nil {
+		r.noted = map[string]float64{}
+	}
+	var due []string
+	for key, e := range ex {
+		switch {
+		case !e.active:
+			delete(r.noted, key)
+		case e.excess > 0 && e.excess >= noteGrowth*r.noted[key]:
+			due = append(due, key)
+		}
+	}
+	r.mu.Unlock()
+	if len(due) == 0 {
+		return
+	}
+	open, err := r.a.tickets.List(ctx, tickets.Filter{Source: tickets.SourceEnergy, OpenOnly: true})
+	if err != nil {
+		r.a.log.Warn("energy: tickets not read", "err", err)
+		return
+	}
+	byKey := map[string]int64{}
+	for _, t := range open {
+		byKey[t.Key] = t.ID
+	}
+	for _, key := range due {
+		id, ok := byKey[key]
+		if !ok {
+			continue // not opened yet: the next check notes it
+		}
+		e := ex[key]
+		if _, err := r.a.tickets.Comment(ctx, id, "energy", fmt.Sprintf("Excess so far: %.4g %s above the baseline.", e.excess, e.unit)); err != nil {
+			r.a.log.Warn("energy: excess not noted on the ticket", "ticket", id, "err", err)
+			continue
+		}
+		r.mu.Lock()
+		r.noted[key] = e.excess
+		r.mu.Unlock()
 	}
 }
 

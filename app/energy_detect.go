@@ -144,6 +144,9 @@ func status(as []baseline.Anomaly, to time.Time) (string, []baseline.Anomaly) {
 		if as[i].Open || !as[i].End.Before(to) {
 			as[i].Open = true
 			st = rules.EnergyAnomaly
+			if as[i].End.After(to) { // a run over sparse intervals (still quarters) guesses its last one's length
+				as[i].End = to.In(as[i].Start.Location())
+			}
 		}
 	}
 	return st, as

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,13 +43,19 @@ func TestEnergyLeak(t *testing.T) {
 state_dir: %q
 timezone: Asia/Shanghai
 influxdb: {url: %q, bucket: %q, flush_interval: 200ms}
-http: {listen: %q}
+http:
+  listen: %q
+  tokens: [{name: op, role: operator, file: %q, generate: true}]
 profile_files: [%q]
 devices:
   - id: water-meter-1
     profile: water_meter
     tags: {building: A, category: water}
     modbus: {address: %q, unit_id: 5, interval: 5s, timeout: 200ms}
+  - id: meter-1
+    profile: energy_meter
+    tags: {building: A, category: electricity}
+    modbus: {address: %q, unit_id: 2, interval: 1s, timeout: 200ms}
   - id: weather-1
     profile: weather_station
     tags: {building: A}
@@ -56,6 +64,7 @@ energy:
   temperature: weather-1.outdoor_temperature
   meters:
     - {id: water-main, device: water-meter-1, counter: total_volume, max_gap: 20m}
+    - {id: electricity-main, device: meter-1, counter: import_energy, max_gap: 20m}
 rules:
   - name: water_leak
     kind: energy
@@ -63,7 +72,15 @@ rules:
     detector: leak
     annotations: {summary: 'leak, {{ fmt .Value 2 }} m³ so far'}
     ticket: {priority: P2, category: plumbing}
-`, filepath.Join(dir, "state"), influx.URL, influx.Bucket, httpAddr, filepath.Join(root, "configs/profiles/*.yaml"), deadAddr, deadAddr)
+  - name: electricity_overuse
+    kind: energy
+    match: {tags: {category: electricity}}
+    detector: residual
+    k: 3
+    n: 3
+    ticket: {priority: P3, category: energy}
+`, filepath.Join(dir, "state"), influx.URL, influx.Bucket, httpAddr, filepath.Join(dir, "token"), filepath.Join(root, "configs/profiles/*.yaml"),
+		deadAddr, deadAddr, deadAddr)
 	path := filepath.Join(dir, "facilityd.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -77,29 +94,53 @@ rules:
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	start := time.Now()
-	backfillEnergy(t, ctx, cfg, now.Add(-span), now, sim.Fault{Device: "water-meter-1", Kind: sim.FaultWaterLeak, After: span - 48*time.Hour})
+	backfillEnergy(t, ctx, cfg, now.Add(-span), now,
+		sim.Fault{Device: "water-meter-1", Kind: sim.FaultWaterLeak, After: span - 48*time.Hour},
+		sim.Fault{Device: "meter-1", Kind: sim.FaultHVACNight, After: span - 72*time.Hour})
 	t.Logf("backfill of %s: %s", span, time.Since(start).Round(time.Millisecond))
 
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	start = time.Now()
 	stop := startDaemonAllowingUnhealthy(t, ctx, cfg, logger, httpAddr)
-	defer stop()
+	defer func() { stop() }()
 
 	var anomalies []web.EnergyAnomaly
-	waitFor(t, 60*time.Second, "an active water_leak anomaly", func() bool {
+	// The leak is active; HVAC left on at night is an anomaly of every
+	// night, active only while it lasts.
+	active := map[string]web.EnergyAnomaly{} // by rule
+	waitFor(t, 60*time.Second, "anomalies", func() bool {
 		var body struct{ Anomalies []web.EnergyAnomaly }
-		getJSON(t, "http://"+httpAddr+"/api/v1/energy/anomalies?active=true", &body)
+		getJSON(t, "http://"+httpAddr+"/api/v1/energy/anomalies", &body)
 		anomalies = body.Anomalies
-		return len(anomalies) > 0
+		for _, a := range anomalies {
+			if _, seen := active[a.Rule]; !seen && (a.Active || a.Rule != "water_leak") {
+				active[a.Rule] = a
+			}
+		}
+		return len(active) >= 2
 	})
-	t.Logf("anomaly found %s after the start: %+v", time.Since(start).Round(time.Millisecond), anomalies)
-	if a := anomalies[0]; a.Meter != "water-main" || a.Rule != "water_leak" || a.Excess <= 0 || a.Unit != "m3" {
+	t.Logf("anomalies found %s after the start: %+v", time.Since(start).Round(time.Millisecond), anomalies)
+	if a := active["water_leak"]; a.Meter != "water-main" || a.Excess <= 0 || a.Unit != "m3" {
 		t.Errorf("anomaly %+v, want water_leak on water-main with an excess in m3", a)
+	}
+	if a := active["electricity_overuse"]; a.Meter != "electricity-main" || a.Excess <= 0 || a.Unit != "kWh" || a.Start.In(sim.Zone).Hour() < 19 && a.Start.In(sim.Zone).Hour() > 9 {
+		t.Errorf("anomaly %+v, want electricity_overuse on electricity-main at night with an excess in kWh", a)
 	}
 	var bs struct{ Baselines []web.EnergyBaseline }
 	getJSON(t, "http://"+httpAddr+"/api/v1/energy/baselines", &bs)
-	if len(bs.Baselines) != 1 || bs.Baselines[0].Model == nil || bs.Baselines[0].TrainingTo.Sub(bs.Baselines[0].TrainingFrom) < 364*24*time.Hour {
+	if len(bs.Baselines) != 2 {
 		t.Fatalf("baselines %+v", bs.Baselines)
+	}
+	fitted := map[string]web.EnergyBaseline{}
+	for _, b := range bs.Baselines {
+		if b.Model == nil || b.TrainingTo.Sub(b.TrainingFrom) < 364*24*time.Hour {
+			t.Fatalf("baseline %+v", b)
+		}
+		t.Logf("%s: fit for alarms %v %v", b.Meter, b.FitForAlarms, b.Reasons)
+		fitted[b.Meter] = b
+	}
+	if !fitted["electricity-main"].FitForAlarms {
+		t.Errorf("the electricity baseline is not fit for alarms: %+v", fitted["electricity-main"].Reasons)
 	}
 	stored, err := os.ReadFile(filepath.Join(cfg.StateDir, app.BaselinesFile))
 	if err != nil {
@@ -115,11 +156,12 @@ rules:
 			}
 		}
 	}
-	if err := json.Unmarshal(stored, &file); err != nil || len(file.Baselines) != 1 || file.Baselines[0].Model.N < 8000 || file.Baselines[0].Model.From == "" {
+	if err := json.Unmarshal(stored, &file); err != nil || len(file.Baselines) != 2 || file.Baselines[0].Model.N < 8000 || file.Baselines[1].Model.From == "" {
 		t.Fatalf("stored baselines (%v): %.300s", err, stored)
 	}
-	t.Logf("water-main: n %d, CV(RMSE) %.3f, fit for alarms %v %v", file.Baselines[0].Model.N, file.Baselines[0].Model.CVRMSE,
-		bs.Baselines[0].FitForAlarms, bs.Baselines[0].Reasons)
+	for _, b := range file.Baselines {
+		t.Logf("%s: n %d, CV(RMSE) %.3f", b.Meter, b.Model.N, b.Model.CVRMSE)
+	}
 
 	var alert web.Alert
 	waitFor(t, 10*time.Second, "the water_leak alert firing", func() bool {
@@ -150,6 +192,51 @@ rules:
 		t.Errorf("ticket %+v", tk)
 	}
 	t.Logf("alert value %.3f m³, ticket %d %q", *alert.Value, tk.ID, tk.Title)
+
+	// A refit on demand fits again and checks: the ticket hears of the
+	// excess so far.
+	token, err := os.ReadFile(filepath.Join(dir, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+httpAddr+"/api/v1/energy/baselines/refit?meter=water-main", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refit struct{ Baselines []web.EnergyBaseline }
+	json.NewDecoder(resp.Body).Decode(&refit)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(refit.Baselines) != 1 || !refit.Baselines[0].FittedAt.After(fitted["water-main"].FittedAt) {
+		t.Fatalf("refit: %s %+v", resp.Status, refit.Baselines)
+	}
+	var got struct {
+		Events []tickets.Event
+	}
+	getJSON(t, fmt.Sprintf("http://%s/api/v1/tickets/%d", httpAddr, tk.ID), &got)
+	noted := false
+	for _, e := range got.Events {
+		noted = noted || e.Actor == "energy" && strings.Contains(e.Detail, "Excess so far")
+	}
+	if !noted {
+		t.Errorf("no excess noted on the ticket: %+v", got.Events)
+	}
+
+	// A restart keeps the baselines: nothing is fitted again.
+	stop()
+	stop = startDaemonAllowingUnhealthy(t, ctx, cfg, logger, httpAddr)
+	var again struct{ Baselines []web.EnergyBaseline }
+	getJSON(t, "http://"+httpAddr+"/api/v1/energy/baselines", &again)
+	fitted["water-main"] = refit.Baselines[0]
+	for _, b := range again.Baselines {
+		if !b.FittedAt.Equal(fitted[b.Meter].FittedAt) {
+			t.Errorf("after a restart, %s fitted at %s, want %s (stored)", b.Meter, b.FittedAt, fitted[b.Meter].FittedAt)
+		}
+	}
+	if len(again.Baselines) != 2 {
+		t.Errorf("after a restart: %d baselines", len(again.Baselines))
+	}
 }
 
 // backfillEnergy writes the simulated history of cfg's devices over
