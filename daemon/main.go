@@ -80,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdInspections(ctx, rest, stdout)
 	case "energy":
 		err = cmdEnergy(rest, stdout, stderr)
+	case "report":
+		err = cmdReport(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "facilityd", version)
 	case "help", "-h", "--help":

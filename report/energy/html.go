@@ -37,7 +37,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		"hours": func(h float64) string { return strconv.FormatFloat(h, 'f', 1, 64) + " h" },
 	})
 	return t.Execute(w, map[string]any{
-		"R": r, "DailyChart": r.dailyChart(), "CUSUMChart": r.cusumChart(), "ProfileChart": r.profileChart(),
+		"R": r, "DailyChart": r.dailyChart(), "CUSUMCharts": r.cusumCharts(), "ProfileChart": r.profileChart(),
 	})
 }
 
@@ -73,32 +73,45 @@ func (r *Report) dailyChart() template.HTML {
 	return chart(720, 220, labels, &series{Name: r.T("actual"), Color: "#4c78a8", Values: kwh}, lines, "kWh")
 }
 
-// cusumChart is the running Σ(actual − baseline) of each baseline meter.
-func (r *Report) cusumChart() template.HTML {
-	if len(r.Baselines) == 0 {
-		return ""
-	}
+// categoryChart is one chart of a category.
+type categoryChart struct {
+	Category usage.Category
+	SVG      template.HTML
+}
+
+// cusumCharts are, per category, the running Σ(actual − baseline) of each
+// baseline meter: one chart per unit.
+func (r *Report) cusumCharts() []categoryChart {
 	var labels []string
 	for _, d := range r.Days {
 		labels = append(labels, d.Start.In(r.Zone).Format("01-02"))
 	}
 	colors := []string{"#4c78a8", "#d9480f", "#2f9e44", "#ae3ec9", "#e67700"}
-	var lines []series
-	unit := ""
-	for i, b := range r.Baselines {
-		vals := make([]float64, len(r.Days))
-		for j := range vals {
-			vals[j] = math.NaN()
-		}
-		for _, d := range b.Days {
-			if j := slices.IndexFunc(r.Days, func(x DayFigures) bool { return x.Start.Equal(d.Start) }); j >= 0 {
-				vals[j] = d.CUSUM
+	var out []categoryChart
+	for _, c := range usage.Categories {
+		var lines []series
+		unit := ""
+		for _, b := range r.Baselines {
+			if b.Category != c {
+				continue
 			}
+			vals := make([]float64, len(r.Days))
+			for j := range vals {
+				vals[j] = math.NaN()
+			}
+			for _, d := range b.Days {
+				if j := slices.IndexFunc(r.Days, func(x DayFigures) bool { return x.Start.Equal(d.Start) }); j >= 0 {
+					vals[j] = d.CUSUM
+				}
+			}
+			lines = append(lines, series{Name: b.Meter, Color: colors[len(lines)%len(colors)], Values: vals})
+			unit = Unit(b.Unit)
 		}
-		lines = append(lines, series{Name: b.Meter + " (" + Unit(b.Unit) + ")", Color: colors[i%len(colors)], Values: vals})
-		unit = Unit(b.Unit)
+		if len(lines) > 0 {
+			out = append(out, categoryChart{c, chart(720, 170, labels, nil, lines, unit)})
+		}
 	}
-	return chart(720, 200, labels, nil, lines, unit)
+	return out
 }
 
 // profileChart is the typical weekday and weekend day.
@@ -160,12 +173,12 @@ section { page-break-inside: auto; }
 {{if $r.Partial}}<div class="partial">{{tf "partial" (at $r.End)}}</div>{{end}}
 
 <h2>{{t "summary"}}</h2>
-<table><tr><th>{{t "category"}}</th><th class="n">{{t "quantity"}}</th><th>{{t "unit"}}</th><th class="n">{{t "energy_cost"}}</th><th class="n">{{t "fixed_cost"}}</th><th class="n">{{t "demand_cost"}}</th><th class="n">{{t "cost"}} ({{$r.Currency}})</th><th class="n">{{t "kgco2e"}}</th><th class="n">{{t "kgce"}}</th></tr>
+<table><thead><tr><th>{{t "category"}}</th><th class="n">{{t "quantity"}}</th><th>{{t "unit"}}</th><th class="n">{{t "energy_cost"}}</th><th class="n">{{t "fixed_cost"}}</th><th class="n">{{t "demand_cost"}}</th><th class="n">{{t "cost"}} ({{$r.Currency}})</th><th class="n">{{t "kgco2e"}}</th><th class="n">{{t "kgce"}}</th></tr></thead>
 {{range $r.Categories}}<tr><td>{{cat .Category}}</td><td class="n">{{num .Quantity 1}}</td><td>{{unit .Unit}}</td><td class="n">{{money .EnergyCost}}</td><td class="n">{{money .FixedCost}}</td><td class="n">{{money .DemandCost}}</td><td class="n">{{money .Cost}}</td><td class="n">{{num .KgCO2e 0}}</td><td class="n">{{num .Kgce 0}}</td></tr>
 {{end}}</table>
 
 <h2>{{t "comparison"}}</h2>
-<table class="cmp"><tr><th>{{t "category"}}</th><th class="n">{{t "current"}}</th><th class="n">{{t "prev_short"}}<br>{{$r.Previous.Name}}</th><th class="n">{{t "change_raw"}}</th><th class="n">{{t "norm_short"}}</th><th class="n">{{t "ly_short"}}<br>{{$r.LastYear.Name}}</th><th class="n">{{t "change_raw"}}</th><th class="n">{{t "norm_short"}}</th></tr>
+<table class="cmp"><thead><tr><th>{{t "category"}}</th><th class="n">{{t "current"}}</th><th class="n">{{t "prev_short"}}<br>{{$r.Previous.Name}}</th><th class="n">{{t "change_raw"}}</th><th class="n">{{t "norm_short"}}</th><th class="n">{{t "ly_short"}}<br>{{$r.LastYear.Name}}</th><th class="n">{{t "change_raw"}}</th><th class="n">{{t "norm_short"}}</th></tr></thead>
 {{range $r.Comparisons}}<tr><td>{{cat .Category}} ({{unit .Unit}})</td><td class="n">{{num .Current 1}}</td><td class="n">{{num .Previous 1}}</td><td class="n">{{pct .PreviousPct}}</td><td class="n">{{pct .NormPreviousPct}}</td><td class="n">{{num .LastYear 1}}</td><td class="n">{{pct .LastYearPct}}</td><td class="n">{{pct .NormLastYearPct}}</td></tr>
 {{end}}</table>
 <p class="muted small">{{t "norm_note"}}</p>
@@ -174,28 +187,28 @@ section { page-break-inside: auto; }
 <div class="chart">{{.DailyChart}}</div>
 
 {{if $r.Bands}}<h2>{{t "bands"}}</h2>
-<table><tr><th>{{t "category"}}</th><th>{{t "band"}}</th><th class="n">{{t "quantity"}}</th><th class="n">{{t "share"}}</th><th class="n">{{t "energy_cost"}} ({{$r.Currency}})</th></tr>
+<table><thead><tr><th>{{t "category"}}</th><th>{{t "band"}}</th><th class="n">{{t "quantity"}}</th><th class="n">{{t "share"}}</th><th class="n">{{t "energy_cost"}} ({{$r.Currency}})</th></tr></thead>
 {{range $r.Bands}}<tr><td>{{cat .Category}}</td><td>{{t (print .Band)}}</td><td class="n">{{num .Quantity 1}}</td><td class="n">{{share .SharePct}}</td><td class="n">{{money .Cost}}</td></tr>
 {{end}}</table>{{end}}
 
 {{if $r.SubItems}}<h2>{{t "sub_items"}}</h2>
-<table><tr><th>{{t "sub_item"}}</th><th class="n">{{t "quantity"}} (kWh)</th><th class="n">{{t "share"}}</th></tr>
+<table><thead><tr><th>{{t "sub_item"}}</th><th class="n">{{t "quantity"}} (kWh)</th><th class="n">{{t "share"}}</th></tr></thead>
 {{range $r.SubItems}}<tr><td>{{t (print .SubItem)}}</td><td class="n">{{num .Quantity 1}}</td><td class="n">{{share .SharePct}}</td></tr>
 {{end}}</table>{{end}}
 
 <h2>{{t "meters"}}</h2>
-<table><tr><th>{{t "meter"}}</th><th>{{t "category"}}</th><th>{{t "sub_item"}}</th><th>{{t "building"}}</th><th class="n">{{t "quantity"}}</th><th>{{t "unit"}}</th><th class="n">{{t "energy_cost"}}</th><th class="n">{{t "fixed_cost"}}</th><th class="n">{{t "demand_cost"}}</th><th class="n">{{t "cost"}} ({{$r.Currency}})</th></tr>
+<table><thead><tr><th>{{t "meter"}}</th><th>{{t "category"}}</th><th>{{t "sub_item"}}</th><th>{{t "building"}}</th><th class="n">{{t "quantity"}}</th><th>{{t "unit"}}</th><th class="n">{{t "energy_cost"}}</th><th class="n">{{t "fixed_cost"}}</th><th class="n">{{t "demand_cost"}}</th><th class="n">{{t "cost"}} ({{$r.Currency}})</th></tr></thead>
 {{range $r.Meters}}<tr><td>{{.Meter}}{{if not .Billed}}<br><span class="muted">{{tf "sub_meter" .Parent}}</span>{{end}}</td><td>{{cat .Category}}</td><td>{{if .SubItem}}{{t (print .SubItem)}}{{end}}</td><td>{{.Building}}</td><td class="n">{{num .Quantity 1}}</td><td>{{unit .Unit}}</td><td class="n">{{money .EnergyCost}}</td><td class="n">{{money .FixedCost}}</td><td class="n">{{money .DemandCost}}</td><td class="n">{{money .Cost}}</td></tr>
 {{end}}</table>
 
 {{if $r.Baselines}}<h2>{{t "baseline"}}</h2>
-<table><tr><th>{{t "meter"}}</th><th>{{t "model"}}</th><th class="n">{{t "fit"}}</th><th class="n">{{t "actual"}}</th><th class="n">{{t "predicted"}}</th><th class="n">{{t "savings"}}</th><th class="n">{{t "cost"}} ({{$r.Currency}})</th></tr>
+<table><thead><tr><th>{{t "meter"}}</th><th>{{t "model"}}</th><th class="n">{{t "fit"}}</th><th class="n">{{t "actual"}}</th><th class="n">{{t "predicted"}}</th><th class="n">{{t "savings"}}</th><th class="n">{{t "cost"}} ({{$r.Currency}})</th></tr></thead>
 {{range $r.Baselines}}<tr><td>{{.Meter}}</td><td>{{.Model}}<br><span class="muted">{{if .FitForAlarms}}{{t "fit_ok"}}{{else}}{{t "fit_not"}}{{end}}</span></td><td class="n">{{fitpct .CVRMSE}} / {{fitpct .NMBE}}</td><td class="n">{{num .Actual 1}} {{unit .Unit}}</td><td class="n">{{num .Predicted 1}} {{unit .Unit}}</td><td class="n {{if lt .Savings 0.0}}neg{{else}}pos{{end}}">{{num .Savings 1}} {{unit .Unit}}</td><td class="n {{if lt .SavingsCost 0.0}}neg{{else}}pos{{end}}">{{money .SavingsCost}}</td></tr>
 {{end}}</table>
-<div class="chart"><b>{{t "cusum"}}</b>{{.CUSUMChart}}</div>{{end}}
+{{range .CUSUMCharts}}<div class="chart"><b>{{t "cusum"}} · {{cat .Category}}</b>{{.SVG}}</div>{{end}}{{end}}
 
 {{if $r.Demand}}<h2>{{t "demand"}}</h2>
-<table><tr><th>{{t "meter"}}</th><th class="n">{{t "peak_kw"}} (kW)</th><th>{{t "peak_at"}}</th><th class="n">{{t "base_load"}} (kW)</th><th>{{t "month"}}: {{t "peak_kw"}} → {{t "demand_cost"}}</th></tr>
+<table><thead><tr><th>{{t "meter"}}</th><th class="n">{{t "peak_kw"}} (kW)</th><th>{{t "peak_at"}}</th><th class="n">{{t "base_load"}} (kW)</th><th>{{t "month"}}: {{t "peak_kw"}} → {{t "demand_cost"}}</th></tr></thead>
 {{range $r.Demand}}<tr><td>{{.Meter}}</td><td class="n">{{num .PeakKW 1}}</td><td>{{at .PeakAt}}</td><td class="n">{{num .BaseLoadKW 1}}</td><td>{{range .Months}}{{day .Month}}: {{num .PeakKW 1}} kW → {{money .Charge}}<br>{{end}}</td></tr>
 {{end}}</table>{{end}}
 
@@ -203,22 +216,22 @@ section { page-break-inside: auto; }
 <div class="chart">{{.ProfileChart}}</div>{{end}}
 
 {{if $r.EnPIs}}<h2>{{t "enpis"}}</h2>
-<table><tr><th>{{t "building"}}</th><th>{{t "enpi"}}</th><th class="n">{{t "value"}}</th><th>{{t "unit"}}</th></tr>
+<table><thead><tr><th>{{t "building"}}</th><th>{{t "enpi"}}</th><th class="n">{{t "value"}}</th><th>{{t "unit"}}</th></tr></thead>
 {{range $r.EnPIs}}<tr><td>{{.Building}}</td><td>{{t .Key}}</td><td class="n">{{num .Value 3}}</td><td>{{.Unit}}</td></tr>
 {{end}}</table>{{end}}
 
 <h2>{{t "anomalies"}}</h2>
-<table><tr><th>{{t "meter"}}</th><th>{{t "kind"}}</th><th>{{t "start"}}</th><th>{{t "end"}}</th><th class="n">{{t "excess"}}</th><th class="n">{{t "cost"}} ({{$r.Currency}})</th></tr>
+<table><thead><tr><th>{{t "meter"}}</th><th>{{t "kind"}}</th><th>{{t "start"}}</th><th>{{t "end"}}</th><th class="n">{{t "excess"}}</th><th class="n">{{t "cost"}} ({{$r.Currency}})</th></tr></thead>
 {{range $r.Anomalies}}<tr><td>{{.Meter}}</td><td>{{t .Kind}}</td><td>{{at .Start}}</td><td>{{if .Open}}{{t "open"}}{{else}}{{at .End}}{{end}}</td><td class="n">{{num .Excess 1}} {{unit .Unit}}</td><td class="n">{{money .Cost}}</td></tr>
 {{else}}<tr><td colspan="6">{{t "none"}}</td></tr>{{end}}</table>
 
 <h2>{{t "tickets"}}</h2>
-<table><tr><th>{{t "ticket"}}</th><th>{{t "title_col"}}</th><th>{{t "device"}}</th><th>{{t "priority"}}</th><th>{{t "status"}}</th><th>{{t "created"}}</th><th>{{t "resolved"}}</th></tr>
+<table><thead><tr><th>{{t "ticket"}}</th><th>{{t "title_col"}}</th><th>{{t "device"}}</th><th>{{t "priority"}}</th><th>{{t "status"}}</th><th>{{t "created"}}</th><th>{{t "resolved"}}</th></tr></thead>
 {{range $r.Tickets}}<tr><td>#{{.ID}}</td><td>{{.Title}}</td><td>{{.Device}}</td><td>{{.Priority}}</td><td>{{.Status}}</td><td>{{at .Created}}</td><td>{{at .Resolved}}</td></tr>
 {{else}}<tr><td colspan="7">{{t "none"}}</td></tr>{{end}}</table>
 
 <h2>{{t "quality"}}</h2>
-<table><tr><th>{{t "meter"}}</th><th class="n">{{t "coverage"}}</th><th class="n">{{t "gaps"}}</th><th class="n">{{t "longest_gap"}}</th><th class="n">{{t "resets"}}</th><th class="n">{{t "rollovers"}}</th><th class="n">{{t "swaps"}}</th><th>{{t "first_data"}}</th><th>{{t "last_data"}}</th></tr>
+<table><thead><tr><th>{{t "meter"}}</th><th class="n">{{t "coverage"}}</th><th class="n">{{t "gaps"}}</th><th class="n">{{t "longest_gap"}}</th><th class="n">{{t "resets"}}</th><th class="n">{{t "rollovers"}}</th><th class="n">{{t "swaps"}}</th><th>{{t "first_data"}}</th><th>{{t "last_data"}}</th></tr></thead>
 {{range $r.Quality}}<tr><td>{{.Meter}}</td><td class="n">{{share .CoveragePct}}</td><td class="n">{{.Gaps}}</td><td class="n">{{hours .LongestGap.Hours}}</td><td class="n">{{.Resets}}</td><td class="n">{{.Rollovers}}</td><td class="n">{{.Swaps}}</td><td>{{at .FirstData}}</td><td>{{at .LastData}}</td></tr>
 {{end}}</table>
 {{if $r.Warnings}}<h2>{{t "warnings"}}</h2><ul class="warn">{{range $r.Warnings}}<li>{{warn .}}</li>{{end}}</ul>{{end}}

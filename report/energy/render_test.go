@@ -55,8 +55,8 @@ func TestHTML(t *testing.T) {
 					t.Errorf("the page has %q: it must be self-contained", bad)
 				}
 			}
-			if n := strings.Count(h, "<svg"); n != 3 {
-				t.Errorf("%d charts, want 3 (daily, CUSUM, profile)", n)
+			if n := strings.Count(h, "<svg"); n != 5 {
+				t.Errorf("%d charts, want 5 (daily, CUSUM of each category, profile)", n)
 			}
 			want := []string{"@page { size: A4", r.Num(meterOf(t, r, "main").Cost, 2), "#41"}
 			if lang == "zh-CN" {
@@ -242,11 +242,11 @@ func TestPDFAndScreenshot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		png, err := chromedp.Run(tab, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
-		artifact(t, "energy-2026-11-"+lang+".jpg", png)
+		artifact(t, "energy-2026-11-"+lang+".png", png)
 	}
 }

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/facilityd/facilityd/app"
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/energy/baseline"
+	energyusage "github.com/facilityd/facilityd/energy/usage"
+	energyreport "github.com/facilityd/facilityd/report/energy"
+	"github.com/facilityd/facilityd/store"
+	"github.com/facilityd/facilityd/tickets"
+)
+
+const reportUsage = `facilityd report energy -c FILE (--period P | --from DATE --to DATE)
+        [--building B] [--category electricity|water|gas] [--format html|pdf|csv|xlsx]
+        [--lang en|zh-CN] [--tariffs FILE] -o OUT
+  The energy report of a period, from the consumption in InfluxDB, the baselines
+  and the energy tickets: per meter, category and sub-item, cost at the tariff,
+  change against the previous period and last year, baseline and CUSUM, peak
+  demand, base load, load profile, EnPIs, carbon, anomalies, data quality.
+  P is a month (2026-11), an ISO week (2026-W47), a quarter (2026-Q4) or a year
+  (2026), in the config's timezone; --to is exclusive. A period not over yet is
+  reported up to now and marked partial. Prices come from the config's tariffs:
+  section, or --tariffs FILE (a file holding one). --format defaults to OUT's
+  extension; pdf prints the HTML in headless Chromium (/usr/bin/chromium or
+  $FACILITYD_CHROMIUM). -o - writes to standard output.
+`
+
+// cmdReport runs `facilityd report energy`.
+func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, reportUsage)
+		return errors.New("report: want a report kind: energy")
+	}
+	switch kind, rest := args[0], args[1:]; kind {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, reportUsage)
+		return nil
+	case "energy":
+		return cmdReportEnergy(ctx, rest, stdout, stderr)
+	default:
+		return fmt.Errorf("report: unknown report %q: use energy", kind)
+	}
+}
+
+func cmdReportEnergy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, path := flags("report energy", stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, reportUsage) }
+	period := fs.String("period", "", "2026-11, 2026-W47, 2026-Q4 or 2026")
+	from, to := fs.String("from", "", "start date (YYYY-MM-DD)"), fs.String("to", "", "end date, exclusive (YYYY-MM-DD)")
+	building := fs.String("building", "", "only this building")
+	category := fs.String("category", "", "only electricity, water or gas")
+	format := fs.String("format", "", "html, pdf, csv or xlsx (default: from -o's extension)")
+	lang := fs.String("lang", "en", "en or zh-CN")
+	tariffFile := fs.String("tariffs", "", "a tariff file (default: the config's tariffs: section)")
+	out := fs.String("o", "", "output file, or - for standard output")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("report energy: unexpected argument %q", fs.Arg(0))
+	}
+	if *out == "" {
+		return errors.New("report energy: want -o OUT (a file, or - for standard output)")
+	}
+	f := *format
+	if f == "" {
+		f = strings.TrimPrefix(filepath.Ext(*out), ".")
+	}
+	switch f {
+	case "html", "pdf", "csv", "xlsx":
+	case "":
+		return errors.New("report energy: want --format html, pdf, csv or xlsx")
+	default:
+		return fmt.Errorf("report energy: --format %q: write html, pdf, csv or xlsx", f)
+	}
+	if _, err := energyreport.ParseLang(*lang); err != nil {
+		return fmt.Errorf("report energy: --lang: %w", err)
+	}
+	var cat energyusage.Category
+	if *category != "" {
+		cat = energyusage.Category(*category)
+		if cat != energyusage.Electricity && cat != energyusage.Water && cat != energyusage.Gas {
+			return fmt.Errorf("report energy: --category %q: write electricity, water or gas", *category)
+		}
+	}
+	var chromium string
+	if f == "pdf" { // say so before any query
+		var err error
+		if chromium, err = energyreport.FindChromium(); err != nil {
+			return err
+		}
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	if cfg.Energy == nil || cfg.Energy.Usage == nil || len(cfg.Energy.Usage.Meters) == 0 {
+		return fmt.Errorf("report energy: %s has no meters: write an energy: section with meters", *path)
+	}
+	p, err := reportPeriod(*period, *from, *to, cfg.Zone)
+	if err != nil {
+		return fmt.Errorf("report energy: %w", err)
+	}
+	var tariffs *energyreport.Tariffs
+	if cfg.Tariffs != nil {
+		tariffs = cfg.Tariffs.Tariffs
+	}
+	if *tariffFile != "" {
+		data, err := os.ReadFile(*tariffFile)
+		if err != nil {
+			return err
+		}
+		if tariffs, err = energyreport.Decode(*tariffFile, data); err != nil {
+			return err
+		}
+	}
+	if tariffs == nil {
+		fmt.Fprintln(stderr, "report energy: no tariffs (the config has no tariffs: section and no --tariffs FILE): costs are not priced")
+	}
+	q, err := store.NewQuerier(cfg.InfluxDB)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	src := &reportSource{engine: energyusage.NewEngine(q, cfg.Energy.Usage), q: q, energy: cfg.Energy, ticketsPath: app.TicketsPath(cfg), cfg: cfg}
+	r, err := energyreport.Build(ctx, src, energyreport.Options{Period: p, Site: cfg.Site, Building: *building, Category: cat,
+		Zone: cfg.Zone, Tariffs: tariffs, Lang: *lang, Now: time.Now()})
+	if err != nil {
+		return fmt.Errorf("report energy: %w", err)
+	}
+	var buf bytes.Buffer
+	switch f {
+	case "html":
+		err = r.WriteHTML(&buf)
+	case "csv":
+		err = r.WriteCSV(&buf)
+	case "xlsx":
+		err = r.WriteXLSX(&buf)
+	case "pdf":
+		b, cancel, cerr := energyreport.NewChromium(ctx, chromium)
+		if cerr != nil {
+			return cerr
+		}
+		err = r.WritePDF(b, &buf)
+		cancel()
+	}
+	if err != nil {
+		return fmt.Errorf("report energy: %s: %w", f, err)
+	}
+	if *out == "-" {
+		_, err = stdout.Write(buf.Bytes())
+		return err
+	}
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "report energy: %s %s written to %s (%d bytes)\n", p.Name, f, *out, buf.Len())
+	return nil
+}
+
+// reportPeriod reads --period, or --from and --to, in loc.
+func reportPeriod(period, from, to string, loc *time.Location) (energyreport.Period, error) {
+	switch {
+	case period != "" && (from != "" || to != ""):
+		return energyreport.Period{}, errors.New("give --period or --from and --to, not both")
+	case period != "":
+		return energyreport.ParsePeriod(period, loc)
+	case from == "" || to == "":
+		return energyreport.Period{}, errors.New("want --period (2026-11, 2026-W47, 2026-Q4, 2026) or --from DATE --to DATE")
+	}
+	f, err := parseDay("from", from, loc)
+	if err != nil {
+		return energyreport.Period{}, err
+	}
+	t, err := parseDay("to", to, loc)
+	if err != nil {
+		return energyreport.Period{}, err
+	}
+	return energyreport.NewRange(f, t)
+}
+
+// reportSource brings the report its consumption from the usage engine, the
+// weather point's hourly means from InfluxDB and the energy tickets from
+// the ticket store.
+type reportSource struct {
+	engine      *energyusage.Engine
+	q           *store.Querier
+	energy      *config.Energy
+	ticketsPath string
+	cfg         *config.Config
+}
+
+var _ energyreport.Source = (*reportSource)(nil)
+
+func (s *reportSource) Consumption(ctx context.Context, q energyusage.Query) (*energyusage.Report, error) {
+	return s.engine.Consumption(ctx, q)
+}
+
+// Temperatures are the hourly means of the energy section's temperature
+// point (one weather point serves every building), in the meters' query
+// language; none without one.
+func (s *reportSource) Temperatures(ctx context.Context, _ string, from, to time.Time) ([]baseline.TempReading, error) {
+	e := s.energy
+	if e.Temperature == "" {
+		return nil, nil
+	}
+	var out []baseline.TempReading
+	if s.engine.Backend() == energyusage.FluxBackend {
+		series, err := s.q.Aggregate(ctx, store.Selector{Measurement: e.TemperatureMeasurement, Device: e.TemperatureDevice, Field: e.TempPoint},
+			from, to, time.Hour, store.AggMean)
+		if err != nil {
+			return nil, fmt.Errorf("temperature %s: %w", e.Temperature, err)
+		}
+		for _, se := range series {
+			for _, p := range se.Points {
+				out = append(out, baseline.TempReading{Time: p.Time.Add(-time.Hour), Temp: p.Value}) // window end → start
+			}
+		}
+		return out, nil
+	}
+	query := fmt.Sprintf(`SELECT mean(%s) FROM %s WHERE "device" = %s AND time >= %d AND time < %d GROUP BY time(1h) fill(none)`,
+		store.InfluxQLIdent(e.TempPoint), store.InfluxQLIdent(e.TemperatureMeasurement), store.InfluxQLString(e.TemperatureDevice),
+		from.UnixNano(), to.UnixNano())
+	err := s.q.QueryInfluxQL(ctx, query, func(se store.InfluxQLSeries) error {
+		for _, row := range se.Values {
+			if len(row) < 2 {
+				continue
+			}
+			ns, ok1 := row[0].(json.Number)
+			v, ok2 := row[1].(json.Number)
+			if !ok1 || !ok2 {
+				continue
+			}
+			n, err1 := ns.Int64()
+			f, err2 := v.Float64()
+			if err1 == nil && err2 == nil {
+				out = append(out, baseline.TempReading{Time: time.Unix(0, n), Temp: f})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("temperature %s: %w", e.Temperature, err)
+	}
+	return out, nil
+}
+
+// Tickets are the store's energy tickets; none when there is no store yet.
+func (s *reportSource) Tickets(ctx context.Context, _, _ time.Time) ([]energyreport.Ticket, error) {
+	if _, err := os.Stat(s.ticketsPath); err != nil {
+		return nil, nil
+	}
+	st, err := tickets.Open(ctx, s.ticketsPath, s.cfg.Tickets, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tickets: %w", err)
+	}
+	defer st.Close()
+	ts, err := st.List(ctx, tickets.Filter{Source: tickets.SourceEnergy})
+	if err != nil {
+		return nil, fmt.Errorf("tickets: %w", err)
+	}
+	out := make([]energyreport.Ticket, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, energyreport.Ticket{ID: t.ID, Title: t.Title, Device: t.Device, Status: string(t.Status), Priority: t.Priority,
+			Created: t.CreatedAt, Resolved: t.ResolvedAt, Closed: t.ClosedAt})
+	}
+	return out, nil
+}
