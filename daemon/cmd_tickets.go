@@ -59,6 +59,8 @@ func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
 	to, result, from, until := fs.String("to", "", "assign: assignee"), fs.String("result", "", "follow-up: ok or failed"),
 		fs.String("from", "", "stats: start, RFC 3339, YYYY-MM-DD or a duration before now such as -7d"), fs.String("until", "", "stats: end, RFC 3339, YYYY-MM-DD, now or a duration before now")
 	switch sub {
+	case "migrate":
+		return cmdTicketsMigrate(ctx, args, stdout)
 	case "list":
 		fs.StringVar(&status, "status", "", "only these statuses, comma-separated")
 		fs.BoolVar(&f.OpenOnly, "open", false, "only open tickets")

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/facilityd/facilityd/internal/testenv"
+	"github.com/facilityd/facilityd/tickets"
+)
+
+func TestTicketsMigrate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tickets.db")
+	s, err := tickets.Open(ctx, path, tickets.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"pump-1", "fan-2", "pump-1"} {
+		if _, _, err := s.Raise(ctx, tickets.Alert{Key: key, Title: key + " tripped", Priority: "P2", Source: tickets.SourceRule}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := s.List(ctx, tickets.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	cli := func(args ...string) (string, int) {
+		var out, errOut bytes.Buffer
+		code := run(append([]string{"tickets", "migrate"}, args...), &out, &errOut)
+		return out.String() + errOut.String(), code
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--to", "postgres://x@127.0.0.1:1/db"}, "--from is required"},
+		{[]string{"--from", path, "--to", "postgres://x@127.0.0.1:1/db"}, "want sqlite:PATH"},
+		{[]string{"--from", "sqlite:" + path + ".typo", "--to", "postgres://x@127.0.0.1:1/db"}, "no such file"},
+		{[]string{"--from", "sqlite:" + path, "--to", "sqlite:" + path}, "the same database"},
+		{[]string{"--from", "sqlite:" + path, "--to", "mysql://u:hunter2@h/db"}, "mysql://…@h/db"},
+	} {
+		out, code := cli(tc.args...)
+		if code == 0 || !strings.Contains(out, tc.want) || strings.Contains(out, "hunter2") {
+			t.Errorf("%v: exit %d %q, want an error with %q", tc.args, code, out, tc.want)
+		}
+	}
+
+	url := testenv.StartPostgres(t).NewDatabase(t)
+	out, code := cli("--from", "sqlite:"+path, "--to", url, "--json")
+	if code != 0 {
+		t.Fatalf("migrate: exit %d\n%s", code, out)
+	}
+	var counts []tickets.TableCount
+	if err := json.Unmarshal([]byte(out), &counts); err != nil || counts[0].Table != "tickets" || counts[0].Rows != 2 {
+		t.Fatalf("migrate printed %s (%v), want 2 tickets copied", out, err)
+	}
+	d, err := tickets.Open(ctx, url, tickets.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	got, err := d.List(ctx, tickets.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || got[0].ID != want[0].ID || got[0].Occurrences != want[0].Occurrences ||
+		got[1].Key != want[1].Key {
+		t.Fatalf("after migrate: %+v, want %+v", got, want)
+	}
+	if out, code := cli("--from", "sqlite:"+path, "--to", url); code == 0 || !strings.Contains(out, "new database") {
+		t.Fatalf("second migrate: exit %d %s, want refused", code, out)
+	}
+}
