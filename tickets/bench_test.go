@@ -14,8 +14,14 @@ import (
 // them over. Each iteration uses fresh keys on the same file, so every
 // storm opens 1,000 tickets and adds 9,000 occurrences. The figure that
 // matters is ms/storm, or cpu-ms/storm on a busy machine: the issue asks
-// for under 1 s.
+// for under 1 s. It runs on SQLite and on PostgreSQL (whose own CPU
+// cpu-ms/storm leaves out: it counts this process only).
 func BenchmarkRaiseStorm(b *testing.B) {
+	b.Run("sqlite", benchRaiseStorm)
+	b.Run("postgres", benchRaiseStorm)
+}
+
+func benchRaiseStorm(b *testing.B) {
 	const raises, keys = 10_000, 1_000
 	storm := func(n int) []Alert {
 		out := make([]Alert, raises)
