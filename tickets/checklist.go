@@ -166,7 +166,7 @@ func (x *txn) checklist(ticketID int64) ([]ChecklistItem, error) {
 // Checklist returns the checklist of ticket id with its answers, by index;
 // empty for a ticket without one.
 func (s *Store) Checklist(ctx context.Context, ticketID int64) ([]ChecklistItem, error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.readTx(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("tickets: checklist of %d: %w", ticketID, err)
 	}

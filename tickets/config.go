@@ -1,4 +1,5 @@
-// Package tickets keeps maintenance tickets in SQLite: one open ticket per
+// Package tickets keeps maintenance tickets in SQLite, or in a PostgreSQL
+// database that the daemons of many sites share: one open ticket per
 // alert fingerprint, with occurrences, history, SLA deadlines, breach
 // detection and escalation, and a persistent outbox of notifications.
 package tickets
@@ -14,7 +15,10 @@ import (
 
 // Config is the tickets section of the config file.
 type Config struct {
-	// Database is the SQLite file; empty means tickets.db in the state dir.
+	// Database is the SQLite file, or a postgres:// (postgresql://) URL
+	// for a PostgreSQL database shared by many sites; empty means
+	// tickets.db in the state dir. A URL's password may come from
+	// PGPASSWORD or ~/.pgpass instead.
 	Database string `yaml:"database"`
 	// SLA deadlines per priority (P1..P4).
 	SLA map[string]SLA `yaml:"sla"`

@@ -117,7 +117,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Ticket, error) {
 // Get returns ticket id and its history, oldest event first.
 func (s *Store) Get(ctx context.Context, id int64) (Ticket, []Event, error) {
 	// A read transaction, so the ticket and its events agree.
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.readTx(ctx)
 	if err != nil {
 		return Ticket{}, nil, fmt.Errorf("tickets: get %d: %w", id, err)
 	}

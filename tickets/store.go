@@ -177,6 +177,17 @@ func (s *Store) prepare(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// readTx begins a read-only transaction that sees one state of the
+// database throughout, as SQLite's do; on PostgreSQL that takes
+// REPEATABLE READ, its default READ COMMITTED sees each statement's own.
+func (s *Store) readTx(ctx context.Context) (*sql.Tx, error) {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == dialectPostgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	return s.db.BeginTx(ctx, opts)
+}
+
 // txn is one write transaction with its statements and clock.
 type txn struct {
 	ctx    context.Context
