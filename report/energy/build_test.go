@@ -3,6 +3,7 @@ package energy
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,4 +175,47 @@ func meterOf(t *testing.T, r *Report, id string) MeterFigures {
 	}
 	t.Fatalf("no meter %s", id)
 	return MeterFigures{}
+}
+
+// TestThinHistory: against a period the meters were read for only part of,
+// the value is shown with its coverage and no change is computed; without a
+// year of history the baselines are shown with why they are not fit, and
+// neither normalize nor raise anomalies.
+func TestThinHistory(t *testing.T) {
+	p, err := ParsePeriod("2025-W41", sim.Zone) // 6–13 October 2025; the fixture starts on 1 October
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(context.Background(), fixture(t), Options{Period: p, Zone: sim.Zone, Tariffs: mustTariffs(t, "testdata/month-tariff.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range r.Comparisons {
+		if math.IsNaN(c.Previous) || !math.IsNaN(c.PreviousPct) || c.PreviousCoveragePct < 60 || c.PreviousCoveragePct > 80 {
+			t.Errorf("%s: previous week %.1f at %.1f %% coverage, change %.1f; want the value, 5/7 coverage and no change", c.Category, c.Previous, c.PreviousCoveragePct, c.PreviousPct)
+		}
+		if !math.IsNaN(c.LastYear) || !math.IsNaN(c.LastYearPct) {
+			t.Errorf("%s: last year %v (%v %%) from no data", c.Category, c.LastYear, c.LastYearPct)
+		}
+	}
+	if len(r.Anomalies) != 0 {
+		t.Errorf("anomalies %+v from baselines on five days", r.Anomalies)
+	}
+	for _, b := range r.Baselines {
+		if b.FitForAlarms || len(b.Reasons) == 0 {
+			t.Errorf("baseline of %s fit %v (%v) on five days of history", b.Meter, b.FitForAlarms, b.Reasons)
+		}
+	}
+	for _, c := range r.Comparisons {
+		if !math.IsNaN(c.NormPreviousPct) {
+			t.Errorf("%s normalized by an unfit baseline", c.Category)
+		}
+	}
+	var html strings.Builder
+	if err := r.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(html.String(), "not fit for alarms<br>") {
+		t.Error("the page does not say why the baselines are not fit")
+	}
 }

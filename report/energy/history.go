@@ -20,7 +20,23 @@ func (s span) has(t time.Time) bool { return !t.Before(s.from) && t.Before(s.to)
 type sums struct {
 	raw, actual, predicted float64
 	samples                int
+	// coverage and slots add up the slots' coverage, for the share of
+	// the span the meters were read.
+	coverage float64
+	slots    int
 }
+
+// coveragePct is the mean coverage of the span's slots.
+func (s sums) coveragePct() float64 {
+	if s.slots == 0 {
+		return 0
+	}
+	return s.coverage / float64(s.slots)
+}
+
+// minComparePct is the coverage another period needs for a change to be
+// computed against it.
+const minComparePct = 90
 
 // history compares each billed meter with the period before and the same
 // period last year, fits its baseline on the 365 days before the period and
@@ -57,6 +73,8 @@ func (r *Report) history(ctx context.Context, src Source, hist *usage.Report, el
 				if x.sp.has(s.Start) {
 					x.to.raw += s.Amount
 					x.to.samples += s.Samples
+					x.to.coverage += s.CoveragePct
+					x.to.slots++
 				}
 			}
 		}
@@ -73,7 +91,6 @@ func (r *Report) history(ctx context.Context, src Source, hist *usage.Report, el
 			r.Warnings = append(r.Warnings, "no_baseline:"+u.Meter)
 			continue
 		}
-		modelled[u.Category] = true
 		predictDay := r.predictor(model, ts)
 		actualDay := dailyActual(r, readings)
 		add := func(sp span, to *sums) {
@@ -86,9 +103,14 @@ func (r *Report) history(ctx context.Context, src Source, hist *usage.Report, el
 				}
 			}
 		}
-		add(prev, &cs.prev)
-		add(ly, &cs.ly)
-		add(cur, &cs.cur)
+		// Only a model fit for alarms normalizes: one that fails
+		// Guideline 14 or lacks data is shown, not relied on.
+		if model.FitForAlarms {
+			modelled[u.Category] = true
+			add(prev, &cs.prev)
+			add(ly, &cs.ly)
+			add(cur, &cs.cur)
+		}
 		r.baseline(u, model, readings, actualDay, predictDay)
 	}
 	for _, c := range usage.Categories {
@@ -98,15 +120,26 @@ func (r *Report) history(ctx context.Context, src Source, hist *usage.Report, el
 		}
 		cmp := Comparison{Category: c, Unit: unitOf(hist, c), Current: cs.cur.raw, Previous: math.NaN(), LastYear: math.NaN(),
 			PreviousPct: math.NaN(), LastYearPct: math.NaN(), NormPreviousPct: math.NaN(), NormLastYearPct: math.NaN()}
+		// A period read for less than minComparePct of its span is shown
+		// with its coverage, and no change is computed from it.
+		cmp.PreviousCoveragePct, cmp.LastYearCoveragePct = cs.prev.coveragePct(), cs.ly.coveragePct()
 		if cs.prev.samples > 0 {
-			cmp.Previous, cmp.PreviousPct = cs.prev.raw, pct(cs.cur.raw, cs.prev.raw)
+			cmp.Previous = cs.prev.raw
+			if cmp.PreviousCoveragePct >= minComparePct {
+				cmp.PreviousPct = pct(cs.cur.raw, cs.prev.raw)
+				if modelled[c] {
+					cmp.NormPreviousPct = normPct(cs.cur, cs.prev)
+				}
+			}
 		}
 		if cs.ly.samples > 0 {
-			cmp.LastYear, cmp.LastYearPct = cs.ly.raw, pct(cs.cur.raw, cs.ly.raw)
-		}
-		if modelled[c] {
-			cmp.NormPreviousPct = normPct(cs.cur, cs.prev)
-			cmp.NormLastYearPct = normPct(cs.cur, cs.ly)
+			cmp.LastYear = cs.ly.raw
+			if cmp.LastYearCoveragePct >= minComparePct {
+				cmp.LastYearPct = pct(cs.cur.raw, cs.ly.raw)
+				if modelled[c] {
+					cmp.NormLastYearPct = normPct(cs.cur, cs.ly)
+				}
+			}
 		}
 		r.Comparisons = append(r.Comparisons, cmp)
 	}
@@ -263,6 +296,9 @@ func (r *Report) baseline(u usage.Usage, m *baseline.Model, readings []baseline.
 			r.Anomalies = append(r.Anomalies, AnomalyFigures{Meter: u.Meter, Kind: a.Kind, Start: a.Start, End: a.End,
 				Excess: a.Excess, Unit: u.Unit, Cost: a.Excess * price, Open: a.Open})
 		}
+	}
+	if !m.FitForAlarms {
+		return // Guideline 14: report a bad fit, never alarm on it
 	}
 	if sigma > 0 {
 		add(baseline.CUSUM(pts, baseline.CUSUMOptions{K: 0.5, H: 5}))

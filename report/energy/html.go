@@ -179,7 +179,7 @@ section { page-break-inside: auto; }
 
 <h2>{{t "comparison"}}</h2>
 <table class="cmp"><thead><tr><th>{{t "category"}}</th><th class="n">{{t "current"}}</th><th class="n">{{t "prev_short"}}<br>{{$r.Previous.Name}}</th><th class="n">{{t "change_raw"}}</th><th class="n">{{t "norm_short"}}</th><th class="n">{{t "ly_short"}}<br>{{$r.LastYear.Name}}</th><th class="n">{{t "change_raw"}}</th><th class="n">{{t "norm_short"}}</th></tr></thead>
-{{range $r.Comparisons}}<tr><td>{{cat .Category}} ({{unit .Unit}})</td><td class="n">{{num .Current 1}}</td><td class="n">{{num .Previous 1}}</td><td class="n">{{pct .PreviousPct}}</td><td class="n">{{pct .NormPreviousPct}}</td><td class="n">{{num .LastYear 1}}</td><td class="n">{{pct .LastYearPct}}</td><td class="n">{{pct .NormLastYearPct}}</td></tr>
+{{range $r.Comparisons}}<tr><td>{{cat .Category}} ({{unit .Unit}})</td><td class="n">{{num .Current 1}}</td><td class="n">{{num .Previous 1}}{{if lt .PreviousCoveragePct 99.0}}<br><span class="muted">{{t "coverage"}} {{share .PreviousCoveragePct}}</span>{{end}}</td><td class="n">{{pct .PreviousPct}}</td><td class="n">{{pct .NormPreviousPct}}</td><td class="n">{{num .LastYear 1}}{{if lt .LastYearCoveragePct 99.0}}<br><span class="muted">{{t "coverage"}} {{share .LastYearCoveragePct}}</span>{{end}}</td><td class="n">{{pct .LastYearPct}}</td><td class="n">{{pct .NormLastYearPct}}</td></tr>
 {{end}}</table>
 <p class="muted small">{{t "norm_note"}}</p>
 
@@ -203,7 +203,7 @@ section { page-break-inside: auto; }
 
 {{if $r.Baselines}}<h2>{{t "baseline"}}</h2>
 <table><thead><tr><th>{{t "meter"}}</th><th>{{t "model"}}</th><th class="n">{{t "fit"}}</th><th class="n">{{t "actual"}}</th><th class="n">{{t "predicted"}}</th><th class="n">{{t "savings"}}</th><th class="n">{{t "cost"}} ({{$r.Currency}})</th></tr></thead>
-{{range $r.Baselines}}<tr><td>{{.Meter}}</td><td>{{.Model}}<br><span class="muted">{{if .FitForAlarms}}{{t "fit_ok"}}{{else}}{{t "fit_not"}}{{end}}</span></td><td class="n">{{fitpct .CVRMSE}} / {{fitpct .NMBE}}</td><td class="n">{{num .Actual 1}} {{unit .Unit}}</td><td class="n">{{num .Predicted 1}} {{unit .Unit}}</td><td class="n {{if lt .Savings 0.0}}neg{{else}}pos{{end}}">{{num .Savings 1}} {{unit .Unit}}</td><td class="n {{if lt .SavingsCost 0.0}}neg{{else}}pos{{end}}">{{money .SavingsCost}}</td></tr>
+{{range $r.Baselines}}<tr><td>{{.Meter}}</td><td>{{.Model}}<br><span class="muted">{{if .FitForAlarms}}{{t "fit_ok"}}{{else}}{{t "fit_not"}}{{range .Reasons}}<br>{{.}}{{end}}{{end}}</span></td><td class="n">{{fitpct .CVRMSE}} / {{fitpct .NMBE}}</td><td class="n">{{num .Actual 1}} {{unit .Unit}}</td><td class="n">{{num .Predicted 1}} {{unit .Unit}}</td><td class="n {{if lt .Savings 0.0}}neg{{else}}pos{{end}}">{{num .Savings 1}} {{unit .Unit}}</td><td class="n {{if lt .SavingsCost 0.0}}neg{{else}}pos{{end}}">{{money .SavingsCost}}</td></tr>
 {{end}}</table>
 {{range .CUSUMCharts}}<div class="chart"><b>{{t "cusum"}} · {{cat .Category}}</b>{{.SVG}}</div>{{end}}{{end}}
 

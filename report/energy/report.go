@@ -138,8 +138,8 @@ type DayFigures struct {
 
 // Comparison sets a category's consumption against the period before and
 // the same period last year, over the same elapsed span when the period is
-// partial. Percentages are NaN when the other period has no data; the
-// normalized ones are NaN without a baseline.
+// partial. Percentages are NaN when the other period has too little data;
+// the normalized ones are NaN without a baseline fit for alarms.
 type Comparison struct {
 	Category usage.Category
 	Unit     string
@@ -154,6 +154,10 @@ type Comparison struct {
 	// that the weather does not explain, in %.
 	NormPreviousPct float64
 	NormLastYearPct float64
+	// PreviousCoveragePct and LastYearCoveragePct are how much of those
+	// periods the meters were read: below 90 %, no change is computed.
+	PreviousCoveragePct float64
+	LastYearCoveragePct float64
 }
 
 // BaselineFigures are a meter's baseline against its actual use.

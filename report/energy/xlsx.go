@@ -231,9 +231,11 @@ func (r *Report) WriteXLSX(w io.Writer) error {
 	s = newSheet("comparison")
 	sheets = append(sheets, s)
 	s.header(r.T("category"), r.T("unit"), r.T("current"), r.T("previous")+" "+r.Previous.Name, r.T("change_raw")+" (%)", r.T("change_norm")+" (%)",
-		r.T("last_year")+" "+r.LastYear.Name, r.T("change_raw")+" (%)", r.T("change_norm")+" (%)")
+		r.T("last_year")+" "+r.LastYear.Name, r.T("change_raw")+" (%)", r.T("change_norm")+" (%)",
+		r.T("previous")+" "+r.T("coverage")+" (%)", r.T("last_year")+" "+r.T("coverage")+" (%)")
 	for _, c := range r.Comparisons {
-		s.put(r.T(string(c.Category)), Unit(c.Unit), c.Current, c.Previous, c.PreviousPct, c.NormPreviousPct, c.LastYear, c.LastYearPct, c.NormLastYearPct)
+		s.put(r.T(string(c.Category)), Unit(c.Unit), c.Current, c.Previous, c.PreviousPct, c.NormPreviousPct, c.LastYear, c.LastYearPct, c.NormLastYearPct,
+			c.PreviousCoveragePct, c.LastYearCoveragePct)
 	}
 
 	if len(r.Baselines) > 0 {
