@@ -142,13 +142,16 @@ func (d dialect) migration(n int) (string, error) {
 }
 
 // migrationLock is the PostgreSQL advisory lock key that serialises
-// migrations between daemons ("facilityd tickets migrate" in ASCII).
-const migrationLock = 0x666163_74696b // arbitrary, fixed forever
+// migrations between daemons ("fac" "tik" in ASCII: arbitrary, but fixed
+// forever, since daemons of different versions must agree on it).
+const migrationLock = 0x666163_74696b
 
 // writeLock is the advisory lock every write transaction takes on
 // PostgreSQL, so that writers from all daemons take turns as they do on
 // SQLite (BEGIN IMMEDIATE): a transaction that reads and then writes
 // (Raise, the inspection versions) sees no other writer between the two.
+// It is a transaction lock, so it also holds behind a pooler such as
+// PgBouncer in transaction mode. ("fac" "wri".)
 const writeLock = 0x666163_777269
 
 // lockMigrations serialises the migration steps of all processes: a no-op

@@ -61,6 +61,14 @@ func Open(ctx context.Context, database string, cfg Config, now func() time.Time
 	if isPostgresURL(database) {
 		s.dialect, s.name = dialectPostgres, redact.URL(database)
 		s.db, err = sql.Open("pgx", database)
+		if err == nil {
+			// A new connection is a new server process: keep a few. No
+			// cap on open connections, though: a writer that holds the
+			// write lock may need a second one to prepare a statement
+			// while the others wait for the lock on theirs.
+			s.db.SetMaxIdleConns(8)
+			s.db.SetConnMaxIdleTime(5 * time.Minute)
+		}
 	} else {
 		s.db, err = openSQLite(database)
 	}
