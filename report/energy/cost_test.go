@@ -92,7 +92,7 @@ func TestGoldenCost(t *testing.T) {
 	}
 }
 
-func mustTariffs(t *testing.T, file string) *Tariffs {
+func mustTariffs(t testing.TB, file string) *Tariffs {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -103,4 +103,39 @@ func mustTariffs(t *testing.T, file string) *Tariffs {
 		t.Fatal(err)
 	}
 	return tf
+}
+
+// TestDSTMonth: in a zone with daylight saving time, the day the clocks go
+// back has 25 hours and the month's days still add up; the fixed charge
+// is prorated by days, not hours.
+func TestDSTMonth(t *testing.T) {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no zoneinfo:", err)
+	}
+	p, _ := ParsePeriod("2026-10", loc)
+	var rs []usage.Reading
+	v := 0.0
+	for ts := p.From.Add(-15 * time.Minute); !ts.After(p.To); ts = ts.Add(15 * time.Minute) {
+		rs = append(rs, usage.Reading{Time: ts, Value: v})
+		v += 10
+	}
+	m := &usage.Meter{ID: "main", Device: "meter-1", Counter: "import_energy", Unit: usage.KWh, Category: usage.Electricity, PollInterval: 15 * time.Minute}
+	r, err := Build(context.Background(), &Readings{Meters: []*usage.Meter{m}, Points: map[string][]usage.Reading{"main": rs}},
+		Options{Period: p, Zone: loc, Tariffs: mustTariffs(t, "testdata/golden-tariff.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Days) != 31 {
+		t.Fatalf("%d days, want 31", len(r.Days))
+	}
+	if q := r.Days[24].Quantity[0]; q != 1000 { // 25 October: 25 h × 40 kW
+		t.Errorf("25 October: %v kWh, want 1000", q)
+	}
+	if q := r.Meters[0].Quantity; q != (31*96+4)*10 {
+		t.Errorf("October: %v kWh, want %v", q, (31*96+4)*10)
+	}
+	if f := r.Meters[0].FixedCost; math.Abs(f-600) > 1e-9 {
+		t.Errorf("fixed %v, want the month's 600", f)
+	}
 }

@@ -26,7 +26,7 @@ var (
 	simTo   = time.Date(2026, 12, 1, 0, 0, 0, 0, sim.Zone)
 )
 
-func fixture(t *testing.T) *Readings {
+func fixture(t testing.TB) *Readings {
 	t.Helper()
 	fixtureOnce.Do(func() { fixtureSrc, fixtureErr = playBuilding() })
 	if fixtureErr != nil {
