@@ -99,6 +99,14 @@ func (l *loaded) run(tc *testCase, fired map[string]bool) ([]string, error) {
 			if point == healthPoint {
 				kind, ok = drivers.KindBool, true
 			}
+			if name, energy := strings.CutPrefix(point, energyPrefix); energy {
+				// An energy rule's outcome as the daemon reports it: its
+				// status text, or <rule>_excess in the meter's unit.
+				kind, ok = drivers.KindString, true
+				if strings.HasSuffix(name, rules.EnergyExcessSuffix) {
+					kind = drivers.KindFloat
+				}
+			}
 			if !ok {
 				return nil, fmt.Errorf("input: device %q has no point %q", id, point)
 			}
@@ -172,6 +180,9 @@ func (l *loaded) run(tc *testCase, fired map[string]bool) ([]string, error) {
 				if point == healthPoint {
 					smp.Measurement, smp.Point = drivers.HealthMeasurement, drivers.HealthUp
 				}
+				if name, energy := strings.CutPrefix(point, energyPrefix); energy {
+					smp.Measurement, smp.Point = rules.EnergyMeasurement, name
+				}
 				batch = append(batch, smp)
 			}
 			if len(batch) > 0 {
@@ -187,6 +198,11 @@ func (l *loaded) run(tc *testCase, fired map[string]bool) ([]string, error) {
 	}
 	return fails, nil
 }
+
+// energyPrefix starts the input key of an energy rule's outcome:
+// energy_anomaly.<rule> (anomaly, normal or unfit) and
+// energy_anomaly.<rule>_excess.
+const energyPrefix = rules.EnergyMeasurement + "."
 
 func cmpOr[T comparable](vals ...T) T {
 	var zero T
