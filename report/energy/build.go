@@ -503,6 +503,16 @@ func (r *Report) quality(rep *usage.Report) {
 				q.Swaps++
 			}
 		}
+		hrs := r.hours(u)
+		read := 0
+		for _, h := range hrs {
+			if h.samples > 0 {
+				read++
+			}
+		}
+		if len(hrs) > 0 {
+			q.HoursReadPct = 100 * float64(read) / float64(len(hrs))
+		}
 		for _, s := range u.Slots {
 			if s.Samples == 0 {
 				continue

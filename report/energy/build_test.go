@@ -133,8 +133,8 @@ func TestMonthFigures(t *testing.T) {
 		t.Errorf("EnPIs %+v, want kWh/m² and gas per m², per occupied hour and water per dwelling", r.EnPIs)
 	}
 	for _, q := range r.Quality {
-		if q.CoveragePct < 99 {
-			t.Errorf("meter %s coverage %.1f %%, want full", q.Meter, q.CoveragePct)
+		if q.CoveragePct < 99 || q.HoursReadPct != 100 {
+			t.Errorf("meter %s coverage %.1f %%, hours read %.1f %%, want full", q.Meter, q.CoveragePct, q.HoursReadPct)
 		}
 	}
 }

@@ -20,18 +20,19 @@ func (s span) has(t time.Time) bool { return !t.Before(s.from) && t.Before(s.to)
 type sums struct {
 	raw, actual, predicted float64
 	samples                int
-	// coverage and slots add up the slots' coverage, for the share of
-	// the span the meters were read.
-	coverage float64
-	slots    int
+	// read and slots count the span's hours with a reading and all of
+	// them: how much of the span the meters were read, whatever their poll
+	// interval (older history is often kept at 15 minutes).
+	read  int
+	slots int
 }
 
-// coveragePct is the mean coverage of the span's slots.
+// coveragePct is the share of the span's hours with a reading.
 func (s sums) coveragePct() float64 {
 	if s.slots == 0 {
 		return 0
 	}
-	return s.coverage / float64(s.slots)
+	return 100 * float64(s.read) / float64(s.slots)
 }
 
 // minComparePct is the coverage another period needs for a change to be
@@ -73,7 +74,9 @@ func (r *Report) history(ctx context.Context, src Source, hist *usage.Report, el
 				if x.sp.has(s.Start) {
 					x.to.raw += s.Amount
 					x.to.samples += s.Samples
-					x.to.coverage += s.CoveragePct
+					if s.Samples > 0 {
+						x.to.read++
+					}
 					x.to.slots++
 				}
 			}

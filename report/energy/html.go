@@ -231,8 +231,8 @@ section { page-break-inside: auto; }
 {{else}}<tr><td colspan="7">{{t "none"}}</td></tr>{{end}}</table>
 
 <h2>{{t "quality"}}</h2>
-<table><thead><tr><th>{{t "meter"}}</th><th class="n">{{t "coverage"}}</th><th class="n">{{t "gaps"}}</th><th class="n">{{t "longest_gap"}}</th><th class="n">{{t "resets"}}</th><th class="n">{{t "rollovers"}}</th><th class="n">{{t "swaps"}}</th><th>{{t "first_data"}}</th><th>{{t "last_data"}}</th></tr></thead>
-{{range $r.Quality}}<tr><td>{{.Meter}}</td><td class="n">{{share .CoveragePct}}</td><td class="n">{{.Gaps}}</td><td class="n">{{hours .LongestGap.Hours}}</td><td class="n">{{.Resets}}</td><td class="n">{{.Rollovers}}</td><td class="n">{{.Swaps}}</td><td>{{at .FirstData}}</td><td>{{at .LastData}}</td></tr>
+<table><thead><tr><th>{{t "meter"}}</th><th class="n">{{t "coverage"}}</th><th class="n">{{t "hours_read"}}</th><th class="n">{{t "gaps"}}</th><th class="n">{{t "longest_gap"}}</th><th class="n">{{t "resets"}}</th><th class="n">{{t "rollovers"}}</th><th class="n">{{t "swaps"}}</th><th>{{t "first_data"}}</th><th>{{t "last_data"}}</th></tr></thead>
+{{range $r.Quality}}<tr><td>{{.Meter}}</td><td class="n">{{share .CoveragePct}}</td><td class="n">{{share .HoursReadPct}}</td><td class="n">{{.Gaps}}</td><td class="n">{{hours .LongestGap.Hours}}</td><td class="n">{{.Resets}}</td><td class="n">{{.Rollovers}}</td><td class="n">{{.Swaps}}</td><td>{{at .FirstData}}</td><td>{{at .LastData}}</td></tr>
 {{end}}</table>
 {{if $r.Warnings}}<h2>{{t "warnings"}}</h2><ul class="warn">{{range $r.Warnings}}<li>{{warn .}}</li>{{end}}</ul>{{end}}
 </body>

@@ -154,8 +154,9 @@ type Comparison struct {
 	// that the weather does not explain, in %.
 	NormPreviousPct float64
 	NormLastYearPct float64
-	// PreviousCoveragePct and LastYearCoveragePct are how much of those
-	// periods the meters were read: below 90 %, no change is computed.
+	// PreviousCoveragePct and LastYearCoveragePct are the shares of those
+	// periods' meter-hours with a reading: below 90 %, no change is
+	// computed.
 	PreviousCoveragePct float64
 	LastYearCoveragePct float64
 }
@@ -253,13 +254,18 @@ type TicketRow struct {
 
 // QualityRow says how far a meter's figures can be trusted.
 type QualityRow struct {
-	Meter       string
-	CoveragePct float64
-	Gaps        int
-	LongestGap  time.Duration
-	Resets      int
-	Rollovers   int
-	Swaps       int
+	Meter string
+	// CoveragePct is the share of the readings the poll interval expects
+	// (the consumption engine's); HoursReadPct the share of hours with at
+	// least one reading, which history kept at a coarser step than the
+	// poll interval still fills.
+	CoveragePct  float64
+	HoursReadPct float64
+	Gaps         int
+	LongestGap   time.Duration
+	Resets       int
+	Rollovers    int
+	Swaps        int
 	// FirstData and LastData bound the slots with readings.
 	FirstData, LastData time.Time
 }

@@ -299,9 +299,9 @@ func (r *Report) WriteXLSX(w io.Writer) error {
 
 	s = newSheet("quality")
 	sheets = append(sheets, s)
-	s.header(r.T("meter"), r.T("coverage")+" (%)", r.T("gaps"), r.T("longest_gap")+" (h)", r.T("resets"), r.T("rollovers"), r.T("swaps"), r.T("first_data"), r.T("last_data"))
+	s.header(r.T("meter"), r.T("coverage")+" (%)", r.T("hours_read")+" (%)", r.T("gaps"), r.T("longest_gap")+" (h)", r.T("resets"), r.T("rollovers"), r.T("swaps"), r.T("first_data"), r.T("last_data"))
 	for _, q := range r.Quality {
-		s.put(q.Meter, q.CoveragePct, float64(q.Gaps), q.LongestGap.Hours(), float64(q.Resets), float64(q.Rollovers), float64(q.Swaps), q.FirstData.In(r.Zone), q.LastData.In(r.Zone))
+		s.put(q.Meter, q.CoveragePct, q.HoursReadPct, float64(q.Gaps), q.LongestGap.Hours(), float64(q.Resets), float64(q.Rollovers), float64(q.Swaps), q.FirstData.In(r.Zone), q.LastData.In(r.Zone))
 	}
 	for _, w := range r.Warnings {
 		s.put(r.WarningText(w))
