@@ -334,8 +334,9 @@ func (r *energyRunner) check(ctx context.Context) {
 	if r.energy.Temperature != "" {
 		var err error
 		if temps, err = r.temperatures(ctx, from.Add(-time.Hour), to); err != nil {
-			r.a.log.Warn("energy: check skipped", "err", err)
-			return
+			// The models predict nothing without temperature, so their
+			// detectors find nothing; the leak checks still run.
+			r.a.log.Warn("energy: no outdoor temperature; only the leak checks run", "err", err)
 		}
 	}
 	var found []energyFound
