@@ -2,6 +2,7 @@ package energy
 
 import (
 	"context"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -217,5 +218,28 @@ func TestThinHistory(t *testing.T) {
 	}
 	if !strings.Contains(html.String(), "not fit for alarms<br>") {
 		t.Error("the page does not say why the baselines are not fit")
+	}
+}
+
+// TestNoTariffs: without tariffs every figure but cost is there, and the
+// report says the consumption is not priced.
+func TestNoTariffs(t *testing.T) {
+	p, _ := ParsePeriod("2026-W47", sim.Zone)
+	r, err := Build(context.Background(), fixture(t), Options{Period: p, Zone: sim.Zone, Category: usage.Electricity, Lang: "zh-CN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Meters) != 2 || r.Meters[0].Cost != 0 || r.Meters[0].Unpriced != r.Meters[0].Quantity || len(r.Demand) != 1 {
+		t.Errorf("meters %+v", r.Meters)
+	}
+	if len(r.Warnings) == 0 || r.WarningText(r.Warnings[0]) != "统计期内部分时间没有适用的电单价，该部分用量未计费" {
+		t.Errorf("warnings %q", r.Warnings)
+	}
+	for _, f := range []func() error{
+		func() error { return r.WriteHTML(io.Discard) }, func() error { return r.WriteXLSX(io.Discard) }, func() error { return r.WriteCSV(io.Discard) },
+	} {
+		if err := f(); err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -260,7 +260,7 @@ var messages = map[string]map[string]string{
 		"residual_low":           "单日低于基准",
 		"water_leak":             "漏水（24 小时无零流量）",
 		"water_burst":            "爆管",
-		"warn_unpriced":          "统计期内部分时间无%s价格，该部分用量未计费",
+		"warn_unpriced":          "统计期内部分时间没有适用的%s单价，该部分用量未计费",
 		"warn_no_baseline":       "表计 %s：统计期前历史数据不足，无基准线",
 		"warn_no_facts":          "建筑 %s：未配置面积或使用时间，无能效指标",
 		"kw":                     "kW",
