@@ -234,3 +234,23 @@ func TestPostgresOutageDuringStorm(t *testing.T) {
 	}
 	t.Logf("%d failed attempts while PostgreSQL was down", failed)
 }
+
+// TestPostgresInspectionRecordsAppendOnly: on PostgreSQL the triggers
+// refuse TRUNCATE as well as UPDATE and DELETE of the regulator's record.
+func TestPostgresInspectionRecordsAppendOnly(t *testing.T) {
+	ctx := context.Background()
+	s := openAt(t, sharedPG.Database(t), Config{}, newClock())
+	if err := s.PutInspectionStates(ctx, nil, []InspectionRecord{{Plan: "half", Device: "lift-1", Kind: RecordDone,
+		Actor: "ana"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`TRUNCATE inspection_records`, `DELETE FROM inspection_records`,
+		`UPDATE inspection_records SET note = 'x'`} {
+		if _, err := s.db.ExecContext(ctx, q); err == nil || !strings.Contains(err.Error(), "never") {
+			t.Errorf("%s: %v, want refused", q, err)
+		}
+	}
+	if rs := history(t, s, InspectionFilter{}); len(rs) != 1 {
+		t.Fatalf("%d records, want the one", len(rs))
+	}
+}
