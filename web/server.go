@@ -72,6 +72,8 @@ type Deps struct {
 	Inspections InspectionService
 	// History serves the charts' and alerts' history from InfluxDB.
 	History HistoryService
+	// Energy serves /api/v1/energy/: consumption, baselines, anomalies.
+	Energy EnergyService
 	// Events serves the live stream GET /api/v1/events; Watch feeds it.
 	Events *Hub
 	// Now is the clock of the overview and history; time.Now when nil.
@@ -134,6 +136,9 @@ func New(deps Deps, logger *slog.Logger) *Server {
 	}
 	if deps.Inspections != nil {
 		s.inspectionRoutes()
+	}
+	if deps.Energy != nil {
+		s.energyRoutes()
 	}
 	s.mux.Handle("GET /", dashboardHeaders(http.FileServerFS(subFS(assets, "assets"))))
 	return s
