@@ -24,6 +24,8 @@ import (
 //	        - {band: peak, hours: ["08:00-11:00", "18:00-21:00"], price: 1.18}
 //	        - {band: flat, hours: ["06:00-08:00", "11:00-18:00", "21:00-22:00"], price: 0.72}
 //	        - {band: valley, hours: ["22:00-06:00"], price: 0.31}
+//	        # a band may be limited to months and to weekdays or weekends:
+//	        # {band: sharp, months: [7, 8, 9], days: weekday, hours: [...], price: 1.6}
 //	      fixed_monthly: 800        # prorated by days
 //	      demand_per_kw: 40         # per kW of the month's highest 15-minute demand
 //	  water:
@@ -68,6 +70,88 @@ type Band struct {
 	Band  BandName `yaml:"band"`
 	Hours []Hours  `yaml:"hours"`
 	Price float64  `yaml:"price"`
+	// Months (1–12) and Days (weekday or weekend) limit the band to a
+	// season and a kind of day; empty means every month, every day.
+	Months []int   `yaml:"months"`
+	Days   DayKind `yaml:"days"`
+}
+
+// DayKind is the kind of day a band applies on.
+type DayKind string
+
+// Kinds of day; "" is every day.
+const (
+	Weekdays DayKind = "weekday"
+	Weekends DayKind = "weekend"
+)
+
+// UnmarshalYAML accepts weekday or weekend.
+func (d *DayKind) UnmarshalYAML(n *yaml.Node) error {
+	v, err := yamlstrict.Enum(n, "days", Weekdays, Weekends)
+	*d = v
+	return err
+}
+
+// applies reports whether the band holds this hour of a day of month m.
+func (b *Band) applies(m time.Month, weekend bool, hour int) bool {
+	if len(b.Months) > 0 && !slices.Contains(b.Months, int(m)) {
+		return false
+	}
+	if b.Days == Weekdays && weekend || b.Days == Weekends && !weekend {
+		return false
+	}
+	return slices.ContainsFunc(b.Hours, func(h Hours) bool { return h.Contains(hour) })
+}
+
+// bandProblems checks that, in every month on weekdays and weekends, each
+// hour is in exactly one band; it describes the first kind of day that
+// fails, and how many others do.
+func bandProblems(bands []*Band) string {
+	var first string
+	failing := 0
+	for m := time.January; m <= time.December; m++ {
+		for _, weekend := range []bool{false, true} {
+			var problems, missing []string
+			for hr := range 24 {
+				var in []string
+				for _, b := range bands {
+					if b.applies(m, weekend, hr) {
+						in = append(in, string(b.Band))
+					}
+				}
+				switch len(in) {
+				case 0:
+					missing = append(missing, fmt.Sprintf("%02d:00", hr))
+				case 1:
+				default:
+					problems = append(problems, fmt.Sprintf("%02d:00 is in both %s", hr, strings.Join(in, " and ")))
+				}
+			}
+			if len(missing) > 0 {
+				problems = append(problems, "no band holds "+strings.Join(missing, ", "))
+			}
+			if len(problems) == 0 {
+				continue
+			}
+			failing++
+			if first == "" {
+				day := "weekdays"
+				if weekend {
+					day = "weekends"
+				}
+				first = fmt.Sprintf("%s (%s, %s)", strings.Join(problems, "; "), m, day)
+			}
+		}
+	}
+	switch {
+	case failing == 0:
+		return ""
+	case failing == 24:
+		return strings.TrimSuffix(first, first[strings.LastIndex(first, " ("):]) // the same every day of the year
+	case failing > 1:
+		return fmt.Sprintf("%s, and %d other months or kinds of day", first, failing-1)
+	}
+	return first
 }
 
 // BandName is a time-of-use band: sharp (尖峰), peak (峰), flat (平) or
@@ -281,35 +365,18 @@ func (t *Tariffs) Check(pos yamlstrict.Positions) []error {
 				at(s, "demand_per_kw", "%s: a demand charge is for electricity only", name)
 			}
 			if len(s.Bands) > 0 {
-				var owner [24]BandName
-				var problems []string
 				for _, b := range s.Bands {
 					if b.Price < 0 {
 						at(b, "price", "%s: band %s: price cannot be negative", name, b.Band)
 					}
-					for _, h := range b.Hours {
-						for hr := range 24 {
-							if !h.Contains(hr) {
-								continue
-							}
-							if owner[hr] != "" {
-								problems = append(problems, fmt.Sprintf("%02d:00 is in both %s and %s", hr, owner[hr], b.Band))
-							}
-							owner[hr] = b.Band
+					for _, m := range b.Months {
+						if m < 1 || m > 12 {
+							at(b, "months", "%s: band %s: month %d: write months as 1 (January) to 12", name, b.Band, m)
 						}
 					}
 				}
-				var missing []string
-				for hr, o := range owner {
-					if o == "" {
-						missing = append(missing, fmt.Sprintf("%02d:00", hr))
-					}
-				}
-				if len(missing) > 0 {
-					problems = append(problems, "no band holds "+strings.Join(missing, ", "))
-				}
-				if len(problems) > 0 {
-					at(s, "bands", "%s: every hour of the day must be in exactly one band: %s", name, strings.Join(problems, "; "))
+				if msg := bandProblems(s.Bands); msg != "" {
+					at(s, "bands", "%s: every hour of the day must be in exactly one band: %s", name, msg)
 				}
 			}
 		}
@@ -390,12 +457,11 @@ func (t *Tariffs) Price(c usage.Category, at time.Time, loc *time.Location) (Ban
 	if len(s.Bands) == 0 {
 		return AllHours, s.Price, true
 	}
-	hr := at.In(loc).Hour()
+	l := at.In(loc)
+	weekend := l.Weekday() == time.Saturday || l.Weekday() == time.Sunday
 	for _, b := range s.Bands {
-		for _, h := range b.Hours {
-			if h.Contains(hr) {
-				return b.Band, b.Price, true
-			}
+		if b.applies(l.Month(), weekend, l.Hour()) {
+			return b.Band, b.Price, true
 		}
 	}
 	return "", 0, false // Check rules this out

@@ -22,6 +22,8 @@ func TestSampleTariff(t *testing.T) {
 		{time.Date(2026, 7, 1, 5, 59, 0, 0, loc), Valley, 0.3090},
 		{time.Date(2026, 7, 1, 21, 30, 0, 0, loc), Flat, 0.6780},
 		{time.Date(2026, 7, 1, 22, 0, 0, 0, loc), Valley, 0.3090},
+		{time.Date(2026, 7, 1, 12, 30, 0, 0, loc), Sharp, 1.3140}, // summer
+		{time.Date(2026, 10, 1, 12, 30, 0, 0, loc), Flat, 0.6780},
 	}
 	for _, c := range cases {
 		b, p, ok := tf.Price(usage.Electricity, c.at, loc)
@@ -54,6 +56,14 @@ func TestBadTariffs(t *testing.T) {
 		{"price and bands", "tariffs:\n  electricity:\n    - from: 2026-01-01\n      price: 1\n      bands:\n        - {band: flat, hours: [\"00:00-24:00\"], price: 1}\n",
 			"t.yaml:4:14: tariffs: electricity schedule 1: give either price (one price at every hour) or bands, not both"},
 		{"demand on water", "tariffs:\n  water:\n    - {from: 2026-01-01, price: 1, demand_per_kw: 3}\n", "a demand charge is for electricity only"},
+		{"season gap", "tariffs:\n  electricity:\n    - from: 2026-01-01\n      bands:\n        - {band: sharp, months: [7], hours: [\"12:00-14:00\"], price: 2}\n        - {band: flat, months: [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12], hours: [\"00:00-24:00\"], price: 1}\n",
+			"no band holds 00:00, 01:00, 02:00, 03:00, 04:00, 05:00, 06:00, 07:00, 08:00, 09:00, 10:00, 11:00, 14:00, 15:00, 16:00, 17:00, 18:00, 19:00, 20:00, 21:00, 22:00, 23:00 (July, weekdays), and 1 other months or kinds of day"},
+		{"weekend only", "tariffs:\n  electricity:\n    - from: 2026-01-01\n      bands:\n        - {band: flat, days: weekend, hours: [\"00:00-24:00\"], price: 1}\n",
+			"(January, weekdays), and 11 other months or kinds of day"},
+		{"bad month", "tariffs:\n  electricity:\n    - from: 2026-01-01\n      bands:\n        - {band: flat, months: [13], hours: [\"00:00-24:00\"], price: 1}\n        - {band: flat, hours: [\"00:00-24:00\"], price: 1}\n",
+			"month 13: write months as 1 (January) to 12"},
+		{"bad days", "tariffs:\n  electricity:\n    - from: 2026-01-01\n      bands:\n        - {band: flat, days: holidays, hours: [\"00:00-24:00\"], price: 1}\n",
+			`unknown days "holidays": use weekday or weekend`},
 		{"negative", "tariffs:\n  gas:\n    - {from: 2026-01-01, price: -1}\n", "prices and charges cannot be negative"},
 		{"no section", "currency: CNY\n", `t.yaml:1:1: unknown field "currency"`},
 		{"two problems", "tariffs:\n  water:\n    - {from: 2026-01-01, prise: 1}\n  gaz: []\n", `unknown field "prise"`},
@@ -124,5 +134,33 @@ func TestPeriods(t *testing.T) {
 	}
 	if _, err := os.Stat("../../configs/tariffs/shanghai-commercial.yaml"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestWeekendBand(t *testing.T) {
+	tf, err := Decode("w.yaml", []byte(`tariffs:
+  electricity:
+    - from: 2026-01-01
+      bands:
+        - {band: peak, days: weekday, hours: ["08:00-20:00"], price: 1}
+        - {band: valley, days: weekday, hours: ["20:00-08:00"], price: 0.3}
+        - {band: flat, days: weekend, hours: ["00:00-24:00"], price: 0.5}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := time.UTC
+	for _, c := range []struct {
+		at    time.Time
+		band  BandName
+		price float64
+	}{
+		{time.Date(2026, 11, 20, 9, 0, 0, 0, loc), Peak, 1},     // Friday
+		{time.Date(2026, 11, 21, 9, 0, 0, 0, loc), Flat, 0.5},   // Saturday
+		{time.Date(2026, 11, 23, 7, 0, 0, 0, loc), Valley, 0.3}, // Monday
+	} {
+		if b, p, ok := tf.Price(usage.Electricity, c.at, loc); !ok || b != c.band || p != c.price {
+			t.Errorf("%s: %s %v, want %s %v", c.at.Weekday(), b, p, c.band, c.price)
+		}
 	}
 }
