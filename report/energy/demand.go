@@ -1,0 +1,244 @@
+package energy
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/facilityd/facilityd/energy/usage"
+)
+
+// gapSlots marks the slots a gap ends in: a counter's rise across a gap
+// lands there, which is no demand of that quarter hour.
+func gapSlots(u usage.Usage) map[int]bool {
+	out := map[int]bool{}
+	for _, e := range u.Events {
+		if e.Kind != usage.Gap {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(u.Slots, e.Time, func(s usage.Slot, t time.Time) int {
+			if s.End.After(t) {
+				if !s.Start.After(t) {
+					return 0
+				}
+				return 1
+			}
+			return -1
+		})
+		out[i] = true
+	}
+	return out
+}
+
+// demand finds each billed electricity meter's highest 15-minute demand per
+// month, charges it, and its base load.
+func (r *Report) demand(rep *usage.Report, t *Tariffs) {
+	for _, u := range rep.Meters {
+		mi := slices.IndexFunc(r.Meters, func(m MeterFigures) bool { return m.Meter == u.Meter })
+		m := &r.Meters[mi]
+		if u.Category != usage.Electricity || !m.Billed {
+			continue
+		}
+		d := DemandFigures{Meter: u.Meter, PeakKW: math.NaN(), BaseLoadKW: math.NaN()}
+		skip := gapSlots(u)
+		var mp *MonthPeak
+		flush := func() {
+			if mp == nil {
+				return
+			}
+			if !math.IsNaN(mp.PeakKW) {
+				if s := t.Schedule(usage.Electricity, mp.At, r.Zone); s != nil && s.DemandPerKW != 0 {
+					mp.Charge = mp.PeakKW * s.DemandPerKW * r.monthShare(mp.Month)
+				}
+				m.DemandCost += mp.Charge
+			}
+			d.Months = append(d.Months, *mp)
+		}
+		for i, s := range u.Slots {
+			l := r.local(s.Start)
+			month := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, r.Zone)
+			if mp == nil || !mp.Month.Equal(month) {
+				flush()
+				mp = &MonthPeak{Month: month, PeakKW: math.NaN()}
+			}
+			if skip[i] || s.Samples == 0 {
+				continue
+			}
+			kw := s.Amount / s.End.Sub(s.Start).Hours()
+			if math.IsNaN(mp.PeakKW) || kw > mp.PeakKW {
+				mp.PeakKW, mp.At = kw, s.Start
+			}
+			if math.IsNaN(d.PeakKW) || kw > d.PeakKW {
+				d.PeakKW, d.PeakAt = kw, s.Start
+			}
+		}
+		flush()
+		m.Cost += m.DemandCost
+		d.BaseLoadKW = r.baseLoad(u)
+		r.Demand = append(r.Demand, d)
+	}
+	for i := range r.Categories {
+		c := &r.Categories[i]
+		c.DemandCost, c.Cost = 0, 0
+		for _, m := range r.Meters {
+			if m.Category == c.Category && m.Billed {
+				c.DemandCost += m.DemandCost
+				c.Cost += m.Cost
+			}
+		}
+	}
+}
+
+// monthShare is the share of month's days within [From, End).
+func (r *Report) monthShare(month time.Time) float64 {
+	next := month.AddDate(0, 1, 0)
+	share := 0.0
+	for d := month; d.Before(next); d = d.AddDate(0, 0, 1) {
+		if !d.Before(r.dayStart(r.Period.From)) && d.Before(r.End) {
+			share += dayShare(d, r.End)
+		}
+	}
+	return share / float64(daysIn(month))
+}
+
+// hourly sums quarter slots into local hours: start → kWh and readings.
+type hourAmount struct {
+	start   time.Time
+	amount  float64
+	samples int
+}
+
+func (r *Report) hours(u usage.Usage) []hourAmount {
+	var out []hourAmount
+	for _, s := range u.Slots {
+		l := r.local(s.Start)
+		h := time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), 0, 0, 0, r.Zone)
+		if n := len(out); n == 0 || !out[n-1].start.Equal(h) {
+			out = append(out, hourAmount{start: h})
+		}
+		out[len(out)-1].amount += s.Amount
+		out[len(out)-1].samples += s.Samples
+	}
+	return out
+}
+
+// baseLoad is the mean over the nights of the lowest hourly demand between
+// 01:00 and 05:00, kW.
+func (r *Report) baseLoad(u usage.Usage) float64 {
+	mins := map[time.Time]float64{}
+	for _, h := range r.hours(u) {
+		if hr := r.local(h.start).Hour(); hr < 1 || hr >= 5 || h.samples == 0 {
+			continue
+		}
+		d := r.dayStart(h.start)
+		if v, ok := mins[d]; !ok || h.amount < v {
+			mins[d] = h.amount
+		}
+	}
+	if len(mins) == 0 {
+		return math.NaN()
+	}
+	sum := 0.0
+	for _, v := range mins {
+		sum += v
+	}
+	return sum / float64(len(mins))
+}
+
+// profile is the billed electricity's mean demand per hour of a weekday and
+// of a weekend day.
+func (r *Report) profile(rep *usage.Report) {
+	isBilled := billed(rep)
+	type acc struct {
+		sum float64
+		n   int
+	}
+	sums := map[time.Time]float64{}
+	for _, u := range rep.Meters {
+		if u.Category != usage.Electricity || !isBilled[u.Meter] {
+			continue
+		}
+		for _, h := range r.hours(u) {
+			if h.samples > 0 {
+				sums[h.start] += h.amount
+			}
+		}
+	}
+	if len(sums) == 0 {
+		return
+	}
+	var wd, we [24]acc
+	days := map[time.Time]bool{}
+	p := &Profile{}
+	for h, v := range sums {
+		l := r.local(h)
+		weekend := l.Weekday() == time.Saturday || l.Weekday() == time.Sunday
+		a := &wd[l.Hour()]
+		if weekend {
+			a = &we[l.Hour()]
+		}
+		a.sum += v
+		a.n++
+		if d := r.dayStart(h); !days[d] {
+			days[d] = true
+			if weekend {
+				p.WeekendDays++
+			} else {
+				p.WeekdayDays++
+			}
+		}
+	}
+	for i := range 24 {
+		p.Weekday[i], p.Weekend[i] = math.NaN(), math.NaN()
+		if wd[i].n > 0 {
+			p.Weekday[i] = wd[i].sum / float64(wd[i].n)
+		}
+		if we[i].n > 0 {
+			p.Weekend[i] = we[i].sum / float64(we[i].n)
+		}
+	}
+	r.Profile = p
+}
+
+// quality reports each meter's coverage, gaps and counter events.
+func (r *Report) quality(rep *usage.Report) {
+	for _, u := range rep.Meters {
+		q := QualityRow{Meter: u.Meter, CoveragePct: u.CoveragePct}
+		for _, e := range u.Events {
+			switch e.Kind {
+			case usage.Gap:
+				q.Gaps++
+				if e.Since != nil {
+					q.LongestGap = max(q.LongestGap, e.Time.Sub(*e.Since))
+				}
+			case usage.Reset:
+				q.Resets++
+			case usage.Rollover:
+				q.Rollovers++
+			case usage.Swap:
+				q.Swaps++
+			}
+		}
+		hrs := r.hours(u)
+		read := 0
+		for _, h := range hrs {
+			if h.samples > 0 {
+				read++
+			}
+		}
+		if len(hrs) > 0 {
+			q.HoursReadPct = 100 * float64(read) / float64(len(hrs))
+		}
+		for _, s := range u.Slots {
+			if s.Samples == 0 {
+				continue
+			}
+			if q.FirstData.IsZero() {
+				q.FirstData = s.Start
+			}
+			q.LastData = s.End
+		}
+		r.Quality = append(r.Quality, q)
+	}
+}
+
