@@ -241,4 +241,3 @@ func (r *Report) quality(rep *usage.Report) {
 		r.Quality = append(r.Quality, q)
 	}
 }
-
