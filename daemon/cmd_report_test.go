@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -131,4 +132,34 @@ func TestReportEnergy(t *testing.T) {
 		}
 	}
 	t.Logf("%s: electricity-main %.1f kWh; %s", month.Format("2006-01"), kwh, strings.TrimSpace(errOut.String()))
+
+	// The other kinds of period, with the filters: this year so far
+	// (partial), an ISO week of water, a quarter of building A.
+	y, w := now.AddDate(0, 0, -7).ISOWeek()
+	for _, extra := range [][]string{
+		{"--period", now.Format("2006"), "-o", filepath.Join(dir, "year.xlsx")},
+		{"--period", fmt.Sprintf("%d-W%02d", y, w), "--category", "water", "-o", filepath.Join(dir, "week.csv")},
+		{"--period", fmt.Sprintf("%d-Q%d", now.Year(), (int(now.Month())-1)/3+1), "--building", "A", "--format", "html", "-o", filepath.Join(dir, "quarter.html")},
+		{"--from", month.Format(time.DateOnly), "--to", month.AddDate(0, 0, 10).Format(time.DateOnly), "-o", filepath.Join(dir, "range.csv")},
+	} {
+		errOut.Reset()
+		start := time.Now()
+		args := append([]string{"report", "energy", "-c", "../configs/demo.yaml", "--tariffs", "../configs/tariffs/shanghai-commercial.yaml"}, extra...)
+		if code := run(args, &out, &errOut); code != 0 {
+			t.Errorf("%v: exit %d\n%s", extra, code, errOut.String())
+			continue
+		}
+		t.Logf("%v in %s", extra[:2], time.Since(start).Round(time.Millisecond))
+	}
+	week, err := os.ReadFile(filepath.Join(dir, "week.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(week, []byte("electricity-main")) || !bytes.Contains(week, []byte("water-main")) {
+		t.Errorf("--category water kept other meters:\n%s", week)
+	}
+	quarter, _ := os.ReadFile(filepath.Join(dir, "quarter.html"))
+	if !bytes.Contains(quarter, []byte("Partial period")) {
+		t.Error("this quarter is not marked partial")
+	}
 }
