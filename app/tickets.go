@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/redact"
 	"github.com/facilityd/facilityd/internal/retry"
 	"github.com/facilityd/facilityd/tickets"
 	"github.com/facilityd/facilityd/tickets/notify"
@@ -98,7 +99,8 @@ func (r *ticketRun) stop() {
 // itself changes only on restart.
 func (a *app) reloadTickets(next *config.Config) error {
 	if got, want := TicketsPath(next), a.tickets.Path(); got != want {
-		return fmt.Errorf("tickets: database %s: changing it (from %s) needs a restart", got, want)
+		// A postgres:// URL may hold a password: never in an error.
+		return fmt.Errorf("tickets: database %s: changing it (from %s) needs a restart", redact.URL(got), redact.URL(want))
 	}
 	if err := next.Tickets.Validate(); err != nil {
 		return err
