@@ -41,13 +41,19 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	})
 }
 
-// dailyChart is the billed electricity per day, with its baseline.
-func (r *Report) dailyChart() template.HTML {
+// dailyChart is the billed use per day of the report's first category
+// (electricity unless the report has none), with its baseline.
+func (r *Report) dailyChart() *categoryChart {
+	if len(r.Categories) == 0 {
+		return nil
+	}
+	c := r.Categories[0]
+	ci := slices.Index(usage.Categories, c.Category)
 	var labels []string
 	var kwh, base []float64
 	pred := map[int64]float64{}
 	for _, b := range r.Baselines {
-		if b.Category != usage.Electricity {
+		if b.Category != c.Category {
 			continue
 		}
 		for _, d := range b.Days {
@@ -56,7 +62,7 @@ func (r *Report) dailyChart() template.HTML {
 	}
 	for _, d := range r.Days {
 		labels = append(labels, d.Start.In(r.Zone).Format("01-02"))
-		kwh = append(kwh, d.Quantity[0])
+		kwh = append(kwh, d.Quantity[ci])
 		if p, ok := pred[d.Start.Unix()]; ok {
 			base = append(base, p)
 		} else {
@@ -64,13 +70,13 @@ func (r *Report) dailyChart() template.HTML {
 		}
 	}
 	if len(labels) == 0 {
-		return ""
+		return nil
 	}
 	var lines []series
 	if len(pred) > 0 {
 		lines = append(lines, series{Name: r.T("predicted"), Color: "#d9480f", Values: base})
 	}
-	return chart(720, 220, labels, &series{Name: r.T("actual"), Color: "#4c78a8", Values: kwh}, lines, "kWh")
+	return &categoryChart{c.Category, chart(720, 220, labels, &series{Name: r.T("actual"), Color: "#4c78a8", Values: kwh}, lines, Unit(c.Unit))}
 }
 
 // categoryChart is one chart of a category.
@@ -183,8 +189,8 @@ section { page-break-inside: auto; }
 {{end}}</table>
 <p class="muted small">{{t "norm_note"}}</p>
 
-<h2>{{t "days"}} · {{t "electricity"}}</h2>
-<div class="chart">{{.DailyChart}}</div>
+{{with .DailyChart}}<h2>{{t "days"}} · {{cat .Category}}</h2>
+<div class="chart">{{.SVG}}</div>{{end}}
 
 {{if $r.Bands}}<h2>{{t "bands"}}</h2>
 <table><thead><tr><th>{{t "category"}}</th><th>{{t "band"}}</th><th class="n">{{t "quantity"}}</th><th class="n">{{t "share"}}</th><th class="n">{{t "energy_cost"}} ({{$r.Currency}})</th></tr></thead>

@@ -16,7 +16,8 @@ type Source interface {
 	// Temperatures are the hourly (or finer) outdoor temperatures, °C, of
 	// building's weather over [from, to); nil when it has none.
 	Temperatures(ctx context.Context, building string, from, to time.Time) ([]baseline.TempReading, error)
-	// Tickets are the energy tickets open at some time in [from, to).
+	// Tickets are the energy tickets (source energy), at least those open
+	// at some time in [from, to); Build keeps only those.
 	Tickets(ctx context.Context, from, to time.Time) ([]Ticket, error)
 }
 
@@ -83,7 +84,8 @@ func (r *Readings) Temperatures(_ context.Context, building string, from, to tim
 	return out, nil
 }
 
-// Tickets returns the tickets of TicketList open at some time in [from, to).
+// Tickets returns TicketList; Build keeps those open at some time in the
+// period.
 func (r *Readings) Tickets(_ context.Context, from, to time.Time) ([]Ticket, error) {
 	return r.TicketList, nil
 }
