@@ -55,7 +55,7 @@ func TestInspectionsEndToEnd(t *testing.T) {
     checklist:
       - {text: "轴承温度 / bearing temperature", required: true, evidence: reading, unit: °C, max: 80}
       - {text: "机封无泄漏 / no seal leak", evidence: yes_no}
-    ticket: {priority: P3, category: plumbing}
+    ticket: {priority: P3, category: plumbing, assignee: pump-contractor}
   - name: pump_weekly_round
     description: 水泵巡检 weekly round
     match: {type: pump}
@@ -169,7 +169,8 @@ devices:
 		Events []tickets.Event
 	}
 	call("GET", fmt.Sprintf("/api/v1/tickets/%d", svc.TicketID), "", &tk)
-	if tk.Ticket.Source != tickets.SourceInspection || tk.Ticket.Key != "inspection:pump_service:pump-1" || tk.Ticket.Category != "plumbing" {
+	if tk.Ticket.Source != tickets.SourceInspection || tk.Ticket.Key != "inspection:pump_service:pump-1" || tk.Ticket.Category != "plumbing" ||
+		tk.Ticket.Assignee != "pump-contractor" {
 		t.Errorf("ticket = %+v", tk.Ticket)
 	}
 	var items []tickets.ChecklistItem

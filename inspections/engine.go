@@ -291,12 +291,9 @@ func (e *Engine) alert(pr *pair, st tickets.InspectionState, now time.Time) tick
 	if n := len(p.FullChecklist()); n > 0 {
 		desc += fmt.Sprintf(" Checklist of %d items.", n)
 	}
-	if p.Ticket.Assignee != "" {
-		desc += " Assignee: " + p.Ticket.Assignee + "."
-	}
 	return tickets.Alert{Key: Key(p.Name, pr.dev.ID), Title: fmt.Sprintf("%s: %s %s", pr.dev.ID, p.Title(), due),
 		Description: desc, Device: pr.dev.ID, Location: pr.dev.Location, Category: p.Ticket.Category,
-		Priority: p.Ticket.Priority, Source: tickets.SourceInspection, At: now}
+		Priority: p.Ticket.Priority, Source: tickets.SourceInspection, Assignee: p.Ticket.Assignee, At: now}
 }
 
 // Run ticks at once and then every interval until ctx ends, reading the

@@ -102,6 +102,9 @@ func (x *txn) openInspection(st *InspectionState, a Alert, items []ChecklistItem
 		}
 	}
 	detail += fmt.Sprintf("; %d checklist items", len(items))
+	if a.Assignee != "" {
+		detail += "; assigned to " + a.Assignee
+	}
 	if err := x.create(&t, systemActor, detail); err != nil {
 		if isUnique(err) { // another writer's ticket, in spite of the check
 			return Ticket{}, fmt.Errorf("%w: ticket for key %q opened meanwhile", ErrStale, a.Key)

@@ -365,3 +365,25 @@ func testInspectionOverdue(t *testing.T) {
 		t.Fatalf("overdue of a pump ticket: %v, want ErrInvalid", err)
 	}
 }
+
+func TestOpenInspectionAssignee(t *testing.T) { backends(t, testOpenInspectionAssignee) }
+
+// testOpenInspectionAssignee: a plan's assignee (the lift contractor) owns
+// the inspection ticket from the start, and its created event says so.
+func testOpenInspectionAssignee(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t, Config{}, newClock())
+	a := inspAlert("Half-monthly on lift-1")
+	a.Assignee = "lift-contractor"
+	tk, created, err := s.OpenInspection(ctx, inspState("half", "lift-1"), a, liftChecklist(), nil)
+	if err != nil || !created {
+		t.Fatalf("open: %v %v", created, err)
+	}
+	got, evs, err := s.Get(ctx, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Assignee != "lift-contractor" || !strings.Contains(evs[0].Detail, "assigned to lift-contractor") {
+		t.Fatalf("assignee %q, created event %q", got.Assignee, evs[0].Detail)
+	}
+}

@@ -299,6 +299,9 @@ func (x *txn) insert(a Alert, n int, first, last time.Time, actor, note string) 
 	if n > 1 {
 		detail += fmt.Sprintf("; %d occurrences", n)
 	}
+	if a.Assignee != "" {
+		detail += "; assigned to " + a.Assignee
+	}
 	return t, x.create(&t, actor, detail+note)
 }
 
@@ -309,7 +312,7 @@ func (x *txn) newTicket(a Alert, n int, first, last time.Time) Ticket {
 	sla := x.cfg.SLAFor(a.Priority)
 	return Ticket{
 		Key: a.Key, Title: a.Title, Description: a.Description, Device: a.Device,
-		Location: a.Location, Category: a.Category, Priority: a.Priority, Source: a.Source,
+		Location: a.Location, Category: a.Category, Priority: a.Priority, Source: a.Source, Assignee: a.Assignee,
 		Status: StatusOpen, Occurrences: n, FirstSeen: first, LastSeen: last,
 		CreatedAt: now, UpdatedAt: now,
 		RespondBy: now.Add(sla.RespondWithin), ResolveBy: now.Add(sla.ResolveWithin),
@@ -320,10 +323,10 @@ func (x *txn) newTicket(a Alert, n int, first, last time.Time) Ticket {
 func (x *txn) create(t *Ticket, actor, detail string) error {
 	err := x.queryRow(`INSERT INTO tickets (key, title, description, device, location, category,
 		priority, status, source, occurrences, first_seen, last_seen, created_at, updated_at, respond_by, resolve_by,
-		related_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		related_id, assignee) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		t.Key, t.Title, t.Description, t.Device, t.Location, t.Category, t.Priority, t.Status, t.Source,
 		t.Occurrences, stamp(t.FirstSeen), stamp(t.LastSeen), stamp(t.CreatedAt), stamp(t.UpdatedAt),
-		stamp(t.RespondBy), stamp(t.ResolveBy), sql.NullInt64{Int64: t.Related, Valid: t.Related != 0}).Scan(&t.ID)
+		stamp(t.RespondBy), stamp(t.ResolveBy), sql.NullInt64{Int64: t.Related, Valid: t.Related != 0}, t.Assignee).Scan(&t.ID)
 	if err != nil {
 		return err
 	}

@@ -89,6 +89,9 @@ type Alert struct {
 	Category    string `json:"category,omitempty"`
 	Priority    string `json:"priority,omitempty"`
 	Source      string `json:"source,omitempty"`
+	// Assignee, when set, is who the new ticket is assigned to (an
+	// inspection plan's contractor); a repeat does not change it.
+	Assignee string `json:"assignee,omitempty"`
 	// At is when the alert fired; zero means now.
 	At time.Time `json:"at,omitzero"`
 }
