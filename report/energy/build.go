@@ -52,31 +52,33 @@ func Build(ctx context.Context, src Source, o Options) (*Report, error) {
 		}
 		r.End, r.Partial = end, true
 	}
-	q := usage.Query{Category: o.Category, Building: o.Building, Site: o.Site, From: p.From, To: r.End,
-		Interval: usage.Quarter, Zone: loc}
-	cur, err := src.Consumption(ctx, q)
-	if err != nil {
-		return nil, fmt.Errorf("consumption of %s: %w", p.Name, err)
+	// The period is read a calendar month at a time, so that a year of
+	// quarter hours of many meters is never held at once; a month is also
+	// the demand charge's unit.
+	q := usage.Query{Category: o.Category, Building: o.Building, Site: o.Site, Interval: usage.Quarter, Zone: loc}
+	a := newAccumulator()
+	for from := p.From; from.Before(r.End); {
+		l := from.In(loc)
+		to := time.Date(l.Year(), l.Month()+1, 1, 0, 0, 0, 0, loc)
+		if r.End.Before(to) {
+			to = r.End
+		}
+		q.From, q.To = from, to
+		cur, err := src.Consumption(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("consumption of %s: %w", p.Name, err)
+		}
+		if len(cur.Meters) == 0 {
+			return nil, errors.New("no meter matches the report's building and category")
+		}
+		r.add(cur, o.Tariffs, a)
+		from = to
 	}
-	if len(cur.Meters) == 0 {
-		return nil, errors.New("no meter matches the report's building and category")
-	}
-	r.Warnings = append(r.Warnings, cur.Warnings...)
-	r.meters(cur, o.Tariffs)
-	r.totals(o.Tariffs)
-	r.demand(cur, o.Tariffs)
-	r.profile(cur)
-	r.quality(cur)
+	r.finish(o.Tariffs, a)
 
 	elapsed := r.End.Sub(p.From)
 	histFrom := slices.MinFunc([]time.Time{r.LastYear.From, r.Previous.From, p.From.AddDate(0, 0, -365)}, time.Time.Compare)
-	hq := q
-	hq.From, hq.To, hq.Interval = histFrom, r.End, usage.Hour
-	hist, err := src.Consumption(ctx, hq)
-	if err != nil {
-		return nil, fmt.Errorf("history before %s: %w", p.Name, err)
-	}
-	if err := r.history(ctx, src, hist, elapsed); err != nil {
+	if err := r.history(ctx, src, q, histFrom, elapsed); err != nil {
 		return nil, err
 	}
 	r.enpis(o.Tariffs)
@@ -84,7 +86,7 @@ func Build(ctx context.Context, src Source, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("energy tickets: %w", err)
 	}
-	r.tickets(ts, cur)
+	r.tickets(ts, a.devices)
 	return r, nil
 }
 
@@ -108,15 +110,53 @@ func billed(rep *usage.Report) map[string]bool {
 	return out
 }
 
-// meters prices every quarter hour of every meter and charges the billed
-// meters their prorated fixed charges.
-func (r *Report) meters(rep *usage.Report, t *Tariffs) {
+// accumulator holds what the chunks of a period add up to until finish.
+type accumulator struct {
+	idx      map[string]int // meter id → index in Report.Meters
+	bands    map[string]map[BandName]*BandAmount
+	unpriced map[usage.Category]bool
+	devices  map[string]bool
+	warned   map[string]bool
+	demand   map[string]int                   // meter id → index in Report.Demand
+	nights   map[string]map[time.Time]float64 // meter → night → lowest hourly kWh 01–05
+	profile  map[time.Time]float64            // billed electricity per local hour
+	quality  map[string]*qualityAcc           // by meter id
+}
+
+type qualityAcc struct {
+	row             QualityRow
+	coverage, slots float64
+	hoursRead, hrs  int
+}
+
+func newAccumulator() *accumulator {
+	return &accumulator{idx: map[string]int{}, bands: map[string]map[BandName]*BandAmount{}, unpriced: map[usage.Category]bool{},
+		devices: map[string]bool{}, warned: map[string]bool{}, demand: map[string]int{}, nights: map[string]map[time.Time]float64{},
+		profile: map[time.Time]float64{}, quality: map[string]*qualityAcc{}}
+}
+
+// add prices every quarter hour of every meter of one chunk of the period,
+// and adds its demand, profile and quality.
+func (r *Report) add(rep *usage.Report, t *Tariffs, a *accumulator) {
+	for _, w := range rep.Warnings {
+		if !a.warned[w] {
+			a.warned[w] = true
+			r.Warnings = append(r.Warnings, w)
+		}
+	}
 	isBilled := billed(rep)
-	unpriced := map[string]bool{}
 	for _, u := range rep.Meters {
-		m := MeterFigures{Meter: u.Meter, Device: u.Device, Category: u.Category, SubItem: u.SubItem, Building: u.Building,
-			Parent: u.Parent, Unit: u.Unit, Billed: isBilled[u.Meter]}
-		bands := map[BandName]*BandAmount{}
+		a.devices[u.Device] = true
+		i, ok := a.idx[u.Meter]
+		if !ok {
+			i = len(r.Meters)
+			a.idx[u.Meter] = i
+			a.bands[u.Meter] = map[BandName]*BandAmount{}
+			r.Meters = append(r.Meters, MeterFigures{Meter: u.Meter, Device: u.Device, Category: u.Category, SubItem: u.SubItem,
+				Building: u.Building, Parent: u.Parent, Unit: u.Unit, Billed: isBilled[u.Meter]})
+		}
+		m := &r.Meters[i]
+		bands := a.bands[u.Meter]
 		var day *DayAmount
 		var daySamples, dayExpected float64
 		flush := func() {
@@ -142,7 +182,7 @@ func (r *Report) meters(rep *usage.Report, t *Tariffs) {
 			if !ok {
 				m.Unpriced += s.Amount
 				if s.Amount != 0 {
-					unpriced[string(u.Category)] = true
+					a.unpriced[u.Category] = true
 				}
 				continue
 			}
@@ -158,21 +198,55 @@ func (r *Report) meters(rep *usage.Report, t *Tariffs) {
 			b.Cost += c
 		}
 		flush()
+		hrs := r.hours(u)
+		if u.Category == usage.Electricity && m.Billed {
+			r.demand(u, m, t, a)
+			r.nights(u.Meter, hrs, a)
+			for _, h := range hrs {
+				if h.samples > 0 {
+					a.profile[h.start] += h.amount
+				}
+			}
+		}
+		r.quality(u, hrs, a)
+	}
+}
+
+// finish turns what the chunks added up to into the report's figures:
+// bands in order, fixed charges, costs, totals, base loads, the profile
+// and the quality rows.
+func (r *Report) finish(t *Tariffs, a *accumulator) {
+	for i := range r.Meters {
+		m := &r.Meters[i]
 		for _, name := range append(slices.Clone(BandNames), AllHours) {
-			if b := bands[name]; b != nil {
+			if b := a.bands[m.Meter][name]; b != nil {
 				m.Bands = append(m.Bands, *b)
 			}
 		}
 		if m.Billed {
-			m.FixedCost = r.fixed(u.Category, t)
+			m.FixedCost = r.fixed(m.Category, t)
 		}
-		m.Cost = m.EnergyCost + m.FixedCost
-		r.Meters = append(r.Meters, m)
+		m.Cost = m.EnergyCost + m.FixedCost + m.DemandCost
 	}
 	for _, c := range usage.Categories {
-		if unpriced[string(c)] {
+		if a.unpriced[c] {
 			r.Warnings = append(r.Warnings, "unpriced:"+string(c))
 		}
+	}
+	r.totals(t)
+	for i := range r.Demand {
+		r.Demand[i].BaseLoadKW = meanOf(a.nights[r.Demand[i].Meter])
+	}
+	r.profile(a.profile)
+	for _, m := range r.Meters {
+		q := a.quality[m.Meter]
+		if q.slots > 0 {
+			q.row.CoveragePct = q.coverage / q.slots
+		}
+		if q.hrs > 0 {
+			q.row.HoursReadPct = 100 * float64(q.hoursRead) / float64(q.hrs)
+		}
+		r.Quality = append(r.Quality, q.row)
 	}
 }
 
@@ -220,6 +294,8 @@ func (r *Report) totals(t *Tariffs) {
 			cf.Quantity += m.Quantity
 			cf.EnergyCost += m.EnergyCost
 			cf.FixedCost += m.FixedCost
+			cf.DemandCost += m.DemandCost
+			cf.Cost += m.Cost
 			for _, b := range m.Bands {
 				bf := bands[b.Band]
 				if bf == nil {
@@ -352,11 +428,7 @@ func (r *Report) occupiedHours(o Occupancy) float64 {
 
 // tickets keeps the energy tickets of the report's meters (or of no
 // device) that were open at some time in the period.
-func (r *Report) tickets(ts []Ticket, rep *usage.Report) {
-	devices := map[string]bool{}
-	for _, u := range rep.Meters {
-		devices[u.Device] = true
-	}
+func (r *Report) tickets(ts []Ticket, devices map[string]bool) {
 	for _, t := range ts {
 		if t.Device != "" && !devices[t.Device] {
 			continue

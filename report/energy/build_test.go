@@ -243,3 +243,43 @@ func TestNoTariffs(t *testing.T) {
 		}
 	}
 }
+
+// TestQuarterIsItsMonths: a quarter, read a month at a time, is the sum of
+// its three monthly reports, and its demand charge is the three months'.
+func TestQuarterIsItsMonths(t *testing.T) {
+	tariffs := mustTariffs(t, "testdata/month-tariff.yaml")
+	build := func(name string) *Report {
+		p, err := ParsePeriod(name, sim.Zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Build(context.Background(), fixture(t), Options{Period: p, Zone: sim.Zone, Tariffs: tariffs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	q := build("2026-Q3")
+	var want MeterFigures
+	for _, m := range []string{"2026-07", "2026-08", "2026-09"} {
+		mf := meterOf(t, build(m), "main")
+		want.Quantity += mf.Quantity
+		want.EnergyCost += mf.EnergyCost
+		want.FixedCost += mf.FixedCost
+		want.DemandCost += mf.DemandCost
+		want.Cost += mf.Cost
+	}
+	got := meterOf(t, q, "main")
+	for _, c := range []struct {
+		what      string
+		got, want float64
+	}{{"kWh", got.Quantity, want.Quantity}, {"energy", got.EnergyCost, want.EnergyCost}, {"fixed", got.FixedCost, want.FixedCost},
+		{"demand", got.DemandCost, want.DemandCost}, {"cost", got.Cost, want.Cost}} {
+		if math.Abs(c.got-c.want) > 1e-6 {
+			t.Errorf("quarter %s %.4f, the months add up to %.4f", c.what, c.got, c.want)
+		}
+	}
+	if len(q.Demand[0].Months) != 3 || len(q.Days) != 92 || q.Quality[0].HoursReadPct != 100 {
+		t.Errorf("quarter: %d months of demand, %d days, %.1f %% hours read", len(q.Demand[0].Months), len(q.Days), q.Quality[0].HoursReadPct)
+	}
+}

@@ -30,63 +30,49 @@ func gapSlots(u usage.Usage) map[int]bool {
 	return out
 }
 
-// demand finds each billed electricity meter's highest 15-minute demand per
-// month, charges it, and its base load.
-func (r *Report) demand(rep *usage.Report, t *Tariffs) {
-	for _, u := range rep.Meters {
-		mi := slices.IndexFunc(r.Meters, func(m MeterFigures) bool { return m.Meter == u.Meter })
-		m := &r.Meters[mi]
-		if u.Category != usage.Electricity || !m.Billed {
+// demand finds a billed electricity meter's highest 15-minute demand in
+// each month of a chunk and charges it.
+func (r *Report) demand(u usage.Usage, m *MeterFigures, t *Tariffs, a *accumulator) {
+	di, ok := a.demand[u.Meter]
+	if !ok {
+		di = len(r.Demand)
+		a.demand[u.Meter] = di
+		r.Demand = append(r.Demand, DemandFigures{Meter: u.Meter, PeakKW: math.NaN(), BaseLoadKW: math.NaN()})
+	}
+	d := &r.Demand[di]
+	skip := gapSlots(u)
+	var mp *MonthPeak
+	flush := func() {
+		if mp == nil {
+			return
+		}
+		if !math.IsNaN(mp.PeakKW) {
+			if s := t.Schedule(usage.Electricity, mp.At, r.Zone); s != nil && s.DemandPerKW != 0 {
+				mp.Charge = mp.PeakKW * s.DemandPerKW * r.monthShare(mp.Month)
+			}
+			m.DemandCost += mp.Charge
+		}
+		d.Months = append(d.Months, *mp)
+	}
+	for i, s := range u.Slots {
+		l := r.local(s.Start)
+		month := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, r.Zone)
+		if mp == nil || !mp.Month.Equal(month) {
+			flush()
+			mp = &MonthPeak{Month: month, PeakKW: math.NaN()}
+		}
+		if skip[i] || s.Samples == 0 {
 			continue
 		}
-		d := DemandFigures{Meter: u.Meter, PeakKW: math.NaN(), BaseLoadKW: math.NaN()}
-		skip := gapSlots(u)
-		var mp *MonthPeak
-		flush := func() {
-			if mp == nil {
-				return
-			}
-			if !math.IsNaN(mp.PeakKW) {
-				if s := t.Schedule(usage.Electricity, mp.At, r.Zone); s != nil && s.DemandPerKW != 0 {
-					mp.Charge = mp.PeakKW * s.DemandPerKW * r.monthShare(mp.Month)
-				}
-				m.DemandCost += mp.Charge
-			}
-			d.Months = append(d.Months, *mp)
+		kw := s.Amount / s.End.Sub(s.Start).Hours()
+		if math.IsNaN(mp.PeakKW) || kw > mp.PeakKW {
+			mp.PeakKW, mp.At = kw, s.Start
 		}
-		for i, s := range u.Slots {
-			l := r.local(s.Start)
-			month := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, r.Zone)
-			if mp == nil || !mp.Month.Equal(month) {
-				flush()
-				mp = &MonthPeak{Month: month, PeakKW: math.NaN()}
-			}
-			if skip[i] || s.Samples == 0 {
-				continue
-			}
-			kw := s.Amount / s.End.Sub(s.Start).Hours()
-			if math.IsNaN(mp.PeakKW) || kw > mp.PeakKW {
-				mp.PeakKW, mp.At = kw, s.Start
-			}
-			if math.IsNaN(d.PeakKW) || kw > d.PeakKW {
-				d.PeakKW, d.PeakAt = kw, s.Start
-			}
-		}
-		flush()
-		m.Cost += m.DemandCost
-		d.BaseLoadKW = r.baseLoad(u)
-		r.Demand = append(r.Demand, d)
-	}
-	for i := range r.Categories {
-		c := &r.Categories[i]
-		c.DemandCost, c.Cost = 0, 0
-		for _, m := range r.Meters {
-			if m.Category == c.Category && m.Billed {
-				c.DemandCost += m.DemandCost
-				c.Cost += m.Cost
-			}
+		if math.IsNaN(d.PeakKW) || kw > d.PeakKW {
+			d.PeakKW, d.PeakAt = kw, s.Start
 		}
 	}
+	flush()
 }
 
 // monthShare is the share of month's days within [From, End).
@@ -122,11 +108,15 @@ func (r *Report) hours(u usage.Usage) []hourAmount {
 	return out
 }
 
-// baseLoad is the mean over the nights of the lowest hourly demand between
-// 01:00 and 05:00, kW.
-func (r *Report) baseLoad(u usage.Usage) float64 {
-	mins := map[time.Time]float64{}
-	for _, h := range r.hours(u) {
+// nights records, for each night of a chunk, a meter's lowest hourly
+// demand between 01:00 and 05:00: the base load is their mean.
+func (r *Report) nights(meter string, hrs []hourAmount, a *accumulator) {
+	mins := a.nights[meter]
+	if mins == nil {
+		mins = map[time.Time]float64{}
+		a.nights[meter] = mins
+	}
+	for _, h := range hrs {
 		if hr := r.local(h.start).Hour(); hr < 1 || hr >= 5 || h.samples == 0 {
 			continue
 		}
@@ -135,37 +125,28 @@ func (r *Report) baseLoad(u usage.Usage) float64 {
 			mins[d] = h.amount
 		}
 	}
-	if len(mins) == 0 {
+}
+
+func meanOf(m map[time.Time]float64) float64 {
+	if len(m) == 0 {
 		return math.NaN()
 	}
 	sum := 0.0
-	for _, v := range mins {
+	for _, v := range m {
 		sum += v
 	}
-	return sum / float64(len(mins))
+	return sum / float64(len(m))
 }
 
 // profile is the billed electricity's mean demand per hour of a weekday and
-// of a weekend day.
-func (r *Report) profile(rep *usage.Report) {
-	isBilled := billed(rep)
+// of a weekend day, from its total per local hour.
+func (r *Report) profile(sums map[time.Time]float64) {
+	if len(sums) == 0 {
+		return
+	}
 	type acc struct {
 		sum float64
 		n   int
-	}
-	sums := map[time.Time]float64{}
-	for _, u := range rep.Meters {
-		if u.Category != usage.Electricity || !isBilled[u.Meter] {
-			continue
-		}
-		for _, h := range r.hours(u) {
-			if h.samples > 0 {
-				sums[h.start] += h.amount
-			}
-		}
-	}
-	if len(sums) == 0 {
-		return
 	}
 	var wd, we [24]acc
 	days := map[time.Time]bool{}
@@ -200,44 +181,44 @@ func (r *Report) profile(rep *usage.Report) {
 	r.Profile = p
 }
 
-// quality reports each meter's coverage, gaps and counter events.
-func (r *Report) quality(rep *usage.Report) {
-	for _, u := range rep.Meters {
-		q := QualityRow{Meter: u.Meter, CoveragePct: u.CoveragePct}
-		for _, e := range u.Events {
-			switch e.Kind {
-			case usage.Gap:
-				q.Gaps++
-				if e.Since != nil {
-					q.LongestGap = max(q.LongestGap, e.Time.Sub(*e.Since))
-				}
-			case usage.Reset:
-				q.Resets++
-			case usage.Rollover:
-				q.Rollovers++
-			case usage.Swap:
-				q.Swaps++
+// quality adds a chunk's coverage, gaps and counter events of a meter.
+func (r *Report) quality(u usage.Usage, hrs []hourAmount, a *accumulator) {
+	qa := a.quality[u.Meter]
+	if qa == nil {
+		qa = &qualityAcc{row: QualityRow{Meter: u.Meter}}
+		a.quality[u.Meter] = qa
+	}
+	q := &qa.row
+	qa.coverage += u.CoveragePct * float64(len(u.Slots))
+	qa.slots += float64(len(u.Slots))
+	for _, e := range u.Events {
+		switch e.Kind {
+		case usage.Gap:
+			q.Gaps++
+			if e.Since != nil {
+				q.LongestGap = max(q.LongestGap, e.Time.Sub(*e.Since))
 			}
+		case usage.Reset:
+			q.Resets++
+		case usage.Rollover:
+			q.Rollovers++
+		case usage.Swap:
+			q.Swaps++
 		}
-		hrs := r.hours(u)
-		read := 0
-		for _, h := range hrs {
-			if h.samples > 0 {
-				read++
-			}
+	}
+	for _, h := range hrs {
+		qa.hrs++
+		if h.samples > 0 {
+			qa.hoursRead++
 		}
-		if len(hrs) > 0 {
-			q.HoursReadPct = 100 * float64(read) / float64(len(hrs))
+	}
+	for _, s := range u.Slots {
+		if s.Samples == 0 {
+			continue
 		}
-		for _, s := range u.Slots {
-			if s.Samples == 0 {
-				continue
-			}
-			if q.FirstData.IsZero() {
-				q.FirstData = s.Start
-			}
-			q.LastData = s.End
+		if q.FirstData.IsZero() {
+			q.FirstData = s.Start
 		}
-		r.Quality = append(r.Quality, q)
+		q.LastData = s.End
 	}
 }

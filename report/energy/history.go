@@ -2,6 +2,7 @@ package energy
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -42,45 +43,75 @@ const minComparePct = 90
 // history compares each billed meter with the period before and the same
 // period last year, fits its baseline on the 365 days before the period and
 // sets the period against it.
-func (r *Report) history(ctx context.Context, src Source, hist *usage.Report, elapsed time.Duration) error {
+func (r *Report) history(ctx context.Context, src Source, q usage.Query, from time.Time, elapsed time.Duration) error {
 	cur := span{r.Period.From, r.End}
 	prev := span{r.Previous.From, earliest(r.Previous.From.Add(elapsed), r.Previous.To)}
 	ly := span{r.LastYear.From, earliest(r.LastYear.From.Add(elapsed), r.LastYear.To)}
 	trainFrom, trainTo := r.Period.From.AddDate(0, 0, -365), r.Period.From
-	isBilled := billed(hist)
 	temps := map[string][]baseline.TempReading{}
 	type catSums struct{ cur, prev, ly sums }
 	bycat := map[usage.Category]*catSums{}
 	modelled := map[usage.Category]bool{}
-	for _, u := range hist.Meters {
-		if !isBilled[u.Meter] {
-			continue
+	// The history is read a quarter at a time and kept as hourly readings
+	// of the billed meters only.
+	type meterHistory struct {
+		u        usage.Usage // without its slots
+		readings []baseline.Reading
+	}
+	var order []string
+	byMeter := map[string]*meterHistory{}
+	q.Interval = usage.Hour
+	for q.From = from; q.From.Before(r.End); q.From = q.To {
+		q.To = q.From.AddDate(0, 3, 0)
+		if r.End.Before(q.To) {
+			q.To = r.End
 		}
-		cs := bycat[u.Category]
-		if cs == nil {
-			cs = &catSums{}
-			bycat[u.Category] = cs
+		hist, err := src.Consumption(ctx, q)
+		if err != nil {
+			return fmt.Errorf("history before %s: %w", r.Period.Name, err)
 		}
-		readings := make([]baseline.Reading, len(u.Slots))
-		for i, s := range u.Slots {
-			readings[i] = baseline.Reading{Start: s.Start, Usage: s.Amount}
-			if s.Samples == 0 {
-				readings[i].Usage = math.NaN()
+		isBilled := billed(hist)
+		for _, u := range hist.Meters {
+			if !isBilled[u.Meter] {
+				continue
 			}
-			for _, x := range []struct {
-				sp span
-				to *sums
-			}{{cur, &cs.cur}, {prev, &cs.prev}, {ly, &cs.ly}} {
-				if x.sp.has(s.Start) {
-					x.to.raw += s.Amount
-					x.to.samples += s.Samples
-					if s.Samples > 0 {
-						x.to.read++
+			mh := byMeter[u.Meter]
+			if mh == nil {
+				mh = &meterHistory{u: u}
+				mh.u.Slots, mh.u.Events = nil, nil
+				byMeter[u.Meter] = mh
+				order = append(order, u.Meter)
+			}
+			cs := bycat[u.Category]
+			if cs == nil {
+				cs = &catSums{}
+				bycat[u.Category] = cs
+			}
+			for _, s := range u.Slots {
+				x := baseline.Reading{Start: s.Start, Usage: s.Amount}
+				if s.Samples == 0 {
+					x.Usage = math.NaN()
+				}
+				mh.readings = append(mh.readings, x)
+				for _, x := range []struct {
+					sp span
+					to *sums
+				}{{cur, &cs.cur}, {prev, &cs.prev}, {ly, &cs.ly}} {
+					if x.sp.has(s.Start) {
+						x.to.raw += s.Amount
+						x.to.samples += s.Samples
+						if s.Samples > 0 {
+							x.to.read++
+						}
+						x.to.slots++
 					}
-					x.to.slots++
 				}
 			}
 		}
+	}
+	for _, id := range order {
+		u, readings := byMeter[id].u, byMeter[id].readings
+		cs := bycat[u.Category]
 		ts, ok := temps[u.Building]
 		if !ok {
 			var err error
@@ -121,7 +152,7 @@ func (r *Report) history(ctx context.Context, src Source, hist *usage.Report, el
 		if cs == nil {
 			continue
 		}
-		cmp := Comparison{Category: c, Unit: unitOf(hist, c), Current: cs.cur.raw, Previous: math.NaN(), LastYear: math.NaN(),
+		cmp := Comparison{Category: c, Unit: unitOf(r, c), Current: cs.cur.raw, Previous: math.NaN(), LastYear: math.NaN(),
 			PreviousPct: math.NaN(), LastYearPct: math.NaN(), NormPreviousPct: math.NaN(), NormLastYearPct: math.NaN()}
 		// A period read for less than minComparePct of its span is shown
 		// with its coverage, and no change is computed from it.
@@ -172,10 +203,10 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
-func unitOf(rep *usage.Report, c usage.Category) string {
-	for _, u := range rep.Meters {
-		if u.Category == c {
-			return u.Unit
+func unitOf(r *Report, c usage.Category) string {
+	for _, m := range r.Meters {
+		if m.Category == c {
+			return m.Unit
 		}
 	}
 	return ""
