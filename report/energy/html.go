@@ -233,7 +233,7 @@ section { page-break-inside: auto; }
 
 <h2>{{t "tickets"}}</h2>
 <table><thead><tr><th>{{t "ticket"}}</th><th>{{t "title_col"}}</th><th>{{t "device"}}</th><th>{{t "priority"}}</th><th>{{t "status"}}</th><th>{{t "created"}}</th><th>{{t "resolved"}}</th></tr></thead>
-{{range $r.Tickets}}<tr><td>#{{.ID}}</td><td>{{.Title}}</td><td>{{.Device}}</td><td>{{.Priority}}</td><td>{{.Status}}</td><td>{{at .Created}}</td><td>{{at .Resolved}}</td></tr>
+{{range $r.Tickets}}<tr><td>#{{.ID}}</td><td>{{.Title}}</td><td>{{.Device}}</td><td>{{.Priority}}</td><td>{{$r.Status .Status}}</td><td>{{at .Created}}</td><td>{{at .Resolved}}</td></tr>
 {{else}}<tr><td colspan="7">{{t "none"}}</td></tr>{{end}}</table>
 
 <h2>{{t "quality"}}</h2>

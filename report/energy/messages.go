@@ -278,6 +278,15 @@ func (r *Report) T(key string) string {
 	return key
 }
 
+// Status names a ticket status in the report's language (as it is when
+// unknown).
+func (r *Report) Status(s string) string {
+	if _, ok := messages["en"]["status_"+s]; ok {
+		return r.T("status_" + s)
+	}
+	return s
+}
+
 // Tf formats the label of key with args.
 func (r *Report) Tf(key string, args ...any) string { return fmt.Sprintf(r.T(key), args...) }
 

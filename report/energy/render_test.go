@@ -60,7 +60,7 @@ func TestHTML(t *testing.T) {
 			}
 			want := []string{"@page { size: A4", r.Num(meterOf(t, r, "main").Cost, 2), "#41"}
 			if lang == "zh-CN" {
-				want = append(want, "能耗报告", "空调", "峰", "谷", "同比与环比")
+				want = append(want, "能耗报告", "空调", "峰", "谷", "同比与环比", "处理中")
 			} else {
 				want = append(want, "Energy report", "Air conditioning", "Valley", "Normalized")
 			}

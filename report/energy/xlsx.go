@@ -294,7 +294,7 @@ func (r *Report) WriteXLSX(w io.Writer) error {
 	s.put()
 	s.header(r.T("ticket"), r.T("title_col"), r.T("device"), r.T("priority"), r.T("status"), r.T("created"), r.T("resolved"))
 	for _, t := range r.Tickets {
-		s.put(float64(t.ID), t.Title, t.Device, t.Priority, t.Status, t.Created.In(r.Zone), t.Resolved.In(r.Zone))
+		s.put(float64(t.ID), t.Title, t.Device, t.Priority, r.Status(t.Status), t.Created.In(r.Zone), t.Resolved.In(r.Zone))
 	}
 
 	s = newSheet("quality")
