@@ -340,7 +340,7 @@ func writeStates(w io.Writer, e *inspections.Engine, states []tickets.Inspection
 		}
 		var cs []string
 		for _, k := range slices.Sorted(maps.Keys(s.NextCounters)) {
-			cs = append(cs, fmt.Sprintf("%s@%g", k, s.NextCounters[k]))
+			cs = append(cs, k+"@"+strconv.FormatFloat(s.NextCounters[k], 'f', -1, 64))
 		}
 		by := s.DueBy
 		if by == "" {

@@ -43,6 +43,9 @@ Usage:
                                    preventive maintenance plans ("facilityd inspections help")
   facilityd energy baseline|anomalies --csv METER.csv --temperature-csv TEMP.csv ...
                                    CalTRACK baselines and anomalies from files ("facilityd energy help")
+  facilityd report energy -c FILE --period 2026-11 [--building B] [--category C]
+                        --format html|pdf|csv|xlsx [--lang en|zh-CN] -o OUT
+                                   the managers' energy report ("facilityd report energy --help")
   facilityd version
 `
 

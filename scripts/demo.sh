@@ -14,10 +14,12 @@ FAULT="${DEMO_FAULT:-pump-1:low_pressure@60s}"
 
 influx_hostport="${FACILITYD_INFLUXDB_URL#http://}"
 influx_port="${influx_hostport##*:}"
-# A new database gets a week of history, so charts, energy reports and
-# replays have something to show; a restart keeps what is there.
+# A new database gets 400 days of history (15-minute steps, the last week
+# at 1 minute; about 15 s), so the energy baselines are fitted at start
+# and charts, energy reports and replays have something to show; a restart
+# keeps what is there.
 BACKFILL=()
-if [ ! -d .demo/influxdb/data ]; then BACKFILL=(--backfill "${DEMO_BACKFILL:-7d}"); fi
+if [ ! -d .demo/influxdb/data ]; then BACKFILL=(--backfill "${DEMO_BACKFILL:-400d}"); fi
 mkdir -p .demo/influxdb "$FACILITYD_STATE_DIR"
 export FACILITYD_API_TOKEN_FILE="${FACILITYD_API_TOKEN_FILE:-./.demo/api-token}"
 if [ ! -s "$FACILITYD_API_TOKEN_FILE" ]; then
