@@ -84,6 +84,14 @@ if [ ! -e "$FACILITYD_STATE_DIR/.inspections-seeded" ]; then
 fi
 ./bin/facilityd run -c configs/demo.yaml 2> >(tee .demo/facilityd.log >&2) &
 pids+=($!)
+# The energy report of the last full month of the history, at the sample tariff.
+REPORT_MONTH="$(date -d "$(date +%Y-%m-01) -1 day" +%Y-%m 2>/dev/null || true)"
+REPORT=".demo/energy-report-${REPORT_MONTH}.html"
+if [ -n "$REPORT_MONTH" ]; then
+  ( ./bin/facilityd report energy -c configs/demo.yaml --period "$REPORT_MONTH" \
+      --tariffs configs/tariffs/shanghai-commercial.yaml --format html -o "$REPORT" > .demo/report.log 2>&1 \
+    || echo "energy report failed; see .demo/report.log" >&2 ) &
+fi
 
 cat <<MSG
 
@@ -95,6 +103,8 @@ cat <<MSG
     fault         ${FAULT}: a ticket opens ~10 s after it starts
     inspections   ./bin/facilityd inspections list -c configs/demo.yaml   (one overdue, one due soon, one falls due in ~15 min;
                   calendar: http://${FACILITYD_HTTP_ADDR}/api/v1/inspections.ics)
+    energy report ${REPORT}  (last month, written in a few seconds; PDF, XLSX, zh-CN:
+                  ./bin/facilityd report energy -c configs/demo.yaml --period ${REPORT_MONTH} --tariffs configs/tariffs/shanghai-commercial.yaml --lang zh-CN -o nov.pdf)
     tickets       ./bin/facilityd tickets list -c configs/demo.yaml   (ack: ./bin/facilityd tickets ack -c configs/demo.yaml ID)
     API changes   curl -H "Authorization: Bearer \$(cat ${FACILITYD_API_TOKEN_FILE})" -XPOST http://${FACILITYD_HTTP_ADDR}/api/v1/tickets/ID/ack
     logs          .demo/*.log
