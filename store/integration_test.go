@@ -137,7 +137,7 @@ func testReadBack(t *testing.T, inf *testenv.Influxd, w *Writer, q *Querier) {
 	}
 
 	// Tags: device plus the device's own, on every point.
-	res, err := q.api.Query(t.Context(), fmt.Sprintf(`from(bucket: %s) |> range(start: -1h)
+	res, err := q.queryAPI().Query(t.Context(), fmt.Sprintf(`from(bucket: %s) |> range(start: -1h)
 	  |> filter(fn: (r) => r._measurement == "pump" or r._measurement == "energy_meter") |> last()`, fluxString(inf.Bucket)))
 	if err != nil {
 		t.Fatal(err)

@@ -115,7 +115,7 @@ func seqSample(dev string, t0 time.Time, i int) drivers.Sample {
 func countSum(t *testing.T, q *Querier, dev string, t0 time.Time) (count, sum int64) {
 	t.Helper()
 	for _, fn := range []string{"count", "sum"} {
-		res, err := q.api.Query(t.Context(), fmt.Sprintf(`from(bucket: %s) |> range(start: %s, stop: %s)
+		res, err := q.queryAPI().Query(t.Context(), fmt.Sprintf(`from(bucket: %s) |> range(start: %s, stop: %s)
   |> filter(fn: (r) => r._measurement == "pump" and r.device == %s and r._field == "seq") |> group() |> %s()`,
 			fluxString(q.cfg.Bucket), fluxTime(t0), fluxTime(t0.Add(time.Hour)), fluxString(dev), fn))
 		if err != nil {

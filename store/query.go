@@ -25,7 +25,6 @@ type Point struct {
 type Querier struct {
 	cfg    Config
 	client influxdb2.Client
-	api    api.QueryAPI
 	red    *redact.Redactor // the token, in InfluxDB's answers
 }
 
@@ -41,11 +40,16 @@ func NewQuerier(cfg Config) (*Querier, error) {
 	}
 	opts := influxdb2.DefaultOptions().SetHTTPRequestTimeout(uint(requestTimeout / time.Second))
 	client := influxdb2.NewClientWithOptions(cfg.URL, token, opts)
-	return &Querier{cfg: cfg, client: client, api: client.QueryAPI(cfg.Org), red: redact.New(token)}, nil
+	return &Querier{cfg: cfg, client: client, red: redact.New(token)}, nil
 }
 
 // Close releases the client's idle connections.
 func (q *Querier) Close() { q.client.Close() }
+
+// queryAPI is a query API of its own for one query: the client library's
+// caches its URL on first use without a lock, so one shared by concurrent
+// queries (the energy engine runs batches in parallel) is a data race.
+func (q *Querier) queryAPI() api.QueryAPI { return q.client.QueryAPI(q.cfg.Org) }
 
 // Last returns the newest value of every field of device in measurement
 // within DefaultLookback, keyed by field name, as float64, int64, uint64,
@@ -59,7 +63,7 @@ func (q *Querier) LastWithin(ctx context.Context, measurement, device string, lo
 	if lookback <= 0 {
 		return nil, fmt.Errorf("influxdb: last %s of %q: lookback %v must be positive", measurement, device, lookback)
 	}
-	res, err := q.api.Query(ctx, lastQuery(q.cfg.Bucket, measurement, device, lookback))
+	res, err := q.queryAPI().Query(ctx, lastQuery(q.cfg.Bucket, measurement, device, lookback))
 	if err != nil {
 		return nil, q.red.Error(fmt.Errorf("influxdb: last %s of %q: %w", measurement, device, err))
 	}
@@ -90,7 +94,7 @@ func (q *Querier) Range(ctx context.Context, measurement, device, field string, 
 	if !start.Before(stop) {
 		return nil, fmt.Errorf("%s: start %v is not before stop %v", what, start, stop)
 	}
-	res, err := q.api.Query(ctx, rangeQuery(q.cfg.Bucket, measurement, device, field, start, stop))
+	res, err := q.queryAPI().Query(ctx, rangeQuery(q.cfg.Bucket, measurement, device, field, start, stop))
 	if err != nil {
 		return nil, q.red.Error(fmt.Errorf("%s: %w", what, err))
 	}
@@ -158,7 +162,7 @@ func (q *Querier) SeriesAny(ctx context.Context, sel Selector, start, stop time.
 // device and _field, and groups the rows into one series per field and
 // device, values as InfluxDB holds them.
 func (q *Querier) anySeries(ctx context.Context, what, query string) ([]AnySeries, error) {
-	res, err := q.api.Query(ctx, query)
+	res, err := q.queryAPI().Query(ctx, query)
 	if err != nil {
 		return nil, q.red.Error(fmt.Errorf("%s: %w", what, err))
 	}

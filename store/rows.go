@@ -33,7 +33,7 @@ func (q *Querier) Bucket() string { return q.cfg.Bucket }
 // An error from fn stops the query and is returned. Errors never carry the
 // token.
 func (q *Querier) QueryRows(ctx context.Context, query string, fn func(row map[string]any) error) error {
-	res, err := q.api.Query(ctx, query)
+	res, err := q.queryAPI().Query(ctx, query)
 	if err != nil {
 		return q.red.Error(fmt.Errorf("influxdb: query: %w", err))
 	}
