@@ -226,8 +226,15 @@ rules:
 	// A restart keeps the baselines: nothing is fitted again.
 	stop()
 	stop = startDaemonAllowingUnhealthy(t, ctx, cfg, logger, httpAddr)
+	// The API answers before the first generation has started: wait for it.
 	var again struct{ Baselines []web.EnergyBaseline }
-	getJSON(t, "http://"+httpAddr+"/api/v1/energy/baselines", &again)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		again.Baselines = nil
+		getJSON(t, "http://"+httpAddr+"/api/v1/energy/baselines", &again)
+		if len(again.Baselines) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	fitted["water-main"] = refit.Baselines[0]
 	for _, b := range again.Baselines {
 		if !b.FittedAt.Equal(fitted[b.Meter].FittedAt) {
