@@ -57,6 +57,46 @@ type energyFound struct {
 	rule   *rules.Rule
 	a      baseline.Anomaly
 	active bool
+	// cost is the excess at the tariff (see excessCost); ok false without one.
+	cost energyCost
+}
+
+// energyCost is an excess priced at the tariff.
+type energyCost struct {
+	amount   float64
+	currency string
+	ok       bool
+}
+
+// excessCost prices an anomaly's excess at the tariffs: section's price of
+// the meter's category, averaged over the anomaly's hours (a time-of-use
+// tariff gives the mean of its bands over those hours). Without a tariff
+// for the category there is no cost.
+func (r *energyRunner) excessCost(m *usage.Meter, an baseline.Anomaly) energyCost {
+	t := r.cfg.Tariffs
+	if t == nil || t.Tariffs == nil || an.Excess <= 0 {
+		return energyCost{}
+	}
+	end := an.End
+	if !end.After(an.Start) {
+		end = an.Start.Add(time.Hour)
+	}
+	var sum float64
+	n := 0
+	for h := an.Start.Truncate(time.Hour); h.Before(end); h = h.Add(time.Hour) {
+		if _, p, ok := t.Price(m.Category, h, r.zone()); ok {
+			sum += p
+			n++
+		}
+	}
+	if n == 0 {
+		return energyCost{}
+	}
+	cur := t.Currency
+	if cur == "" {
+		cur = "CNY"
+	}
+	return energyCost{amount: an.Excess * sum / float64(n), currency: cur, ok: true}
 }
 
 // startEnergy starts the energy monitoring of cfg; without an energy
@@ -361,18 +401,19 @@ func (r *energyRunner) check(ctx context.Context) {
 		for _, rl := range mine {
 			status, as := detect(rl, b, in)
 			active := 0.0
+			var cost energyCost
 			for _, an := range as {
-				f := energyFound{meter: m, rule: rl, a: an, active: an.Open}
-				if f.active {
+				f := energyFound{meter: m, rule: rl, a: an, active: an.Open, cost: r.excessCost(m, an)}
+				if f.active && an.Excess > active {
 					// Detectors of one rule may see one incident twice (a
 					// leak's still quarters and its 24 h without a still
 					// hour): the excess is the largest, not their sum.
-					active = max(active, an.Excess)
+					active, cost = an.Excess, f.cost
 				}
 				found = append(found, f)
 			}
 			if rl.Ticket != nil {
-				excess[rules.Fingerprint(rl.Name, m.Device, rl.Labels)] = energyExcess{status == rules.EnergyAnomaly, active, m.OutUnit()}
+				excess[rules.Fingerprint(rl.Name, m.Device, rl.Labels)] = energyExcess{status == rules.EnergyAnomaly, active, m.OutUnit(), cost}
 			}
 			samples = append(samples,
 				drivers.Sample{Time: now, Device: m.Device, Measurement: rules.EnergyMeasurement, Point: rl.Name, Value: drivers.String(status)},
@@ -393,6 +434,7 @@ type energyExcess struct {
 	active bool
 	excess float64
 	unit   string
+	cost   energyCost
 }
 
 // noteGrowth is how much an anomaly's excess must have grown since its
@@ -436,7 +478,11 @@ func (r *energyRunner) noteExcess(ctx context.Context, ex map[string]energyExces
 			continue // not opened yet: the next check notes it
 		}
 		e := ex[key]
-		if _, err := r.a.tickets.Comment(ctx, id, "energy", fmt.Sprintf("Excess so far: %.4g %s above the baseline.", e.excess, e.unit)); err != nil {
+		note := fmt.Sprintf("Excess so far: %.4g %s above the baseline.", e.excess, e.unit)
+		if e.cost.ok {
+			note = fmt.Sprintf("Excess so far: %.4g %s above the baseline, %.2f %s at the tariff.", e.excess, e.unit, e.cost.amount, e.cost.currency)
+		}
+		if _, err := r.a.tickets.Comment(ctx, id, "energy", note); err != nil {
 			r.a.log.Warn("energy: excess not noted on the ticket", "ticket", id, "err", err)
 			continue
 		}

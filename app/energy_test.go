@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -65,6 +66,10 @@ energy:
   meters:
     - {id: water-main, device: water-meter-1, counter: total_volume, max_gap: 20m}
     - {id: electricity-main, device: meter-1, counter: import_energy, max_gap: 20m}
+tariffs:
+  currency: CNY
+  water:
+    - {from: 2024-01-01, price: 5.80}
 rules:
   - name: water_leak
     kind: energy
@@ -120,8 +125,13 @@ rules:
 		return len(active) >= 2
 	})
 	t.Logf("anomalies found %s after the start: %+v", time.Since(start).Round(time.Millisecond), anomalies)
-	if a := active["water_leak"]; a.Meter != "water-main" || a.Excess <= 0 || a.Unit != "m3" {
-		t.Errorf("anomaly %+v, want water_leak on water-main with an excess in m3", a)
+	if a := active["water_leak"]; a.Meter != "water-main" || a.Excess <= 0 || a.Unit != "m3" ||
+		a.Currency != "CNY" || math.Abs(a.Cost-5.80*a.Excess) > 1e-6*a.Cost {
+		t.Errorf("anomaly %+v, want water_leak on water-main with an excess in m3 costing 5.80 CNY/m³", a)
+	}
+	// No electricity tariff: no cost.
+	if a := active["electricity_overuse"]; a.Cost != 0 || a.Currency != "" {
+		t.Errorf("electricity anomaly priced without a tariff: %+v", a)
 	}
 	if a := active["electricity_overuse"]; a.Meter != "electricity-main" || a.Excess <= 0 || a.Unit != "kWh" || a.Start.In(sim.Zone).Hour() < 19 && a.Start.In(sim.Zone).Hour() > 9 {
 		t.Errorf("anomaly %+v, want electricity_overuse on electricity-main at night with an excess in kWh", a)
@@ -217,7 +227,7 @@ rules:
 	getJSON(t, fmt.Sprintf("http://%s/api/v1/tickets/%d", httpAddr, tk.ID), &got)
 	noted := false
 	for _, e := range got.Events {
-		noted = noted || e.Actor == "energy" && strings.Contains(e.Detail, "Excess so far")
+		noted = noted || e.Actor == "energy" && strings.Contains(e.Detail, "Excess so far") && strings.Contains(e.Detail, "CNY at the tariff")
 	}
 	if !noted {
 		t.Errorf("no excess noted on the ticket: %+v", got.Events)

@@ -63,8 +63,12 @@ func (a *app) EnergyAnomalies(ctx context.Context) ([]web.EnergyAnomaly, error) 
 	er.mu.RUnlock()
 	out := make([]web.EnergyAnomaly, 0, len(found))
 	for _, f := range found {
-		out = append(out, web.EnergyAnomaly{Meter: f.meter.ID, Device: f.meter.Device, Rule: f.rule.Name, Detector: string(f.rule.Energy.Detector),
-			Kind: f.a.Kind, Start: f.a.Start, End: f.a.End, Detected: f.a.Detected, Active: f.active, Excess: f.a.Excess, Unit: f.meter.OutUnit()})
+		an := web.EnergyAnomaly{Meter: f.meter.ID, Device: f.meter.Device, Rule: f.rule.Name, Detector: string(f.rule.Energy.Detector),
+			Kind: f.a.Kind, Start: f.a.Start, End: f.a.End, Detected: f.a.Detected, Active: f.active, Excess: f.a.Excess, Unit: f.meter.OutUnit()}
+		if f.cost.ok {
+			an.Cost, an.Currency = f.cost.amount, f.cost.currency
+		}
+		out = append(out, an)
 	}
 	slices.SortStableFunc(out, func(x, y web.EnergyAnomaly) int {
 		if x.Active != y.Active {

@@ -61,6 +61,10 @@ type EnergyAnomaly struct {
 	// Excess is Σ(actual − baseline) over the anomaly so far, in Unit.
 	Excess float64 `json:"excess"`
 	Unit   string  `json:"unit"`
+	// Cost is the excess at the tariff (the mean price of the anomaly's
+	// hours), when the config has a tariff for the meter's category.
+	Cost     float64 `json:"cost,omitempty"`
+	Currency string  `json:"currency,omitempty"`
 }
 
 func (s *Server) energyRoutes() {
