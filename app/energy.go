@@ -322,12 +322,23 @@ func (r *energyRunner) readings(ctx context.Context, m *usage.Meter, from, to ti
 }
 
 // temperatures are the hourly means of the weather point over [from, to),
-// in °C, computed in InfluxDB in the meters' query language.
+// in °C; none is an error, since the models need them.
 func (r *energyRunner) temperatures(ctx context.Context, from, to time.Time) ([]baseline.TempReading, error) {
-	e := r.energy
+	out, err := HourlyTemperatures(ctx, r.q, r.usage.Backend(), r.energy, from, to)
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("temperature %s: no readings from %s to %s", r.energy.Temperature, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	}
+	return out, err
+}
+
+// HourlyTemperatures are the hourly means of the energy section's weather
+// point over [from, to), each at its hour's start, computed in InfluxDB in
+// the meters' query language (backend). The daemon and the energy report
+// read them.
+func HourlyTemperatures(ctx context.Context, q *store.Querier, backend usage.Backend, e *config.Energy, from, to time.Time) ([]baseline.TempReading, error) {
 	var out []baseline.TempReading
-	if r.usage.Backend() == usage.FluxBackend {
-		series, err := r.q.Aggregate(ctx, store.Selector{Measurement: e.TemperatureMeasurement, Device: e.TemperatureDevice, Field: e.TempPoint},
+	if backend == usage.FluxBackend {
+		series, err := q.Aggregate(ctx, store.Selector{Measurement: e.TemperatureMeasurement, Device: e.TemperatureDevice, Field: e.TempPoint},
 			from, to, time.Hour, store.AggMean)
 		if err != nil {
 			return nil, fmt.Errorf("temperature %s: %w", e.Temperature, err)
@@ -339,10 +350,10 @@ func (r *energyRunner) temperatures(ctx context.Context, from, to time.Time) ([]
 		}
 		return out, nil
 	}
-	q := fmt.Sprintf(`SELECT mean(%s) FROM %s WHERE "device" = %s AND time >= %d AND time < %d GROUP BY time(1h) fill(none)`,
+	query := fmt.Sprintf(`SELECT mean(%s) FROM %s WHERE "device" = %s AND time >= %d AND time < %d GROUP BY time(1h) fill(none)`,
 		store.InfluxQLIdent(e.TempPoint), store.InfluxQLIdent(e.TemperatureMeasurement), store.InfluxQLString(e.TemperatureDevice),
 		from.UnixNano(), to.UnixNano())
-	err := r.q.QueryInfluxQL(ctx, q, func(s store.InfluxQLSeries) error {
+	err := q.QueryInfluxQL(ctx, query, func(s store.InfluxQLSeries) error {
 		for _, row := range s.Values {
 			if len(row) < 2 || row[1] == nil {
 				continue
@@ -357,9 +368,6 @@ func (r *energyRunner) temperatures(ctx context.Context, from, to time.Time) ([]
 	})
 	if err != nil {
 		return nil, fmt.Errorf("temperature %s: %w", e.Temperature, err)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("temperature %s: no readings from %s to %s", e.Temperature, from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
 	return out, nil
 }

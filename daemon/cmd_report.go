@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -211,49 +210,10 @@ func (s *reportSource) Consumption(ctx context.Context, q energyusage.Query) (*e
 // point (one weather point serves every building), in the meters' query
 // language; none without one.
 func (s *reportSource) Temperatures(ctx context.Context, _ string, from, to time.Time) ([]baseline.TempReading, error) {
-	e := s.energy
-	if e.Temperature == "" {
+	if s.energy.Temperature == "" {
 		return nil, nil
 	}
-	var out []baseline.TempReading
-	if s.engine.Backend() == energyusage.FluxBackend {
-		series, err := s.q.Aggregate(ctx, store.Selector{Measurement: e.TemperatureMeasurement, Device: e.TemperatureDevice, Field: e.TempPoint},
-			from, to, time.Hour, store.AggMean)
-		if err != nil {
-			return nil, fmt.Errorf("temperature %s: %w", e.Temperature, err)
-		}
-		for _, se := range series {
-			for _, p := range se.Points {
-				out = append(out, baseline.TempReading{Time: p.Time.Add(-time.Hour), Temp: p.Value}) // window end → start
-			}
-		}
-		return out, nil
-	}
-	query := fmt.Sprintf(`SELECT mean(%s) FROM %s WHERE "device" = %s AND time >= %d AND time < %d GROUP BY time(1h) fill(none)`,
-		store.InfluxQLIdent(e.TempPoint), store.InfluxQLIdent(e.TemperatureMeasurement), store.InfluxQLString(e.TemperatureDevice),
-		from.UnixNano(), to.UnixNano())
-	err := s.q.QueryInfluxQL(ctx, query, func(se store.InfluxQLSeries) error {
-		for _, row := range se.Values {
-			if len(row) < 2 {
-				continue
-			}
-			ns, ok1 := row[0].(json.Number)
-			v, ok2 := row[1].(json.Number)
-			if !ok1 || !ok2 {
-				continue
-			}
-			n, err1 := ns.Int64()
-			f, err2 := v.Float64()
-			if err1 == nil && err2 == nil {
-				out = append(out, baseline.TempReading{Time: time.Unix(0, n), Temp: f})
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("temperature %s: %w", e.Temperature, err)
-	}
-	return out, nil
+	return app.HourlyTemperatures(ctx, s.q, s.engine.Backend(), s.energy, from, to)
 }
 
 // Tickets are the store's energy tickets; none when there is no store yet.
