@@ -1,10 +1,8 @@
 package config
 
 import (
-	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 
 	"github.com/facilityd/facilityd/energy/baseline"
 	"github.com/facilityd/facilityd/energy/usage"
+	"github.com/facilityd/facilityd/internal/duration"
 	"github.com/facilityd/facilityd/internal/yamlstrict"
 )
 
@@ -148,7 +147,7 @@ func (c *Config) decodeEnergyBaseline(d *yamlstrict.Decoder, n *yaml.Node, pos m
 			if !ok {
 				return
 			}
-			w, err := parseDays(s)
+			w, err := duration.Parse(s)
 			if err != nil || w < 7*24*time.Hour {
 				d.Errorf(v, "%s: cannot use %q as a training window: write days, such as 365d (at least 7d)", what, s)
 				return
@@ -158,18 +157,6 @@ func (c *Config) decodeEnergyBaseline(d *yamlstrict.Decoder, n *yaml.Node, pos m
 			b.Refit, _ = d.Scalar(v, what, "a cron spec such as \"0 3 * * *\"")
 		}
 	})
-}
-
-// parseDays reads 365d, or a Go duration.
-func parseDays(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days <= 0 {
-			return 0, fmt.Errorf("bad days %q", s)
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	return time.ParseDuration(s)
 }
 
 // resolveEnergy checks the meters against the devices, the temperature

@@ -12,6 +12,7 @@ import (
 	"github.com/facilityd/facilityd/drivers"
 	"github.com/facilityd/facilityd/drivers/modbus"
 	"github.com/facilityd/facilityd/drivers/sim"
+	"github.com/facilityd/facilityd/internal/duration"
 	"github.com/facilityd/facilityd/store"
 )
 
@@ -246,7 +247,7 @@ type spanFlag time.Duration
 func (f *spanFlag) String() string { return time.Duration(*f).String() }
 
 func (f *spanFlag) Set(s string) error {
-	d, err := parseDuration(s)
+	d, err := duration.Parse(s)
 	if err != nil || d < 0 {
 		return fmt.Errorf("%q: write whole days such as 30d, or a duration such as 36h", s)
 	}

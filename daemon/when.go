@@ -5,41 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"strconv"
 	"strings"
 	"time"
-)
 
-// parseDuration reads a Go duration (90m, 36h) that may start with whole
-// days (7d, 1d12h) and a sign (-7d), as spans of history are written.
-func parseDuration(s string) (time.Duration, error) {
-	rest, neg := s, false
-	if r, ok := strings.CutPrefix(rest, "-"); ok {
-		rest, neg = r, true
-	} else {
-		rest = strings.TrimPrefix(rest, "+")
-	}
-	var d time.Duration
-	if days, after, ok := strings.Cut(rest, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 || n > 100000 {
-			return 0, fmt.Errorf("%q: write a duration such as 36h, 7d or 1d12h", s)
-		}
-		d, rest = time.Duration(n)*24*time.Hour, after
-		if rest == "" {
-			rest = "0s"
-		}
-	}
-	more, err := time.ParseDuration(rest)
-	if err != nil || more < 0 {
-		return 0, fmt.Errorf("%q: write a duration such as 36h, 7d or 1d12h", s)
-	}
-	d += more
-	if neg {
-		d = -d
-	}
-	return d, nil
-}
+	"github.com/facilityd/facilityd/internal/duration"
+)
 
 // parseWhen reads a time: now, RFC 3339, a date (YYYY-MM-DD, local
 // midnight), or a duration before now (-7d, -24h; a positive one counts
@@ -48,7 +18,7 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	if s == "now" {
 		return now, nil
 	}
-	if d, err := parseDuration(s); err == nil {
+	if d, err := duration.Parse(s); err == nil {
 		if d > 0 {
 			d = -d
 		}
@@ -69,7 +39,7 @@ type durationFlag time.Duration
 func (f *durationFlag) String() string { return time.Duration(*f).String() }
 
 func (f *durationFlag) Set(s string) error {
-	d, err := parseDuration(s)
+	d, err := duration.Parse(s)
 	if err != nil {
 		return err
 	}

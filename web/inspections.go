@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/facilityd/facilityd/internal/duration"
 	"github.com/facilityd/facilityd/tickets"
 )
 
@@ -119,7 +120,10 @@ func (s *Server) inspectionQuery(w http.ResponseWriter, r *http.Request) (Inspec
 	v := r.URL.Query()
 	q := InspectionQuery{Device: v.Get("device"), Plan: v.Get("plan"), Overdue: v.Get("overdue") == "true"}
 	if d := v.Get("due_within"); d != "" {
-		dur, err := parseDays(d)
+		dur, err := duration.Parse(d)
+		if err == nil && dur < 0 {
+			err = errors.New("want a span ahead, such as 30d, 2w or 36h, got " + d)
+		}
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "due_within: "+err.Error())
 			return q, false
@@ -127,28 +131,6 @@ func (s *Server) inspectionQuery(w http.ResponseWriter, r *http.Request) (Inspec
 		q.DueWithin = dur
 	}
 	return q, true
-}
-
-// parseDays reads a duration such as 30d, 2w or 36h.
-func parseDays(s string) (time.Duration, error) {
-	unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
-	if n := len(s); n > 1 {
-		if u, ok := unit[s[n-1]]; ok {
-			var k int
-			for _, c := range s[:n-1] {
-				if c < '0' || c > '9' || k > 100000 {
-					return 0, errors.New("want a duration such as 30d, 2w or 36h, got " + s)
-				}
-				k = k*10 + int(c-'0')
-			}
-			return time.Duration(k) * u, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, errors.New("want a duration such as 30d, 2w or 36h, got " + s)
-	}
-	return d, nil
 }
 
 func (s *Server) inspectionList(w http.ResponseWriter, r *http.Request) {
