@@ -36,6 +36,10 @@ type inspector struct {
 	engine *inspections.Engine
 	cfg    *config.Config
 	usage  *counterUsage
+	// escalated is the due date each ticket's overdue breach was recorded
+	// for, so that a tick does not ask the store again every minute (the
+	// store records it once either way). Only report touches it.
+	escalated map[int64]time.Time
 }
 
 // startInspections builds the engine of cfg, makes it the store's advancer
@@ -143,9 +147,19 @@ func (in *inspector) report(ctx context.Context, r *inspections.Result, err erro
 			if due.IsZero() {
 				due = st.NextDue
 			}
-			if _, err := a.tickets.RecordInspectionOverdue(ctx, st.TicketID, due); err != nil && !errors.Is(err, context.Canceled) {
-				a.log.Warn("inspections: overdue escalation", "plan", st.Plan, "device", st.Device, "ticket", st.TicketID, "err", err)
+			if in.escalated[st.TicketID].Equal(due) {
+				continue
 			}
+			if _, err := a.tickets.RecordInspectionOverdue(ctx, st.TicketID, due); err != nil {
+				if !errors.Is(err, context.Canceled) {
+					a.log.Warn("inspections: overdue escalation", "plan", st.Plan, "device", st.Device, "ticket", st.TicketID, "err", err)
+				}
+				continue
+			}
+			if in.escalated == nil {
+				in.escalated = map[int64]time.Time{}
+			}
+			in.escalated[st.TicketID] = due
 		}
 	}
 	slices.SortFunc(samples, func(x, y drivers.Sample) int { return strings.Compare(x.Device, y.Device) })
