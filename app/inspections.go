@@ -143,10 +143,7 @@ func (in *inspector) report(ctx context.Context, r *inspections.Result, err erro
 		samples = append(samples, drivers.Sample{Time: now, Device: st.Device, Measurement: rules.InspectionMeasurement,
 			Point: st.Plan, Value: drivers.String(st.Status)})
 		if st.Status == tickets.InspectionOverdue && st.TicketID != 0 {
-			due := st.Estimated
-			if due.IsZero() {
-				due = st.NextDue
-			}
+			due := st.Due()
 			if in.escalated[st.TicketID].Equal(due) {
 				continue
 			}
@@ -288,11 +285,7 @@ func (a *app) Inspections(ctx context.Context, q web.InspectionQuery) ([]web.Ins
 			continue
 		}
 		if q.DueWithin > 0 {
-			due := st.Estimated
-			if due.IsZero() {
-				due = st.NextDue
-			}
-			if due.IsZero() || due.After(now.Add(q.DueWithin)) {
+			if due := st.Due(); due.IsZero() || due.After(now.Add(q.DueWithin)) {
 				continue
 			}
 		}
@@ -302,12 +295,10 @@ func (a *app) Inspections(ctx context.Context, q web.InspectionQuery) ([]web.Ins
 	return out, nil
 }
 
+// dueTime is a pair's due time for sorting: undated pairs go last.
 func dueTime(v web.Inspection) time.Time {
-	if !v.Estimated.IsZero() {
-		return v.Estimated
-	}
-	if !v.NextDue.IsZero() {
-		return v.NextDue
+	if due := v.Due(); !due.IsZero() {
+		return due
 	}
 	return time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 }

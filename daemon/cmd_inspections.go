@@ -136,14 +136,14 @@ func cmdInspections(ctx context.Context, args []string, stdout io.Writer) error 
 		}
 		var keep []tickets.InspectionState
 		for _, s := range states {
-			due := dueOf(s)
+			due := s.Due()
 			if e.Plan(s.Plan) == nil || (*plan != "" && s.Plan != *plan) || (*overdue && s.Status != tickets.InspectionOverdue) ||
 				(dueWithin > 0 && (due.IsZero() || due.After(now.Add(time.Duration(dueWithin))))) {
 				continue
 			}
 			keep = append(keep, s)
 		}
-		slices.SortStableFunc(keep, func(a, b tickets.InspectionState) int { return dueOf(a).Compare(dueOf(b)) })
+		slices.SortStableFunc(keep, func(a, b tickets.InspectionState) int { return a.Due().Compare(b.Due()) })
 		if *asJSON {
 			if keep == nil {
 				keep = []tickets.InspectionState{}
@@ -316,13 +316,6 @@ func latestCounters(ctx context.Context, cfg *config.Config, dev string, p *insp
 	return got
 }
 
-func dueOf(s tickets.InspectionState) time.Time {
-	if !s.Estimated.IsZero() {
-		return s.Estimated
-	}
-	return s.NextDue
-}
-
 func day(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "-"
@@ -346,7 +339,7 @@ func writeStates(w io.Writer, e *inspections.Engine, states []tickets.Inspection
 		if by == "" {
 			by = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Plan, s.Device, s.Status, day(dueOf(s), loc), by,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Plan, s.Device, s.Status, day(s.Due(), loc), by,
 			day(s.LastDone, loc), ticket, strings.Join(cs, " "))
 	}
 	return tw.Flush()

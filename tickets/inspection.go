@@ -46,6 +46,16 @@ type InspectionState struct {
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
+// Due is when the pair falls due: the estimate (whichever comes first of
+// the calendar and the counters) when there is one, else the calendar date;
+// zero when neither is known.
+func (s InspectionState) Due() time.Time {
+	if !s.Estimated.IsZero() {
+		return s.Estimated
+	}
+	return s.NextDue
+}
+
 // Evidence kinds a checklist item asks for.
 const (
 	EvidenceReading = "reading" // a number with a unit, within limits

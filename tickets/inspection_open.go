@@ -83,16 +83,9 @@ func (s *Store) OpenInspection(ctx context.Context, st InspectionState, a Alert,
 }
 
 // dueOf is the date a cycle falls due, whichever comes first.
-func dueOf(st InspectionState) time.Time {
-	if !st.Estimated.IsZero() {
-		return st.Estimated.UTC()
-	}
-	return st.NextDue.UTC()
-}
-
 func (x *txn) openInspection(st *InspectionState, a Alert, items []ChecklistItem) (Ticket, error) {
 	t := x.newTicket(a, 1, x.now, x.now)
-	due := dueOf(*st)
+	due := st.Due().UTC()
 	detail := fmt.Sprintf("opened %s from inspection: plan %s", t.Priority, st.Plan)
 	if !due.IsZero() {
 		t.RespondBy, t.ResolveBy = due, due

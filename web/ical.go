@@ -57,9 +57,9 @@ func Calendar(list []Inspection, stamp time.Time, host string) ([]byte, error) {
 		host = "facilityd"
 	}
 	host, _, _ = strings.Cut(host, ":")
-	sort.SliceStable(list, func(i, j int) bool { return dueOf(list[i]).Before(dueOf(list[j])) })
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Due().Before(list[j].Due()) })
 	for _, in := range list {
-		due := dueOf(in)
+		due := in.Due()
 		if due.IsZero() || in.Status == tickets.InspectionSkipped {
 			continue
 		}
@@ -93,15 +93,6 @@ func Calendar(list []Inspection, stamp time.Time, host string) ([]byte, error) {
 		return nil, err
 	}
 	return fold(buf.Bytes()), nil
-}
-
-// dueOf is when the pair falls due: the estimate (whichever comes first)
-// when there is one, else the calendar date.
-func dueOf(in Inspection) time.Time {
-	if !in.Estimated.IsZero() {
-		return in.Estimated
-	}
-	return in.NextDue
 }
 
 func summaryOf(in Inspection) string {
