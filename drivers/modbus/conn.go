@@ -3,7 +3,6 @@ package modbus
 import (
 	"fmt"
 	"io"
-	"net"
 	"time"
 
 	"github.com/goburrow/modbus"
@@ -40,12 +39,14 @@ var (
 )
 
 // newConn builds the goburrow client for a transport without connecting.
+// Over TCP goburrow frames the requests (its handler is the packager) and a
+// transporter of this package carries them (see link).
 func newConn(c Config) conn {
 	switch c.Transport {
 	case RTUOverTCP:
 		// The RTU handler serves as packager only; its serial port stays closed.
 		h := modbus.NewRTUClientHandler("")
-		t := &rtuTCPTransporter{address: c.Address, timeout: c.Timeout}
+		t := &rtuTCPTransporter{link: link{address: c.Address, timeout: c.Timeout}}
 		return &rtuConn{Client: modbus.NewClient2(h, t), h: h, tcp: t}
 	case RTU:
 		h := modbus.NewRTUClientHandler(c.Address)
@@ -54,25 +55,26 @@ func newConn(c Config) conn {
 		return &rtuConn{Client: modbus.NewClient(h), h: h}
 	}
 	h := modbus.NewTCPClientHandler(c.Address)
-	h.Timeout = c.Timeout
-	return &tcpConn{Client: modbus.NewClient(h), h: h}
+	t := &tcpTransporter{link: link{address: c.Address, timeout: c.Timeout}}
+	return &tcpConn{Client: modbus.NewClient2(h, t), h: h, t: t}
 }
 
-// tcpConn is Modbus TCP through goburrow's handler.
+// tcpConn is Modbus TCP: goburrow's client and packager over tcpTransporter.
 type tcpConn struct {
 	modbus.Client
-	h *modbus.TCPClientHandler
+	h *modbus.TCPClientHandler // the packager: unit id and transaction ids
+	t *tcpTransporter
 }
 
-// SetUnit sets the handler's unit id and timeout; goburrow reads both per
-// request.
+// SetUnit sets the packager's unit id and the transporter's timeout, both
+// read per request.
 func (c *tcpConn) SetUnit(unit uint8, timeout time.Duration) {
 	c.h.SlaveId = unit
-	c.h.Timeout = timeout
+	c.t.timeout = timeout
 }
 
 // Close drops the socket, and with it any late reply still on its way.
-func (c *tcpConn) Close() error { return c.h.Close() }
+func (c *tcpConn) Close() error { return c.t.Close() }
 
 // rtuConn is RTU framing over a serial line (tcp nil) or a TCP socket.
 type rtuConn struct {
@@ -104,34 +106,25 @@ func (c *rtuConn) Close() error {
 // length derived from the function code and byte count, within the timeout.
 // It is not safe for concurrent use; the gateway's goroutine owns it.
 type rtuTCPTransporter struct {
-	address string
-	timeout time.Duration
-	conn    net.Conn
+	link
+	buf [256]byte // the last response
 }
 
 var _ modbus.Transporter = (*rtuTCPTransporter)(nil)
 
-// Send writes one request ADU and returns the response ADU.
+// Send writes one request ADU and returns the response ADU, which is valid
+// until the next Send.
 func (t *rtuTCPTransporter) Send(req []byte) ([]byte, error) {
 	if len(req) < 4 {
 		return nil, fmt.Errorf("modbus: rtu request of %d bytes is too short", len(req))
 	}
-	if t.conn == nil {
-		c, err := net.DialTimeout("tcp", t.address, t.timeout)
-		if err != nil {
-			return nil, err
-		}
-		t.conn = c
-	}
-	if err := t.conn.SetDeadline(time.Now().Add(t.timeout)); err != nil {
-		return nil, err
-	}
-	if _, err := t.conn.Write(req); err != nil {
+	r, err := t.exchange(req)
+	if err != nil {
 		return nil, err
 	}
 	// unit, function, and the byte count or first data byte
-	var buf [256]byte
-	if _, err := io.ReadFull(t.conn, buf[:3]); err != nil {
+	buf := t.buf[:]
+	if _, err := io.ReadFull(r, buf[:3]); err != nil {
 		return nil, err
 	}
 	var n int
@@ -153,21 +146,11 @@ func (t *rtuTCPTransporter) Send(req []byte) ([]byte, error) {
 	if n > len(buf) { // a garbled byte count: an RTU frame is at most 256 bytes
 		return nil, fmt.Errorf("modbus: rtu response byte count %d is more than a frame holds", buf[2])
 	}
-	if _, err := io.ReadFull(t.conn, buf[3:n]); err != nil {
+	if _, err := io.ReadFull(r, buf[3:n]); err != nil {
 		return nil, err
 	}
 	if fc := req[1]; buf[1]&0x7f != fc {
 		return nil, fmt.Errorf("modbus: rtu response function %d does not answer request function %d", buf[1], fc)
 	}
 	return buf[:n:n], nil
-}
-
-// Close drops the socket; the next Send dials again.
-func (t *rtuTCPTransporter) Close() error {
-	if t.conn == nil {
-		return nil
-	}
-	err := t.conn.Close()
-	t.conn = nil
-	return err
 }

@@ -105,7 +105,7 @@ func FuzzPlan(f *testing.F) {
 
 // FuzzRTUResponse feeds arbitrary bytes as a gateway's answer to an RTU
 // over TCP read: the transporter returns one frame or an error, never
-// panics, never reads past the frame.
+// panics, never returns more than the frame.
 func FuzzRTUResponse(f *testing.F) {
 	f.Add(withCRC([]byte{1, 3, 4, 0, 1, 0, 2}))
 	f.Add(withCRC([]byte{1, 0x83, 2}))
@@ -121,7 +121,7 @@ func FuzzRTUResponse(f *testing.F) {
 			server.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
 			server.Write(answer)
 		}()
-		tr := &rtuTCPTransporter{timeout: 50 * time.Millisecond, conn: client}
+		tr := &rtuTCPTransporter{link: link{timeout: 50 * time.Millisecond, conn: client}}
 		resp, err := tr.Send(withCRC([]byte{1, 3, 0, 0, 0, 2}))
 		if err == nil && (len(resp) < 5 || len(resp) > len(answer) || len(resp) > 256) {
 			t.Fatalf("frame of %d bytes from %d", len(resp), len(answer))
