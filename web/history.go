@@ -121,7 +121,7 @@ func (s *Server) pointHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	h, err := s.History.PointHistory(r.Context(), id, points, from, to)
 	if err != nil {
-		s.historyError(w, err)
+		s.historyError(w, r, err)
 		return
 	}
 	if h.Thresholds == nil {
@@ -155,7 +155,7 @@ func (s *Server) alertHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	all, err := s.History.AlertHistory(r.Context(), q.Get("device"), from, to, read)
 	if err != nil {
-		s.historyError(w, err)
+		s.historyError(w, r, err)
 		return
 	}
 	out := []AlertEvent{}
@@ -170,8 +170,14 @@ func (s *Server) alertHistory(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) historyError(w http.ResponseWriter, err error) {
+// historyError answers err. A request whose client went away (a browser
+// that left the page while its chart loaded) is no failure of the server's:
+// it is logged at debug level only.
+func (s *Server) historyError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
+	case r.Context().Err() != nil:
+		s.log.Debug("history: the client went away", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "history: request cancelled")
 	case errors.Is(err, ErrNoDevice):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, ErrBadPoint):

@@ -67,10 +67,14 @@ function fmtLeft(tm, now) {
   return late ? t("sla.late", { d: txt }) : t("sla.left", { d: txt });
 }
 
+// say shows a message under the header; one that reports success goes
+// after a while, an error stays until the next message.
 function say(text, ok) {
   const m = $("#msg");
   m.textContent = text;
   m.className = text ? (ok ? "ok" : "err") : "";
+  clearTimeout(say.timer);
+  if (text && ok) say.timer = setTimeout(() => { if (m.textContent === text) say("", true); }, 8000);
 }
 
 // api calls the JSON API with the session's token (or, given, another one);
@@ -110,9 +114,12 @@ async function act(what, fn) {
 
 // --- token ---------------------------------------------------------------
 
+// showToken says who is signed in in this tab: signed in, the form shows
+// the name and role and a sign-out button; signed out, the token field.
 function showToken() {
   const who = sessionStorage.getItem(WHO_KEY);
   $("#token-state").textContent = token() ? (who ? t("token.of", { who }) : t("token.set")) : t("token.none");
+  $("#token-form").classList.toggle("signed-in", !!token());
   $("#token").value = "";
 }
 

@@ -60,8 +60,16 @@ class Chart {
     this.loading = true;
     try {
       const h = await fetchHistory(this.device, this.points, from, to);
-      this.draw(h);
       const n = Math.max(0, ...h.series.map(s => s.t.length));
+      // No readings in the range: say so rather than draw empty axes.
+      this.box.classList.toggle("empty", n === 0);
+      if (n === 0) {
+        if (this.plot) { this.plot.destroy(); this.plot = null; }
+        this.box.replaceChildren(el("p", { className: "muted" }, t("chart.empty")));
+      } else {
+        if (!this.plot) this.box.replaceChildren();
+        this.draw(h);
+      }
       this.info.textContent = t("chart.info", { n, step: h.step });
       this.box.dataset.points = String(n);
     } catch (e) {
@@ -137,6 +145,8 @@ function drawThresholds(u, h, thresholds) {
     ctx.stroke();
     ctx.fillStyle = ctx.strokeStyle;
     ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
+    ctx.textAlign = "left"; // the axes leave it right-aligned
+    ctx.textBaseline = "bottom";
     ctx.fillText(`${th.rule} ${th.op} ${th.value}`, u.bbox.left + 4, y - 3);
     ctx.restore();
   }

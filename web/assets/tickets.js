@@ -204,15 +204,18 @@ pages.ticket = {
     const assignee = el("input", { type: "text", name: "assignee", value: tk.assignee || "", size: 14, placeholder: t("tp.assigneePh") });
     const comment = el("textarea", { name: "text", rows: 2, maxLength: 4000, placeholder: t("tp.commentTextPh") });
     const canAct = canChange();
+    // A closed or cancelled ticket keeps its assignee; comments still go in.
+    const done = ["closed", "cancelled"].includes(tk.status);
+    const buttons = actionButtons(tk, note, after);
     const hist = (events || []).map(e => [fmtTime(e.at), e.actor || "", eventText(e), e.detail || ""]);
     // DOM append writes null as text: leave the missing sections out.
     view.append(...[
       section(`#${tk.id} ${tk.title}`, "wide ticket-head",
         el("dl", { className: "facts" }, info.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
         tk.description ? el("p", { className: "desc" }, tk.description) : null,
-        viewer() ? null : el("div", { className: "actions" }, note, actionButtons(tk, note, after))),
+        buttons.length ? el("div", { className: "actions" }, note, buttons) : null),
       checklist,
-      viewer() ? null : section(t("tp.assign"), "", el("form", {
+      viewer() || done ? null : section(t("tp.assign"), "", el("form", {
         className: "inline", onsubmit: ev => {
           ev.preventDefault();
           act(t("tp.assign"), () => postTicket(tk.id, "assign", { assignee: assignee.value.trim() }));
