@@ -1,6 +1,7 @@
 package modbus
 
 import (
+	"container/heap"
 	"context"
 	"log/slog"
 	"time"
@@ -28,19 +29,18 @@ func (p *Poller) runGateway(ctx context.Context, g *gateway, sink drivers.Sink) 
 	c := p.newConn(g.cfg)
 	defer c.Close()
 	now := time.Now()
-	for _, d := range g.devices {
+	due := make(schedule, len(g.devices))
+	for i, d := range g.devices {
 		d.next = now
 		d.fire = now.Add(p.jitter(d.Config.Jitter))
+		d.order = i
+		due[i] = d
 	}
+	heap.Init(&due)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		d := g.devices[0]
-		for _, e := range g.devices[1:] {
-			if e.fire.Before(d.fire) {
-				d = e
-			}
-		}
+		d := due[0]
 		if wait := time.Until(d.fire); wait > 0 {
 			timer.Reset(wait)
 			select {
@@ -63,7 +63,29 @@ func (p *Poller) runGateway(ctx context.Context, g *gateway, sink drivers.Sink) 
 			return
 		}
 		p.cycle(ctx, c, d, sink)
+		heap.Fix(&due, 0) // cycle moved its fire time on
 	}
+}
+
+// schedule is a gateway's devices as a min-heap on when they fire next,
+// ties in config order: picking the next device costs O(log n), not a scan
+// of every device of the gateway per poll.
+type schedule []*device
+
+func (s schedule) Len() int { return len(s) }
+func (s schedule) Less(i, j int) bool {
+	if !s[i].fire.Equal(s[j].fire) {
+		return s[i].fire.Before(s[j].fire)
+	}
+	return s[i].order < s[j].order
+}
+func (s schedule) Swap(i, j int) { s[i], s[j] = s[j], s[i] }
+func (s *schedule) Push(x any)   { *s = append(*s, x.(*device)) }
+func (s *schedule) Pop() any {
+	old := *s
+	d := old[len(old)-1]
+	*s = old[:len(old)-1]
+	return d
 }
 
 // cycle serves one tick of a device: it polls it, or lets it sit out a
@@ -114,25 +136,35 @@ func (p *Poller) cycle(ctx context.Context, c conn, d *device, sink drivers.Sink
 	p.logPoll(d, prev, res, t)
 	p.setState(d, polled, res, t)
 
+	// One put per tick: the points, then the health, so that the sink (the
+	// rules among it) takes a poll as a whole, at half the calls.
 	up := polled && res.answered
+	d.health = d.appendHealth(d.health[:0], up, res.latency, t)
+	if !up {
+		p.put(ctx, sink, d.health)
+		return
+	}
+	n := len(d.samples)
+	all := append(d.samples, d.health...)
+	d.samples = all[:n] // keeps the room for the next poll
+	p.put(ctx, sink, all)
+}
+
+// appendHealth appends the health samples of a tick to dst.
+func (d *device) appendHealth(dst []drivers.Sample, up bool, latency time.Duration, t time.Time) []drivers.Sample {
+	h := drivers.Sample{Time: t, Device: d.ID, Measurement: drivers.HealthMeasurement, Quality: drivers.Good}
+	add := func(point string, v drivers.Value) {
+		h.Point, h.Value = point, v
+		dst = append(dst, h)
+	}
+	add(drivers.HealthUp, drivers.Bool(up))
+	add(healthState, drivers.String(string(d.status)))
+	add(drivers.HealthErrors, drivers.Int(d.errors))
+	add(drivers.HealthSkipped, drivers.Int(d.skipped))
 	if up {
-		p.put(ctx, sink, d.samples)
+		add(drivers.HealthLatency, drivers.Float(float64(latency)/float64(time.Millisecond)))
 	}
-	d.health = append(d.health[:0],
-		drivers.Sample{Point: drivers.HealthUp, Value: drivers.Bool(up)},
-		drivers.Sample{Point: healthState, Value: drivers.String(string(d.status))},
-		drivers.Sample{Point: drivers.HealthErrors, Value: drivers.Int(d.errors)},
-		drivers.Sample{Point: drivers.HealthSkipped, Value: drivers.Int(d.skipped)},
-	)
-	if up {
-		ms := float64(res.latency) / float64(time.Millisecond)
-		d.health = append(d.health, drivers.Sample{Point: drivers.HealthLatency, Value: drivers.Float(ms)})
-	}
-	for i := range d.health {
-		s := &d.health[i]
-		s.Time, s.Device, s.Measurement, s.Quality = t, d.ID, drivers.HealthMeasurement, drivers.Good
-	}
-	p.put(ctx, sink, d.health)
+	return dst
 }
 
 // backoffTicks is how many ticks a device sits out after its n-th
@@ -151,7 +183,7 @@ func (p *Poller) put(ctx context.Context, sink drivers.Sink, samples []drivers.S
 func (p *Poller) setState(d *device, polled bool, res pollResult, t time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := p.states[d.ID]
+	st := d.state
 	st.Status, st.Errors, st.Skipped = d.status, d.errors, d.skipped
 	st.Failures, st.Backoff, st.Requests = d.failures, d.backoff, d.sent
 	if polled {
@@ -164,7 +196,6 @@ func (p *Poller) setState(d *device, polled bool, res pollResult, t time.Time) {
 			st.LastAnswer, st.Latency = t, res.latency
 		}
 	}
-	p.states[d.ID] = st
 }
 
 // logPoll logs a device going offline or coming back at once, and its

@@ -34,6 +34,8 @@ type device struct {
 	sent     int64     // requests sent, cumulative
 	status   drivers.Status
 	logged   map[string]logMark
+	order    int          // its place among its gateway's devices, for ties in the schedule
+	state    *DeviceState // what States reports; guarded by Poller.mu
 
 	samples []drivers.Sample // reused every poll; the sink must not keep it
 	health  []drivers.Sample
@@ -76,11 +78,12 @@ func newDevice(dev Device) (*device, error) {
 		}
 		return nil, errors.Join(errs...)
 	}
-	d.samples = make([]drivers.Sample, 0, d.npoints+1)
 	if len(dev.Critical) > 0 {
 		d.unread = map[string]string{}
 	}
 	d.health = make([]drivers.Sample, 0, 5)
+	// room for the points and the health of a tick, put together
+	d.samples = make([]drivers.Sample, 0, d.npoints+1+cap(d.health))
 	d.regs = make([]uint16, 0, MaxRegisters)
 	return d, nil
 }

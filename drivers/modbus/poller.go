@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -67,7 +66,7 @@ type Poller struct {
 	sinkMu sync.Mutex // Put is called by one gateway at a time
 
 	mu     sync.Mutex
-	states map[string]DeviceState
+	states map[string]*DeviceState // each also device.state; both guarded by mu
 }
 
 // gateway is the devices behind one connection.
@@ -88,7 +87,7 @@ func New(devices []Device, logger *slog.Logger) (*Poller, error) {
 		logger:  logger,
 		byID:    map[string]*device{},
 		newConn: newConn,
-		states:  map[string]DeviceState{},
+		states:  map[string]*DeviceState{},
 		stopped: make(chan struct{}),
 		jitter:  randomJitter,
 	}
@@ -116,7 +115,8 @@ func New(devices []Device, logger *slog.Logger) (*Poller, error) {
 			continue
 		}
 		g.devices = append(g.devices, d)
-		p.states[d.ID] = DeviceState{Status: drivers.StatusUnknown}
+		d.state = &DeviceState{Status: drivers.StatusUnknown}
+		p.states[d.ID] = d.state
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -165,5 +165,9 @@ func randomJitter(max time.Duration) time.Duration {
 func (p *Poller) States() map[string]DeviceState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return maps.Clone(p.states)
+	out := make(map[string]DeviceState, len(p.states))
+	for id, st := range p.states {
+		out[id] = *st
+	}
+	return out
 }

@@ -275,3 +275,41 @@ func BenchmarkPoll(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*float64(len(d.samples))/b.Elapsed().Seconds(), "samples/s")
 }
+
+// TestOnePutPerTick: a tick of an answering device is one put, its points
+// then its health, and of a silent one just its health; devices whose
+// ticks fall together are served in config order.
+func TestOnePutPerTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		conn := newFakeConn(map[uint8]*fakeUnit{1: {regs: testRegs()}, 3: {regs: testRegs()}})
+		p := newFakePoller(t, conn,
+			tcpDevice("a", 1, "gw:502", time.Second, 100*time.Millisecond),
+			tcpDevice("silent", 2, "gw:502", time.Second, 100*time.Millisecond),
+			tcpDevice("c", 3, "gw:502", time.Second, 100*time.Millisecond))
+		sink := &collector{}
+		runFor(t, p, sink, 500*time.Millisecond)
+		npoints := len(testProfile().Points)
+		var order []string
+		for _, put := range sink.puts {
+			dev := put[0].Device
+			order = append(order, dev)
+			want := npoints + 5
+			if dev == "silent" {
+				want = 4 // up, state, errors, skipped: no latency
+			}
+			if len(put) != want {
+				t.Errorf("%s: put of %d samples, want %d", dev, len(put), want)
+				continue
+			}
+			for i, s := range put {
+				health := dev == "silent" || i >= npoints
+				if s.Device != dev || (s.Measurement == drivers.HealthMeasurement) != health {
+					t.Errorf("%s: sample %d is %s %s %s", dev, i, s.Device, s.Measurement, s.Point)
+				}
+			}
+		}
+		if want := []string{"a", "silent", "c"}; !slices.Equal(order, want) {
+			t.Errorf("puts of %v, want %v", order, want)
+		}
+	})
+}
