@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/facilityd/facilityd/drivers"
 )
@@ -33,7 +35,20 @@ var (
 // lpName reports whether s can be a measurement, tag or field name in line
 // protocol without changing its meaning.
 func lpName(s string) bool {
-	if s == "" || strings.ContainsAny(s, "\n\r") {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ { // the common case: nothing to look into
+		if c := s[i]; c == '\\' || c == '\n' || c == '\r' {
+			return lpNameEscapes(s)
+		}
+	}
+	return true
+}
+
+// lpNameEscapes is lpName for names with backslashes or line breaks.
+func lpNameEscapes(s string) bool {
+	if strings.ContainsAny(s, "\n\r") {
 		return false
 	}
 	run := 0 // backslashes just seen
@@ -57,18 +72,37 @@ func lpMeasurement(s string) bool { return lpName(s) && s[0] != '#' }
 // encoder turns batches of samples into records: line protocol, a line
 // index, gzip. It is used by one goroutine at a time.
 type encoder struct {
-	lp       []byte // the batch's line protocol
-	index    []byte // per line: uvarint length, uvarint fields
-	fields   []string
-	prefixes map[[2]string][]byte // measurement, device -> escaped series key
-	devTags  map[string]map[string]string
-	gz       *gzip.Writer
-	out      bytes.Buffer
+	lp     []byte // the batch's line protocol
+	index  []byte // per line: uvarint length, uvarint fields
+	fields []string
+	// devices hold the escaped series keys of each device, kept from batch
+	// to batch while the device's tags stay the same map.
+	devices map[string]*devicePrefixes
+	batchNo uint64 // counts encode calls
+	gz      *gzip.Writer
+	out     bytes.Buffer
 }
+
+// devicePrefixes are a device's series keys, one per measurement, and the
+// tags they were built from.
+type devicePrefixes struct {
+	tags    unsafe.Pointer    // the tags map they were built from, kept alive so that no other map takes its address
+	all     map[string]string // a copy of those tags, the device's own included
+	checked uint64            // the batch that last asked for the device's tags
+	keys    []measurementKey
+}
+
+type measurementKey struct {
+	measurement string
+	key         []byte
+}
+
+// maxPrefixes bounds the devices whose series keys are kept between batches.
+const maxPrefixes = 1 << 16
 
 func newEncoder() *encoder {
 	gz, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: no error
-	return &encoder{gz: gz, prefixes: map[[2]string][]byte{}, devTags: map[string]map[string]string{}}
+	return &encoder{gz: gz, devices: map[string]*devicePrefixes{}}
 }
 
 // encode writes batch as one record. Consecutive samples of one device and
@@ -79,8 +113,10 @@ func newEncoder() *encoder {
 // device's extra tags and is called once per device and batch.
 func (e *encoder) encode(batch []drivers.Sample, tags func(string) map[string]string) *record {
 	e.lp, e.index = e.lp[:0], e.index[:0]
-	clear(e.prefixes)
-	clear(e.devTags)
+	e.batchNo++
+	if len(e.devices) > maxPrefixes {
+		clear(e.devices)
+	}
 	lines := 0
 	lineStart, nfields := -1, 0
 	var cur pointKey
@@ -125,38 +161,58 @@ func (e *encoder) encode(batch []drivers.Sample, tags func(string) map[string]st
 
 // prefix returns the series key of a device's points: measurement, then the
 // tags sorted by key, device included. Tags that line protocol cannot carry
-// are left out.
+// are left out. tags is asked once per device and batch; the key is built
+// again only when it returns another map than the key was built from.
 func (e *encoder) prefix(measurement, device string, tags func(string) map[string]string) []byte {
-	k := [2]string{measurement, device}
-	if p, ok := e.prefixes[k]; ok {
-		return p
-	}
-	all, ok := e.devTags[device]
-	if !ok {
-		all = map[string]string{}
+	dp := e.devices[device]
+	if dp == nil || dp.checked != e.batchNo {
+		var t map[string]string
 		if tags != nil {
-			maps.Copy(all, tags(device))
+			t = tags(device)
 		}
-		all[DeviceTag] = device
-		e.devTags[device] = all
+		id := reflect.ValueOf(t).UnsafePointer() // nil for a nil map
+		if dp == nil || dp.tags != id || (id == nil && tags != nil) {
+			all := maps.Clone(t)
+			if all == nil {
+				all = map[string]string{}
+			}
+			all[DeviceTag] = device
+			dp = &devicePrefixes{tags: id, all: all}
+			e.devices[device] = dp
+		}
+		dp.checked = e.batchNo
 	}
-	p := []byte(measurementEscaper.Replace(measurement))
-	for _, key := range slices.Sorted(maps.Keys(all)) {
-		v := all[key]
+	for i := range dp.keys {
+		if dp.keys[i].measurement == measurement {
+			return dp.keys[i].key
+		}
+	}
+	p := appendEscaped(nil, measurement, measurementEscaper, ", ")
+	for _, key := range slices.Sorted(maps.Keys(dp.all)) {
+		v := dp.all[key]
 		if !lpName(key) || !lpName(v) {
 			continue
 		}
 		p = append(p, ',')
-		p = append(p, keyEscaper.Replace(key)...)
+		p = appendEscaped(p, key, keyEscaper, ",= ")
 		p = append(p, '=')
-		p = append(p, keyEscaper.Replace(v)...)
+		p = appendEscaped(p, v, keyEscaper, ",= ")
 	}
-	e.prefixes[k] = p
+	dp.keys = append(dp.keys, measurementKey{measurement, p})
 	return p
 }
 
+// appendEscaped appends s to b through r, or as it is when it holds none of
+// the characters r replaces (the common case, without r's scan).
+func appendEscaped(b []byte, s string, r *strings.Replacer, special string) []byte {
+	if !strings.ContainsAny(s, special) {
+		return append(b, s...)
+	}
+	return append(b, r.Replace(s)...)
+}
+
 func appendField(b []byte, name string, v drivers.Value) []byte {
-	b = append(b, keyEscaper.Replace(name)...)
+	b = appendEscaped(b, name, keyEscaper, ",= ")
 	b = append(b, '=')
 	switch v.Kind {
 	case drivers.KindFloat:
@@ -167,6 +223,6 @@ func appendField(b []byte, name string, v drivers.Value) []byte {
 		return strconv.AppendBool(b, v.B)
 	}
 	b = append(b, '"')
-	b = append(b, stringEscaper.Replace(v.S)...)
+	b = appendEscaped(b, v.S, stringEscaper, `\"`)
 	return append(b, '"')
 }

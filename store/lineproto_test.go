@@ -182,3 +182,34 @@ func FuzzLPName(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeTagsChange: series keys kept from batch to batch follow a
+// device's tags when the app hands out another map (a reload), and a
+// device without a tags map of its own is built afresh every batch.
+func TestEncodeTagsChange(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	tags := map[string]map[string]string{"pump-1": {"site": "hq", "building": "A"}}
+	tagsOf := func(id string) map[string]string {
+		if m, ok := tags[id]; ok {
+			return m
+		}
+		return map[string]string{"site": tags["pump-1"]["site"]}
+	}
+	batch := []drivers.Sample{
+		{Time: t0, Device: "pump-1", Measurement: "pump", Point: "flow", Value: drivers.Float(1)},
+		{Time: t0, Device: "new", Measurement: "pump", Point: "flow", Value: drivers.Float(2)},
+	}
+	e := newEncoder()
+	line := func() string { return gunzip(t, e.encode(batch, tagsOf).body()) }
+	want := "pump,building=A,device=pump-1,site=hq flow=1 1700000000000000000\npump,device=new,site=hq flow=2 1700000000000000000\n"
+	for i := range 2 {
+		if got := line(); got != want {
+			t.Errorf("batch %d:\n%s\nwant:\n%s", i+1, got, want)
+		}
+	}
+	tags = map[string]map[string]string{"pump-1": {"site": "west", "building": "B"}}
+	want = "pump,building=B,device=pump-1,site=west flow=1 1700000000000000000\npump,device=new,site=west flow=2 1700000000000000000\n"
+	if got := line(); got != want {
+		t.Errorf("after the tags changed:\n%s\nwant:\n%s", got, want)
+	}
+}

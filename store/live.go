@@ -52,6 +52,7 @@ type Reading struct {
 
 type liveSeries struct {
 	key    liveKey
+	idx    int // its place in Live.devices of its device
 	latest Reading
 	ring   []livePoint // window, a ring of numeric values
 	head   int         // oldest
@@ -86,19 +87,38 @@ func NewLive(cfg LiveConfig) *Live {
 func (l *Live) Put(_ context.Context, samples []drivers.Sample) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// A device's samples come in the same order poll after poll, so the
+	// series after the last one found is, as a rule, the next one: found
+	// by comparing names (the same strings every poll) instead of hashing
+	// three of them per sample.
+	var list []*liveSeries
+	listDevice, next := "", 0
 	for i := range samples {
 		s := &samples[i]
-		k := liveKey{s.Device, s.Measurement, s.Point}
-		ls := l.series[k]
-		if ls == nil {
-			if len(l.series) >= l.cfg.MaxSeries {
-				l.refused.Add(1)
-				continue
-			}
-			ls = &liveSeries{key: k}
-			l.series[k] = ls
-			l.devices[s.Device] = append(l.devices[s.Device], ls)
+		if list == nil || s.Device != listDevice {
+			list, listDevice, next = l.devices[s.Device], s.Device, 0
 		}
+		var ls *liveSeries
+		if next < len(list) {
+			if c := list[next]; c.key.point == s.Point && c.key.measurement == s.Measurement {
+				ls = c
+			}
+		}
+		if ls == nil {
+			k := liveKey{s.Device, s.Measurement, s.Point}
+			ls = l.series[k]
+			if ls == nil {
+				if len(l.series) >= l.cfg.MaxSeries {
+					l.refused.Add(1)
+					continue
+				}
+				ls = &liveSeries{key: k, idx: len(list)}
+				l.series[k] = ls
+				list = append(list, ls)
+				l.devices[s.Device] = list
+			}
+		}
+		next = ls.idx + 1
 		if s.Time.Before(ls.latest.Time) {
 			continue
 		}

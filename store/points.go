@@ -23,8 +23,23 @@ var (
 // cannot be written in line protocol, nor can empty names and the few names
 // lpName refuses.
 func storable(s *drivers.Sample) bool {
-	if s.Quality == drivers.Bad || !lpMeasurement(s.Measurement) || !lpName(s.Device) || !lpName(s.Point) {
+	var n checkedNames
+	return n.storable(s)
+}
+
+// checkedNames remembers the device and measurement last found storable, so
+// that the samples of one poll, which share both, have them checked once.
+type checkedNames struct{ device, measurement string }
+
+func (n *checkedNames) storable(s *drivers.Sample) bool {
+	if s.Quality == drivers.Bad || !lpName(s.Point) {
 		return false
+	}
+	if s.Device != n.device || s.Measurement != n.measurement || n.device == "" {
+		if !lpMeasurement(s.Measurement) || !lpName(s.Device) {
+			return false
+		}
+		n.device, n.measurement = s.Device, s.Measurement
 	}
 	if s.Value.Kind == drivers.KindFloat && (math.IsNaN(s.Value.F) || math.IsInf(s.Value.F, 0)) {
 		return false

@@ -177,10 +177,11 @@ func NewWriter(cfg Config, opts WriterOptions) (*Writer, error) {
 func (w *Writer) Put(_ context.Context, samples []drivers.Sample) {
 	var accepted, skipped, dropped int64
 	var now time.Time
+	var names checkedNames
 	w.mu.Lock()
 	for i := range samples {
 		s := &samples[i]
-		if !storable(s) {
+		if !names.storable(s) {
 			skipped++
 			continue
 		}

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/drivers"
+)
+
+// meterTicks returns, for each of n meters, the samples of one tick as the
+// Modbus poller puts them: 11 float points, then 5 health points.
+func meterTicks(n int) [][]drivers.Sample {
+	points := []string{"voltage_l1", "voltage_l2", "voltage_l3", "current_l1", "current_l2", "current_l3",
+		"power_total", "power_factor", "frequency", "energy_import", "energy_total"}
+	ticks := make([][]drivers.Sample, n)
+	for i := range ticks {
+		dev := "m" + strconv.Itoa(i)
+		for j, p := range points {
+			ticks[i] = append(ticks[i], drivers.Sample{Device: dev, Measurement: "energy_meter", Point: p, Value: drivers.Float(230 + float64(j)/10)})
+		}
+		for _, h := range []struct {
+			p string
+			v drivers.Value
+		}{{"up", drivers.Bool(true)}, {"state", drivers.String("online")}, {"errors", drivers.Int(0)}, {"skipped", drivers.Int(0)}, {"latency_ms", drivers.Float(0.8)}} {
+			ticks[i] = append(ticks[i], drivers.Sample{Device: dev, Measurement: drivers.HealthMeasurement, Point: h.p, Value: h.v})
+		}
+	}
+	return ticks
+}
+
+// stamp sets the time of every sample of ticks.
+func stamp(ticks [][]drivers.Sample, t time.Time) {
+	for _, tick := range ticks {
+		for i := range tick {
+			tick[i].Time = t
+		}
+	}
+}
+
+var meterTags = map[string]map[string]string{}
+
+// BenchmarkWriterIngest is the writer's share of the Modbus bench, without
+// the network: each op is one second of 1,000 meters (16,000 samples put
+// one tick at a time), batched into gzipped line protocol as a flush does.
+// It reports samples/s and allocations per sample.
+func BenchmarkWriterIngest(b *testing.B) {
+	w, err := NewWriter(Config{URL: "http://127.0.0.1:1", Bucket: "b", BatchSize: 5000, MaxBuffered: 1 << 20},
+		WriterOptions{Tags: func(dev string) map[string]string { return meterTags[dev] }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ticks := meterTicks(1000)
+	for _, tick := range ticks { // one map per device, as the app hands out
+		meterTags[tick[0].Device] = map[string]string{"site": "bench", "building": "A"}
+	}
+	ctx := context.Background()
+	t0 := time.Now().Add(-time.Hour)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		stamp(ticks, t0.Add(time.Duration(n)*time.Second))
+		n++
+		for _, tick := range ticks {
+			w.Put(ctx, tick)
+		}
+		w.batch(ctx, true)
+		for rec := w.mem.next(); rec != nil; rec = w.mem.next() {
+			w.mem.ack(rec)
+		}
+	}
+	perOp := float64(1000 * 16)
+	b.ReportMetric(perOp*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(float64(testing.AllocsPerRun(1, func() {
+		stamp(ticks, t0.Add(time.Duration(n)*time.Second))
+		n++
+		for _, tick := range ticks {
+			w.Put(ctx, tick)
+		}
+		w.batch(ctx, true)
+		for rec := w.mem.next(); rec != nil; rec = w.mem.next() {
+			w.mem.ack(rec)
+		}
+	}))/perOp, "allocs/sample")
+}
+
+// BenchmarkLivePut1000Meters is live state's share of the Modbus bench: each op is
+// one second of 1,000 meters put one tick at a time.
+func BenchmarkLivePut1000Meters(b *testing.B) {
+	l := NewLive(LiveConfig{MaxSeries: 20_000})
+	ticks := meterTicks(1000)
+	ctx := context.Background()
+	t0 := time.Now()
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		stamp(ticks, t0.Add(time.Duration(n)*time.Second))
+		n++
+		for _, tick := range ticks {
+			l.Put(ctx, tick)
+		}
+	}
+	b.ReportMetric(16_000*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
