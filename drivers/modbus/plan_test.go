@@ -172,3 +172,25 @@ func TestPlanErrors(t *testing.T) {
 		t.Errorf("float64 with max 2 registers: err = %v", err)
 	}
 }
+
+// TestDevicesSharePlan: devices of one profile and limits share one plan;
+// other limits get their own.
+func TestDevicesSharePlan(t *testing.T) {
+	prof := testProfile()
+	gap := 0
+	p, err := New([]Device{
+		{ID: "a", Profile: prof, Config: Config{Address: "gw:502", UnitID: 1}},
+		{ID: "b", Profile: prof, Config: Config{Address: "gw:502", UnitID: 2}},
+		{ID: "c", Profile: prof, Config: Config{Address: "gw:502", UnitID: 3, MaxGap: &gap}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := p.byID["a"].requests, p.byID["b"].requests, p.byID["c"].requests
+	if &a[0] != &b[0] {
+		t.Error("devices of one profile planned apart")
+	}
+	if &a[0] == &c[0] {
+		t.Error("a device of max_gap 0 shares the plan of the default max_gap")
+	}
+}

@@ -93,8 +93,9 @@ func New(devices []Device, logger *slog.Logger) (*Poller, error) {
 	}
 	var errs []error
 	byKey := map[string]*gateway{}
+	shared := plans{}
 	for _, dev := range devices {
-		d, err := newDevice(dev)
+		d, err := newDeviceWith(dev, shared)
 		if err != nil {
 			errs = append(errs, err)
 			continue
