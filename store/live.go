@@ -21,6 +21,10 @@ type LiveConfig struct {
 	// MaxSeries caps the device points held (default 10,000); samples of
 	// further series are counted in LiveStats.Refused and not kept.
 	MaxSeries int
+	// LatestOnly keeps the latest reading of each series and no window, for
+	// holders that never ask for one: a window costs up to PointsPerSeries
+	// × 16 bytes per series (96 MB at the caps).
+	LatestOnly bool
 }
 
 // Live is the latest value and a short window of every device point, in
@@ -123,7 +127,7 @@ func (l *Live) Put(_ context.Context, samples []drivers.Sample) {
 			continue
 		}
 		ls.latest = Reading{Value: s.Value, Quality: s.Quality, Time: s.Time}
-		if s.Quality != drivers.Bad && s.Value.Kind != drivers.KindString {
+		if s.Quality != drivers.Bad && s.Value.Kind != drivers.KindString && !l.cfg.LatestOnly {
 			l.push(ls, livePoint{s.Time.UnixNano(), s.Value.Float64()})
 		}
 	}

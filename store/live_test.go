@@ -82,3 +82,22 @@ func BenchmarkLivePut(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(poll))/b.Elapsed().Seconds(), "samples/s")
 }
+
+// TestLiveLatestOnly: without windows the latest reading is kept all the
+// same.
+func TestLiveLatestOnly(t *testing.T) {
+	l := NewLive(LiveConfig{LatestOnly: true})
+	t0 := time.Unix(1_700_000_000, 0)
+	for i := range 3 {
+		l.Put(t.Context(), []drivers.Sample{{Time: t0.Add(time.Duration(i) * time.Second), Device: "p", Measurement: "pump", Point: "flow", Value: drivers.Float(float64(i))}})
+	}
+	if r, ok := l.Latest("p", "pump", "flow"); !ok || r.Value.F != 2 {
+		t.Errorf("latest %+v %v", r, ok)
+	}
+	if w := l.Window("p", "pump", "flow", time.Time{}); len(w) != 0 {
+		t.Errorf("window %v", w)
+	}
+	if st := l.Stats(); st.Series != 1 || st.Points != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
