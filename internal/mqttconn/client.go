@@ -63,6 +63,9 @@ func Dial(ctx context.Context, c *Config, handle Handler) (Client, error) {
 		SetConnectTimeout(c.ConnectTimeout).
 		SetWriteTimeout(c.ConnectTimeout).
 		SetOrderMatters(true)
+	if buffered(c.Broker) {
+		opts.SetCustomOpenConnectionFn(openBuffered)
+	}
 	if c.AvailabilityTopic != "" {
 		opts.SetWill(c.AvailabilityTopic, "offline", c.QoSLevel(), true)
 	}
