@@ -36,6 +36,8 @@ func benchDriver(b *testing.B, sink drivers.Sink) *Driver {
 		b.Fatal(err)
 	}
 	d.ctx, d.sink = context.Background(), sink
+	// benchJSON's ts, so that it stays inside max_age whatever the date
+	d.now = func() time.Time { return time.UnixMilli(1772366400500) }
 	return d
 }
 
@@ -159,5 +161,38 @@ func BenchmarkEndToEnd(b *testing.B) {
 				b.Logf("%d of %d QoS 0 messages arrived", got, want)
 			}
 		})
+	}
+}
+
+// BenchmarkParseWaterMeters is the MQTT peer bench's work (mqtt.sh): 100
+// water meters on site/water/+device/state sending {"flow":…,"total":…},
+// from the handler to the sink. It reports msgs/s and allocations per
+// message.
+func BenchmarkParseWaterMeters(b *testing.B) {
+	wm := &drivers.Profile{Type: "water_meter", Points: []drivers.Point{
+		{Name: "flow", Type: drivers.TypeFloat64}, {Name: "total", Type: drivers.TypeFloat64, Counter: true}}}
+	var devs []Device
+	topics := make([]string, 100)
+	for i := range topics {
+		id := "wm-" + strconv.Itoa(1000 + i)[1:]
+		devs = append(devs, Device{ID: id, Profile: wm, Config: DeviceConfig{Topic: "site/water/+device/state"}})
+		topics[i] = "site/water/" + id + "/state"
+	}
+	sink := &countSink{}
+	d, err := New(Config{Config: mqttconn.Config{Broker: "tcp://127.0.0.1:1883"}}.WithDefaults("bench"), devs, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d.ctx, d.sink = context.Background(), sink
+	payload := []byte(`{"flow": 2.3, "total": 1234.56}`)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		d.onMessage(topics[n%len(topics)], payload)
+		n++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	if got := sink.n.Load(); got != 2*int64(b.N) {
+		b.Fatalf("%d samples from %d messages", got, b.N)
 	}
 }

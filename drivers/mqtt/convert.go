@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/facilityd/facilityd/drivers"
 )
@@ -88,6 +89,25 @@ func convert(pt *point, v any) (drivers.Value, error) {
 		scale = 1
 	}
 	return drivers.Float(f*scale + pt.Offset), nil
+}
+
+// convertNumber is convert for a JSON number, raw, read into a float point
+// straight from the payload's bytes (convert boxes a json.Number). It
+// reports false for anything else, or a number it cannot read: convert
+// then says what is wrong.
+func convertNumber(pt *point, raw []byte) (drivers.Value, bool) {
+	if len(raw) == 0 || pt.kind != drivers.KindFloat || pt.integer || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+		return drivers.Value{}, false
+	}
+	f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(raw), len(raw)), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return drivers.Value{}, false
+	}
+	scale := pt.Scale
+	if scale == 0 {
+		scale = 1
+	}
+	return drivers.Float(f*scale + pt.Offset), true
 }
 
 // toFloat reads a number; booleans are 0 or 1, and so are the words

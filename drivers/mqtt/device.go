@@ -285,6 +285,7 @@ func (d *device) parseJSON(payload []byte, pointName string, arrival time.Time, 
 			return rawValue(d.raws[slot]), true
 		}
 	}
+	raws := !d.hasRecs && byPoint == nil // the values are d.raws
 	found := false
 	for _, rec := range recs {
 		t := arrival
@@ -306,6 +307,16 @@ func (d *device) parseJSON(payload []byte, pointName string, arrival time.Time, 
 		for i, pt := range d.list {
 			if byPoint != nil && pt != byPoint {
 				continue
+			}
+			if raws {
+				if val, ok := convertNumber(pt, d.raws[i]); ok { // the common case, without boxing
+					found = true
+					out = append(out, d.sample(pt, val, t))
+					if d.ts != nil {
+						res.stamp = t
+					}
+					continue
+				}
 			}
 			v, ok := get(rec, i, pt.path)
 			if !ok || v == nil { // absent or null: no reading this time

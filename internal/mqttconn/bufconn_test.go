@@ -28,7 +28,7 @@ func (c *countedConn) Write(p []byte) (int, error) {
 }
 
 // tcpPair is both ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (client, server net.Conn) {
+func tcpPair(t testing.TB) (client, server net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
