@@ -5,7 +5,7 @@ INFLUXD  := $(BIN)/influxd
 STATICCHECK := $(BIN)/staticcheck
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build demo test test-short influxd bench fuzz vet clean
+.PHONY: build demo test test-short influxd bench bench-all fuzz vet clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/facilityd ./daemon
@@ -36,7 +36,24 @@ vet: $(STATICCHECK)
 	$(STATICCHECK) ./...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
+# The ingest hot paths (issue 16), one line each with the figures that
+# matter; BENCHTIME (1s) per benchmark. bench-all runs every benchmark,
+# InfluxDB's throughput and replay included (minutes).
+BENCHTIME ?= 1s
+BENCH_HOT := \
+	./drivers/modbus:'^Benchmark(Transport|PollMeter|200MetersOneGateway|Sim200Meters)$$' \
+	./drivers/mqtt:'^Benchmark(Parse|ParseWaterMeters)$$' \
+	./internal/mqttconn:'^BenchmarkAcks$$' \
+	./store:'^Benchmark(WriterIngest|LivePut1000Meters)$$'
 bench:
+	@for pb in $(BENCH_HOT); do \
+	  $(GO) test -run '^$$' -bench "$${pb#*:}" -benchtime $(BENCHTIME) -benchmem "$${pb%%:*}" || exit 1; \
+	done | awk '/^Benchmark/ { n = $$1; sub(/^Benchmark/, "", n); sub(/-[0-9]+$$/, "", n); \
+	    m = ""; for (i = 3; i < NF; i += 2) m = m sprintf("%s %s, ", $$i, $$(i+1)); \
+	    printf "%-26s %s\n", n, substr(m, 1, length(m) - 2); next } \
+	  /^(FAIL|---|panic)/ { print }'
+
+bench-all:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Each fuzz test for FUZZTIME (10s) on top of its corpus; crashers land in
