@@ -66,6 +66,7 @@ type Config struct {
 	Energy *Energy `yaml:"energy"`
 
 	Tariffs *Tariffs `yaml:"tariffs"` // prices, factors and building facts of the energy report (tariffs.go)
+	Reports *Reports `yaml:"reports"` // scheduled reports, their archive and delivery (reports.go)
 
 	// Path is the file this config was loaded from.
 	Path string `yaml:"-"`
@@ -156,7 +157,8 @@ func load(path string, lookup func(string) (string, bool)) (*Config, error) {
 		return nil, yamlstrict.SortErrors(append(append(errs, ruleErrs...), cfg.partialRuleErrors()...))
 	}
 	cfg.applyDefaults()
-	if errs := append(append(cfg.validate(), ruleErrs...), cfg.loadEnergy()...); len(errs) > 0 {
+	errs = append(append(cfg.validate(), ruleErrs...), cfg.loadEnergy()...)
+	if errs = append(errs, cfg.validateReports()...); len(errs) > 0 { // reports after energy: they name its buildings
 		return nil, yamlstrict.SortErrors(errs)
 	}
 	return cfg, nil

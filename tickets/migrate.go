@@ -187,6 +187,37 @@ var migrations = []string{
 	INSERT INTO sla_breaches_5 (ticket_id, kind, deadline, at) SELECT ticket_id, kind, deadline, at FROM sla_breaches;
 	DROP TABLE sla_breaches;
 	ALTER TABLE sla_breaches_5 RENAME TO sla_breaches;`,
+
+	// 6: the outbox carries report deliveries too (kind report): they
+	// belong to no ticket event, so event_id may be NULL, and report_key
+	// (the archived report) queues each report once per receiver. Taking
+	// NOT NULL off a column means rebuilding the table on SQLite; the rows
+	// are copied in id order without their ids (so that PostgreSQL's
+	// identity goes on after them): each receiver keeps its order.
+	`CREATE TABLE outbox_6 (
+		id           INTEGER PRIMARY KEY,
+		event_id     INTEGER REFERENCES events (id) ON DELETE CASCADE,
+		receiver     TEXT NOT NULL,
+		payload      TEXT NOT NULL,
+		created_at   TEXT NOT NULL,
+		attempts     INTEGER NOT NULL DEFAULT 0,
+		next_attempt TEXT NOT NULL,
+		last_error   TEXT NOT NULL DEFAULT '',
+		delivered_at TEXT,
+		dropped_at   TEXT,
+		kind         TEXT NOT NULL DEFAULT 'ticket' CHECK (kind IN ('ticket','report')),
+		report_key   TEXT,
+		CHECK ((kind = 'ticket' AND event_id IS NOT NULL) OR (kind = 'report' AND report_key IS NOT NULL)),
+		UNIQUE (event_id, receiver),
+		UNIQUE (report_key, receiver)
+	);
+	INSERT INTO outbox_6 (event_id, receiver, payload, created_at, attempts, next_attempt, last_error, delivered_at, dropped_at)
+		SELECT event_id, receiver, payload, created_at, attempts, next_attempt, last_error, delivered_at, dropped_at
+		FROM outbox ORDER BY id;
+	DROP TABLE outbox;
+	ALTER TABLE outbox_6 RENAME TO outbox;
+	CREATE INDEX outbox_pending ON outbox (receiver, id) WHERE delivered_at IS NULL AND dropped_at IS NULL;
+	CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;`,
 }
 
 // migrate brings the schema up to date. Each step reads the version inside

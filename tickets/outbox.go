@@ -221,3 +221,68 @@ func (s *Store) Outbox(ctx context.Context) ([]OutboxState, error) {
 	}
 	return out, rows.Err()
 }
+
+// ReportNotice is a generated report as its delivery carries it: the
+// email notifier attaches the files, the webhook and MQTT ones send their
+// links.
+type ReportNotice struct {
+	// Name is the schedule's (the reports: entry), Kind the report's.
+	Name        string       `json:"name"`
+	Kind        string       `json:"kind"`
+	Period      string       `json:"period"`
+	From        time.Time    `json:"from"`
+	To          time.Time    `json:"to"`
+	Lang        string       `json:"lang"`
+	Building    string       `json:"building,omitempty"`
+	Category    string       `json:"category,omitempty"`
+	GeneratedAt time.Time    `json:"generated_at"`
+	Files       []ReportFile `json:"files"`
+}
+
+// ReportFile is one archived file of a report.
+type ReportFile struct {
+	Format string `json:"format"`
+	// Name is the file's name in the archive; Path where the daemon keeps
+	// it (for the email attachment: never sent to a webhook).
+	Name string `json:"name"`
+	Path string `json:"path,omitempty"`
+	Size int64  `json:"size"`
+	// URL is the link to the archived file in the API.
+	URL string `json:"url"`
+}
+
+// EnqueueReport queues the delivery of report n to each of receivers, once
+// per receiver for key (the archived report's name): a second call with the
+// same key queues nothing more, so a scheduler that runs again after a
+// crash does not send twice. It returns how many deliveries it queued. The
+// rows are delivered by the dispatcher like ticket notifications, in order
+// with them, retried through an outage and after a restart.
+func (s *Store) EnqueueReport(ctx context.Context, key string, receivers []string, n ReportNotice) (int, error) {
+	if key == "" {
+		return 0, fmt.Errorf("%w: a report delivery needs a key", ErrInvalid)
+	}
+	queued := 0
+	err := s.inTx(ctx, func(x *txn) error {
+		queued = 0
+		payload, err := json.Marshal(Notification{ID: fmt.Sprintf("%s-report-%s", x.s.instance, key), Report: &n})
+		if err != nil {
+			return err
+		}
+		for _, r := range receivers {
+			res, err := x.exec(`INSERT INTO outbox (kind, report_key, receiver, payload, created_at, next_attempt)
+				VALUES ('report', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, key, r, string(payload), stamp(x.now), stamp(x.now))
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k > 0 {
+				queued++
+				x.queued = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("tickets: queue report %s: %w", key, err)
+	}
+	return queued, nil
+}

@@ -237,8 +237,11 @@ type Notification struct {
 	// ID is the idempotency key: unique per event and database, the same on
 	// every retry, so a receiver can drop a repeat.
 	ID     string `json:"id"`
-	Event  Event  `json:"event"`
-	Ticket Ticket `json:"ticket"`
+	Event  Event  `json:"event,omitzero"`
+	Ticket Ticket `json:"ticket,omitzero"`
+	// Report is set, and Event and Ticket are not, on the delivery of a
+	// scheduled report (see Store.EnqueueReport).
+	Report *ReportNotice `json:"report,omitempty"`
 }
 
 // Filter selects tickets for List. Zero fields select everything.

@@ -136,3 +136,32 @@ func (p Period) LastYear() Period {
 	}
 	return q
 }
+
+// Before is the last full period of kind (day, week, month, quarter or
+// year) that ends at or before now, in loc: the month before now's, the
+// ISO week before now's, and so on. A scheduled report covers it.
+func Before(kind string, now time.Time, loc *time.Location) (Period, error) {
+	now = now.In(loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	var cur Period
+	switch kind {
+	case "day":
+		return NewRange(today.AddDate(0, 0, -1), today)
+	case "week":
+		y, w := now.ISOWeek()
+		cur = Period{Kind: Week, From: isoWeekStart(y, w, loc)}
+		cur.To = cur.From.AddDate(0, 0, 7)
+	case "month":
+		cur = Period{Kind: Month, From: time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, loc)}
+		cur.To = cur.From.AddDate(0, 1, 0)
+	case "quarter":
+		cur = Period{Kind: Quarter, From: time.Date(now.Year(), time.Month(3*((int(now.Month())-1)/3)+1), 1, 0, 0, 0, 0, loc)}
+		cur.To = cur.From.AddDate(0, 3, 0)
+	case "year":
+		cur = Period{Kind: Year, From: time.Date(now.Year(), 1, 1, 0, 0, 0, 0, loc)}
+		cur.To = cur.From.AddDate(1, 0, 0)
+	default:
+		return Period{}, fmt.Errorf("period: unknown kind %q: use day, week, month, quarter or year", kind)
+	}
+	return cur.Previous(), nil
+}

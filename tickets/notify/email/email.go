@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"text/template"
 	"time"
@@ -39,6 +40,59 @@ Resolve by: {{rfc3339 .Ticket.ResolveBy}}
 Notification {{.ID}}
 `
 )
+
+// MaxAttachments is the most a report mail attaches, in bytes: mail
+// servers commonly refuse messages over 25 MB, and base64 adds a third.
+const MaxAttachments = 15 << 20
+
+// reportMessage is the mail of a scheduled report: the receiver's
+// templates are for ticket events, so a report has its own fixed subject
+// and body, and its files attached. A file too large, or gone from the
+// archive, is linked instead.
+func (e *Notifier) reportMessage(n tickets.Notification) (*mail.Msg, error) {
+	r := n.Report
+	m := mail.NewMsg()
+	if err := m.From(e.cfg.From); err != nil {
+		return nil, err
+	}
+	if err := m.To(e.cfg.To...); err != nil {
+		return nil, err
+	}
+	title := fmt.Sprintf("%s report %s", r.Kind, r.Period)
+	if r.Building != "" {
+		title += " " + r.Building
+	}
+	if r.Category != "" {
+		title += " " + r.Category
+	}
+	m.Subject(strings.Join(strings.Fields("[facilityd] "+title+" ("+r.Name+")"), " "))
+	m.SetMessageIDWithValue(n.ID + "@facilityd")
+	m.SetGenHeader(mail.Header("X-Facilityd-Id"), n.ID)
+	m.SetGenHeader(mail.Header("X-Facilityd-Event"), "report")
+	m.SetDateWithValue(r.GeneratedAt)
+	var body strings.Builder
+	fmt.Fprintf(&body, "The %s of %s to %s (%s), generated at %s by the schedule %s.\n\n", title,
+		r.From.Format(time.DateOnly), r.To.Format(time.DateOnly), r.Lang, r.GeneratedAt.Format(time.RFC3339), r.Name)
+	total := 0
+	for _, f := range r.Files {
+		data, err := os.ReadFile(f.Path)
+		switch {
+		case err == nil && total+len(data) <= MaxAttachments:
+			total += len(data)
+			if err := m.AttachReader(f.Name, bytes.NewReader(data), mail.WithFileName(f.Name)); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(&body, "  %s  attached (%d bytes)\n", f.Name, len(data))
+		case err == nil:
+			fmt.Fprintf(&body, "  %s  too large to attach: %s\n", f.Name, f.URL)
+		default:
+			fmt.Fprintf(&body, "  %s  not in the archive any more: %s\n", f.Name, f.URL)
+		}
+	}
+	fmt.Fprintf(&body, "\nNotification %s\n", n.ID)
+	m.SetBodyString(mail.TypeTextPlain, body.String())
+	return m, nil
+}
 
 // Notifier mails the notifications of one receiver.
 type Notifier struct {
@@ -86,6 +140,9 @@ func New(name string, cfg tickets.EmailConfig) (*Notifier, error) {
 // Message builds the mail of n: Message-ID and X-Facilityd-Id carry the
 // idempotency key.
 func (e *Notifier) Message(n tickets.Notification) (*mail.Msg, error) {
+	if n.Report != nil {
+		return e.reportMessage(n)
+	}
 	var subject, body bytes.Buffer
 	if err := e.subject.Execute(&subject, n); err != nil {
 		return nil, fmt.Errorf("subject: %w", err)

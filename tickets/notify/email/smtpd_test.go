@@ -51,13 +51,19 @@ func (s *smtpd) got() []mailMsg {
 // startSMTPD serves on a free loopback port until the test ends.
 func startSMTPD(t *testing.T, implicit bool) *smtpd {
 	t.Helper()
+	return startSMTPDAt(t, implicit, "127.0.0.1:0")
+}
+
+// startSMTPDAt serves on addr: a port that was down comes back.
+func startSMTPDAt(t *testing.T, implicit bool, addr string) *smtpd {
+	t.Helper()
 	cert, caPEM := selfSigned(t)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{cert}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

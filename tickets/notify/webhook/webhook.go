@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"text/template"
 	"time"
@@ -80,6 +81,17 @@ func New(name string, cfg tickets.WebhookConfig) (*Notifier, error) {
 
 // Body returns what Notify posts for n.
 func (w *Notifier) Body(n tickets.Notification) ([]byte, error) {
+	if n.Report != nil {
+		// The template is for ticket events; a report is its JSON, with
+		// links and without the daemon's paths.
+		r := *n.Report
+		r.Files = slices.Clone(r.Files)
+		for i := range r.Files {
+			r.Files[i].Path = ""
+		}
+		n.Report = &r
+		return json.Marshal(n)
+	}
 	if w.tmpl == nil {
 		return json.Marshal(n)
 	}
@@ -115,7 +127,11 @@ func (w *Notifier) notify(ctx context.Context, n tickets.Notification) error {
 	req.Header.Set("Content-Type", w.contentType)
 	req.Header.Set("User-Agent", "facilityd")
 	req.Header.Set(HeaderIdempotencyKey, n.ID)
-	req.Header.Set(HeaderEvent, string(n.Event.Kind))
+	if n.Report != nil {
+		req.Header.Set(HeaderEvent, "report")
+	} else {
+		req.Header.Set(HeaderEvent, string(n.Event.Kind))
+	}
 	if len(w.secret) > 0 {
 		ts := strconv.FormatInt(w.now().Unix(), 10)
 		req.Header.Set(HeaderTimestamp, ts)
