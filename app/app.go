@@ -86,6 +86,7 @@ type app struct {
 	inspectEvery time.Duration
 	energyMu     sync.RWMutex
 	energy       *energyRunner // the running generation's energy monitoring (energy.go)
+	reports      *reportRunner // the scheduled reports and their archive (reports.go)
 }
 
 // Run runs facilityd until ctx is done. Storage, tickets and the web server
@@ -172,6 +173,9 @@ func run(ctx context.Context, cfg *config.Config, opts Options) error {
 	a.rulesIn = make(chan batch, rulesQueue)
 	a.drivers.ctx = ctx
 	defer a.stopDrivers() // after the last generation, before the run's goroutines are waited for
+	if err := a.startReports(ctx, &wg); err != nil {
+		return fmt.Errorf("reports: %w", err)
+	}
 	if err := a.startHTTP(ctx, &wg); err != nil {
 		return err
 	}

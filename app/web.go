@@ -40,6 +40,9 @@ func (a *app) startHTTP(ctx context.Context, wg *sync.WaitGroup) error {
 		return fmt.Errorf("http: history: %w", err)
 	}
 	deps.History = &history{a: a, q: q}
+	if a.reports != nil {
+		deps.Reports = a.reports
+	}
 	srv := web.New(deps, a.log.With("component", "http"))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

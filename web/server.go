@@ -74,6 +74,8 @@ type Deps struct {
 	History HistoryService
 	// Energy serves /api/v1/energy/: consumption, baselines, anomalies.
 	Energy EnergyService
+	// Reports serves /api/v1/reports: the archive and on-demand reports.
+	Reports ReportService
 	// Events serves the live stream GET /api/v1/events; Watch feeds it.
 	Events *Hub
 	// Now is the clock of the overview and history; time.Now when nil.
@@ -139,6 +141,9 @@ func New(deps Deps, logger *slog.Logger) *Server {
 	}
 	if deps.Energy != nil {
 		s.energyRoutes()
+	}
+	if deps.Reports != nil {
+		s.reportRoutes()
 	}
 	s.mux.Handle("GET /", dashboardHeaders(http.FileServerFS(subFS(assets, "assets"))))
 	return s

@@ -146,7 +146,9 @@ func Before(kind string, now time.Time, loc *time.Location) (Period, error) {
 	var cur Period
 	switch kind {
 	case "day":
-		return NewRange(today.AddDate(0, 0, -1), today)
+		p, err := NewRange(today.AddDate(0, 0, -1), today)
+		p.Name = p.From.Format(time.DateOnly)
+		return p, err
 	case "week":
 		y, w := now.ISOWeek()
 		cur = Period{Kind: Week, From: isoWeekStart(y, w, loc)}

@@ -1,0 +1,177 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/config"
+	"github.com/facilityd/facilityd/internal/testenv"
+	"github.com/facilityd/facilityd/tickets"
+)
+
+// TestScheduledReports: a daemon with a schedule whose last period has no
+// report makes it at start (html and csv), archives it, and a webhook
+// receiver gets its links through the outbox; GET /api/v1/reports lists the
+// archive in its documented shape, the links serve the files, and
+// /api/v1/reports/energy makes a past month's report on demand once, then
+// serves the archived one.
+func TestScheduledReports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs influxd")
+	}
+	influx := testenv.StartInfluxd(t)
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var hooks []tickets.Notification
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n tickets.Notification
+		json.NewDecoder(r.Body).Decode(&n)
+		mu.Lock()
+		hooks = append(hooks, n)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	dir := t.TempDir()
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	deadAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	text := fmt.Sprintf(`site: test-site
+state_dir: %q
+timezone: Asia/Shanghai
+influxdb: {url: %q, bucket: %q, flush_interval: 200ms}
+http:
+  listen: %q
+  read: open
+profile_files: [%q]
+devices:
+  - id: water-meter-1
+    profile: water_meter
+    tags: {building: A, category: water}
+    modbus: {address: %q, unit_id: 5, interval: 5s, timeout: 200ms}
+energy:
+  meters:
+    - {id: water-main, device: water-meter-1, counter: total_volume, max_gap: 20m}
+tickets:
+  outbox: {retry_min: 50ms, retry_max: 1s, poll_interval: 100ms}
+  receivers:
+    - {name: hook, events: [created], webhook: {url: %q}}
+reports:
+  tariffs_file: %q
+  schedules:
+    - name: daily-water
+      schedule: "0 8 * * *"
+      period: previous_day
+      formats: [html, csv]
+      receivers: [hook]
+`, filepath.Join(dir, "state"), influx.URL, influx.Bucket, httpAddr, filepath.Join(root, "configs/profiles/*.yaml"), deadAddr,
+		hook.URL, filepath.Join(root, "configs/tariffs/shanghai-commercial.yaml"))
+	path := filepath.Join(dir, "facilityd.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	now := time.Now()
+	backfillEnergy(t, ctx, cfg, now.AddDate(0, 0, -40), now)
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	stop := startDaemonAllowingUnhealthy(t, ctx, cfg, logger, httpAddr)
+	defer func() { stop() }()
+
+	var got tickets.Notification
+	waitFor(t, 60*time.Second, "the report's webhook", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, n := range hooks {
+			if n.Report != nil {
+				got = n
+				return true
+			}
+		}
+		return false
+	})
+	yesterday := now.In(cfg.Zone).AddDate(0, 0, -1).Format(time.DateOnly)
+	if r := got.Report; r.Name != "daily-water" || !strings.Contains(r.Period, yesterday) || len(r.Files) != 2 || r.Files[0].Path != "" {
+		t.Fatalf("webhook got %+v", r)
+	}
+	for _, f := range got.Report.Files {
+		if !strings.HasPrefix(f.URL, "http://"+httpAddr+"/api/v1/reports/files/") {
+			t.Fatalf("link %q", f.URL)
+		}
+		body := getBody(t, f.URL, http.StatusOK)
+		if int64(len(body)) != f.Size || f.Size == 0 {
+			t.Errorf("%s: %d bytes, want %d", f.URL, len(body), f.Size)
+		}
+	}
+
+	list := func() []map[string]any {
+		var body struct{ Reports []map[string]any }
+		getJSON(t, "http://"+httpAddr+"/api/v1/reports", &body)
+		return body.Reports
+	}
+	rs := list()
+	if len(rs) != 2 {
+		t.Fatalf("archive %v, want 2 files", rs)
+	}
+	keys := []string{"name", "kind", "period", "from", "to", "format", "lang", "generated_at", "size", "url"}
+	for _, r := range rs {
+		var have []string
+		for k := range r {
+			have = append(have, k)
+		}
+		slices.Sort(have)
+		want := slices.Sorted(slices.Values(keys))
+		if !slices.Equal(have, want) || r["kind"] != "energy" || r["lang"] != "en" {
+			t.Fatalf("listing entry %v: keys %v, want %v", r, have, want)
+		}
+	}
+
+	month := now.In(cfg.Zone).AddDate(0, -1, 0).Format("2006-01")
+	url := "http://" + httpAddr + "/api/v1/reports/energy?period=" + month + "&format=csv"
+	first := getBody(t, url, http.StatusOK)
+	if !strings.HasPrefix(string(first), "\ufeff") || !strings.Contains(string(first), "water-main") {
+		t.Fatalf("on-demand csv: %.200q", first)
+	}
+	if n := len(list()); n != 3 {
+		t.Fatalf("archive holds %d files after the on-demand report, want 3", n)
+	}
+	if again := getBody(t, url, http.StatusOK); string(again) != string(first) {
+		t.Error("the second request made the report again instead of serving the archived one")
+	}
+	if n := len(list()); n != 3 {
+		t.Fatalf("archive holds %d files after the second request, want 3", n)
+	}
+	getBody(t, "http://"+httpAddr+"/api/v1/reports/energy?period="+month+"&format=docx", http.StatusBadRequest)
+	getBody(t, "http://"+httpAddr+"/api/v1/reports/files/..%2Findex.json", http.StatusNotFound)
+}
+
+func getBody(t *testing.T, url string, code int) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != code {
+		t.Fatalf("GET %s: %d %s, want %d", url, resp.StatusCode, b, code)
+	}
+	return b
+}
