@@ -13,7 +13,6 @@ import (
 
 	"github.com/facilityd/facilityd/app"
 	"github.com/facilityd/facilityd/config"
-	"github.com/facilityd/facilityd/energy/baseline"
 	energyusage "github.com/facilityd/facilityd/energy/usage"
 	energyreport "github.com/facilityd/facilityd/report/energy"
 	"github.com/facilityd/facilityd/store"
@@ -111,10 +110,7 @@ func cmdReportEnergy(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return fmt.Errorf("report energy: %w", err)
 	}
-	var tariffs *energyreport.Tariffs
-	if cfg.Tariffs != nil {
-		tariffs = cfg.Tariffs.Tariffs
-	}
+	tariffs := cfg.ReportTariffs()
 	if *tariffFile != "" {
 		data, err := os.ReadFile(*tariffFile)
 		if err != nil {
@@ -125,14 +121,14 @@ func cmdReportEnergy(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 	}
 	if tariffs == nil {
-		fmt.Fprintln(stderr, "report energy: no tariffs (the config has no tariffs: section and no --tariffs FILE): costs are not priced")
+		fmt.Fprintln(stderr, "report energy: no tariffs (the config has no tariffs: section, no reports.tariffs_file and no --tariffs FILE): costs are not priced")
 	}
 	q, err := store.NewQuerier(cfg.InfluxDB)
 	if err != nil {
 		return err
 	}
 	defer q.Close()
-	src := &reportSource{engine: energyusage.NewEngine(q, cfg.Energy.Usage), q: q, energy: cfg.Energy, ticketsPath: app.TicketsPath(cfg), cfg: cfg}
+	src := app.NewReportSource(cfg, q, reportTickets(cfg))
 	r, err := energyreport.Build(ctx, src, energyreport.Options{Period: p, Site: cfg.Site, Building: *building, Category: cat,
 		Zone: cfg.Zone, Tariffs: tariffs, Lang: *lang, Now: time.Now()})
 	if err != nil {
@@ -189,51 +185,19 @@ func reportPeriod(period, from, to string, loc *time.Location) (energyreport.Per
 	return energyreport.NewRange(f, t)
 }
 
-// reportSource brings the report its consumption from the usage engine, the
-// weather point's hourly means from InfluxDB and the energy tickets from
-// the ticket store.
-type reportSource struct {
-	engine      *energyusage.Engine
-	q           *store.Querier
-	energy      *config.Energy
-	ticketsPath string
-	cfg         *config.Config
-}
-
-var _ energyreport.Source = (*reportSource)(nil)
-
-func (s *reportSource) Consumption(ctx context.Context, q energyusage.Query) (*energyusage.Report, error) {
-	return s.engine.Consumption(ctx, q)
-}
-
-// Temperatures are the hourly means of the energy section's temperature
-// point (one weather point serves every building), in the meters' query
-// language; none without one.
-func (s *reportSource) Temperatures(ctx context.Context, _ string, from, to time.Time) ([]baseline.TempReading, error) {
-	if s.energy.Temperature == "" {
-		return nil, nil
+// reportTickets lists the store's energy tickets for the report; none when
+// there is no store yet.
+func reportTickets(cfg *config.Config) func(ctx context.Context) ([]tickets.Ticket, error) {
+	return func(ctx context.Context) ([]tickets.Ticket, error) {
+		path := app.TicketsPath(cfg)
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil
+		}
+		st, err := tickets.Open(ctx, path, cfg.Tickets, nil)
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		return st.List(ctx, tickets.Filter{Source: tickets.SourceEnergy})
 	}
-	return app.HourlyTemperatures(ctx, s.q, s.engine.Backend(), s.energy, from, to)
-}
-
-// Tickets are the store's energy tickets; none when there is no store yet.
-func (s *reportSource) Tickets(ctx context.Context, _, _ time.Time) ([]energyreport.Ticket, error) {
-	if _, err := os.Stat(s.ticketsPath); err != nil {
-		return nil, nil
-	}
-	st, err := tickets.Open(ctx, s.ticketsPath, s.cfg.Tickets, nil)
-	if err != nil {
-		return nil, fmt.Errorf("tickets: %w", err)
-	}
-	defer st.Close()
-	ts, err := st.List(ctx, tickets.Filter{Source: tickets.SourceEnergy})
-	if err != nil {
-		return nil, fmt.Errorf("tickets: %w", err)
-	}
-	out := make([]energyreport.Ticket, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, energyreport.Ticket{ID: t.ID, Title: t.Title, Device: t.Device, Status: string(t.Status), Priority: t.Priority,
-			Created: t.CreatedAt, Resolved: t.ResolvedAt, Closed: t.ClosedAt})
-	}
-	return out, nil
 }
