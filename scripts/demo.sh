@@ -105,6 +105,8 @@ cat <<MSG
                   calendar: http://${FACILITYD_HTTP_ADDR}/api/v1/inspections.ics)
     energy report ${REPORT}  (last month, written in a few seconds; PDF, XLSX, zh-CN:
                   ./bin/facilityd report energy -c configs/demo.yaml --period ${REPORT_MONTH} --tariffs configs/tariffs/shanghai-commercial.yaml --lang zh-CN -o nov.pdf)
+    reports       http://${FACILITYD_HTTP_ADDR}/api/v1/reports  (the reports: schedules of configs/demo.yaml: last month in
+                  en and zh-CN, made at start and on the 1st at 08:00, archived in ${FACILITYD_STATE_DIR}/reports/)
     tickets       ./bin/facilityd tickets list -c configs/demo.yaml   (ack: ./bin/facilityd tickets ack -c configs/demo.yaml ID)
     API changes   curl -H "Authorization: Bearer \$(cat ${FACILITYD_API_TOKEN_FILE})" -XPOST http://${FACILITYD_HTTP_ADDR}/api/v1/tickets/ID/ack
     logs          .demo/*.log

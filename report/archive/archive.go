@@ -63,6 +63,10 @@ var unsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 // baseName is the file name e's fields give, before any -N suffix.
 func baseName(e Entry) string {
 	parts := []string{e.Name, e.Kind, e.Period}
+	if strings.Contains(e.Name, e.Kind) { // monthly-energy, not monthly-energy-energy
+		parts = parts[:1:1]
+		parts = append(parts, e.Period)
+	}
 	if e.Building != "" {
 		parts = append(parts, e.Building)
 	}
