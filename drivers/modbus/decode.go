@@ -34,7 +34,10 @@ func registerName(r drivers.RegisterKind) string {
 // infinities are returned as read, without an error: meters send NaN for
 // "not available", which is what the device says, not a decoding fault. The
 // poller marks such samples drivers.Uncertain.
-func Decode(p *drivers.Point, regs []uint16) (drivers.Value, error) {
+func Decode(p *drivers.Point, regs []uint16) (drivers.Value, error) { return decode(p, regs, nil) }
+
+// decode is Decode widening float32 readings through wc, when not nil.
+func decode(p *drivers.Point, regs []uint16, wc *widenCache) (drivers.Value, error) {
 	if p.Register.IsBit() {
 		if len(regs) < 1 {
 			return drivers.Value{}, pointError(p, "need 1 register, got 0")
@@ -90,7 +93,7 @@ func Decode(p *drivers.Point, regs []uint16) (drivers.Value, error) {
 	case drivers.TypeFloat32:
 		b := wire(buf[:4], regs, p.ByteOrder)
 		f := math.Float32frombits(binary.BigEndian.Uint32(b))
-		return drivers.Float(applyScale(p, widen32(f))), nil
+		return drivers.Float(applyScale(p, wc.widen(f))), nil
 	case drivers.TypeFloat64:
 		b := wire(buf[:8], regs, p.ByteOrder)
 		f := math.Float64frombits(binary.BigEndian.Uint64(b))
@@ -140,6 +143,32 @@ func applyScale(p *drivers.Point, raw float64) float64 {
 		}
 	}
 	return raw + p.Offset
+}
+
+// widenCache remembers the last widen32 results of a device: a float32
+// reading that repeats the one of an earlier poll (a frequency, a setpoint,
+// a counter between increments) costs a lookup instead of widen32's
+// formatting and parsing (about 0.6 µs). Direct-mapped by the bits; the
+// result is the same either way.
+type widenCache [32]struct {
+	bits uint32
+	ok   bool
+	v    float64
+}
+
+// widen is widen32 through the cache; a nil cache is widen32.
+func (c *widenCache) widen(f float32) float64 {
+	if c == nil {
+		return widen32(f)
+	}
+	b := math.Float32bits(f)
+	e := &c[(b*2654435761)>>27]
+	if e.ok && e.bits == b {
+		return e.v
+	}
+	v := widen32(f)
+	e.bits, e.ok, e.v = b, true, v
+	return v
 }
 
 // widen32 returns the float64 closest to the shortest decimal that reads back

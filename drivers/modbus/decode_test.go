@@ -351,3 +351,21 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*float64(len(regs))/b.Elapsed().Seconds(), "registers/s")
 }
+
+// TestWidenCache: widening through the cache gives widen32's result for
+// new, repeated and colliding readings alike.
+func TestWidenCache(t *testing.T) {
+	var c widenCache
+	vals := []float32{230.1, 50, 0.95, -12.5, 1e-7, 3.4e38, float32(math.NaN()), float32(math.Inf(-1))}
+	for i := range 200 {
+		vals = append(vals, float32(i)*0.37)
+	}
+	for round := range 3 {
+		for _, f := range vals {
+			got, want := c.widen(f), widen32(f)
+			if math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("round %d: widen(%v) = %v, widen32 %v", round, f, got, want)
+			}
+		}
+	}
+}

@@ -40,6 +40,7 @@ type device struct {
 	samples []drivers.Sample // reused every poll; the sink must not keep it
 	health  []drivers.Sample
 	regs    []uint16
+	widen   widenCache // float32 readings of recent polls, widened
 	// raw, when set (commissioning), receives the registers of every point
 	// read, by point name; bit points get one register of 0 or 1.
 	raw map[string][]uint16
@@ -376,7 +377,7 @@ func (d *device) decodeRequest(r *Request, data []byte, t time.Time, res *pollRe
 			n := min(pp.Point.Type.Registers(pp.Point.Length), len(regs))
 			d.raw[pp.Point.Name] = append([]uint16(nil), regs[:n]...)
 		}
-		v, err := Decode(&pp.Point, regs)
+		v, err := decode(&pp.Point, regs, &d.widen)
 		d.appendValue(&pp.Point, v, err, t, res)
 	}
 	return nil
