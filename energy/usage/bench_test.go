@@ -15,6 +15,10 @@ import (
 // (2,880 a meter, 576,000 in all, written once before the timer), and
 // reports ms per query for hourly and daily slots with each backend
 // (influxql/1h, influxql/1d, flux/1h, flux/1d; issue 13's target is 2 s).
+// The readings are regular, so InfluxQL counts them a day at a time and
+// reads no day exactly (influxql.go); influxd's CPU per hourly query went
+// from about 8.9 s to 4.8 s with that, per daily query from 4.8 s to 2.8 s,
+// measured on a shared, loaded box.
 func BenchmarkConsumptionMonth(b *testing.B) {
 	inf := testenv.StartInfluxd(b)
 	sh, err := time.LoadLocation("Asia/Shanghai")

@@ -21,9 +21,10 @@ type InfluxQL interface {
 
 // The InfluxQL of one batch: the same aggregates as the Flux of flux.go,
 // with GROUP BY time(every, offset) for the windows, shaped for what 1.8's
-// InfluxQL does fast (aggregates and raw filters) and slow (every output row,
-// about 3 µs, and every transformation over every reading, about 1.5 µs).
-// The statements, in this order:
+// InfluxQL does fast (aggregates and raw filters, some 0.3 µs a reading) and
+// slow (every window of every device, about 10 µs, and every transformation
+// pass over the readings, about 3 µs a reading). The statements, in this
+// order:
 //
 //	first   the first reading of each device in the range, with its time
 //	count   count(v) per window, only where it differs from the batch's
@@ -41,16 +42,47 @@ type InfluxQL interface {
 // select a raw field next to a transformation, nor OR two times), one
 // statement each. A device's series are merged (GROUP BY "device"), as
 // Flux's group(columns: ["device"]) does.
+//
+// When the batch's poll interval divides a day and the base window, the
+// readings are counted a day at a time first (days: 24 h windows from the
+// start of the range, cheap), and the two costly statements run only where
+// a day is not as expected: count per window, and the elapsed pass for
+// gaps, over each run of such days and the day either side (where a gap
+// that ends or starts on a day boundary has its other reading). Drops are
+// still found over the whole range (drops: d < 0, one pass). This rests on
+// one premise: a day that holds exactly the readings its poll interval
+// expects has them spread at that interval, each base window its expected
+// count and no step longer than max_gap. A lost reading, a gap or a
+// reading too many makes its day irregular and it is then read exactly; a
+// day that loses readings and gains as many elsewhere in it would not be.
+// For a month of hourly slots this takes the cost from about 1.9 s to about
+// 1.0 s of influxd's time per 50 meters.
 
 // statement kinds, in the order influxQL writes them for a counter and for
-// a power meter.
+// a power meter, reading every window (exact) or counting days first.
 var (
 	counterStatements = []string{"first", "count", "last", "steps"}
 	powerStatements   = []string{"first", "count", "energy", "steps"}
+	counterByDays     = []string{"first", "days", "last", "drops"}
+	powerByDays       = []string{"first", "days", "energy"}
 )
 
-func (b batch) statements() []string {
-	if b.power {
+// day is the length of the windows byDays counts readings in first.
+const day = 24 * time.Hour
+
+// byDays reports whether the batch counts its readings a day at a time
+// first: its poll interval is known and divides a day and the base window.
+func (b batch) byDays(g *grid) bool {
+	return b.poll > 0 && day%b.poll == 0 && g.every%b.poll == 0
+}
+
+func (b batch) statements(g *grid) []string {
+	switch {
+	case b.byDays(g) && b.power:
+		return powerByDays
+	case b.byDays(g):
+		return counterByDays
+	case b.power:
 		return powerStatements
 	}
 	return counterStatements
@@ -76,8 +108,14 @@ func (b batch) influxQL(g *grid) string {
 	byTime := fmt.Sprintf(`GROUP BY time(%s, %s), "device"`, influxQLDuration(g.every), influxQLDuration(g.offset))
 	gapMS := b.maxGap.Milliseconds()
 	var q []string
-	for _, kind := range b.statements() {
+	for _, kind := range b.statements(g) {
 		switch kind {
+		case "days":
+			q = append(q, fmt.Sprintf(`SELECT count(%s) FROM %s WHERE %s GROUP BY time(24h, %s), "device" fill(0)`,
+				field, from, where, influxQLDuration(g.dayOffset())))
+		case "drops":
+			q = append(q, fmt.Sprintf(`SELECT d FROM (SELECT difference(%[1]s) AS d FROM %[2]s WHERE %[3]s GROUP BY "device") WHERE d < 0 GROUP BY "device"`,
+				field, from, where))
 		case "first":
 			q = append(q, fmt.Sprintf(`SELECT first(%s) FROM %s WHERE %s GROUP BY "device"`, field, from, where))
 		case "count":
@@ -111,34 +149,113 @@ func (b batch) afterQuery(steps []devStep) string {
 	return strings.Join(q, "; ")
 }
 
-// devStep is a step of one device, its reading after still unknown.
+// dayOffset aligns the days of byDays to the start of the range read.
+func (g *grid) dayOffset() time.Duration {
+	off := g.start().Add(-g.lookback()).UnixNano() % int64(day)
+	if off < 0 {
+		off += int64(day)
+	}
+	return time.Duration(off)
+}
+
+// dayRun is a device's run of irregular days, [from, to).
+type dayRun struct {
+	device   string
+	from, to time.Time
+}
+
+// irregular returns the runs of days whose count is not the one the poll
+// interval expects, per device in the order of the batch's meters; runs
+// closer than two days apart are one, so that the day either side of each
+// is read once.
+func (rs *qlRows) irregular(g *grid) []dayRun {
+	begin, stop := g.start().Add(-g.lookback()), g.stop()
+	var out []dayRun
+	for _, m := range rs.b.meters {
+		days := rs.days[m.Device]
+		if days == nil {
+			continue // no readings at all
+		}
+		var cur *dayRun
+		for t := begin; t.Before(stop); t = t.Add(day) {
+			end := t.Add(day)
+			if end.After(stop) {
+				end = stop
+			}
+			if n, ok := days[t.UnixNano()]; ok && n == int(end.Sub(t)/rs.b.poll) {
+				continue
+			}
+			if cur != nil && t.Sub(cur.to) <= 2*day {
+				cur.to = end
+				continue
+			}
+			out = append(out, dayRun{m.Device, t, end})
+			cur = &out[len(out)-1]
+		}
+	}
+	return out
+}
+
+// spanQuery is the statements that read a run of irregular days exactly:
+// the counts of its base windows that are not the expected one (unless the
+// base window is the day), then the steps longer than max_gap over the run
+// and the day either side.
+func (b batch) spanQuery(g *grid, sp dayRun) []string {
+	field, from := store.InfluxQLIdent(b.point), store.InfluxQLIdent(b.measurement)
+	dev := `"device" = ` + store.InfluxQLString(sp.device)
+	var q []string
+	if g.every < day {
+		within := fmt.Sprintf("time >= %d AND time < %d", sp.from.UnixNano(), sp.to.UnixNano())
+		q = append(q, fmt.Sprintf(`SELECT c FROM (SELECT count(%s) AS c FROM %s WHERE %s AND %s GROUP BY time(%s, %s) fill(0)) WHERE %s AND c <> %d`,
+			field, from, dev, within, influxQLDuration(g.every), influxQLDuration(g.offset), within, b.expected(g)))
+	}
+	lo, hi := sp.from.Add(-day), sp.to.Add(day)
+	if begin := g.start().Add(-g.lookback()); lo.Before(begin) {
+		lo = begin
+	}
+	if hi.After(g.stop()) {
+		hi = g.stop()
+	}
+	q = append(q, fmt.Sprintf(`SELECT d, e FROM (SELECT difference(%[1]s) AS d, elapsed(%[1]s, 1ms) AS e FROM %[2]s WHERE %[3]s AND time >= %[4]d AND time < %[5]d) WHERE e > %[6]d`,
+		field, from, dev, lo.UnixNano(), hi.UnixNano(), b.maxGap.Milliseconds()))
+	return q
+}
+
+// devStep is a step of one device, its reading after still unknown: a drop
+// of a counter, a gap, or both.
 type devStep struct {
-	device string
+	device    string
+	drop, gap bool
 	step
 }
 
 // qlRows is a batch's InfluxQL answer as it arrives, per device.
 type qlRows struct {
 	b        batch
+	kinds    []string
 	first    map[string]float64
 	counts   map[string]map[int64]int // device → window start (ns) → count
+	days     map[string]map[int64]int // device → day start (ns) → count
 	lasts    map[string][]windowAgg   // Sum holds the last reading
 	energies map[string][]windowAgg
 	steps    []devStep
 }
 
-func newQLRows(b batch) *qlRows {
-	return &qlRows{b: b, first: map[string]float64{}, counts: map[string]map[int64]int{},
-		lasts: map[string][]windowAgg{}, energies: map[string][]windowAgg{}}
+func newQLRows(b batch, g *grid) *qlRows {
+	return &qlRows{b: b, kinds: b.statements(g), first: map[string]float64{}, counts: map[string]map[int64]int{},
+		days: map[string]map[int64]int{}, lasts: map[string][]windowAgg{}, energies: map[string][]windowAgg{}}
 }
 
 // add adds the rows of one series of the batch's answer.
 func (rs *qlRows) add(s store.InfluxQLSeries) error {
-	kinds := rs.b.statements()
-	if s.Statement < 0 || s.Statement >= len(kinds) {
-		return fmt.Errorf("influxql answer for statement %d of %d", s.Statement, len(kinds))
+	if s.Statement < 0 || s.Statement >= len(rs.kinds) {
+		return fmt.Errorf("influxql answer for statement %d of %d", s.Statement, len(rs.kinds))
 	}
-	kind, dev := kinds[s.Statement], s.Tags["device"]
+	return rs.addAs(rs.kinds[s.Statement], s.Tags["device"], s)
+}
+
+// addAs adds the rows of one series of a statement of kind about dev.
+func (rs *qlRows) addAs(kind, dev string, s store.InfluxQLSeries) error {
 	col := map[string]int{}
 	for i, name := range s.Columns {
 		col[name] = i
@@ -164,22 +281,32 @@ func (rs *qlRows) add(s store.InfluxQLSeries) error {
 		switch kind {
 		case "first":
 			rs.first[dev] = v
-		case "count":
-			if rs.counts[dev] == nil {
-				rs.counts[dev] = map[int64]int{}
+		case "count", "days":
+			m := rs.counts
+			if kind == "days" {
+				m = rs.days
 			}
-			rs.counts[dev][ns] = int(v)
+			if m[dev] == nil {
+				m[dev] = map[int64]int{}
+			}
+			m[dev][ns] = int(v)
 		case "last":
 			rs.lasts[dev] = append(rs.lasts[dev], windowAgg{Start: t, Sum: v})
 		case "energy":
 			rs.energies[dev] = append(rs.energies[dev], windowAgg{Start: t, Sum: v})
-		case "steps":
+		case "drops":
+			rs.steps = append(rs.steps, devStep{device: dev, drop: true, step: step{Time: t, Delta: v}})
+		case "steps", "gaps":
 			d, ok1 := get(row, "d")
 			e, ok2 := get(row, "e")
 			if !ok2 || (!ok1 && !rs.b.power) {
 				return fmt.Errorf("steps row of %q at %v: values %v are not numbers", dev, t, row)
 			}
-			rs.steps = append(rs.steps, devStep{dev, step{Time: t, Delta: d, Elapsed: time.Duration(e) * time.Millisecond}})
+			el := time.Duration(e) * time.Millisecond
+			// Of a gaps statement (byDays) only the gap: its drop, if
+			// any, came with the drops.
+			drop := kind == "steps" && !rs.b.power && d < 0
+			rs.steps = append(rs.steps, devStep{device: dev, drop: drop, gap: el > rs.b.maxGap, step: step{Time: t, Delta: d, Elapsed: el}})
 		}
 	}
 	return nil
@@ -208,6 +335,9 @@ func (rs *qlRows) series(dev string, g *grid) series {
 		}
 	}
 	full, counts := rs.b.expected(g), rs.counts[dev]
+	if rs.b.byDays(g) && g.every == day {
+		counts = rs.days[dev] // the days are the base windows
+	}
 	for t := g.start().Add(-g.lookback()); t.Before(g.stop()); t = t.Add(g.every) {
 		n, ok := counts[t.UnixNano()]
 		if !ok {
@@ -222,13 +352,16 @@ func (rs *qlRows) series(dev string, g *grid) series {
 		if st.device != dev {
 			continue
 		}
-		if !rs.b.power && st.Delta < 0 {
+		if st.drop {
 			s.Drops = append(s.Drops, st.step)
 		}
-		if st.Elapsed > rs.b.maxGap {
+		if st.gap {
 			s.Gaps = append(s.Gaps, st.step)
 		}
 	}
+	// The drops and the gaps came in different statements: in time order.
+	slices.SortStableFunc(s.Drops, func(a, b step) int { return a.Time.Compare(b.Time) })
+	slices.SortStableFunc(s.Gaps, func(a, b step) int { return a.Time.Compare(b.Time) })
 	return s
 }
 
@@ -258,12 +391,18 @@ func nanos(row []any) (int64, bool) {
 	return v, err == nil
 }
 
-// queryInfluxQL runs the batch's statements and, when there are drops or
-// gaps, reads the readings after them; it returns each device's series.
+// queryInfluxQL runs the batch's statements, then (byDays) the exact
+// statements of its irregular days, and, when there are drops or gaps,
+// reads the readings after them; it returns each device's series.
 func (b batch) queryInfluxQL(ctx context.Context, ql InfluxQL, g *grid) (map[string]series, error) {
-	rs := newQLRows(b)
+	rs := newQLRows(b, g)
 	if err := ql.QueryInfluxQL(ctx, b.influxQL(g), rs.add); err != nil {
 		return nil, err
+	}
+	if b.byDays(g) {
+		if err := b.querySpans(ctx, ql, g, rs); err != nil {
+			return nil, err
+		}
 	}
 	for chunk := range slices.Chunk(rs.steps, maxAfter) {
 		found := make([]bool, len(chunk))
@@ -293,6 +432,36 @@ func (b batch) queryInfluxQL(ctx context.Context, ql InfluxQL, g *grid) (map[str
 	return out, nil
 }
 
+// querySpans reads the irregular days of the batch exactly, at most
+// maxAfter statements a request.
+func (b batch) querySpans(ctx context.Context, ql InfluxQL, g *grid, rs *qlRows) error {
+	type stmt struct{ kind, device string }
+	var stmts []stmt
+	var texts []string
+	for _, sp := range rs.irregular(g) {
+		q := b.spanQuery(g, sp)
+		if len(q) == 2 {
+			stmts = append(stmts, stmt{"count", sp.device})
+		}
+		stmts = append(stmts, stmt{"gaps", sp.device})
+		texts = append(texts, q...)
+	}
+	for i := 0; i < len(texts); i += maxAfter {
+		j := min(i+maxAfter, len(texts))
+		err := ql.QueryInfluxQL(ctx, strings.Join(texts[i:j], "; "), func(s store.InfluxQLSeries) error {
+			if s.Statement < 0 || i+s.Statement >= j {
+				return fmt.Errorf("influxql answer for statement %d of %d", s.Statement, j-i)
+			}
+			st := stmts[i+s.Statement]
+			return rs.addAs(st.kind, st.device, s)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // maxAfter bounds the statements of one request for the readings after
-// steps.
+// steps, and for the irregular days.
 const maxAfter = 500

@@ -61,6 +61,19 @@ func makeSynth(sh *time.Location) []*synth {
 	}
 	reset, roll, swap, gap := meter("m-reset", 0), meter("m-roll", 10000), meter("m-swap", 0), meter("m-gap", 0)
 	main := meter("m-main", 0)
+	// m-off and m-off2: readings stop and resume on the boundary of the
+	// days the InfluxQL engine counts first (23:00 for the hourly query,
+	// which reads from an hour before midnight; midnight for the daily
+	// one), so that the day holding the reading after the gap is full.
+	off, off2 := meter("m-off", 0), meter("m-off2", 0)
+	offs := []struct {
+		s        *synth
+		from, to time.Time
+		v        float64
+	}{
+		{off, time.Date(2025, 1, 30, 17, 0, 0, 0, sh), time.Date(2025, 1, 30, 23, 0, 0, 0, sh), 300},
+		{off2, time.Date(2025, 1, 31, 12, 0, 0, 0, sh), time.Date(2025, 2, 1, 0, 0, 0, 0, sh), 400},
+	}
 	reset.meter.Parent, swap.meter.Parent = "m-main", "m-main"
 	resetAt := time.Date(2025, 1, 31, 10, 0, 0, 0, sh)
 	swapAt := time.Date(2025, 2, 1, 3, 0, 0, 0, sh)
@@ -104,6 +117,18 @@ func makeSynth(sh *time.Location) []*synth {
 		default:
 			gap.add(t, vg, use)
 		}
+		for k := range offs {
+			o := &offs[k]
+			o.v += use
+			switch {
+			case t.After(o.from) && t.Before(o.to):
+			case t.Equal(o.to):
+				o.s.add(t, o.v, o.v-o.s.values[len(o.s.values)-1])
+				o.s.events[t] = Gap
+			default:
+				o.s.add(t, o.v, use)
+			}
+		}
 		// m-main: the two sub-meters and 1 kWh of its own per step.
 		vm += 1 + use + use*2
 		main.add(t, vm, 1+use+use*2)
@@ -116,7 +141,7 @@ func makeSynth(sh *time.Location) []*synth {
 			main.counts[i] = main.values[i] - main.values[i-1]
 		}
 	}
-	return []*synth{reset, roll, swap, gap, main}
+	return []*synth{reset, roll, swap, gap, main, off, off2}
 }
 
 func TestConsumptionInfluxd(t *testing.T) {
