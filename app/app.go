@@ -120,7 +120,10 @@ func run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return err
 	}
 	defer release()
-	a.tickets, err = tickets.Open(ctx, TicketsPath(cfg), cfg.Tickets, opts.Now)
+	// A PostgreSQL server that cannot be reached does not stop the daemon:
+	// the store opens in the background while transitions wait in the
+	// ticket queue (TicketStoreHealth says how it goes).
+	a.tickets, err = tickets.OpenWaiting(ctx, TicketsPath(cfg), cfg.Tickets, opts.Now, a.log.With("component", "tickets"))
 	if err != nil {
 		return fmt.Errorf("tickets: %w", err)
 	}

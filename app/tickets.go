@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +55,7 @@ type ticketRun struct {
 	disp     *tickets.Dispatcher
 	dispDone chan struct{}      // closed when disp.Run returned
 	cancel   context.CancelFunc // of the SLA checks and, on shutdown, deliveries
+	quit     chan struct{}      // closed by stop
 	wg       sync.WaitGroup
 }
 
@@ -64,10 +66,18 @@ func (r *ticketRun) start(a *app, notifiers map[string]tickets.Notifier, interva
 	r.disp, r.cancel = a.tickets.Dispatcher(notifiers, r.log), cancel
 	disp, done := r.disp, make(chan struct{})
 	r.dispDone = done
-	r.wg.Go(func() { a.runSLA(ctx, interval) })
+	quit := make(chan struct{})
+	r.quit = quit
+	r.wg.Go(func() {
+		if waitOpen(a.tickets, ctx.Done(), quit) {
+			a.runSLA(ctx, interval)
+		}
+	})
 	r.wg.Go(func() {
 		defer close(done)
-		disp.Run(ctx)
+		if waitOpen(a.tickets, ctx.Done(), quit) {
+			disp.Run(ctx)
+		}
 	})
 	if len(notifiers) > 0 {
 		r.log.Info("notifying receivers", "receivers", len(notifiers))
@@ -82,6 +92,7 @@ func (r *ticketRun) stop() {
 	if r.disp == nil {
 		return
 	}
+	close(r.quit) // a run still waiting for the database to open gives up
 	r.disp.Stop()
 	<-r.dispDone // the dispatcher returns once its deliveries in flight are recorded
 	r.cancel()
@@ -167,12 +178,14 @@ const (
 
 // ticketQueueMetrics count the ticket queue's trouble.
 type ticketQueueMetrics struct {
+	failing       *atomic.Bool // the last batch failed to apply
 	applyFailures prometheus.Counter
 	journalErrors prometheus.Counter
 }
 
 func newTicketQueueMetrics(a *app) ticketQueueMetrics {
 	m := ticketQueueMetrics{
+		failing: new(atomic.Bool),
 		applyFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "facilityd_ticket_apply_failures_total",
 			Help: "Attempts to record queued alert transitions on tickets that failed (each is retried)."}),
 		journalErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "facilityd_ticket_queue_journal_errors_total",
@@ -181,7 +194,15 @@ func newTicketQueueMetrics(a *app) ticketQueueMetrics {
 	if a.reg != nil {
 		a.reg.MustRegister(m.applyFailures, m.journalErrors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "facilityd_ticket_queue_pending", Help: "Alert transitions waiting to be recorded on tickets.",
-		}, func() float64 { return float64(a.journal.Len()) }))
+		}, func() float64 { return float64(a.journal.Len()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "facilityd_tickets_store_open",
+			Help: "1 once the ticket store reached its database; 0 while a PostgreSQL server is still being tried.",
+		}, func() float64 {
+			if a.tickets.State().Open {
+				return 1
+			}
+			return 0
+		}))
 	}
 	return m
 }
@@ -197,6 +218,15 @@ func (a *app) runTicketQueue(stop <-chan struct{}) {
 	defer cancel()
 	failures := 0
 	var again <-chan time.Time
+	// Until the store reaches its database (OpenWaiting) nothing is tried:
+	// the transitions wait in the journal, and the opener does the logging.
+	if !waitOpen(a.tickets, stop, nil) {
+		if a.journal.Len() > 0 {
+			a.log.Warn("stopping before the ticket database was reached: alert transitions left in the ticket queue for the next start",
+				"changes", a.journal.Len())
+		}
+		return
+	}
 	for {
 		cs := a.journal.Peek(maxTicketBatch)
 		if len(cs) == 0 || again != nil {
@@ -225,6 +255,7 @@ func (a *app) runTicketQueue(stop <-chan struct{}) {
 		}
 		if !a.applyTickets(ctx, cs) {
 			failures++
+			a.queueMetrics.failing.Store(true)
 			a.queueMetrics.applyFailures.Inc()
 			again = time.After(retry.Backoff(failures, ticketRetryMin, ticketRetryMax))
 			continue
@@ -233,6 +264,7 @@ func (a *app) runTicketQueue(stop <-chan struct{}) {
 			a.log.Info("ticket queue: tickets accept changes again", "after_failures", failures)
 		}
 		failures = 0
+		a.queueMetrics.failing.Store(false)
 		if err := a.journal.Done(len(cs)); err != nil {
 			a.log.Warn("ticket queue: done not recorded; the changes will be skipped by id when replayed", "err", err)
 		}
@@ -326,6 +358,9 @@ func (outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	if !c.st.State().Open {
+		return // not reached yet: facilityd_tickets_store_open says so
+	}
 	states, err := c.st.Outbox(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(outboxPending, err)
@@ -340,4 +375,39 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(outboxOldest, prometheus.GaugeValue, age, o.Receiver)
 		ch <- prometheus.MustNewConstMetric(outboxDropped, prometheus.GaugeValue, float64(o.Dropped), o.Receiver)
 	}
+}
+
+// waitOpen waits until st is open, and reports whether it is; false when
+// stop or done (either may be nil) closes first. A store opened by Open is
+// open at once.
+func waitOpen(st *tickets.Store, stop, done <-chan struct{}) bool {
+	select {
+	case <-st.Ready():
+		return true
+	case <-stop:
+		return false
+	case <-done:
+		return false
+	}
+}
+
+// ticketStoreHealth is the ticket side's part of /healthz: whether the
+// store reached its database, whether the queue's last batch failed, and
+// how many transitions wait. ok is false in either trouble.
+func (a *app) ticketStoreHealth() (h map[string]any, ok bool) {
+	st := a.tickets.State()
+	h = map[string]any{"database": a.tickets.Name(), "open": st.Open}
+	state := "ok"
+	switch {
+	case !st.Open:
+		state = "connecting"
+		h["attempts"], h["error"], h["since"] = st.Attempts, st.Error, st.Since
+	case a.queueMetrics.failing != nil && a.queueMetrics.failing.Load():
+		state = "retrying"
+	}
+	h["state"] = state
+	if a.journal != nil {
+		h["queue_pending"] = a.journal.Len()
+	}
+	return h, state == "ok"
 }

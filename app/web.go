@@ -143,9 +143,17 @@ func (a *app) Health() map[string]any {
 	if writer.State != "ok" {
 		status = "degraded"
 	}
-	return map[string]any{
+	h := map[string]any{
 		"status":   status,
 		"influxdb": writer,
 		"live":     a.live.Stats(),
 	}
+	if a.tickets != nil {
+		th, ok := a.ticketStoreHealth()
+		if !ok {
+			h["status"] = "degraded" // transitions wait in the ticket queue
+		}
+		h["tickets"] = th
+	}
+	return h
 }

@@ -27,6 +27,7 @@ const ticketsUsage = `facilityd tickets SUBCOMMAND -c FILE [options] [ID]
              [--category C] [--key K]         (a repair reported at the front desk)
   stats      [--from TIME] [--until TIME]     (MTTA and MTTR per category; default: the last 30 days)
   outbox                                      (notifications per receiver)
+  migrate    --from sqlite:PATH --to postgres://...  (move a site's tickets, history and outbox to PostgreSQL)
 
 Every subcommand takes --json; changes are recorded as --actor (default $USER, else the OS user).
 `

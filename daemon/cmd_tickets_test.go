@@ -103,3 +103,13 @@ func TestTicketsCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestTicketsUsageListsEverySubcommand: the usage text names every
+// subcommand the command dispatches, migrate included.
+func TestTicketsUsageListsEverySubcommand(t *testing.T) {
+	for _, sub := range []string{"list", "show", "assign", "comment", "follow-up", "create", "stats", "outbox", "migrate"} {
+		if !strings.Contains(ticketsUsage, "\n  "+sub+" ") {
+			t.Errorf("tickets usage does not list %q", sub)
+		}
+	}
+}

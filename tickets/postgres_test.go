@@ -2,7 +2,11 @@ package tickets
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -217,7 +221,7 @@ func TestPostgresOutageDuringStorm(t *testing.T) {
 	})
 	<-stopped
 	pg.Stop()
-	time.Sleep(2 * time.Second)
+	time.Sleep(outageFor(t))
 	pg.Start(t)
 	wg.Wait()
 	if failed == 0 {
@@ -233,6 +237,20 @@ func TestPostgresOutageDuringStorm(t *testing.T) {
 		}
 	}
 	t.Logf("%d failed attempts while PostgreSQL was down", failed)
+}
+
+// outageFor is how long the storm test keeps the server stopped: 2 s,
+// or FACILITYD_PG_OUTAGE (e.g. 1m, the minute, run by hand).
+func outageFor(t *testing.T) time.Duration {
+	v := os.Getenv("FACILITYD_PG_OUTAGE")
+	if v == "" {
+		return 2 * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		t.Fatalf("FACILITYD_PG_OUTAGE=%q: %v", v, err)
+	}
+	return d
 }
 
 // TestPostgresInspectionRecordsAppendOnly: on PostgreSQL the triggers
@@ -253,4 +271,92 @@ func TestPostgresInspectionRecordsAppendOnly(t *testing.T) {
 	if rs := history(t, s, InspectionFilter{}); len(rs) != 1 {
 		t.Fatalf("%d records, want the one", len(rs))
 	}
+}
+
+// TestPostgresOpenWaiting: with the server stopped, OpenWaiting returns a
+// store that is not open (its methods say so, State tells why, without the
+// password); once the server is back the store opens by itself, with its
+// schema, and serves. A store closed while waiting stops its opener.
+func TestPostgresOpenWaiting(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	url := pg.NewDatabase(t)
+	pwURL := strings.Replace(url, "postgres@", "postgres:hunter2@", 1) // trust auth ignores it
+	pg.Stop()
+	ctx := context.Background()
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	start := time.Now()
+	s, err := OpenWaiting(ctx, pwURL, Config{}, nil, log)
+	if err != nil {
+		t.Fatalf("OpenWaiting with the server down: %v", err)
+	}
+	defer s.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("OpenWaiting took %v with the server down", d)
+	}
+	if _, err := s.List(ctx, Filter{}); !errors.Is(err, ErrNotOpen) {
+		t.Errorf("List before the database is reached: %v, want ErrNotOpen", err)
+	}
+	st := s.State()
+	if st.Open || st.Attempts < 1 || st.Error == "" || strings.Contains(st.Error, "hunter2") {
+		t.Errorf("state while down: %+v", st)
+	}
+	select {
+	case <-s.Ready():
+		t.Fatal("ready while the server is down")
+	default:
+	}
+	pg.Start(t)
+	select {
+	case <-s.Ready():
+	case <-time.After(45 * time.Second):
+		t.Fatalf("not open 45 s after the server came back: %+v", s.State())
+	}
+	if _, err := s.Apply(ctx, []Change{{ID: "c1", Alert: alert("k1")}}); err != nil {
+		t.Fatal(err)
+	}
+	if ts := list(t, s, Filter{}); len(ts) != 1 {
+		t.Fatalf("%d tickets, want 1", len(ts))
+	}
+	if !s.State().Open {
+		t.Errorf("state once open: %+v", s.State())
+	}
+	if out := logs.String(); strings.Contains(out, "hunter2") || !strings.Contains(out, "ticket database reached") {
+		t.Errorf("log:\n%s", out)
+	}
+
+	// Closed while still waiting: Close returns, the opener stops.
+	pg.Stop()
+	s2, err := OpenWaiting(ctx, url, Config{}, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { s2.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close of a waiting store hangs")
+	}
+}
+
+// TestOpenWaitingRefusesBadURL: what trying again cannot mend is an error
+// at once, as from Open.
+func TestOpenWaitingRefusesBadURL(t *testing.T) {
+	_, err := OpenWaiting(context.Background(), "postgres://u:secret@localhost:notaport/db", Config{}, nil, slog.Default())
+	if err == nil || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("bad URL: %v, want an error without the password", err)
+	}
+}
+
+// syncWriter serialises writes of the opener's goroutine and the test's.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
 }

@@ -38,14 +38,45 @@ type Store struct {
 
 	advMu   sync.RWMutex
 	advance InspectionAdvancer // nil until the inspection plans are loaded
+
+	// setup is the pool that migrates and reads the instance: db itself
+	// on SQLite, a pool of its own on PostgreSQL, whose db refuses
+	// connections until ready is closed (see OpenWaiting).
+	setup   *sql.DB
+	ready   chan struct{}
+	opened  chan struct{} // closed when the opener of OpenWaiting returned
+	stopMu  sync.Mutex
+	stop    context.CancelFunc // of the opener; nil without one
+	stateMu sync.Mutex
+	state   OpenState
 }
 
 // Open opens or creates the ticket database and brings its schema up to
 // date. database is a SQLite file, or a postgres:// (postgresql://) URL
 // for a PostgreSQL database that the daemons of many sites share. now is
 // the clock for created/updated times and SLA deadlines; nil means
-// time.Now.
+// time.Now. A PostgreSQL server that cannot be reached is an error; the
+// daemon opens with OpenWaiting instead.
 func Open(ctx context.Context, database string, cfg Config, now func() time.Time) (*Store, error) {
+	s, err := newStore(database, cfg, now)
+	if err != nil {
+		return nil, err
+	}
+	err = s.connect(ctx)
+	if s.setup != s.db {
+		s.setup.Close()
+	}
+	if err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	close(s.ready)
+	return s, nil
+}
+
+// newStore builds the store of database and its connection pool, without
+// connecting: until ready is closed, a PostgreSQL pool refuses connections.
+func newStore(database string, cfg Config, now func() time.Time) (*Store, error) {
 	if database == "" {
 		return nil, fmt.Errorf("tickets: open: %w: empty database path", ErrInvalid)
 	}
@@ -56,34 +87,32 @@ func Open(ctx context.Context, database string, cfg Config, now func() time.Time
 		now = time.Now
 	}
 	s := &Store{path: database, name: database, cfg: cfg.withDefaults(), now: now, stmts: map[string]*sql.Stmt{},
-		wake: make(chan struct{})}
+		wake: make(chan struct{}), ready: make(chan struct{}), opened: make(chan struct{})}
+	close(s.opened) // no opener running; OpenWaiting replaces it
 	var err error
 	if isPostgresURL(database) {
 		s.dialect, s.name = dialectPostgres, redact.URL(database)
-		s.db, err = sql.Open("pgx", database)
-		if err == nil {
-			// A new connection is a new server process: keep a few. No
-			// cap on open connections, though: a writer that holds the
-			// write lock may need a second one to prepare a statement
-			// while the others wait for the lock on theirs.
-			s.db.SetMaxIdleConns(8)
-			s.db.SetConnMaxIdleTime(5 * time.Minute)
-		}
+		s.db, s.setup, err = openPostgres(database, s.ready)
 	} else {
 		s.db, err = openSQLite(database)
+		s.setup = s.db
 	}
 	if err != nil {
-		return nil, fmt.Errorf("tickets: open %s: %w", s.name, err)
-	}
-	if err := migrateWaiting(ctx, s.db, s.dialect, stamp(now())); err != nil {
-		s.db.Close()
 		return nil, fmt.Errorf("tickets: open %s: %w", s.name, redactErr(err, database))
 	}
-	if err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance'`).Scan(&s.instance); err != nil {
-		s.db.Close()
-		return nil, fmt.Errorf("tickets: open %s: read instance: %w", s.name, redactErr(err, database))
-	}
 	return s, nil
+}
+
+// connect brings the schema up to date and reads the instance name,
+// through the setup pool (the store's own refuses until ready).
+func (s *Store) connect(ctx context.Context) error {
+	if err := migrateWaiting(ctx, s.setup, s.dialect, stamp(s.now())); err != nil {
+		return fmt.Errorf("tickets: open %s: %w", s.name, redactErr(err, s.path))
+	}
+	if err := s.setup.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance'`).Scan(&s.instance); err != nil {
+		return fmt.Errorf("tickets: open %s: read instance: %w", s.name, redactErr(err, s.path))
+	}
+	return nil
 }
 
 // redactErr keeps the password of a database URL out of err, should a
@@ -158,8 +187,15 @@ func (s *Store) Name() string { return s.name }
 // Postgres reports whether the store is on PostgreSQL.
 func (s *Store) Postgres() bool { return s.dialect == dialectPostgres }
 
-// Close closes the database.
+// Close closes the database, after stopping the opener of OpenWaiting.
 func (s *Store) Close() error {
+	s.stopMu.Lock()
+	if s.stop != nil {
+		s.stop()
+	}
+	opened := s.opened
+	s.stopMu.Unlock()
+	<-opened
 	s.stmtMu.Lock()
 	for _, st := range s.stmts {
 		st.Close()
