@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -41,6 +42,10 @@ type driverSet struct {
 	ctx    context.Context // the run's
 	modbus *running
 	mqtt   *running
+	// noRules is set while the running generation has no rules and no
+	// inspection plans: then ingest does not copy every put for the rules,
+	// which would only walk it (about a tenth of the CPU of ingest alone).
+	noRules atomic.Bool
 }
 
 // mqttSpec is what the MQTT driver is built from.
@@ -65,6 +70,9 @@ func (a *app) ingest(ctx context.Context, samples []drivers.Sample) {
 	if m := a.mqttLinked(); m != nil {
 		m.events.ObserveSamples(samples)
 	}
+	if a.drivers.noRules.Load() {
+		return
+	}
 	select {
 	case a.rulesIn <- slices.Clone(samples):
 	default:
@@ -83,6 +91,7 @@ func (a *app) ingest(ctx context.Context, samples []drivers.Sample) {
 // they were only if nothing was stopped yet; the caller treats it as a
 // failed generation.
 func (a *app) startDrivers(cfg *config.Config) error {
+	a.drivers.noRules.Store(len(cfg.Rules) == 0 && len(cfg.Inspections) == 0)
 	var devs []modbus.Device
 	// Critical points (read by rules of severity critical) are never given
 	// up when a device refuses them: the poller reads them every poll, and
