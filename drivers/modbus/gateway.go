@@ -136,19 +136,22 @@ func (p *Poller) cycle(ctx context.Context, c conn, d *device, sink drivers.Sink
 	p.logPoll(d, prev, res, t)
 	p.setState(d, polled, res, t)
 
-	// One put per tick: the points, then the health, so that the sink (the
-	// rules among it) takes a poll as a whole, at half the calls.
+	// One put per tick: the points (if it answered), then the health, so
+	// that the sink (the rules among it) takes a poll as a whole, at half the
+	// calls.
 	up := polled && res.answered
-	d.health = d.appendHealth(d.health[:0], up, res.latency, t)
-	if !up {
-		p.put(ctx, sink, d.health)
-		return
+	points := (*d.buf)[:0]
+	if up {
+		points = d.samples
 	}
-	n := len(d.samples)
-	all := append(d.samples, d.health...)
-	d.samples = all[:n] // keeps the room for the next poll
+	all := d.appendHealth(points, up, res.latency, t)
+	d.samples = all[:len(points)]
+	*d.buf = all[:0] // keeps the room for the next poll
 	p.put(ctx, sink, all)
 }
+
+// healthSamples is how many health samples a tick has at most.
+const healthSamples = 5
 
 // appendHealth appends the health samples of a tick to dst.
 func (d *device) appendHealth(dst []drivers.Sample, up bool, latency time.Duration, t time.Time) []drivers.Sample {

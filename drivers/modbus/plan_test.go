@@ -174,7 +174,7 @@ func TestPlanErrors(t *testing.T) {
 }
 
 // TestDevicesSharePlan: devices of one profile and limits share one plan;
-// other limits get their own.
+// other limits get their own. Devices of one gateway share one buffer.
 func TestDevicesSharePlan(t *testing.T) {
 	prof := testProfile()
 	gap := 0
@@ -192,5 +192,9 @@ func TestDevicesSharePlan(t *testing.T) {
 	}
 	if &a[0] == &c[0] {
 		t.Error("a device of max_gap 0 shares the plan of the default max_gap")
+	}
+	// Polled one at a time, the devices of a gateway share their samples' room.
+	if p.byID["a"].buf != p.byID["c"].buf || p.byID["a"].buf == nil {
+		t.Error("devices of one gateway have samples buffers of their own")
 	}
 }

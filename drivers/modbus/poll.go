@@ -37,10 +37,13 @@ type device struct {
 	order    int          // its place among its gateway's devices, for ties in the schedule
 	state    *DeviceState // what States reports; guarded by Poller.mu
 
-	samples []drivers.Sample // reused every poll; the sink must not keep it
-	health  []drivers.Sample
-	regs    []uint16
-	widen   widenCache // float32 readings of recent polls, widened
+	samples []drivers.Sample // the last poll's; the sink must not keep it
+	// buf is the room samples take each poll: the gateway's, shared by its
+	// devices since they are polled one at a time (a device of its own
+	// outside a Poller). It keeps what it grew to.
+	buf   *[]drivers.Sample
+	regs  []uint16
+	widen widenCache // float32 readings of recent polls, widened
 	// raw, when set (commissioning), receives the registers of every point
 	// read, by point name; bit points get one register of 0 or 1.
 	raw map[string][]uint16
@@ -114,9 +117,11 @@ func newDeviceWith(dev Device, shared plans) (*device, error) {
 	if len(dev.Critical) > 0 {
 		d.unread = map[string]string{}
 	}
-	d.health = make([]drivers.Sample, 0, 5)
-	// room for the points and the health of a tick, put together
-	d.samples = make([]drivers.Sample, 0, d.npoints+1+cap(d.health))
+	if shared == nil { // New gives the devices of a gateway its room
+		// room for the points, the unreadable sample and the health of a tick
+		buf := make([]drivers.Sample, 0, d.npoints+1+healthSamples)
+		d.buf = &buf
+	}
 	d.regs = make([]uint16, 0, MaxRegisters)
 	return d, nil
 }
@@ -206,7 +211,7 @@ const (
 // ctx is done.
 func (d *device) poll(ctx context.Context, c conn, t time.Time) pollResult {
 	start := time.Now()
-	d.samples = d.samples[:0]
+	d.samples = (*d.buf)[:0]
 	var res pollResult
 	d.forgetIfDue(t)
 	c.SetUnit(d.Config.UnitID, d.Config.Timeout)

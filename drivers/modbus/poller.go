@@ -73,7 +73,8 @@ type Poller struct {
 type gateway struct {
 	cfg     Config // transport, address and line settings of its first device
 	devices []*device
-	writes  chan *writeReq // served between polls
+	writes  chan *writeReq   // served between polls
+	buf     []drivers.Sample // the samples of the device being polled (device.buf)
 }
 
 // New checks the devices and plans their requests; it does no I/O. It
@@ -116,6 +117,7 @@ func New(devices []Device, logger *slog.Logger) (*Poller, error) {
 			continue
 		}
 		g.devices = append(g.devices, d)
+		d.buf = &g.buf
 		d.state = &DeviceState{Status: drivers.StatusUnknown}
 		p.states[d.ID] = d.state
 	}
