@@ -373,6 +373,17 @@ func TestConsoleOnDemo(t *testing.T) {
 		c.do("close", chromedp.Click(".act-close"))
 		status("closed")
 		c.clean("ticket page")
+
+		// The queue searches in the store: all statuses, "leaking".
+		c.do("queue", chromedp.Navigate(demo.base+"#/tickets"))
+		c.wait("queue", `!!document.querySelector(".page-tickets .pager")`, 10*time.Second)
+		c.do("all statuses", chromedp.SetValue(`.filters select[name=status]`, ""))
+		eval[bool](c, `document.querySelector(".filters select[name=status]").dispatchEvent(new Event("change")), true`)
+		c.do("search", chromedp.SendKeys(`.filters input[name=q]`, "LEAKING\n"))
+		eval[bool](c, `document.querySelector(".filters input[name=q]").dispatchEvent(new Event("change")), true`)
+		c.wait("one found", `document.querySelectorAll(".page-tickets tbody tr").length === 1 && document.querySelector(".page-tickets tbody").textContent.includes("Leaking tap") && document.querySelector(".pager").textContent.includes("1 of 1")`, 10*time.Second)
+		eval[bool](c, `Object.assign(queue, { q: "", status: "open", page: 0 }), true`)
+		c.clean("queue search")
 	})
 
 	step(c, "people", func(t *testing.T) {
@@ -395,10 +406,12 @@ func TestConsoleOnDemo(t *testing.T) {
 		// history names them, not the demo's own token.
 		c.signIn(demo.second, secondName)
 		c.do("queue as operator", chromedp.Reload())
+		// The stream's hello redraws the page: type after it.
+		c.wait("live", `document.querySelector("#live").textContent.includes("live")`, 10*time.Second)
 		c.wait("report form", `!!document.querySelector("#report-form")`, 10*time.Second)
 		c.do("report", chromedp.SendKeys(`#report-form input[name=title]`, "Door closer of the pump room loose"),
 			chromedp.Click(`#report-form button[type=submit]`))
-		c.wait("ticket page", `location.hash.startsWith("#/ticket/") && location.hash !== `+jsString(ticketHash)+` && !!document.querySelector(".act-ack")`, 10*time.Second)
+		c.wait("ticket page", `location.hash.startsWith("#/ticket/") && location.hash !== `+jsString(ticketHash)+` && !!document.querySelector(".act-ack")`, 20*time.Second)
 		c.do("acknowledge", chromedp.SendKeys(`input.note`, "on my way"), chromedp.Click(".act-ack"))
 		c.wait("the history names who acknowledged",
 			`[...document.querySelectorAll(".page-ticket tr")].some(r => r.textContent.includes("on my way") && r.textContent.includes("`+secondName+`"))`, 10*time.Second)

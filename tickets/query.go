@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -65,53 +67,161 @@ func parseStamp(s string) (time.Time, error) {
 
 // List returns the tickets f selects, newest first.
 func (s *Store) List(ctx context.Context, f Filter) ([]Ticket, error) {
+	where, args, err := filterWhere(f)
+	if err != nil {
+		return nil, fmt.Errorf("tickets: list: %w", err)
+	}
+	q := selectTicket + where + " ORDER BY created_at DESC, id DESC"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	ts, err := listRows(ctx, s.db, s.dialect, q, args)
+	if err != nil {
+		return nil, fmt.Errorf("tickets: list: %w", err)
+	}
+	return ts, nil
+}
+
+// Query selects a page of the queue: Filter's conditions and a text
+// search, newest first, from Offset on, at most Limit tickets (all when
+// zero). The count of all that match comes with the page, read in the same
+// transaction.
+type Query struct {
+	Filter
+	// Search keeps the tickets whose title, description, key, device,
+	// location, category or assignee contains it, in any case; a number
+	// (12 or #12) also finds that ticket.
+	Search string
+	// Offset skips that many of the tickets that match.
+	Offset int
+}
+
+// Page is one page of a Query and how many tickets match in all.
+type Page struct {
+	Tickets []Ticket `json:"tickets"`
+	Total   int      `json:"total"`
+}
+
+// MaxSearch is the longest search text Query takes, in bytes.
+const MaxSearch = 200
+
+// searchColumns are what Query.Search looks in.
+var searchColumns = []string{"title", "description", "key", "device", "location", "category", "assignee"}
+
+// Query returns the page of tickets q selects and the count of all that
+// match it.
+func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
+	if q.Offset < 0 || q.Limit < 0 {
+		return Page{}, fmt.Errorf("tickets: query: %w: offset %d, limit %d: want 0 or more", ErrInvalid, q.Offset, q.Limit)
+	}
+	if len(q.Search) > MaxSearch {
+		return Page{}, fmt.Errorf("tickets: query: %w: search of %d bytes, at most %d", ErrInvalid, len(q.Search), MaxSearch)
+	}
+	where, args, err := filterWhere(q.Filter)
+	if err != nil {
+		return Page{}, fmt.Errorf("tickets: query: %w", err)
+	}
+	if text := strings.TrimSpace(q.Search); text != "" {
+		// LOWER on both sides: PostgreSQL's LIKE minds case, SQLite's
+		// does not (for ASCII); the wildcards of the text are escaped.
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(text)) + "%"
+		var or []string
+		for _, col := range searchColumns {
+			or = append(or, "LOWER("+col+") LIKE ? ESCAPE '\\'")
+			args = append(args, like)
+		}
+		if id, err := strconv.ParseInt(strings.TrimPrefix(text, "#"), 10, 64); err == nil && id > 0 {
+			or = append(or, "id = ?")
+			args = append(args, id)
+		}
+		cond := "(" + strings.Join(or, " OR ") + ")"
+		if where == "" {
+			where = " WHERE " + cond
+		} else {
+			where += " AND " + cond
+		}
+	}
+	tx, err := s.readTx(ctx)
+	if err != nil {
+		return Page{}, fmt.Errorf("tickets: query: %w", err)
+	}
+	defer tx.Rollback() // read-only: nothing to commit
+	var p Page
+	if err := tx.QueryRowContext(ctx, s.dialect.rebind("SELECT COUNT(*) FROM tickets"+where), args...).Scan(&p.Total); err != nil {
+		return Page{}, fmt.Errorf("tickets: query: count: %w", err)
+	}
+	sel := selectTicket + where + " ORDER BY created_at DESC, id DESC"
+	switch {
+	case q.Limit > 0:
+		sel += " LIMIT ?"
+		args = append(args, q.Limit)
+	case q.Offset > 0:
+		sel += " LIMIT ?" // both databases want a limit before an offset
+		args = append(args, math.MaxInt32)
+	}
+	if q.Offset > 0 {
+		sel += " OFFSET ?"
+		args = append(args, q.Offset)
+	}
+	if p.Tickets, err = listRows(ctx, tx, s.dialect, sel, args); err != nil {
+		return Page{}, fmt.Errorf("tickets: query: %w", err)
+	}
+	return p, nil
+}
+
+// filterWhere is the WHERE clause (with its leading space, or "") and
+// arguments of f's conditions.
+func filterWhere(f Filter) (string, []any, error) {
 	var where []string
 	var args []any
 	if len(f.Status) > 0 {
 		for _, st := range f.Status {
 			if !Status(st).Valid() {
-				return nil, fmt.Errorf("tickets: list: %w: status %q, want one of %s", ErrInvalid, st, statusNames())
+				return "", nil, fmt.Errorf("%w: status %q, want one of %s", ErrInvalid, st, statusNames())
 			}
 			args = append(args, st)
 		}
 		where = append(where, "status IN (?"+strings.Repeat(", ?", len(f.Status)-1)+")")
 	}
-	for col, v := range map[string]string{"device": f.Device, "category": f.Category, "priority": f.Priority,
-		"assignee": f.Assignee, "source": f.Source} {
-		if v != "" {
-			where = append(where, col+" = ?")
-			args = append(args, v)
+	// In a fixed order, so that the same filter is the same statement.
+	for _, c := range []struct{ col, v string }{{"device", f.Device}, {"category", f.Category}, {"priority", f.Priority},
+		{"assignee", f.Assignee}, {"source", f.Source}} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
 		}
 	}
 	if f.OpenOnly {
 		where = append(where, openStatuses)
 	}
-	q := selectTicket
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	if len(where) == 0 {
+		return "", args, nil
 	}
-	q += " ORDER BY created_at DESC, id DESC"
-	if f.Limit > 0 {
-		q += " LIMIT ?"
-		args = append(args, f.Limit)
-	}
-	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q), args...)
+	return " WHERE " + strings.Join(where, " AND "), args, nil
+}
+
+// querier is what *sql.DB and *sql.Tx have in common for reading rows.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// listRows reads the tickets of a selectTicket statement.
+func listRows(ctx context.Context, db querier, d dialect, q string, args []any) ([]Ticket, error) {
+	rows, err := db.QueryContext(ctx, d.rebind(q), args...)
 	if err != nil {
-		return nil, fmt.Errorf("tickets: list: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	ts := []Ticket{}
 	for rows.Next() {
 		t, err := scanTicket(rows)
 		if err != nil {
-			return nil, fmt.Errorf("tickets: list: %w", err)
+			return nil, err
 		}
 		ts = append(ts, t)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("tickets: list: %w", err)
-	}
-	return ts, nil
+	return ts, rows.Err()
 }
 
 // Get returns ticket id and its history, oldest event first.

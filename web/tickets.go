@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,6 +25,9 @@ type TicketService interface {
 // TicketReader reads tickets.
 type TicketReader interface {
 	List(ctx context.Context, f tickets.Filter) ([]tickets.Ticket, error)
+	// Query is the queue's page: filters, search and paging done by the
+	// database, with the count of all that match.
+	Query(ctx context.Context, q tickets.Query) (tickets.Page, error)
 	Get(ctx context.Context, id int64) (tickets.Ticket, []tickets.Event, error)
 	Stats(ctx context.Context, from, to time.Time) ([]tickets.CategoryStats, error)
 	Outbox(ctx context.Context) ([]tickets.OutboxState, error)
@@ -55,31 +59,50 @@ func (s *Server) ticketRoutes() {
 	s.mux.HandleFunc("POST /api/v1/tickets/{id}/{action}", s.require(RoleOperator, s.ticketAction))
 }
 
+// ticketList answers the tickets that match, newest first: filters status
+// (comma-separated), open, priority, assignee, category, device and source;
+// q searches the texts (and a number finds its ticket); limit and offset
+// page. The count of all that match is the X-Total-Count header, so that
+// the body stays the list it always was.
 func (s *Server) ticketList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := tickets.Filter{Device: q.Get("device"), Category: q.Get("category"), Priority: q.Get("priority"),
-		Assignee: q.Get("assignee"), Source: q.Get("source"), OpenOnly: q.Get("open") == "true"}
+	tq := tickets.Query{Filter: tickets.Filter{Device: q.Get("device"), Category: q.Get("category"), Priority: q.Get("priority"),
+		Assignee: q.Get("assignee"), Source: q.Get("source"), OpenOnly: q.Get("open") == "true"}, Search: q.Get("q")}
 	if st := q.Get("status"); st != "" {
-		f.Status = strings.Split(st, ",")
+		tq.Status = strings.Split(st, ",")
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 0 || n > 10000 {
-			writeError(w, http.StatusBadRequest, "limit: want an integer 0..10000, got "+strconv.Quote(l))
-			return
+	for _, p := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{{"limit", &tq.Limit, maxTicketPage}, {"offset", &tq.Offset, math.MaxInt32}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > p.max {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: want an integer 0..%d, got %s", p.name, p.max, strconv.Quote(v)))
+				return
+			}
+			*p.dst = n
 		}
-		f.Limit = n
 	}
-	ts, err := s.Tickets.List(r.Context(), f)
+	if len(tq.Search) > tickets.MaxSearch {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("q: at most %d bytes", tickets.MaxSearch))
+		return
+	}
+	page, err := s.Tickets.Query(r.Context(), tq)
 	if err != nil {
 		s.ticketError(w, err)
 		return
 	}
-	if ts == nil {
-		ts = []tickets.Ticket{}
+	if page.Tickets == nil {
+		page.Tickets = []tickets.Ticket{}
 	}
-	writeJSON(w, http.StatusOK, ts)
+	w.Header().Set("X-Total-Count", strconv.Itoa(page.Total))
+	writeJSON(w, http.StatusOK, page.Tickets)
 }
+
+// maxTicketPage is the largest limit of GET /api/v1/tickets.
+const maxTicketPage = 10000
 
 func (s *Server) ticket(w http.ResponseWriter, r *http.Request) {
 	id, ok := ticketID(w, r)

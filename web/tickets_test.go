@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -350,4 +351,46 @@ func containsValue(xs []any, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestTicketQueueAPI: GET /api/v1/tickets pages, searches and filters in
+// the store: limit and offset give the page, X-Total-Count all that match,
+// q searches the texts, and bad paging is refused naming the parameter.
+func TestTicketQueueAPI(t *testing.T) {
+	s, st := ticketServer(t)
+	ctx := context.Background()
+	for i := range 30 {
+		m := tickets.Manual{Title: fmt.Sprintf("Lamp %d out", i), Priority: "P3", Category: "lighting"}
+		if i == 12 {
+			m.Title, m.Description, m.Category = "Tap drips", "B1 toilets, the washer", "plumbing"
+		}
+		if _, _, err := st.Create(ctx, "ana", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := func(query string) ([]tickets.Ticket, string) {
+		t.Helper()
+		rec := get(s, "/api/v1/tickets?"+query, "")
+		var ts []tickets.Ticket
+		if err := json.Unmarshal(rec.Body.Bytes(), &ts); rec.Code != 200 || err != nil {
+			t.Fatalf("%s: %d %s", query, rec.Code, rec.Body.String())
+		}
+		return ts, rec.Header().Get("X-Total-Count")
+	}
+	ts, total := page("limit=25&offset=25")
+	if len(ts) != 5 || total != "30" || ts[0].Title != "Lamp 4 out" {
+		t.Errorf("second page: %d tickets, total %q, first %+v; want 5 of 30 from Lamp 4", len(ts), total, ts)
+	}
+	if ts, total := page("q=WASHER"); len(ts) != 1 || total != "1" || ts[0].Title != "Tap drips" {
+		t.Errorf("search: %d, total %s", len(ts), total)
+	}
+	if ts, total := page("category=lighting&q=lamp+2&limit=3"); len(ts) != 3 || total != "11" {
+		t.Errorf("filtered search: %d of %s, want 3 of 11 (Lamp 2, 20..29)", len(ts), total)
+	}
+	for _, q := range []string{"offset=-1", "offset=x", "limit=10001", "q=" + strings.Repeat("x", tickets.MaxSearch+1), "status=gone"} {
+		rec := get(s, "/api/v1/tickets?"+q, "")
+		if name, _, _ := strings.Cut(q, "="); rec.Code != 400 || !strings.Contains(rec.Body.String(), name) {
+			t.Errorf("%s: %d %s, want 400 naming %s", q, rec.Code, rec.Body.String(), name)
+		}
+	}
 }

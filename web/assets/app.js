@@ -81,6 +81,11 @@ function say(text, ok) {
 // a failure throws the server's error message, with the HTTP status as
 // e.status. A 401 asks for a token at the top right.
 async function api(method, path, body, withToken) {
+  return (await request(method, path, body, withToken)).data;
+}
+
+// request is api with the response's headers: {data, headers}.
+async function request(method, path, body, withToken) {
   const headers = { "Accept": "application/json" };
   const tok = withToken === undefined ? token() : withToken;
   if (tok) headers["Authorization"] = "Bearer " + tok;
@@ -98,7 +103,7 @@ async function api(method, path, body, withToken) {
     e.status = r.status;
     throw e;
   }
-  return data;
+  return { data, headers: r.headers };
 }
 
 // act runs a change, reports it, and redraws the page.

@@ -4,9 +4,6 @@
 "use strict";
 
 const PAGE_SIZE = 25;
-// queueLimit is how many tickets the queue reads per filter; search and
-// paging work on them.
-const QUEUE_LIMIT = 5000;
 
 // sla returns the kind and time of a ticket's next deadline, or null.
 function sla(tk) {
@@ -118,32 +115,30 @@ function queueFilters(onChange) {
     el("label", {}, t("tk.search"), text("q", t("tk.searchPh"), 18)));
 }
 
+// loadQueue reads one page of the queue: the server filters, searches and
+// pages, and says how many match in all (X-Total-Count).
 async function loadQueue() {
-  const p = new URLSearchParams({ limit: String(QUEUE_LIMIT) });
+  const p = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(queue.page * PAGE_SIZE) });
   if (queue.status === "open") p.set("open", "true");
   else if (queue.status.startsWith("=")) p.set("status", queue.status.slice(1));
-  for (const k of ["priority", "assignee", "category"]) if (queue[k]) p.set(k, queue[k]);
-  let list = await api("GET", "/api/v1/tickets?" + p) || [];
-  if (queue.q) {
-    const q = queue.q.toLowerCase();
-    list = list.filter(tk => [String(tk.id), tk.title, tk.description, tk.device, tk.location, tk.category, tk.assignee].some(s => s && s.toLowerCase().includes(q)));
-  }
-  return list;
+  for (const k of ["priority", "assignee", "category", "q"]) if (queue[k]) p.set(k, queue[k]);
+  const r = await request("GET", "/api/v1/tickets?" + p);
+  const total = +(r.headers.get("X-Total-Count") || (r.data || []).length);
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  if (queue.page > pages - 1) { queue.page = pages - 1; return loadQueue(); } // the queue shrank under us
+  return { list: r.data || [], total, pages };
 }
 
-function queueTable(list) {
-  const pages = Math.max(1, Math.ceil(list.length / PAGE_SIZE));
-  queue.page = Math.min(queue.page, pages - 1);
-  const shown = list.slice(queue.page * PAGE_SIZE, (queue.page + 1) * PAGE_SIZE);
-  const rows = shown.map(tk => [
+function queueTable({ list, total, pages }, reload) {
+  const rows = list.map(tk => [
     el("a", { href: "#/ticket/" + tk.id }, "#" + tk.id),
     { text: t("status." + tk.status), className: "st-" + tk.status }, { text: tk.priority, className: "prio-" + tk.priority },
     el("span", {}, el("a", { href: "#/ticket/" + tk.id }, tk.title), el("div", { className: "muted small" }, [tk.device, tk.location, tk.category].filter(Boolean).join(" · "))),
     { text: String(tk.occurrences), className: "num" }, countdown(tk), tk.assignee || "", fmtTime(tk.created_at)]);
   const pager = el("div", { className: "pager" },
-    el("button", { type: "button", disabled: queue.page === 0, className: "prev", onclick: () => { queue.page--; render(); } }, t("pg.prev")),
-    el("span", {}, t("pg.info", { page: queue.page + 1, pages, n: list.length })),
-    el("button", { type: "button", disabled: queue.page >= pages - 1, className: "next", onclick: () => { queue.page++; render(); } }, t("pg.next")));
+    el("button", { type: "button", disabled: queue.page === 0, className: "prev", onclick: () => { queue.page--; reload(); } }, t("pg.prev")),
+    el("span", {}, t("pg.info", { page: queue.page + 1, pages, n: total })),
+    el("button", { type: "button", disabled: queue.page >= pages - 1, className: "next", onclick: () => { queue.page++; reload(); } }, t("pg.next")));
   return el("div", {}, table(["#", t("tk.status"), t("tk.prio"), t("tk.title"), t("tk.occ"), t("tk.due"), t("tk.assignee"), t("tk.created")], rows), pager);
 }
 
@@ -168,7 +163,7 @@ function reportForm() {
 pages.tickets = {
   async draw(view) {
     const box = el("div", {});
-    const reload = async () => { box.replaceChildren(queueTable(await loadQueue())); tickCountdowns(); };
+    const reload = async () => { box.replaceChildren(queueTable(await loadQueue(), reload)); tickCountdowns(); };
     this.reload = reload;
     await reload();
     view.append(section(t("tk.queue"), "wide", queueFilters(reload), box));
