@@ -121,6 +121,7 @@ type accumulator struct {
 	nights   map[string]map[time.Time]float64 // meter → night → lowest hourly kWh 01–05
 	profile  map[time.Time]float64            // billed electricity per local hour
 	quality  map[string]*qualityAcc           // by meter id
+	tiers    map[tierKey]float64              // the month's quantity so far, for tiered prices
 }
 
 type qualityAcc struct {
@@ -132,7 +133,7 @@ type qualityAcc struct {
 func newAccumulator() *accumulator {
 	return &accumulator{idx: map[string]int{}, bands: map[string]map[BandName]*BandAmount{}, unpriced: map[usage.Category]bool{},
 		devices: map[string]bool{}, warned: map[string]bool{}, demand: map[string]int{}, nights: map[string]map[time.Time]float64{},
-		profile: map[time.Time]float64{}, quality: map[string]*qualityAcc{}}
+		profile: map[time.Time]float64{}, quality: map[string]*qualityAcc{}, tiers: map[tierKey]float64{}}
 }
 
 // add prices every quarter hour of every meter of one chunk of the period,
@@ -187,6 +188,9 @@ func (r *Report) add(rep *usage.Report, t *Tariffs, a *accumulator) {
 				continue
 			}
 			c := s.Amount * price
+			if sch := t.Schedule(u.Category, s.Start, r.Zone); len(sch.Tiers) > 0 {
+				c = a.tiered(r, sch, u, m.Billed, s.Start, s.Amount)
+			}
 			m.EnergyCost += c
 			day.Cost += c
 			b := bands[band]
@@ -210,6 +214,30 @@ func (r *Report) add(rep *usage.Report, t *Tariffs, a *accumulator) {
 		}
 		r.quality(u, hrs, a)
 	}
+}
+
+// tierKey is what a tiered price counts the month's quantity over.
+type tierKey struct {
+	key   string // the meter, or the category's account
+	month time.Time
+}
+
+// tiered is the cost of amount at the tiers of sch, after what the meter
+// (or its account) used earlier in the month within the report; a billed
+// meter's amount counts towards the next slots'.
+func (a *accumulator) tiered(r *Report, sch *Schedule, u usage.Usage, billed bool, at time.Time, amount float64) float64 {
+	l := r.local(at)
+	k := tierKey{key: u.Meter, month: time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, r.Zone)}
+	if sch.TierBasis == TierAccount {
+		k.key = "account:" + string(u.Category)
+		if !billed { // a sub-meter is inside the account's quantity already
+			before := a.tiers[k]
+			return sch.tierCost(before, amount, r.monthShare(k.month))
+		}
+	}
+	before := a.tiers[k]
+	a.tiers[k] = before + amount
+	return sch.tierCost(before, amount, r.monthShare(k.month))
 }
 
 // finish turns what the chunks added up to into the report's figures:

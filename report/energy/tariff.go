@@ -2,6 +2,7 @@ package energy
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,49 @@ type Schedule struct {
 	// DemandPerKW is the monthly charge per kW of the month's highest
 	// 15-minute demand, prorated by days like the fixed charge.
 	DemandPerKW float64 `yaml:"demand_per_kw"`
+	// Tiers are block prices by the calendar month's quantity (water and
+	// gas ladders, 阶梯价格): each tier's price holds up to its up_to, the
+	// last tier (without up_to) for the rest. A report covering part of a
+	// month prorates the limits by the share of the month's days it
+	// covers. Instead of price and bands.
+	Tiers []*Tier `yaml:"tiers"`
+	// TierBasis is what the month's quantity is counted over: meter (each
+	// billed meter on its own, the default) or account (the category's
+	// billed meters together; the account's cost is exact, its split
+	// between meters follows their order). A sub-meter is priced at the
+	// tier its meter or account stands at, without counting.
+	TierBasis string `yaml:"tier_basis"`
+}
+
+// The bases of tiered prices.
+const (
+	TierMeter   = "meter"
+	TierAccount = "account"
+)
+
+// Tier is one block of a tiered price.
+type Tier struct {
+	UpTo  *float64 `yaml:"up_to"`
+	Price float64  `yaml:"price"`
+}
+
+// tierCost is the cost of amount consumed after before in a month whose
+// tier limits are scaled by share: each part at the price of its tier.
+func (s *Schedule) tierCost(before, amount, share float64) float64 {
+	cost, lo := 0.0, 0.0
+	for _, tr := range s.Tiers {
+		hi := math.Inf(1)
+		if tr.UpTo != nil {
+			hi = *tr.UpTo * share
+		}
+		// the part of [before, before+amount] within [lo, hi]
+		a, b := max(before, lo), min(before+amount, hi)
+		if b > a {
+			cost += (b - a) * tr.Price
+		}
+		lo = hi
+	}
+	return cost
 }
 
 // Band is one time-of-use band: its hours and its price per unit.
@@ -361,6 +405,33 @@ func (t *Tariffs) Check(pos yamlstrict.Positions) []error {
 			if len(s.Bands) > 0 && s.Price != 0 {
 				at(s, "price", "%s: give either price (one price at every hour) or bands, not both", name)
 			}
+			if len(s.Tiers) > 0 {
+				if len(s.Bands) > 0 || s.Price != 0 {
+					at(s, "tiers", "%s: give tiers (block prices by the month's quantity) instead of price and bands, not with them", name)
+				}
+				prev := 0.0
+				for j, tr := range s.Tiers {
+					last := j == len(s.Tiers)-1
+					switch {
+					case tr.Price < 0:
+						at(tr, "price", "%s: tier %d: price cannot be negative", name, j+1)
+					case tr.UpTo == nil && !last:
+						at(tr, "price", "%s: tier %d: up_to is required but on the last tier (which holds the rest)", name, j+1)
+					case tr.UpTo != nil && last:
+						at(tr, "up_to", "%s: the last tier holds the rest: leave out its up_to (%g)", name, *tr.UpTo)
+					case tr.UpTo != nil && *tr.UpTo <= prev:
+						at(tr, "up_to", "%s: tier %d: up_to %g must be above the tier before (%g)", name, j+1, *tr.UpTo, prev)
+					}
+					if tr.UpTo != nil {
+						prev = *tr.UpTo
+					}
+				}
+			}
+			switch s.TierBasis {
+			case "", TierMeter, TierAccount:
+			default:
+				at(s, "tier_basis", "%s: tier_basis %q: write meter or account", name, s.TierBasis)
+			}
 			if s.DemandPerKW != 0 && c != usage.Electricity {
 				at(s, "demand_per_kw", "%s: a demand charge is for electricity only", name)
 			}
@@ -453,6 +524,11 @@ func (t *Tariffs) Price(c usage.Category, at time.Time, loc *time.Location) (Ban
 	s := t.Schedule(c, at, loc)
 	if s == nil {
 		return "", 0, false
+	}
+	if len(s.Tiers) > 0 {
+		// Without the month's quantity: the top tier's, the price of an
+		// excess (see Report.add for the tiers applied).
+		return AllHours, s.Tiers[len(s.Tiers)-1].Price, true
 	}
 	if len(s.Bands) == 0 {
 		return AllHours, s.Price, true
