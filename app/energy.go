@@ -435,6 +435,52 @@ func (r *energyRunner) check(ctx context.Context) {
 		r.a.ingest(ctx, samples)
 	}
 	r.noteExcess(ctx, excess)
+	r.reconcileTickets(ctx, excess, now)
+}
+
+// reconcileTickets records the resolution on each open energy ticket whose
+// alert is still firing there but whose anomaly this check found gone. A
+// restart that lost the alert (a power cut, a stale state file) leaves the
+// engine no alert to resolve, so without this the ticket stayed open until
+// the same anomaly came and went again. It runs after every check, the
+// first at start, and, as the rule tickets' reconcile, only when the
+// ticket queue is empty (it waits up to 30 s for that). A firing energy alert without a ticket is the
+// rule tickets' reconcile's (reconcile.go): its alert is in the engine.
+func (r *energyRunner) reconcileTickets(ctx context.Context, ex map[string]energyExcess, now time.Time) {
+	a := r.a
+	if a.tickets == nil {
+		return
+	}
+	// At start the queue often still holds the restored alerts'
+	// transitions: wait a little for it, rather than an hour.
+	for wait := 0; a.journal != nil && a.journal.Len() > 0; wait++ {
+		if wait == 120 {
+			a.log.Warn("energy: tickets not compared with the check: the ticket queue is busy; trying again at the next")
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	open, err := a.tickets.OpenKeys(qctx, tickets.SourceEnergy)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("energy: tickets not compared with the check; trying again at the next", "err", err)
+		}
+		return
+	}
+	var changes []tickets.Change
+	for key, alertFiring := range open {
+		if e, checked := ex[key]; checked && alertFiring && !e.active {
+			a.log.Warn("energy: ticket of an anomaly that is over: recording the resolution", "key", key)
+			changes = append(changes, tickets.Change{Alert: tickets.Alert{Key: key, At: now}, Resolved: true})
+		}
+	}
+	a.queueTickets(ctx, changes)
 }
 
 // energyExcess is an energy rule's outcome on a meter, for its ticket.

@@ -30,6 +30,10 @@ func (al *alerter) reconcile(ctx context.Context, now time.Time) {
 	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	open, err := a.tickets.OpenKeys(qctx, tickets.SourceRule)
+	var energy map[string]bool
+	if err == nil {
+		energy, err = a.tickets.OpenKeys(qctx, tickets.SourceEnergy)
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.Warn("alerts not compared with tickets; trying again later", "err", err)
@@ -43,12 +47,17 @@ func (al *alerter) reconcile(ctx context.Context, now time.Time) {
 			continue
 		}
 		firing[al.Fingerprint] = true
-		if _, has := open[al.Fingerprint]; has || al.Ticket == nil || al.Suppressed() {
+		_, has := open[al.Fingerprint]
+		_, hasEnergy := energy[al.Fingerprint]
+		if has || hasEnergy || al.Ticket == nil || al.Suppressed() {
 			continue
 		}
 		a.log.Warn("firing alert without an open ticket: opening one", "rule", al.Rule, "subject", al.Subject())
 		changes = append(changes, tickets.Change{Alert: ticketFor(al, now), StillFiring: true})
 	}
+	// Energy tickets are resolved by the energy check, which knows whether
+	// the anomaly is over (energyRunner.reconcileTickets): right after a
+	// start their alerts do not fire yet.
 	for key, alertFiring := range open {
 		if alertFiring && !firing[key] && al.engine.Has(key) {
 			a.log.Warn("ticket of an alert that no longer fires: recording the resolution", "key", key)
