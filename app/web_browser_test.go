@@ -264,6 +264,12 @@ func (c *console) clean(page string) {
 	c.t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// GET /api/v1/reports answers 404 until reports are configured (and
+	// before the reports API is wired): the energy page says "no reports
+	// yet", the browser logs the 404.
+	c.problems = slices.DeleteFunc(c.problems, func(p string) bool {
+		return strings.Contains(p, "status of 404") && strings.HasSuffix(p, "/api/v1/reports")
+	})
 	if len(c.problems) > 0 {
 		c.t.Errorf("%s: console: %s", page, strings.Join(c.problems, "\n  "))
 		c.problems = nil
@@ -292,6 +298,7 @@ var demoPages = []struct{ name, hash, ready string }{
 	{"alerts", "#/alerts", `!!document.querySelector(".page-alerts")`},
 	{"tickets", "#/tickets", `!!document.querySelector(".page-tickets .pager")`},
 	{"inspections", "#/inspections", `!!document.querySelector(".page-inspections")`},
+	{"energy", "#/energy", `document.querySelectorAll(".page-energy section").length === 4`},
 }
 
 // TestConsoleOnDemo drives the console in headless Chromium against the
