@@ -42,7 +42,7 @@ function baselineTable(list) {
   return table([t("en.meter"), t("en.category"), t("en.model"), t("en.fitted"), t("en.fit"), t("en.cvrmse")], (list || []).map(b => {
     const m = b.model || {};
     return [b.meter, t("cat." + b.category, {}, b.category), m.model || b.kind,
-      b.fitted_at ? fmtTime(b.fitted_at) : { text: b.error || t("en.notFitted"), className: "muted" },
+      b.error || !b.fitted_at ? { text: b.error || t("en.notFitted"), className: "muted small" } : fmtTime(b.fitted_at),
       b.model ? { text: b.fit_for_alarms ? t("en.fitYes") : t("en.fitNo"), title: (b.reasons || []).join("; ") } : "",
       typeof m.cvrmse === "number" ? { text: (m.cvrmse * 100).toFixed(1) + " %", className: "num" } : ""];
   }));
@@ -78,7 +78,7 @@ pages.energy = {
     view.append(
       section(t("en.usage"), "wide", problem(month) || usageTable(today.error ? null : today, month)),
       section(t("en.anomalies"), "wide", problem(anomalies) || anomalyTable(anomalies.anomalies, byDevice)),
-      section(t("en.baselines"), "", problem(baselines) || baselineTable(baselines.baselines)),
+      section(t("en.baselines"), "wide", problem(baselines) || baselineTable(baselines.baselines)),
       section(t("en.reports"), "", reports && reports.error ? el("p", { className: "muted" }, t("en.noReports")) : reportTable(reports.reports)));
   },
 };
