@@ -416,8 +416,14 @@ func TestConsoleOnDemo(t *testing.T) {
 		// The stream's hello redraws the page: type after it.
 		c.wait("live", `document.querySelector("#live").textContent.includes("live")`, 10*time.Second)
 		c.wait("report form", `!!document.querySelector("#report-form")`, 10*time.Second)
-		c.do("report", chromedp.SendKeys(`#report-form input[name=title]`, "Door closer of the pump room loose"),
-			chromedp.Click(`#report-form button[type=submit]`))
+		// A redraw may replace the form while it is filled in: fill it
+		// until it holds the title, then send it.
+		for try := 0; try < 5 && !eval[bool](c, `(document.querySelector("#report-form input[name=title]")||{}).value === "Door closer of the pump room loose"`); try++ {
+			eval[bool](c, `!!document.querySelector("#report-form input[name=title]") && (document.querySelector("#report-form input[name=title]").value = "", true)`)
+			c.do("report", chromedp.SendKeys(`#report-form input[name=title]`, "Door closer of the pump room loose"))
+			time.Sleep(300 * time.Millisecond)
+		}
+		c.do("send", chromedp.Click(`#report-form button[type=submit]`))
 		c.wait("ticket page", `location.hash.startsWith("#/ticket/") && location.hash !== `+jsString(ticketHash)+` && !!document.querySelector(".act-ack")`, 20*time.Second)
 		c.do("acknowledge", chromedp.SendKeys(`input.note`, "on my way"), chromedp.Click(".act-ack"))
 		c.wait("the history names who acknowledged",
