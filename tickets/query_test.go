@@ -123,7 +123,10 @@ func FuzzQuerySearch(f *testing.F) {
 	s, _ := openTemp(f, Config{}, newClock())
 	f.Fuzz(func(t *testing.T, text string) {
 		text = strings.TrimSpace(strings.ToValidUTF8(text, ""))
-		if text == "" || len(text) > MaxSearch || strings.ContainsRune(text, 0) || strings.ToLower(text) != strings.ToLower(strings.ToUpper(strings.ToLower(text))) {
+		// Skip text whose case does not round-trip (the databases fold case
+		// their own way for such runes).
+		low := strings.ToLower(text)
+		if text == "" || len(text) > MaxSearch || strings.ContainsRune(text, 0) || low != strings.ToLower(strings.ToUpper(low)) {
 			return
 		}
 		tk, _, err := s.Create(ctx, "fuzz", Manual{Title: text, Priority: "P3"})
