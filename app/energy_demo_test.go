@@ -2,14 +2,10 @@ package app_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/facilityd/facilityd/config"
-	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/web"
 )
 
@@ -20,21 +16,8 @@ func TestEnergyDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs influxd")
 	}
-	influx := testenv.StartInfluxd(t)
 	dir := t.TempDir()
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	for k, v := range map[string]string{
-		"FACILITYD_INFLUXDB_URL": influx.URL, "FACILITYD_INFLUXDB_BUCKET": influx.Bucket, "FACILITYD_STATE_DIR": filepath.Join(dir, "state"),
-		"FACILITYD_HTTP_ADDR": httpAddr, "FACILITYD_API_TOKEN_FILE": filepath.Join(dir, "token"),
-		"FACILITYD_MQTT_ADDR":   fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
-		"FACILITYD_MODBUS_ADDR": fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
-	} {
-		t.Setenv(k, v)
-	}
-	cfg, err := config.Load("../configs/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, httpAddr := loadDemoConfig(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	now := time.Now()

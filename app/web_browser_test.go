@@ -48,21 +48,8 @@ const (
 
 func startDemoBuilding(t *testing.T, ctx context.Context) *demoBuilding {
 	t.Helper()
-	influx := testenv.StartInfluxd(t)
 	dir := t.TempDir()
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	for k, v := range map[string]string{
-		"FACILITYD_INFLUXDB_URL": influx.URL, "FACILITYD_INFLUXDB_BUCKET": influx.Bucket, "FACILITYD_STATE_DIR": filepath.Join(dir, "state"),
-		"FACILITYD_HTTP_ADDR": httpAddr, "FACILITYD_API_TOKEN_FILE": filepath.Join(dir, "api-token"),
-		"FACILITYD_MQTT_ADDR":   fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
-		"FACILITYD_MODBUS_ADDR": fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
-	} {
-		t.Setenv(k, v)
-	}
-	cfg, err := config.Load("../configs/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, httpAddr := loadDemoConfig(t, dir)
 	b := &demoBuilding{base: "http://" + httpAddr + "/", cfg: cfg, viewer: "viewer-secret-0123456789", second: "second-secret-0123456789"}
 	for name, tok := range map[string]string{viewerName: b.viewer, secondName: b.second} {
 		file := filepath.Join(dir, name+".token")
