@@ -204,27 +204,29 @@ func (e *Engine) run(ctx context.Context, g *grid, meters []*Meter) (map[string]
 	return out, errors.Join(errs...)
 }
 
-// makeBatches groups meters that one query can read: same measurement,
-// point, kind, max gap and poll interval (InfluxQL's count leaves out the
-// windows of the expected count), each device once, at most size.
+// makeBatches groups meters that one query can read: same site,
+// measurement, point, kind, max gap and poll interval (InfluxQL's count
+// leaves out the windows of the expected count), each device once, at most
+// size. A meter with a site reads only its site's series: on a bucket that
+// many sites share, each site has its own meter-1.
 func makeBatches(meters []*Meter, size int) []batch {
 	type key struct {
-		measurement, point string
-		power              bool
-		maxGap, poll       time.Duration
+		site, measurement, point string
+		power                    bool
+		maxGap, poll             time.Duration
 	}
 	sorted := slices.Clone(meters)
 	slices.SortStableFunc(sorted, func(a, b *Meter) int {
-		return cmp.Or(cmp.Compare(a.Measurement, b.Measurement), cmp.Compare(a.Point(), b.Point()),
+		return cmp.Or(cmp.Compare(a.Site, b.Site), cmp.Compare(a.Measurement, b.Measurement), cmp.Compare(a.Point(), b.Point()),
 			cmp.Compare(a.Power, b.Power), cmp.Compare(a.maxGap(), b.maxGap()), cmp.Compare(a.PollInterval, b.PollInterval))
 	})
 	var out []batch
 	var cur key
 	devices := map[string]bool{}
 	for _, m := range sorted {
-		k := key{m.Measurement, m.Point(), m.Power != "", m.maxGap(), max(m.PollInterval, 0)}
+		k := key{m.Site, m.Measurement, m.Point(), m.Power != "", m.maxGap(), max(m.PollInterval, 0)}
 		if len(out) == 0 || k != cur || devices[m.Device] || len(out[len(out)-1].meters) == size {
-			out = append(out, batch{measurement: k.measurement, point: k.point, power: k.power, maxGap: k.maxGap, poll: k.poll})
+			out = append(out, batch{site: k.site, measurement: k.measurement, point: k.point, power: k.power, maxGap: k.maxGap, poll: k.poll})
 			cur, devices = k, map[string]bool{}
 		}
 		devices[m.Device] = true

@@ -39,7 +39,29 @@ type batch struct {
 	power              bool
 	maxGap             time.Duration
 	poll               time.Duration // of every meter, or 0 (unknown or mixed)
-	meters             []*Meter
+	// site is the site tag every meter of the batch reads, or "" for a
+	// batch of meters without a site: a bucket that many sites share holds
+	// a device id once per site.
+	site   string
+	meters []*Meter
+}
+
+// fluxSite is the Flux condition on the batch's site tag, and " and ", or
+// "" without a site.
+func (b batch) fluxSite() string {
+	if b.site == "" {
+		return ""
+	}
+	return "r.site == " + store.FluxString(b.site) + " and "
+}
+
+// influxQLSite is the InfluxQL condition on the batch's site tag, and
+// " AND ", or "" without a site.
+func (b batch) influxQLSite() string {
+	if b.site == "" {
+		return ""
+	}
+	return `"site" = ` + store.InfluxQLString(b.site) + " AND "
 }
 
 func (b batch) query(bucket string, g *grid) string {
@@ -51,14 +73,14 @@ func (b batch) query(bucket string, g *grid) string {
 	var q strings.Builder
 	fmt.Fprintf(&q, `data = from(bucket: %s)
   |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => r._measurement == %s and r._field == %s and (%s))
+  |> filter(fn: (r) => r._measurement == %s and r._field == %s and %s(%s))
   |> group(columns: ["device"])
   |> sort(columns: ["_time"])
 data |> %s |> count() |> keep(columns: ["_start", "device", "_value"]) |> yield(name: "count")
 all = data |> duplicate(column: "_value", as: "v") |> difference(nonNegative: false, keepFirst: true)
 steps = all |> filter(fn: (r) => exists r._value)
 `, store.FluxString(bucket), store.FluxTime(g.start().Add(-g.lookback())), store.FluxTime(g.stop()),
-		store.FluxString(b.measurement), store.FluxString(b.point), strings.Join(devices, " or "), win)
+		store.FluxString(b.measurement), store.FluxString(b.point), b.fluxSite(), strings.Join(devices, " or "), win)
 	gapMS := b.maxGap.Milliseconds()
 	if b.power {
 		fmt.Fprintf(&q, `timed = all |> elapsed(unit: 1ms)

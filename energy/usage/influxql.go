@@ -103,7 +103,7 @@ func (b batch) influxQL(g *grid) string {
 		devices[i] = `"device" = ` + store.InfluxQLString(m.Device)
 	}
 	span := fmt.Sprintf("time >= %d AND time < %d", g.start().Add(-g.lookback()).UnixNano(), g.stop().UnixNano())
-	where := "(" + strings.Join(devices, " OR ") + ") AND " + span
+	where := b.influxQLSite() + "(" + strings.Join(devices, " OR ") + ") AND " + span
 	field, from := store.InfluxQLIdent(b.point), store.InfluxQLIdent(b.measurement)
 	byTime := fmt.Sprintf(`GROUP BY time(%s, %s), "device"`, influxQLDuration(g.every), influxQLDuration(g.offset))
 	gapMS := b.maxGap.Milliseconds()
@@ -144,7 +144,7 @@ func (b batch) afterQuery(steps []devStep) string {
 	field, from := store.InfluxQLIdent(b.point), store.InfluxQLIdent(b.measurement)
 	q := make([]string, len(steps))
 	for i, s := range steps {
-		q[i] = fmt.Sprintf(`SELECT last(%s) FROM %s WHERE "device" = %s AND time = %d`, field, from, store.InfluxQLString(s.device), s.Time.UnixNano())
+		q[i] = fmt.Sprintf(`SELECT last(%s) FROM %s WHERE %s"device" = %s AND time = %d`, field, from, b.influxQLSite(), store.InfluxQLString(s.device), s.Time.UnixNano())
 	}
 	return strings.Join(q, "; ")
 }
@@ -202,7 +202,7 @@ func (rs *qlRows) irregular(g *grid) []dayRun {
 // and the day either side.
 func (b batch) spanQuery(g *grid, sp dayRun) []string {
 	field, from := store.InfluxQLIdent(b.point), store.InfluxQLIdent(b.measurement)
-	dev := `"device" = ` + store.InfluxQLString(sp.device)
+	dev := b.influxQLSite() + `"device" = ` + store.InfluxQLString(sp.device)
 	var q []string
 	if g.every < day {
 		within := fmt.Sprintf("time >= %d AND time < %d", sp.from.UnixNano(), sp.to.UnixNano())
