@@ -204,8 +204,7 @@ func (r *reportRunner) fileURL(cfg *config.Config, file string) string {
 	return base + "/api/v1/reports/files/" + file
 }
 
-// make builds the energy report of p once and archives it in each format
-// (a period not over yet is not archived: archive false).
+// make builds the energy report of p once and archives it in each format.
 func (r *reportRunner) make(ctx context.Context, cfg *config.Config, name string, p energyreport.Period, lang, building, category string,
 	formats []string, now time.Time) ([]archive.Entry, error) {
 	rep, data, err := r.build(ctx, cfg, p, lang, building, category, formats, now)
@@ -292,7 +291,8 @@ func (r *reportRunner) ReportFile(_ context.Context, file string) (web.ReportInf
 
 // EnergyReport implements web.ReportService: the newest archived report of
 // the period, whichever schedule made it, else one made now, archived as
-// on-demand when its period is over.
+// on-demand when its period is over. A period not over yet is made afresh
+// at each request and never archived (see partialInfo).
 func (r *reportRunner) EnergyReport(ctx context.Context, q web.EnergyReportQuery) (web.ReportInfo, []byte, error) {
 	cfg := r.a.current()
 	bad := func(err error) (web.ReportInfo, []byte, error) {
@@ -329,14 +329,11 @@ func (r *reportRunner) EnergyReport(ctx context.Context, q web.EnergyReportQuery
 		}
 	}
 	if now.Before(p.To) {
-		// Not over: made afresh each time, never archived.
 		rep, data, err := r.build(ctx, cfg, p, q.Lang, q.Building, q.Category, []string{q.Format}, now)
 		if err != nil {
 			return web.ReportInfo{}, nil, err
 		}
-		e := archive.Entry{Name: "on-demand", Kind: "energy", Period: p.Name, From: p.From, To: p.To, Format: q.Format, Lang: q.Lang,
-			Partial: rep.Partial, GeneratedAt: now, Size: int64(len(data[q.Format])), File: "energy-" + p.Name + "-partial." + q.Format}
-		return r.info(e), data[q.Format], nil
+		return r.partialInfo(rep, q, now, len(data[q.Format])), data[q.Format], nil
 	}
 	made, err := r.make(ctx, cfg, "on-demand", p, q.Lang, q.Building, q.Category, []string{q.Format}, now)
 	if err != nil {
@@ -348,4 +345,19 @@ func (r *reportRunner) EnergyReport(ctx context.Context, q web.EnergyReportQuery
 	}
 	data, err := os.ReadFile(path)
 	return r.info(made[0]), data, err
+}
+
+// partialInfo describes the report of a period not over yet, which is
+// served as it is made and never archived: it changes every quarter hour,
+// and the archive, which never overwrites, would keep a stale copy per
+// request. So it has no URL, and its file name, for the download only, is
+// no archive name: it says partial and the local time its data runs to
+// (on-demand-energy-2026-12-en-partial-to-20261203T1745.html).
+func (r *reportRunner) partialInfo(rep *energyreport.Report, q web.EnergyReportQuery, now time.Time, size int) web.ReportInfo {
+	e := archive.Entry{Name: "on-demand", Kind: "energy", Period: rep.Period.Name, From: rep.Period.From, To: rep.Period.To,
+		Format: q.Format, Lang: q.Lang, Building: q.Building, Category: q.Category, Partial: true, GeneratedAt: now, Size: int64(size)}
+	e.File = archive.BaseName(e) + "-partial-to-" + rep.End.In(rep.Zone).Format("20060102T1504") + "." + q.Format
+	info := r.info(e)
+	info.URL = ""
+	return info
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -26,7 +28,8 @@ import (
 // receiver gets its links through the outbox; GET /api/v1/reports lists the
 // archive in its documented shape, the links serve the files, and
 // /api/v1/reports/energy makes a past month's report on demand once, then
-// serves the archived one.
+// serves the archived one under its archive name; the month not over yet is
+// served under a name that says partial, and never archived.
 func TestScheduledReports(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs influxd")
@@ -158,8 +161,45 @@ reports:
 	if n := len(list()); n != 3 {
 		t.Fatalf("archive holds %d files after the second request, want 3", n)
 	}
+	// The download's name is the archive's: the API serves it.
+	if name := downloadName(t, url); string(getBody(t, "http://"+httpAddr+"/api/v1/reports/files/"+name, http.StatusOK)) != string(first) {
+		t.Errorf("the on-demand report's file name %s does not serve it", name)
+	}
+
 	getBody(t, "http://"+httpAddr+"/api/v1/reports/energy?period="+month+"&format=docx", http.StatusBadRequest)
 	getBody(t, "http://"+httpAddr+"/api/v1/reports/files/..%2Findex.json", http.StatusNotFound)
+
+	// The month not over yet is made at each request, marked partial in
+	// its name (with the time its data runs to) and never archived.
+	thisMonth := now.In(cfg.Zone).Format("2006-01")
+	if now.In(cfg.Zone).Day() == 1 && now.In(cfg.Zone).Hour() == 0 {
+		return // too early in the month for a quarter hour of it
+	}
+	partialURL := "http://" + httpAddr + "/api/v1/reports/energy?period=" + thisMonth + "&format=csv"
+	name := downloadName(t, partialURL)
+	if !regexp.MustCompile(`^on-demand-energy-` + thisMonth + `-en-partial-to-\d{8}T\d{4}\.csv$`).MatchString(name) {
+		t.Errorf("the partial report is named %q, want on-demand-energy-%s-en-partial-to-YYYYMMDDTHHMM.csv", name, thisMonth)
+	}
+	if n := len(list()); n != 3 {
+		t.Fatalf("archive holds %d files after the partial report, want 3", n)
+	}
+	getBody(t, "http://"+httpAddr+"/api/v1/reports/files/"+name, http.StatusNotFound)
+}
+
+// downloadName is the file name the report at url is served under.
+func downloadName(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition"))
+	if resp.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("GET %s: %s, Content-Disposition %q: %v", url, resp.Status, resp.Header.Get("Content-Disposition"), err)
+	}
+	return params["filename"]
 }
 
 func getBody(t *testing.T, url string, code int) []byte {

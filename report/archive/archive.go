@@ -60,8 +60,10 @@ func (a *Archive) Dir() string { return a.dir }
 
 var unsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// baseName is the file name e's fields give, before any -N suffix.
-func baseName(e Entry) string {
+// BaseName is the file name e's fields give, before any -N suffix and the
+// format's extension: schedule, kind, period, building, category and
+// language, in the characters [A-Za-z0-9._-] only.
+func BaseName(e Entry) string {
 	parts := []string{e.Name, e.Kind, e.Period}
 	if strings.Contains(e.Name, e.Kind) { // monthly-energy, not monthly-energy-energy
 		parts = parts[:1:1]
@@ -89,7 +91,7 @@ func (a *Archive) Save(e Entry, data []byte) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	base := baseName(e)
+	base := BaseName(e)
 	for n := 1; ; n++ {
 		name := base + "." + e.Format
 		if n > 1 {
