@@ -12,6 +12,7 @@ func (c *Config) applyDefaults() {
 	if c.Site == "" {
 		c.Site = "default"
 	}
+	c.Tickets.Site = c.Site // the ticket store's rows are this site's
 	if c.StateDir == "" {
 		c.StateDir = "/var/lib/facilityd"
 	}

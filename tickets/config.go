@@ -20,6 +20,12 @@ type Config struct {
 	// tickets.db in the state dir. A URL's password may come from
 	// PGPASSWORD or ~/.pgpass instead.
 	Database string `yaml:"database"`
+	// Site is the config's site (its top-level site:, not a key of the
+	// tickets section): the store's tickets, inspections and outbox rows
+	// are that site's, so that the daemons of many sites share one
+	// database without sharing tickets. Empty means "default", as the
+	// config's own default.
+	Site string `yaml:"-"`
 	// SLA deadlines per priority (P1..P4).
 	SLA map[string]SLA `yaml:"sla"`
 	// ReopenWithin is the cool-down after a ticket was resolved or closed:

@@ -105,6 +105,15 @@ var pgSnippets = map[int][][2]string{
 	CREATE TRIGGER inspection_records_no_truncate BEFORE TRUNCATE ON inspection_records
 		FOR EACH STATEMENT EXECUTE FUNCTION inspection_records_refuse();`,
 	}},
+	7: {{
+		`DROP TRIGGER inspection_records_no_update;`,
+		`DROP TRIGGER inspection_records_no_update ON inspection_records;`,
+	}, {
+		`CREATE TRIGGER inspection_records_no_update BEFORE UPDATE ON inspection_records
+		BEGIN SELECT RAISE(ABORT, 'inspection records are never changed'); END;`,
+		`CREATE TRIGGER inspection_records_no_update BEFORE UPDATE ON inspection_records
+		FOR EACH ROW EXECUTE FUNCTION inspection_records_refuse();`,
+	}},
 }
 
 var (

@@ -115,7 +115,7 @@ func (x *txn) complete(c Completion) ([]InspectionRecord, error) {
 		if r.Plan == c.Plan || (r.Kind != RecordDone && r.Kind != RecordSkipped) {
 			continue
 		}
-		ot, err := scanTicket(x.queryRow(selectTicket+" WHERE key = ? AND "+openStatuses, InspectionKey(r.Plan, c.Device)))
+		ot, err := scanTicket(x.queryRow(selectTicket+" WHERE site = ? AND key = ? AND "+openStatuses, x.site, InspectionKey(r.Plan, c.Device)))
 		if errors.Is(err, ErrNotFound) {
 			continue
 		} else if err != nil {
@@ -225,11 +225,11 @@ func (x *txn) cycleTicket(c Completion, cur InspectionState) (*Ticket, error) {
 		}
 		return &t, nil
 	}
-	q, arg := selectTicket+" WHERE key = ? AND "+openStatuses, any(key)
+	q, args := selectTicket+" WHERE site = ? AND key = ? AND "+openStatuses, []any{x.site, key}
 	if cur.TicketID != 0 {
-		q, arg = selectTicket+" WHERE id = ? AND "+openStatuses, cur.TicketID
+		q, args = selectTicket+" WHERE id = ? AND "+openStatuses, []any{cur.TicketID}
 	}
-	t, err := scanTicket(x.queryRow(q, arg))
+	t, err := scanTicket(x.queryRow(q, args...))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -243,8 +243,8 @@ func (x *txn) cycleTicket(c Completion, cur InspectionState) (*Ticket, error) {
 // naming who won it.
 func (x *txn) completedMeanwhile(c Completion, why string) error {
 	var kind, actor, at string
-	err := x.queryRow(`SELECT kind, actor, at FROM inspection_records WHERE plan = ? AND device = ?
-		AND kind IN ('done', 'skipped') ORDER BY id DESC LIMIT 1`, c.Plan, c.Device).Scan(&kind, &actor, &at)
+	err := x.queryRow(`SELECT kind, actor, at FROM inspection_records WHERE site = ? AND plan = ? AND device = ?
+		AND kind IN ('done', 'skipped') ORDER BY id DESC LIMIT 1`, x.site, c.Plan, c.Device).Scan(&kind, &actor, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: plan %q on %q changed meanwhile (%s): reload", ErrStale, c.Plan, c.Device, why)
 	}
@@ -348,7 +348,7 @@ func (x *txn) finish(t *Ticket, actor, comment string) error {
 // ticket t and records its id on the item.
 func (x *txn) corrective(t *Ticket, it *ChecklistItem, c Completion) error {
 	key := fmt.Sprintf("corrective:%d:%d", t.ID, it.Index)
-	if ct, err := scanTicket(x.queryRow(selectTicket+" WHERE key = ? AND "+openStatuses, key)); err == nil {
+	if ct, err := scanTicket(x.queryRow(selectTicket+" WHERE site = ? AND key = ? AND "+openStatuses, t.Site, key)); err == nil {
 		it.Corrective = ct.ID
 	} else if !errors.Is(err, ErrNotFound) {
 		return err
@@ -381,6 +381,10 @@ func (x *txn) corrective(t *Ticket, it *ChecklistItem, c Completion) error {
 // closing open inspection ticket t completes its cycle on behalf of actor,
 // with comment as the note, and leaves t as the completion did.
 func (x *txn) completeTicket(t *Ticket, actor, comment string) error {
+	// The ticket's site, not the store's: a change by id may come from
+	// another site's console.
+	defer func(site string) { x.site = site }(x.site)
+	x.site = t.Site
 	var plan, device string
 	err := x.queryRow(`SELECT plan, device FROM inspection_state WHERE ticket_id = ?`, t.ID).Scan(&plan, &device)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -61,7 +61,7 @@ func (s *Store) OpenInspection(ctx context.Context, st InspectionState, a Alert,
 	created := false
 	err := s.inTx(ctx, func(x *txn) error {
 		var err error
-		t, err = scanTicket(x.queryRow(selectTicket+" WHERE key = ? AND "+openStatuses, a.Key))
+		t, err = scanTicket(x.queryRow(selectTicket+" WHERE site = ? AND key = ? AND "+openStatuses, x.site, a.Key))
 		if err == nil {
 			created = false
 			return x.setStateTicket(st.Plan, st.Device, t.ID)
@@ -124,7 +124,7 @@ func (x *txn) replace(t *Ticket, plan string, replaces []string) error {
 		if p == plan {
 			continue
 		}
-		old, err := scanTicket(x.queryRow(selectTicket+" WHERE key = ? AND "+openStatuses, InspectionKey(p, t.Device)))
+		old, err := scanTicket(x.queryRow(selectTicket+" WHERE site = ? AND key = ? AND "+openStatuses, x.site, InspectionKey(p, t.Device)))
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}

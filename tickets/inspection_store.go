@@ -155,11 +155,11 @@ func checkRecord(r InspectionRecord) error {
 }
 
 // InspectionStates returns the state of every plan on device ("": every
-// device), ordered by device and plan.
+// device) of the store's site, ordered by device and plan.
 func (s *Store) InspectionStates(ctx context.Context, device string) ([]InspectionState, error) {
-	q, args := `SELECT `+stateColumns+` FROM inspection_state`, []any{}
+	q, args := `SELECT `+stateColumns+` FROM inspection_state WHERE site = ?`, []any{s.site}
 	if device != "" {
-		q += ` WHERE device = ?`
+		q += ` AND device = ?`
 		args = append(args, device)
 	}
 	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(q+` ORDER BY device, plan`), args...)
@@ -239,8 +239,8 @@ func (s *Store) PutInspectionStates(ctx context.Context, states []InspectionStat
 func (x *txn) putState(st *InspectionState, ticket *int64) error {
 	var stored int64
 	var storedTicket sql.NullInt64
-	err := x.queryRow(`SELECT version, ticket_id FROM inspection_state WHERE plan = ? AND device = ?`,
-		st.Plan, st.Device).Scan(&stored, &storedTicket)
+	err := x.queryRow(`SELECT version, ticket_id FROM inspection_state WHERE site = ? AND plan = ? AND device = ?`,
+		x.site, st.Plan, st.Device).Scan(&stored, &storedTicket)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -253,13 +253,13 @@ func (x *txn) putState(st *InspectionState, ticket *int64) error {
 		tid = *ticket
 	}
 	st.Version, st.UpdatedAt, st.TicketID = stored+1, x.now, tid
-	_, err = x.exec(`INSERT INTO inspection_state (plan, device, status, last_done, last_counters, anchor, next_due,
-		next_counters, estimated, due_by, ticket_id, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (plan, device) DO UPDATE SET status = excluded.status, last_done = excluded.last_done,
+	_, err = x.exec(`INSERT INTO inspection_state (site, plan, device, status, last_done, last_counters, anchor, next_due,
+		next_counters, estimated, due_by, ticket_id, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (site, plan, device) DO UPDATE SET status = excluded.status, last_done = excluded.last_done,
 		last_counters = excluded.last_counters, anchor = excluded.anchor, next_due = excluded.next_due,
 		next_counters = excluded.next_counters, estimated = excluded.estimated, due_by = excluded.due_by,
 		ticket_id = excluded.ticket_id, version = excluded.version, updated_at = excluded.updated_at`,
-		st.Plan, st.Device, st.Status, nullStamp(st.LastDone), encodeCounters(st.LastCounters), nullStamp(st.Anchor),
+		x.site, st.Plan, st.Device, st.Status, nullStamp(st.LastDone), encodeCounters(st.LastCounters), nullStamp(st.Anchor),
 		nullStamp(st.NextDue), encodeCounters(st.NextCounters), nullStamp(st.Estimated), st.DueBy,
 		sql.NullInt64{Int64: tid, Valid: tid != 0}, st.Version, stamp(st.UpdatedAt))
 	return err
@@ -269,14 +269,14 @@ func (x *txn) putState(st *InspectionState, ticket *int64) error {
 // one more version, when the row exists and names another ticket.
 func (x *txn) setStateTicket(plan, device string, ticket int64) error {
 	_, err := x.exec(`UPDATE inspection_state SET ticket_id = ?, version = version + 1, updated_at = ?
-		WHERE plan = ? AND device = ? AND COALESCE(ticket_id, 0) != ?`,
-		sql.NullInt64{Int64: ticket, Valid: ticket != 0}, stamp(x.now), plan, device, ticket)
+		WHERE site = ? AND plan = ? AND device = ? AND COALESCE(ticket_id, 0) != ?`,
+		sql.NullInt64{Int64: ticket, Valid: ticket != 0}, stamp(x.now), x.site, plan, device, ticket)
 	return err
 }
 
 // deviceStates returns the stored states of device by plan.
 func (x *txn) deviceStates(device string) (map[string]InspectionState, error) {
-	rows, err := x.query(`SELECT `+stateColumns+` FROM inspection_state WHERE device = ?`, device)
+	rows, err := x.query(`SELECT `+stateColumns+` FROM inspection_state WHERE site = ? AND device = ?`, x.site, device)
 	if err != nil {
 		return nil, err
 	}
@@ -310,9 +310,9 @@ func (x *txn) addRecord(r *InspectionRecord) error {
 		}
 		checklist = string(b)
 	}
-	return x.queryRow(`INSERT INTO inspection_records (plan, device, kind, at, actor, note, due_at, on_time, counters,
-		ticket_id, via, checklist) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		r.Plan, r.Device, r.Kind, stamp(r.At), r.Actor, r.Note, nullStamp(r.DueAt), boolInt(r.OnTime), encodeCounters(r.Counters),
+	return x.queryRow(`INSERT INTO inspection_records (site, plan, device, kind, at, actor, note, due_at, on_time, counters,
+		ticket_id, via, checklist) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		x.site, r.Plan, r.Device, r.Kind, stamp(r.At), r.Actor, r.Note, nullStamp(r.DueAt), boolInt(r.OnTime), encodeCounters(r.Counters),
 		sql.NullInt64{Int64: r.TicketID, Valid: r.TicketID != 0}, r.Via, checklist).Scan(&r.ID)
 }
 
@@ -342,15 +342,15 @@ func scanRecord(r scanner) (InspectionRecord, error) {
 	return rec, nil
 }
 
-// InspectionHistory returns the records f selects, oldest first. Records
+// InspectionHistory returns the records of the store's site that f
+// selects, oldest first. Records
 // are never changed or deleted: the database refuses it.
 func (s *Store) InspectionHistory(ctx context.Context, f InspectionFilter) ([]InspectionRecord, error) {
 	if f.Kind != "" && !validRecordKind(f.Kind) {
 		return nil, fmt.Errorf("tickets: inspection history: %w: kind %q, want done, skipped, rebased or opened",
 			ErrInvalid, f.Kind)
 	}
-	var where []string
-	var args []any
+	where, args := []string{"site = ?"}, []any{s.site}
 	add := func(cond string, v any) {
 		where = append(where, cond)
 		args = append(args, v)
@@ -373,10 +373,7 @@ func (s *Store) InspectionHistory(ctx context.Context, f InspectionFilter) ([]In
 	if f.TicketID != 0 {
 		add("ticket_id = ?", f.TicketID)
 	}
-	q := `SELECT ` + recordColumns + ` FROM inspection_records`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	q := `SELECT ` + recordColumns + ` FROM inspection_records WHERE ` + strings.Join(where, " AND ")
 	q += " ORDER BY at, id"
 	if f.Limit > 0 {
 		q += " LIMIT ?"

@@ -186,7 +186,7 @@ func (x *txn) move(t *Ticket, to Status, actor, comment string) error {
 	}
 	if err := x.savepoint(func() error { return x.save(t) }); isUnique(err) {
 		var other int64
-		_ = x.queryRow(`SELECT id FROM tickets WHERE key = ? AND `+openStatuses, t.Key).Scan(&other)
+		_ = x.queryRow(`SELECT id FROM tickets WHERE site = ? AND key = ? AND `+openStatuses, t.Site, t.Key).Scan(&other)
 		return fmt.Errorf("%w: cannot reopen: ticket %d is already open for key %q", ErrTransition, other, t.Key)
 	} else if err != nil {
 		return err

@@ -218,12 +218,97 @@ var migrations = []string{
 	ALTER TABLE outbox_6 RENAME TO outbox;
 	CREATE INDEX outbox_pending ON outbox (receiver, id) WHERE delivered_at IS NULL AND dropped_at IS NULL;
 	CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;`,
+
+	// 7: the site. The daemons of many sites share one PostgreSQL, and
+	// two of them may have the same device ids and rules: tickets,
+	// inspection states and records and outbox rows are a site's, and a
+	// key is unique among one site's open tickets. The rows of version 6
+	// become the site of the process that migrates (Config.Site), which
+	// migrateOne puts in meta as migration_site for this step only: a
+	// version-6 database was one site's, or sites shared its tickets
+	// anyway. inspection_state gains site in its key and the outbox in its
+	// report uniqueness, which takes rebuilding both tables (the outbox
+	// as in migration 6, its rows in id order); an inspection record can
+	// be given its site only with the trigger that refuses updates out of
+	// the way for the moment.
+	`ALTER TABLE tickets ADD COLUMN site TEXT NOT NULL DEFAULT '';
+	UPDATE tickets SET site = (SELECT value FROM meta WHERE key = 'migration_site');
+	DROP INDEX tickets_open_key;
+	CREATE UNIQUE INDEX tickets_open_key ON tickets (site, key)
+		WHERE status NOT IN ('resolved','closed','cancelled');
+	DROP INDEX tickets_key;
+	CREATE INDEX tickets_key ON tickets (site, key, id);
+	CREATE INDEX tickets_site_created ON tickets (site, created_at, id);
+	CREATE TABLE inspection_state_7 (
+		site          TEXT NOT NULL,
+		plan          TEXT NOT NULL,
+		device        TEXT NOT NULL,
+		status        TEXT NOT NULL CHECK (status IN ('ok','due_soon','due','overdue','skipped')),
+		last_done     TEXT,
+		last_counters TEXT NOT NULL DEFAULT '{}',
+		anchor        TEXT,
+		next_due      TEXT,
+		next_counters TEXT NOT NULL DEFAULT '{}',
+		estimated     TEXT,
+		due_by        TEXT NOT NULL DEFAULT '',
+		ticket_id     INTEGER REFERENCES tickets (id) ON DELETE SET NULL,
+		version       INTEGER NOT NULL,
+		updated_at    TEXT NOT NULL,
+		PRIMARY KEY (site, plan, device)
+	);
+	INSERT INTO inspection_state_7 (site, plan, device, status, last_done, last_counters, anchor, next_due,
+		next_counters, estimated, due_by, ticket_id, version, updated_at)
+		SELECT (SELECT value FROM meta WHERE key = 'migration_site'), plan, device, status, last_done, last_counters,
+		anchor, next_due, next_counters, estimated, due_by, ticket_id, version, updated_at FROM inspection_state;
+	DROP TABLE inspection_state;
+	ALTER TABLE inspection_state_7 RENAME TO inspection_state;
+	CREATE INDEX inspection_state_device ON inspection_state (site, device, plan);
+	CREATE INDEX inspection_state_ticket ON inspection_state (ticket_id) WHERE ticket_id IS NOT NULL;
+	ALTER TABLE inspection_records ADD COLUMN site TEXT NOT NULL DEFAULT '';
+	DROP TRIGGER inspection_records_no_update;
+	UPDATE inspection_records SET site = (SELECT value FROM meta WHERE key = 'migration_site');
+	CREATE TRIGGER inspection_records_no_update BEFORE UPDATE ON inspection_records
+		BEGIN SELECT RAISE(ABORT, 'inspection records are never changed'); END;
+	DROP INDEX inspection_records_subject;
+	CREATE INDEX inspection_records_subject ON inspection_records (site, device, plan, at);
+	CREATE TABLE outbox_7 (
+		id           INTEGER PRIMARY KEY,
+		site         TEXT NOT NULL,
+		event_id     INTEGER REFERENCES events (id) ON DELETE CASCADE,
+		receiver     TEXT NOT NULL,
+		payload      TEXT NOT NULL,
+		created_at   TEXT NOT NULL,
+		attempts     INTEGER NOT NULL DEFAULT 0,
+		next_attempt TEXT NOT NULL,
+		last_error   TEXT NOT NULL DEFAULT '',
+		delivered_at TEXT,
+		dropped_at   TEXT,
+		kind         TEXT NOT NULL DEFAULT 'ticket' CHECK (kind IN ('ticket','report')),
+		report_key   TEXT,
+		CHECK ((kind = 'ticket' AND event_id IS NOT NULL) OR (kind = 'report' AND report_key IS NOT NULL)),
+		UNIQUE (event_id, receiver),
+		UNIQUE (site, report_key, receiver)
+	);
+	INSERT INTO outbox_7 (site, event_id, receiver, payload, created_at, attempts, next_attempt, last_error,
+		delivered_at, dropped_at, kind, report_key)
+		SELECT (SELECT value FROM meta WHERE key = 'migration_site'), event_id, receiver, payload, created_at, attempts,
+		next_attempt, last_error, delivered_at, dropped_at, kind, report_key FROM outbox ORDER BY id;
+	DROP TABLE outbox;
+	ALTER TABLE outbox_7 RENAME TO outbox;
+	CREATE INDEX outbox_pending ON outbox (site, receiver, id) WHERE delivered_at IS NULL AND dropped_at IS NULL;
+	CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+	DELETE FROM meta WHERE key = 'migration_site';`,
 }
+
+// siteMigrations are the migrations that read the migrating process's site
+// from meta (key migration_site), which migrateOne writes in their
+// transaction.
+var siteMigrations = map[int]bool{7: true}
 
 // migrate brings the schema up to date. Each step reads the version inside
 // its own write transaction, so two processes opening a new file at once
 // apply every migration exactly once.
-func migrate(ctx context.Context, db *sql.DB, d dialect, now string) error {
+func migrate(ctx context.Context, db *sql.DB, d dialect, now, site string) error {
 	// In a write transaction taken at BEGIN: a plain statement starts as a
 	// reader and, in WAL mode, fails at once with SQLITE_BUSY when another
 	// process wrote meanwhile, without waiting for busy_timeout.
@@ -246,7 +331,7 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, now string) error {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for {
-		done, err := migrateOne(ctx, db, d, now)
+		done, err := migrateOne(ctx, db, d, now, site)
 		if err != nil || done {
 			return err
 		}
@@ -254,8 +339,9 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, now string) error {
 }
 
 // migrateOne applies the next pending migration and reports whether none
-// was left.
-func migrateOne(ctx context.Context, db *sql.DB, d dialect, now string) (done bool, err error) {
+// was left. site is the one rows of an older schema get, where a step
+// gives rows a site.
+func migrateOne(ctx context.Context, db *sql.DB, d dialect, now, site string) (done bool, err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
@@ -281,6 +367,11 @@ func migrateOne(ctx context.Context, db *sql.DB, d dialect, now string) (done bo
 	step, err := d.migration(next)
 	if err != nil {
 		return false, err
+	}
+	if siteMigrations[next] {
+		if _, err := tx.ExecContext(ctx, d.rebind(`INSERT INTO meta (key, value) VALUES ('migration_site', ?)`), site); err != nil {
+			return false, fmt.Errorf("migration %d: site: %w", next, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, step); err != nil {
 		return false, fmt.Errorf("migration %d: %w", next, err)

@@ -29,11 +29,17 @@ func testMigrationsIdempotent(t *testing.T) {
 	}
 	// The partial unique index is what holds the line for writers that
 	// bypass Raise: a second open ticket for a key must not fit.
-	_, err := s2.db.Exec(`INSERT INTO tickets (key, title, priority, status, source, first_seen, last_seen,
-		created_at, updated_at, respond_by, resolve_by) SELECT key, title, priority, 'acknowledged', source,
+	_, err := s2.db.Exec(`INSERT INTO tickets (site, key, title, priority, status, source, first_seen, last_seen,
+		created_at, updated_at, respond_by, resolve_by) SELECT site, key, title, priority, 'acknowledged', source,
 		first_seen, last_seen, created_at, updated_at, respond_by, resolve_by FROM tickets`)
 	if !isUnique(err) {
 		t.Fatalf("second open ticket for one key: err %v, want a UNIQUE violation", err)
+	}
+	// The key is a site's: another site's open ticket for it fits.
+	if _, err := s2.db.Exec(`INSERT INTO tickets (site, key, title, priority, status, source, first_seen, last_seen,
+		created_at, updated_at, respond_by, resolve_by) SELECT 'elsewhere', key, title, priority, 'acknowledged', source,
+		first_seen, last_seen, created_at, updated_at, respond_by, resolve_by FROM tickets`); err != nil {
+		t.Fatalf("another site's open ticket for the key: %v", err)
 	}
 	if _, err := s2.db.Exec(s.dialect.rebind(`INSERT INTO schema_migrations VALUES (?, '')`), len(migrations)+1); err != nil {
 		t.Fatal(err)

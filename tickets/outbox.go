@@ -29,8 +29,8 @@ func (x *txn) enqueue(ev Event, t *Ticket, extra []string) error {
 		return err
 	}
 	for _, r := range to {
-		if _, err := x.exec(`INSERT INTO outbox (event_id, receiver, payload, created_at, next_attempt)
-			VALUES (?, ?, ?, ?, ?)`, ev.ID, r, string(payload), stamp(x.now), stamp(x.now)); err != nil {
+		if _, err := x.exec(`INSERT INTO outbox (site, event_id, receiver, payload, created_at, next_attempt)
+			VALUES (?, ?, ?, ?, ?, ?)`, x.s.site, ev.ID, r, string(payload), stamp(x.now), stamp(x.now)); err != nil {
 			return err
 		}
 	}
@@ -68,11 +68,11 @@ func (s *Store) nextEntry(ctx context.Context, receiver string) (entry, bool, er
 		return s.claimEntry(ctx, receiver)
 	}
 	st, err := s.prepare(ctx, `SELECT `+entryColumns+` FROM outbox
-		WHERE receiver = ? AND delivered_at IS NULL AND dropped_at IS NULL ORDER BY id LIMIT 1`)
+		WHERE site = ? AND receiver = ? AND delivered_at IS NULL AND dropped_at IS NULL ORDER BY id LIMIT 1`)
 	if err != nil {
 		return entry{}, false, err
 	}
-	return scanEntry(st.QueryRowContext(ctx, receiver), receiver)
+	return scanEntry(st.QueryRowContext(ctx, s.site, receiver), receiver)
 }
 
 // claimEntry returns the oldest undelivered notification of receiver with
@@ -89,7 +89,8 @@ func (s *Store) claimEntry(ctx context.Context, receiver string) (entry, bool, e
 	}
 	var head int64
 	err = tx.QueryRowContext(ctx, `SELECT id FROM outbox
-		WHERE receiver = $1 AND delivered_at IS NULL AND dropped_at IS NULL ORDER BY id LIMIT 1`, receiver).Scan(&head)
+		WHERE site = $1 AND receiver = $2 AND delivered_at IS NULL AND dropped_at IS NULL ORDER BY id LIMIT 1`,
+		s.site, receiver).Scan(&head)
 	if err == nil {
 		var e entry
 		var ok bool
@@ -192,15 +193,16 @@ type OutboxState struct {
 	LastError string    `json:"last_error,omitempty"`
 }
 
-// Outbox reports the outbox of every receiver that has rows, by name.
+// Outbox reports the outbox of every receiver of the store's site that
+// has rows, by name.
 func (s *Store) Outbox(ctx context.Context) ([]OutboxState, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT receiver,
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(`SELECT receiver,
 		COUNT(*) FILTER (WHERE delivered_at IS NULL AND dropped_at IS NULL),
 		COUNT(delivered_at), COUNT(dropped_at),
 		COALESCE(MIN(created_at) FILTER (WHERE delivered_at IS NULL AND dropped_at IS NULL), ''),
-		COALESCE((SELECT last_error FROM outbox o2 WHERE o2.receiver = outbox.receiver AND last_error != ''
-			ORDER BY id DESC LIMIT 1), '')
-		FROM outbox GROUP BY receiver ORDER BY receiver`)
+		COALESCE((SELECT last_error FROM outbox o2 WHERE o2.site = outbox.site AND o2.receiver = outbox.receiver
+			AND last_error != '' ORDER BY id DESC LIMIT 1), '')
+		FROM outbox WHERE site = ? GROUP BY site, receiver ORDER BY receiver`), s.site)
 	if err != nil {
 		return nil, fmt.Errorf("tickets: outbox: %w", err)
 	}
@@ -264,13 +266,15 @@ func (s *Store) EnqueueReport(ctx context.Context, key string, receivers []strin
 	queued := 0
 	err := s.inTx(ctx, func(x *txn) error {
 		queued = 0
-		payload, err := json.Marshal(Notification{ID: fmt.Sprintf("%s-report-%s", x.s.instance, key), Report: &n})
+		// The site is in the id: on a shared database, the sites' reports
+		// of one period have the same key and one instance.
+		payload, err := json.Marshal(Notification{ID: fmt.Sprintf("%s-report-%s-%s", x.s.instance, x.s.site, key), Report: &n})
 		if err != nil {
 			return err
 		}
 		for _, r := range receivers {
-			res, err := x.exec(`INSERT INTO outbox (kind, report_key, receiver, payload, created_at, next_attempt)
-				VALUES ('report', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, key, r, string(payload), stamp(x.now), stamp(x.now))
+			res, err := x.exec(`INSERT INTO outbox (site, kind, report_key, receiver, payload, created_at, next_attempt)
+				VALUES (?, 'report', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, x.s.site, key, r, string(payload), stamp(x.now), stamp(x.now))
 			if err != nil {
 				return err
 			}

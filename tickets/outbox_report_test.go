@@ -49,7 +49,7 @@ func testOutboxReports(t *testing.T) {
 		t.Fatalf("delivered out of order: %+v", got)
 	}
 	rep := got[1].Report
-	if got[1].ID != s2.instance+"-report-monthly-2026-11-en" || rep.Period != "2026-11" || !rep.GeneratedAt.Equal(gen) ||
+	if got[1].ID != s2.instance+"-report-default-monthly-2026-11-en" || rep.Period != "2026-11" || !rep.GeneratedAt.Equal(gen) ||
 		len(rep.Files) != 1 || rep.Files[0].Path != "/var/lib/x.pdf" || got[1].Ticket.ID != 0 {
 		t.Fatalf("report delivery %+v %+v", got[1], rep)
 	}

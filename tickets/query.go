@@ -15,7 +15,7 @@ import (
 const selectTicket = `SELECT ` + ticketColumns + ` FROM tickets`
 
 // ticketColumns are the columns of a ticket in the order scanTicket reads them.
-const ticketColumns = `id, key, title, description, device, location, category, priority, status,
+const ticketColumns = `id, site, key, title, description, device, location, category, priority, status,
 	source, assignee, occurrences, first_seen, last_seen, created_at, updated_at, respond_by, resolve_by,
 	follow_up_by, alert_resolved_at, resolved_at, responded_at, follow_up_at, closed_at, follow_up_result, held_since,
 	COALESCE(related_id, 0)`
@@ -28,7 +28,7 @@ func scanTicket(r scanner) (Ticket, error) {
 	var t Ticket
 	var times [6]string
 	var optional [7]sql.NullString
-	err := r.Scan(&t.ID, &t.Key, &t.Title, &t.Description, &t.Device, &t.Location, &t.Category,
+	err := r.Scan(&t.ID, &t.Site, &t.Key, &t.Title, &t.Description, &t.Device, &t.Location, &t.Category,
 		&t.Priority, &t.Status, &t.Source, &t.Assignee, &t.Occurrences,
 		&times[0], &times[1], &times[2], &times[3], &times[4], &times[5],
 		&optional[0], &optional[1], &optional[2], &optional[3], &optional[4], &optional[5], &t.FollowUpResult, &optional[6],
@@ -185,7 +185,7 @@ func filterWhere(f Filter) (string, []any, error) {
 		where = append(where, "status IN (?"+strings.Repeat(", ?", len(f.Status)-1)+")")
 	}
 	// In a fixed order, so that the same filter is the same statement.
-	for _, c := range []struct{ col, v string }{{"device", f.Device}, {"category", f.Category}, {"priority", f.Priority},
+	for _, c := range []struct{ col, v string }{{"site", f.Site}, {"device", f.Device}, {"category", f.Category}, {"priority", f.Priority},
 		{"assignee", f.Assignee}, {"source", f.Source}} {
 		if c.v != "" {
 			where = append(where, c.col+" = ?")
@@ -265,12 +265,13 @@ func events(ctx context.Context, tx *sql.Tx, d dialect, id int64) ([]Event, erro
 	return evs, rows.Err()
 }
 
-// OpenKeys returns the keys of the open tickets raised from source, each
+// OpenKeys returns the keys of the store's site's open tickets raised from source, each
 // with whether the ticket believes its alert still fires (no alert_resolved
 // time): what the daemon compares with its alerts to find a firing alert
 // without a ticket, or a ticket whose alert cleared unnoticed.
 func (s *Store) OpenKeys(ctx context.Context, source string) (map[string]bool, error) {
-	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(`SELECT key, alert_resolved_at IS NULL FROM tickets WHERE source = ? AND `+openStatuses), source)
+	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(`SELECT key, alert_resolved_at IS NULL FROM tickets
+		WHERE site = ? AND source = ? AND `+openStatuses), s.site, source)
 	if err != nil {
 		return nil, fmt.Errorf("tickets: open keys: %w", err)
 	}

@@ -203,7 +203,7 @@ func checkChange(c Change) error {
 // by force) opens a new ticket that names the closed one instead of
 // reopening it.
 func (x *txn) raise(a Alert, n int, first, last time.Time, stillFiring bool, actor string) (Result, error) {
-	t, err := scanTicket(x.queryRow(selectTicket+" WHERE key = ? AND "+openStatuses, a.Key))
+	t, err := scanTicket(x.queryRow(selectTicket+" WHERE site = ? AND key = ? AND "+openStatuses, x.site, a.Key))
 	switch {
 	case err == nil:
 		return Result{Ticket: t}, x.addOccurrences(&t, n, last, actor)
@@ -214,7 +214,7 @@ func (x *txn) raise(a Alert, n int, first, last time.Time, stillFiring bool, act
 	if stillFiring {
 		var prev int64
 		var status string
-		if err := x.queryRow(`SELECT id, status FROM tickets WHERE key = ? ORDER BY id DESC LIMIT 1`, a.Key).Scan(&prev, &status); err == nil {
+		if err := x.queryRow(`SELECT id, status FROM tickets WHERE site = ? AND key = ? ORDER BY id DESC LIMIT 1`, x.site, a.Key).Scan(&prev, &status); err == nil {
 			note = fmt.Sprintf("; the alert still fires after ticket %d was %s", prev, status)
 		}
 	} else if ok, err := x.reopen(&t, a.Key, n, first, last); ok || err != nil {
@@ -250,7 +250,7 @@ func (x *txn) reopen(t *Ticket, key string, n int, first, last time.Time) (bool,
 	if within <= 0 {
 		return false, nil
 	}
-	prev, err := scanTicket(x.queryRow(selectTicket+` WHERE key = ? ORDER BY id DESC LIMIT 1`, key))
+	prev, err := scanTicket(x.queryRow(selectTicket+` WHERE site = ? AND key = ? ORDER BY id DESC LIMIT 1`, x.site, key))
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
@@ -311,7 +311,7 @@ func (x *txn) newTicket(a Alert, n int, first, last time.Time) Ticket {
 	now := x.now
 	sla := x.cfg.SLAFor(a.Priority)
 	return Ticket{
-		Key: a.Key, Title: a.Title, Description: a.Description, Device: a.Device,
+		Site: x.site, Key: a.Key, Title: a.Title, Description: a.Description, Device: a.Device,
 		Location: a.Location, Category: a.Category, Priority: a.Priority, Source: a.Source, Assignee: a.Assignee,
 		Status: StatusOpen, Occurrences: n, FirstSeen: first, LastSeen: last,
 		CreatedAt: now, UpdatedAt: now,
@@ -321,10 +321,10 @@ func (x *txn) newTicket(a Alert, n int, first, last time.Time) Ticket {
 
 // create inserts t, sets its id and records its created event.
 func (x *txn) create(t *Ticket, actor, detail string) error {
-	err := x.queryRow(`INSERT INTO tickets (key, title, description, device, location, category,
+	err := x.queryRow(`INSERT INTO tickets (site, key, title, description, device, location, category,
 		priority, status, source, occurrences, first_seen, last_seen, created_at, updated_at, respond_by, resolve_by,
-		related_id, assignee) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		t.Key, t.Title, t.Description, t.Device, t.Location, t.Category, t.Priority, t.Status, t.Source,
+		related_id, assignee) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		t.Site, t.Key, t.Title, t.Description, t.Device, t.Location, t.Category, t.Priority, t.Status, t.Source,
 		t.Occurrences, stamp(t.FirstSeen), stamp(t.LastSeen), stamp(t.CreatedAt), stamp(t.UpdatedAt),
 		stamp(t.RespondBy), stamp(t.ResolveBy), sql.NullInt64{Int64: t.Related, Valid: t.Related != 0}, t.Assignee).Scan(&t.ID)
 	if err != nil {
@@ -336,7 +336,7 @@ func (x *txn) create(t *Ticket, actor, detail string) error {
 // alertResolved notes on the open ticket of key that its alert cleared, and
 // resolves it under the resolve policy when the lifecycle allows.
 func (x *txn) alertResolved(key string, at time.Time) (Ticket, error) {
-	t, err := scanTicket(x.queryRow(selectTicket+" WHERE key = ? AND "+openStatuses, key))
+	t, err := scanTicket(x.queryRow(selectTicket+" WHERE site = ? AND key = ? AND "+openStatuses, x.site, key))
 	if errors.Is(err, ErrNotFound) {
 		return Ticket{}, nil
 	}

@@ -16,7 +16,7 @@ const (
 	BreachOverdue = "overdue"
 )
 
-// overdue selects every missed deadline not yet recorded: respond-by of
+// overdue selects every missed deadline of a site (?2) not yet recorded: respond-by of
 // tickets nobody has moved out of open, resolve-by of tickets still open,
 // follow-up-by of resolved tickets without a follow-up check. A ticket
 // on_hold misses no resolve-by: its clock is paused (see txn.unhold). An
@@ -24,15 +24,15 @@ const (
 // inspections engine reports through RecordInspectionOverdue, not by the
 // SLA of its priority.
 const overdue = `
-SELECT id, 'respond', respond_by FROM tickets t WHERE status = 'open' AND respond_by < ?1
+SELECT id, 'respond', respond_by FROM tickets t WHERE site = ?2 AND status = 'open' AND respond_by < ?1
 	AND substr(key, 1, 11) != 'inspection:'
 	AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'respond' AND b.deadline = t.respond_by)
 UNION ALL
-SELECT id, 'resolve', resolve_by FROM tickets t WHERE ` + openStatuses + ` AND status != 'on_hold' AND resolve_by < ?1
+SELECT id, 'resolve', resolve_by FROM tickets t WHERE site = ?2 AND ` + openStatuses + ` AND status != 'on_hold' AND resolve_by < ?1
 	AND substr(key, 1, 11) != 'inspection:'
 	AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'resolve' AND b.deadline = t.resolve_by)
 UNION ALL
-SELECT id, 'follow_up', follow_up_by FROM tickets t WHERE status = 'resolved' AND follow_up_at IS NULL
+SELECT id, 'follow_up', follow_up_by FROM tickets t WHERE site = ?2 AND status = 'resolved' AND follow_up_at IS NULL
 	AND follow_up_by < ?1
 	AND NOT EXISTS (SELECT 1 FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'follow_up' AND b.deadline = t.follow_up_by)
 ORDER BY 3, 1`
@@ -46,7 +46,7 @@ type Breach struct {
 	Priority string `json:"priority"`
 }
 
-// CheckSLA records every deadline missed by now, once per deadline (a
+// CheckSLA records every deadline of the store's site missed by now, once per deadline (a
 // reopened ticket's new deadline can be missed again), and escalates each:
 // a sla_breach event in the ticket's history, which goes to the
 // escalation's receivers besides the usual ones, and with the raise policy
@@ -56,7 +56,7 @@ func (s *Store) CheckSLA(ctx context.Context, now time.Time) ([]Breach, error) {
 	var out []Breach
 	err := s.inTxAt(ctx, now, func(x *txn) error {
 		out = nil
-		rows, err := x.query(overdue, stamp(now))
+		rows, err := x.query(overdue, stamp(now), x.site)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ const systemActor = "facilityd"
 // processes (the daemon and the operator CLI) may open the same file.
 type Store struct {
 	path    string  // the SQLite file or the PostgreSQL URL, as given
+	site    string  // Config.Site, or "default": fixed for the store's life
 	name    string  // path for messages: without a password
 	dialect dialect // of db
 	db      *sql.DB
@@ -86,7 +87,7 @@ func newStore(database string, cfg Config, now func() time.Time) (*Store, error)
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{path: database, name: database, cfg: cfg.withDefaults(), now: now, stmts: map[string]*sql.Stmt{},
+	s := &Store{path: database, name: database, site: siteOf(cfg), cfg: cfg.withDefaults(), now: now, stmts: map[string]*sql.Stmt{},
 		wake: make(chan struct{}), ready: make(chan struct{}), opened: make(chan struct{})}
 	close(s.opened) // no opener running; OpenWaiting replaces it
 	var err error
@@ -106,7 +107,7 @@ func newStore(database string, cfg Config, now func() time.Time) (*Store, error)
 // connect brings the schema up to date and reads the instance name,
 // through the setup pool (the store's own refuses until ready).
 func (s *Store) connect(ctx context.Context) error {
-	if err := migrateWaiting(ctx, s.setup, s.dialect, stamp(s.now())); err != nil {
+	if err := migrateWaiting(ctx, s.setup, s.dialect, stamp(s.now()), s.site); err != nil {
 		return fmt.Errorf("tickets: open %s: %w", s.name, redactErr(err, s.path))
 	}
 	if err := s.setup.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance'`).Scan(&s.instance); err != nil {
@@ -171,7 +172,7 @@ func (s *Store) Reconfigure(cfg Config) error {
 	}
 	s.cfgMu.Lock()
 	defer s.cfgMu.Unlock()
-	cfg.Database = s.cfg.Database
+	cfg.Database, cfg.Site = s.cfg.Database, s.cfg.Site
 	s.cfg = cfg.withDefaults()
 	return nil
 }
@@ -183,6 +184,22 @@ func (s *Store) Path() string { return s.path }
 // Name is the database for messages: the SQLite file, or the PostgreSQL
 // URL without its password.
 func (s *Store) Name() string { return s.name }
+
+// Site is the site whose tickets the store raises, reconciles, checks and
+// dispatches (Config.Site; "default" when empty).
+func (s *Store) Site() string { return s.site }
+
+// siteOf is the site of a store opened with cfg.
+func siteOf(cfg Config) string {
+	if site := strings.TrimSpace(cfg.Site); site != "" {
+		return site
+	}
+	return DefaultSite
+}
+
+// DefaultSite is the site of a config that names none, as the config
+// package's default.
+const DefaultSite = "default"
 
 // Postgres reports whether the store is on PostgreSQL.
 func (s *Store) Postgres() bool { return s.dialect == dialectPostgres }
@@ -239,6 +256,10 @@ type txn struct {
 	s      *Store
 	now    time.Time
 	cfg    Config // the store's config when the transaction began
+	// site is whose keys, inspection states and outbox rows the
+	// transaction reads and writes: the store's, or the ticket's own
+	// while a change by id completes an inspection (completeTicket).
+	site   string
 	stmts  map[string]*sql.Stmt
 	queued bool // the outbox gained rows
 }
@@ -320,7 +341,7 @@ func (s *Store) inTxAt(ctx context.Context, now time.Time, fn func(*txn) error) 
 			return err
 		}
 	}
-	x := &txn{ctx: ctx, tx: tx, s: s, now: now, cfg: s.config(), stmts: map[string]*sql.Stmt{}}
+	x := &txn{ctx: ctx, tx: tx, s: s, now: now, cfg: s.config(), site: s.site, stmts: map[string]*sql.Stmt{}}
 	if err := fn(x); err != nil {
 		return err
 	}
@@ -381,10 +402,10 @@ func (x *txn) event(t *Ticket, actor string, kind EventKind, detail string, extr
 // file in a way SQLite reports at once instead of through busy_timeout (its
 // switch to WAL mode on a new file, a reader that must not wait): the daemon
 // and the CLI may open one file at the same moment.
-func migrateWaiting(ctx context.Context, db *sql.DB, d dialect, now string) error {
+func migrateWaiting(ctx context.Context, db *sql.DB, d dialect, now, site string) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
-		err := migrate(ctx, db, d, now)
+		err := migrate(ctx, db, d, now, site)
 		if !isBusy(err) || time.Now().After(deadline) {
 			return err
 		}

@@ -127,7 +127,10 @@ type Result struct {
 // Ticket is one maintenance ticket. Times are UTC; zero times are unset and
 // left out of JSON.
 type Ticket struct {
-	ID          int64  `json:"id"`
+	ID int64 `json:"id"`
+	// Site is the site whose daemon raised the ticket (Config.Site): a
+	// key is unique among a site's open tickets, not across sites.
+	Site        string `json:"site"`
 	Key         string `json:"key"`
 	Title       string `json:"title"`
 	Description string `json:"description,omitempty"`
@@ -246,6 +249,8 @@ type Notification struct {
 
 // Filter selects tickets for List. Zero fields select everything.
 type Filter struct {
+	// Site keeps the tickets of that site; empty means every site.
+	Site string
 	// Status keeps tickets in any of these statuses.
 	Status   []string
 	Device   string

@@ -1,0 +1,82 @@
+package tickets
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestSitesKeepTheirTickets: the daemons of two sites on one database raise
+// the same rule on the same device id: each site gets its own ticket, while
+// two daemons of one site still share one. What one site's daemon does by
+// key (occurrences, the alert clearing, reconcile's open keys, SLA checks)
+// never touches the other site's ticket.
+func TestSitesKeepTheirTickets(t *testing.T) { backends(t, testSitesKeepTheirTickets) }
+
+func testSitesKeepTheirTickets(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	path := tempDatabase(t)
+	north := openAt(t, path, Config{Site: "north"}, c)
+	north2 := openAt(t, path, Config{Site: "north"}, c)
+	south := openAt(t, path, Config{Site: "south"}, c)
+
+	n1, created := raise(t, north, alert("1"))
+	if !created {
+		t.Fatal("north: no ticket created")
+	}
+	n2, created := raise(t, north2, alert("1"))
+	if created || n2.ID != n1.ID || n2.Occurrences != 2 {
+		t.Fatalf("north's second daemon: created=%v id=%d (want %d) occurrences=%d: want the same ticket",
+			created, n2.ID, n1.ID, n2.Occurrences)
+	}
+	s1, created := raise(t, south, alert("1"))
+	if !created || s1.ID == n1.ID || s1.Occurrences != 1 {
+		t.Fatalf("south: created=%v id=%d occurrences=%d: want a ticket of its own (north's is %d)",
+			created, s1.ID, s1.Occurrences, n1.ID)
+	}
+	if n1.Site != "north" || s1.Site != "south" {
+		t.Errorf("sites %q and %q, want north and south", n1.Site, s1.Site)
+	}
+	if ts := list(t, north, Filter{}); len(ts) != 2 {
+		t.Fatalf("%d tickets in the database, want 2", len(ts))
+	}
+	for site, want := range map[string]int64{"north": n1.ID, "south": s1.ID} {
+		ts := list(t, north, Filter{Site: site})
+		if len(ts) != 1 || ts[0].ID != want || ts[0].Site != site {
+			t.Errorf("Filter{Site: %q}: %+v, want ticket %d only", site, ts, want)
+		}
+	}
+
+	if err := south.AlertResolved(ctx, alert("1").Key, c.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := north.Get(ctx, n1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.AlertResolvedAt.IsZero() {
+		t.Errorf("south's alert clearing reached north's ticket %d", n1.ID)
+	}
+	got, _, _ = north.Get(ctx, s1.ID)
+	if got.AlertResolvedAt.IsZero() {
+		t.Errorf("south's alert clearing did not reach south's ticket %d", s1.ID)
+	}
+
+	keys, err := north.OpenKeys(ctx, SourceManual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if firing, ok := keys[alert("1").Key]; len(keys) != 1 || !ok || !firing {
+		t.Errorf("north's open keys %v, want its own firing ticket only", keys)
+	}
+
+	c.Advance(2 * time.Hour) // past P2's respond-by
+	bs, err := south.CheckSLA(ctx, c.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 1 || bs[0].TicketID != s1.ID {
+		t.Errorf("south's SLA check: %+v, want the breach of its own ticket %d only", bs, s1.ID)
+	}
+}
