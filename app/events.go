@@ -36,17 +36,26 @@ func (h *history) PointHistory(ctx context.Context, device string, points []stri
 		return web.History{}, fmt.Errorf("device %q: %w", device, web.ErrNoDevice)
 	}
 	prof := cfg.Profiles[devs[i].Profile]
-	byMeas := map[string][]string{}
+	// Numbers are averaged in InfluxQL, booleans (the share of time true)
+	// in Flux: InfluxQL has no mean of booleans, and 1.8's Flux reads every
+	// raw point (see store.Querier.HistoryInfluxQL).
+	type readKey struct {
+		measurement string
+		booleans    bool
+	}
+	byMeas := map[readKey][]string{}
 	units := map[string]string{}
 	for _, p := range points {
 		switch pt := prof.Point(p); {
 		case pt != nil && pt.ValueKind() == drivers.KindString:
 			return web.History{}, fmt.Errorf("device %q: point %q is text (an enumeration or string), %w", device, p, web.ErrBadPoint)
 		case pt != nil:
-			byMeas[prof.Type] = append(byMeas[prof.Type], p)
+			k := readKey{prof.Type, pt.ValueKind() == drivers.KindBool}
+			byMeas[k] = append(byMeas[k], p)
 			units[p] = pt.Unit
 		case slices.Contains(healthPoints, p):
-			byMeas[drivers.HealthMeasurement] = append(byMeas[drivers.HealthMeasurement], p)
+			k := readKey{drivers.HealthMeasurement, p == drivers.HealthUp}
+			byMeas[k] = append(byMeas[k], p)
 			if p == drivers.HealthLatency {
 				units[p] = "ms"
 			}
@@ -56,8 +65,12 @@ func (h *history) PointHistory(ctx context.Context, device string, points []stri
 	}
 	out := web.History{Device: device, From: from.UTC(), To: to.UTC()}
 	got := map[string]store.Series{}
-	for meas, fields := range byMeas {
-		series, every, err := h.q.History(ctx, meas, device, fields, from, to, web.MaxHistoryPoints)
+	for k, fields := range byMeas {
+		read := h.q.HistoryInfluxQL
+		if k.booleans {
+			read = h.q.History
+		}
+		series, every, err := read(ctx, k.measurement, device, fields, from, to, web.MaxHistoryPoints)
 		if err != nil {
 			return web.History{}, err
 		}
