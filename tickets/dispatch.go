@@ -140,8 +140,8 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 		}
 		now := d.s.now()
 		if age := now.Sub(e.created); age > cfg.GiveUpAfter {
-			log.Error("outbox: notification dropped: undelivered for too long", "id", e.n.ID,
-				"kind", e.n.Event.Kind, "ticket", e.n.Ticket.ID, "queued", e.created, "attempts", e.attempts)
+			log.Error("outbox: notification dropped: undelivered for too long",
+				append(e.logAttrs(), "queued", e.created, "attempts", e.attempts)...)
 			d.mark(ctx, log, d.s.markDropped(ctx, e, now, "gave up after "+cfg.GiveUpAfter.String()))
 			continue
 		}
@@ -162,8 +162,7 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 			failures = 0
 			d.mark(ctx, log, d.s.markDelivered(ctx, e, d.s.now()))
 		case errors.Is(err, ErrRejected):
-			log.Error("outbox: notification dropped: the receiver rejected it", "id", e.n.ID,
-				"kind", e.n.Event.Kind, "ticket", e.n.Ticket.ID, "err", err)
+			log.Error("outbox: notification dropped: the receiver rejected it", append(e.logAttrs(), "err", err)...)
 			d.mark(ctx, log, d.s.markDropped(ctx, e, d.s.now(), redact.Text(err.Error())))
 		case ctx.Err() != nil:
 			d.s.release(e)
@@ -173,14 +172,23 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, n Notifier) {
 			failures = max(failures, e.attempts) + 1
 			delay := retry.Backoff(failures, cfg.RetryMin, cfg.RetryMax)
 			if failures&(failures-1) == 0 { // 1, 2, 4, 8…: a dead receiver does not flood the log
-				log.Warn("outbox: delivery failed; retrying", "id", e.n.ID, "ticket", e.n.Ticket.ID,
-					"failures", failures, "retry_in", delay, "err", err)
+				log.Warn("outbox: delivery failed; retrying",
+					append(e.logAttrs(), "failures", failures, "retry_in", delay, "err", err)...)
 			}
 			d.mark(ctx, log, d.s.markRetry(ctx, e, d.s.now().Add(delay), redact.Text(err.Error())))
 			retried = e.id
 			d.pause(ctx, delay)
 		}
 	}
+}
+
+// logAttrs name e in a log line: its id and kind, and its ticket, or for
+// a report's delivery the report's key (it has no ticket).
+func (e entry) logAttrs() []any {
+	if e.n.Report != nil {
+		return []any{"id", e.n.ID, "kind", "report", "report", e.reportKey}
+	}
+	return []any{"id", e.n.ID, "kind", e.n.Event.Kind, "ticket", e.n.Ticket.ID}
 }
 
 func (d *Dispatcher) mark(ctx context.Context, log *slog.Logger, err error) {

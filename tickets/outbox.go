@@ -46,6 +46,9 @@ type entry struct {
 	attempts    int
 	created     time.Time
 	nextAttempt time.Time
+	// reportKey is the key a report delivery was queued under (kind
+	// report), for the log; empty for a ticket's notification.
+	reportKey string
 	// claim, on PostgreSQL, holds the entry's row locked while it is
 	// sent; recording the outcome ends it.
 	claim *claim
@@ -58,7 +61,7 @@ type claim struct {
 	ended bool
 }
 
-const entryColumns = `id, payload, attempts, created_at, next_attempt`
+const entryColumns = `id, payload, attempts, created_at, next_attempt, COALESCE(report_key, '')`
 
 // nextEntry returns the oldest undelivered notification of receiver, if
 // any. On PostgreSQL the entry is claimed (see claimEntry) and the caller
@@ -111,7 +114,7 @@ func (s *Store) claimEntry(ctx context.Context, receiver string) (entry, bool, e
 func scanEntry(r scanner, receiver string) (entry, bool, error) {
 	e := entry{receiver: receiver}
 	var payload, created, next string
-	err := r.Scan(&e.id, &payload, &e.attempts, &created, &next)
+	err := r.Scan(&e.id, &payload, &e.attempts, &created, &next, &e.reportKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return entry{}, false, nil
 	}
