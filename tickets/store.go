@@ -251,11 +251,11 @@ func (s *Store) readTx(ctx context.Context) (*sql.Tx, error) {
 
 // txn is one write transaction with its statements and clock.
 type txn struct {
-	ctx    context.Context
-	tx     *sql.Tx
-	s      *Store
-	now    time.Time
-	cfg    Config // the store's config when the transaction began
+	ctx context.Context
+	tx  *sql.Tx
+	s   *Store
+	now time.Time
+	cfg Config // the store's config when the transaction began
 	// site is whose keys, inspection states and outbox rows the
 	// transaction reads and writes: the store's, or the ticket's own
 	// while a change by id completes an inspection (completeTicket).
