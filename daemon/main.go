@@ -46,6 +46,8 @@ Usage:
   facilityd report energy -c FILE --period 2026-11 [--building B] [--category C]
                         --format html|pdf|csv|xlsx [--lang en|zh-CN] -o OUT
                                    the managers' energy report ("facilityd report energy --help")
+  facilityd portfolio -c PORTFOLIO.yaml [--check]
+                                   one view and API across the sites of a shared database
   facilityd version
 `
 
@@ -85,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdEnergy(rest, stdout, stderr)
 	case "report":
 		err = cmdReport(ctx, rest, stdout, stderr)
+	case "portfolio":
+		err = cmdPortfolio(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "facilityd", version)
 	case "help", "-h", "--help":

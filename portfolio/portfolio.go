@@ -29,6 +29,10 @@ type View struct {
 	// Comparison says what energy is compared with, and Note why.
 	Comparison string `json:"comparison"`
 	Note       string `json:"comparison_note"`
+	// SLAFrom and SLATo bound the creation times of the tickets the SLA
+	// figures count.
+	SLAFrom time.Time `json:"sla_from"`
+	SLATo   time.Time `json:"sla_to"`
 	// RankedBy is the figure the sites are ranked on.
 	RankedBy string      `json:"ranked_by"`
 	Sites    []SiteView  `json:"sites"`
@@ -153,7 +157,7 @@ func Periods(now time.Time, loc *time.Location) (this, last Span) {
 func Build(ctx context.Context, cfg *Config, en Energy, tk Tickets, now time.Time) *View {
 	this, last := Periods(now, cfg.Zone)
 	v := &View{GeneratedAt: now, Zone: cfg.Zone.String(), ThisMonth: this, LastMonth: last,
-		Comparison: ComparisonLastYear, Note: comparisonNote, RankedBy: rankedBy, Sites: []SiteView{}, Errors: []SiteError{},
+		Comparison: ComparisonLastYear, Note: comparisonNote, SLAFrom: now.Add(-SLAWindow), SLATo: now, RankedBy: rankedBy, Sites: []SiteView{}, Errors: []SiteError{},
 		Totals: TotalsView{Open: map[string]int{}}}
 	byTickets := map[string]TicketsView{}
 	if tk != nil {
