@@ -12,16 +12,22 @@ import (
 )
 
 // ServeConsumption implements web.EnergyService with the running
-// generation's meters.
+// generation's meters; ?cost=true adds the range's cost at the tariffs
+// (withCost).
 func (a *app) ServeConsumption(w http.ResponseWriter, r *http.Request) {
 	er := a.currentEnergy()
 	if er == nil {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintf(w, "{\"error\": %q}\n", web.ErrNoEnergy.Error())
+		writeAPIError(w, http.StatusNotFound, web.ErrNoEnergy.Error())
 		return
 	}
-	er.handler.ServeHTTP(w, r)
+	switch c := r.URL.Query().Get("cost"); c {
+	case "", "false":
+		er.handler.ServeHTTP(w, r)
+	case "true":
+		a.withCost(er, w, r)
+	default:
+		writeAPIError(w, http.StatusBadRequest, fmt.Sprintf("cost: want true or false, got %q", c))
+	}
 }
 
 // EnergyBaselines implements web.EnergyService.

@@ -20,6 +20,9 @@ type EnergyService interface {
 	// RefitBaselines fits the baselines again now (of one meter, or all when
 	// meter is empty) and returns them; ErrNoEnergy when none is configured.
 	RefitBaselines(ctx context.Context, meter string) ([]EnergyBaseline, error)
+	// EnergyToday sets today's consumption so far against what each
+	// meter's baseline predicts for the same hours.
+	EnergyToday(ctx context.Context) (EnergyToday, error)
 }
 
 // ErrNoEnergy is what EnergyService returns when the config has no energy
@@ -67,8 +70,95 @@ type EnergyAnomaly struct {
 	Currency string  `json:"currency,omitempty"`
 }
 
+// EnergyToday is the answer of GET /api/v1/energy/today: the whole hours
+// of today (in the site's zone) up to the last one, each meter's measured
+// consumption over them against its baseline's prediction, and both summed
+// per category.
+type EnergyToday struct {
+	// From is the site's midnight; To the end of the last whole hour.
+	From   time.Time          `json:"from"`
+	To     time.Time          `json:"to"`
+	Zone   string             `json:"zone"`
+	Meters []EnergyTodayMeter `json:"meters"`
+	// Categories sum the meters that have a prediction and no parent meter
+	// among those (a sub-meter is in its main meter already).
+	Categories []EnergyTodayCategory `json:"categories"`
+}
+
+// EnergyTodayMeter is one meter's today so far.
+type EnergyTodayMeter struct {
+	Meter    string `json:"meter"`
+	Device   string `json:"device"`
+	Category string `json:"category"`
+	Parent   string `json:"parent,omitempty"`
+	Unit     string `json:"unit"`
+	// Kind is the baseline's model kind (daily, hourly or tow).
+	Kind string `json:"kind,omitempty"`
+	// Measured is the consumption over the Hours compared.
+	Measured float64 `json:"measured"`
+	// Predicted is the baseline's prediction over the same hours; nil
+	// without one (Error says why). A daily model's day is shared out
+	// evenly over the day's hours.
+	Predicted *float64 `json:"predicted"`
+	// DiffPct is (Measured − Predicted) / Predicted in percent; nil when
+	// the prediction is nil or zero.
+	DiffPct *float64 `json:"diff_pct"`
+	// Hours counts the hours compared: read, and predicted when there is
+	// a model (an hour without a temperature has no hourly prediction).
+	Hours        int    `json:"hours"`
+	FitForAlarms bool   `json:"fit_for_alarms"`
+	Error        string `json:"error,omitempty"`
+}
+
+// EnergyTodayCategory is one category's today so far.
+type EnergyTodayCategory struct {
+	Category  string   `json:"category"`
+	Unit      string   `json:"unit"`
+	Meters    int      `json:"meters"`
+	Measured  float64  `json:"measured"`
+	Predicted float64  `json:"predicted"`
+	DiffPct   *float64 `json:"diff_pct"`
+}
+
+// EnergyCost is what GET /api/v1/energy/consumption?cost=true adds as
+// "cost": the range's consumption priced at the configured tariffs as the
+// energy report prices it (time-of-use bands, tiers, fixed and demand
+// charges prorated for a partial month), per category of the billed meters
+// and per meter.
+type EnergyCost struct {
+	Currency string `json:"currency"`
+	// From and To bound what was priced: To is the request's to, rounded
+	// down to the quarter hour while the range is not over.
+	From       time.Time          `json:"from"`
+	To         time.Time          `json:"to"`
+	Partial    bool               `json:"partial"`
+	Categories []EnergyCostAmount `json:"categories"`
+	Meters     []EnergyCostAmount `json:"meters"`
+	// Error says why there is no cost: no tariffs configured, a range not
+	// started.
+	Error string `json:"error,omitempty"`
+}
+
+// EnergyCostAmount is the cost of one category or one meter.
+type EnergyCostAmount struct {
+	Category string `json:"category"`
+	Meter    string `json:"meter,omitempty"`
+	Unit     string `json:"unit"`
+	// Billed is false for a sub-meter: priced at the energy price, not
+	// counted in its category.
+	Billed     bool    `json:"billed"`
+	Quantity   float64 `json:"quantity"`
+	EnergyCost float64 `json:"energy_cost"`
+	FixedCost  float64 `json:"fixed_cost"`
+	DemandCost float64 `json:"demand_cost"`
+	Cost       float64 `json:"cost"`
+	// Unpriced is the quantity used when no tariff was in force.
+	Unpriced float64 `json:"unpriced,omitempty"`
+}
+
 func (s *Server) energyRoutes() {
 	s.mux.HandleFunc("GET /api/v1/energy/consumption", s.Energy.ServeConsumption)
+	s.mux.HandleFunc("GET /api/v1/energy/today", s.energyToday)
 	s.mux.HandleFunc("GET /api/v1/energy/baselines", s.energyBaselines)
 	s.mux.HandleFunc("GET /api/v1/energy/anomalies", s.energyAnomalies)
 	s.mux.HandleFunc("POST /api/v1/energy/baselines/refit", s.require(RoleOperator, s.energyRefit))
@@ -81,6 +171,19 @@ func (s *Server) energyBaselines(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"baselines": nonNil(bs)})
+}
+
+func (s *Server) energyToday(w http.ResponseWriter, r *http.Request) {
+	t, err := s.Energy.EnergyToday(r.Context())
+	switch {
+	case errors.Is(err, ErrNoEnergy):
+		writeError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		writeError(w, http.StatusBadGateway, err.Error())
+	default:
+		t.Meters, t.Categories = nonNil(t.Meters), nonNil(t.Categories)
+		writeJSON(w, http.StatusOK, t)
+	}
 }
 
 // energyAnomalies lists anomalies; ?active=true keeps the active ones.

@@ -38,6 +38,11 @@ func (f *fakeEnergy) RefitBaselines(_ context.Context, meter string) ([]EnergyBa
 	return []EnergyBaseline{{Meter: meter}}, nil
 }
 
+func (f *fakeEnergy) EnergyToday(context.Context) (EnergyToday, error) {
+	p := 90.0
+	return EnergyToday{Meters: []EnergyTodayMeter{{Meter: "main", Category: "electricity", Unit: "kWh", Measured: 100, Predicted: &p, Hours: 9}}}, nil
+}
+
 func TestEnergyRoutes(t *testing.T) {
 	f := &fakeEnergy{}
 	s := New(Deps{Energy: f, Auth: testAuth(t)}, slog.New(slog.DiscardHandler))
@@ -51,6 +56,11 @@ func TestEnergyRoutes(t *testing.T) {
 	}
 	if code := call(t, s, "GET", "/api/v1/energy/anomalies?active=true", "", "", &as); code != http.StatusOK || len(as.Anomalies) != 1 || as.Anomalies[0].Excess != 3.5 {
 		t.Errorf("active anomalies: %d %+v", code, as)
+	}
+	var today EnergyToday
+	if code := call(t, s, "GET", "/api/v1/energy/today", "", "", &today); code != http.StatusOK || len(today.Meters) != 1 ||
+		*today.Meters[0].Predicted != 90 || today.Categories == nil {
+		t.Errorf("today: %d %+v", code, today)
 	}
 	if code := call(t, s, "GET", "/api/v1/energy/consumption?meter=x", "", "", nil); code != http.StatusOK {
 		t.Errorf("consumption: %d", code)
