@@ -18,6 +18,7 @@ import (
 const ticketsUsage = `facilityd tickets SUBCOMMAND -c FILE [options] [ID]
 
   list       [--status S,S] [--open] [--device ID] [--category C] [--priority P] [--assignee A] [--limit N]
+             [--site S|all]                   (default: the config's site)
   show       ID
   ack|start|hold|resolve|close|cancel  ID [-m COMMENT]
   assign     ID --to NAME [-m COMMENT]        (--to "" unassigns)
@@ -55,7 +56,7 @@ func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
 	comment := fs.String("m", "", "comment, note or text")
 	force := fs.Bool("force", false, "resolve, close or cancel a ticket whose alert still fires (needs -m saying why)")
 	var f tickets.Filter
-	var status string
+	var status, site string
 	var m tickets.Manual
 	to, result, from, until := fs.String("to", "", "assign: assignee"), fs.String("result", "", "follow-up: ok or failed"),
 		fs.String("from", "", "stats: start, RFC 3339, YYYY-MM-DD or a duration before now such as -7d"), fs.String("until", "", "stats: end, RFC 3339, YYYY-MM-DD, now or a duration before now")
@@ -70,6 +71,7 @@ func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
 		fs.StringVar(&f.Priority, "priority", "", "only this priority")
 		fs.StringVar(&f.Assignee, "assignee", "", "only this assignee")
 		fs.IntVar(&f.Limit, "limit", 0, "at most this many, newest first")
+		fs.StringVar(&site, "site", "", "only this site's tickets (default: the config's site; all: every site sharing the database)")
 	case "create":
 		fs.StringVar(&m.Title, "title", "", "what is wrong (required)")
 		fs.StringVar(&m.Priority, "priority", "", "P1 (urgent) to P4 (required)")
@@ -109,6 +111,13 @@ func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
 	case "list":
 		if status != "" {
 			f.Status = strings.Split(status, ",")
+		}
+		switch site {
+		case "":
+			f.Site = st.Site()
+		case "all":
+		default:
+			f.Site = site
 		}
 		ts, err := st.List(ctx, f)
 		if err != nil {

@@ -20,6 +20,9 @@ ids of the alert queue, inspection states, records and checklists. The copy is w
 and a database that already holds tickets is refused. Stop the site's daemon first, then point its
 tickets.database at the new database. Put the password in PGPASSWORD or ~/.pgpass rather than
 on the command line.
+
+Tickets, inspections and notifications keep their site. A database older than facilityd's sites
+(schema 6) has none: its rows become --site's, which must be the site: of the daemon whose file it is.
 `
 
 // cmdTicketsMigrate is "facilityd tickets migrate": the move of a site's
@@ -31,6 +34,7 @@ func cmdTicketsMigrate(ctx context.Context, args []string, stdout io.Writer) err
 	from := fs.String("from", "", "the database to copy: sqlite:PATH (or a postgres:// URL)")
 	to := fs.String("to", "", "the new database: a postgres:// URL (or sqlite:PATH)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	site := fs.String("site", tickets.DefaultSite, "the site whose rows they are, for a database from before sites (its daemon's site:)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,12 +58,12 @@ func cmdTicketsMigrate(ctx context.Context, args []string, stdout io.Writer) err
 			return fmt.Errorf("tickets migrate: --from: %w", err)
 		}
 	}
-	s, err := tickets.Open(ctx, src, tickets.Config{}, nil)
+	s, err := tickets.Open(ctx, src, tickets.Config{Site: *site}, nil)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	d, err := tickets.Open(ctx, dst, tickets.Config{}, nil)
+	d, err := tickets.Open(ctx, dst, tickets.Config{Site: *site}, nil)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 func TestTicketsMigrate(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tickets.db")
-	s, err := tickets.Open(ctx, path, tickets.Config{}, nil)
+	s, err := tickets.Open(ctx, path, tickets.Config{Site: "north"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +70,19 @@ func TestTicketsMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got) != len(want) || got[0].ID != want[0].ID || got[0].Occurrences != want[0].Occurrences ||
-		got[1].Key != want[1].Key {
+		got[1].Key != want[1].Key || got[0].Site != "north" || got[1].Site != "north" {
 		t.Fatalf("after migrate: %+v, want %+v", got, want)
+	}
+	// The site's daemon, pointed at the new database, finds its tickets
+	// as its own: a repeat of the fault adds an occurrence.
+	n, err := tickets.Open(ctx, url, tickets.Config{Site: "north"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if tk, created, err := n.Raise(ctx, tickets.Alert{Key: "fan-2", Title: "fan-2 tripped", Priority: "P2",
+		Source: tickets.SourceRule}); err != nil || created || tk.Occurrences != 2 {
+		t.Fatalf("north's raise after migrate: created=%v occurrences=%d err %v, want a second occurrence", created, tk.Occurrences, err)
 	}
 	if out, code := cli("--from", "sqlite:"+path, "--to", url); code == 0 || !strings.Contains(out, "new database") {
 		t.Fatalf("second migrate: exit %d %s, want refused", code, out)

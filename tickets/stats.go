@@ -39,7 +39,7 @@ func (c CategoryStats) MarshalJSON() ([]byte, error) {
 	}{c.Category, c.Tickets, c.Responded, c.Resolved, c.MTTA.Seconds(), c.MTTR.Seconds(), c.Breaches})
 }
 
-// Stats returns the figures per category, by name, of tickets created in
+// Stats returns the figures per category, by name, of the store's site's tickets created in
 // [from, to), and the same over all of them under category "*".
 func (s *Store) Stats(ctx context.Context, from, to time.Time) ([]CategoryStats, error) {
 	rows, err := s.db.QueryContext(ctx, s.dialect.rebind(`SELECT category, created_at, COALESCE(responded_at, ''), COALESCE(resolved_at, ''),
@@ -47,7 +47,8 @@ func (s *Store) Stats(ctx context.Context, from, to time.Time) ([]CategoryStats,
 		(SELECT COUNT(*) FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'resolve'),
 		(SELECT COUNT(*) FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'follow_up'),
 		(SELECT COUNT(*) FROM sla_breaches b WHERE b.ticket_id = t.id AND b.kind = 'overdue')
-		FROM tickets t WHERE created_at >= ? AND created_at < ? AND status != 'cancelled'`), stamp(from), stamp(to))
+		FROM tickets t WHERE site = ? AND created_at >= ? AND created_at < ? AND status != 'cancelled'`),
+		s.site, stamp(from), stamp(to))
 	if err != nil {
 		return nil, fmt.Errorf("tickets: stats: %w", err)
 	}

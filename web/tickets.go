@@ -60,7 +60,8 @@ func (s *Server) ticketRoutes() {
 }
 
 // ticketList answers the tickets that match, newest first: filters status
-// (comma-separated), open, priority, assignee, category, device and source;
+// (comma-separated), open, priority, assignee, category, device, source and
+// site (the daemon's own by default, all for every site);
 // q searches the texts (and a number finds its ticket); limit and offset
 // page. The count of all that match is the X-Total-Count header, so that
 // the body stays the list it always was.
@@ -71,6 +72,7 @@ func (s *Server) ticketList(w http.ResponseWriter, r *http.Request) {
 	if st := q.Get("status"); st != "" {
 		tq.Status = strings.Split(st, ",")
 	}
+	tq.Site = s.ticketSite(q.Get("site"))
 	for _, p := range []struct {
 		name string
 		dst  *int
@@ -99,6 +101,26 @@ func (s *Server) ticketList(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(page.Total))
 	writeJSON(w, http.StatusOK, page.Tickets)
+}
+
+// AllSites is the site= of GET /api/v1/tickets that lists every site's
+// tickets.
+const AllSites = "all"
+
+// ticketSite is the site whose tickets the queue lists for the site=
+// parameter v: that site, every site for AllSites, and by default the
+// daemon's own (its store's, when the store knows one), so that the
+// consoles of sites that share a database each show their own queue.
+func (s *Server) ticketSite(v string) string {
+	switch v {
+	case AllSites:
+		return ""
+	case "":
+		if st, ok := s.Tickets.(interface{ Site() string }); ok {
+			return st.Site()
+		}
+	}
+	return v
 }
 
 // maxTicketPage is the largest limit of GET /api/v1/tickets.
