@@ -11,7 +11,6 @@ import (
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/drivers"
 	"github.com/facilityd/facilityd/energy/baseline"
-	"github.com/facilityd/facilityd/energy/quality"
 	"github.com/facilityd/facilityd/energy/usage"
 	"github.com/facilityd/facilityd/rules"
 	"github.com/facilityd/facilityd/store"
@@ -171,11 +170,11 @@ func (r *energyRunner) run(ctx context.Context) {
 	}
 }
 
-// stale reports whether a meter's baseline must be fitted: none, fitted
-// for another device, point, model or window, or a scheduled refit has come
-// since it was fitted.
+// stale reports whether a meter's baseline must be fitted: none, of an
+// older format, fitted for another device, point, model or window, or a
+// scheduled refit has come since it was fitted.
 func (r *energyRunner) stale(m *usage.Meter, b *storedBaseline, now time.Time) bool {
-	if b == nil || b.Device != m.Device || b.Point != m.Point() || b.Kind != r.energy.ModelFor(m) ||
+	if b == nil || b.Format < baselineFormat || b.Device != m.Device || b.Point != m.Point() || b.Kind != r.energy.ModelFor(m) ||
 		b.Window != r.energy.Baseline.Window.String() {
 		return true
 	}
@@ -232,7 +231,7 @@ func (r *energyRunner) fit(ctx context.Context, meters []*usage.Meter) []*stored
 	var out []*storedBaseline
 	for _, m := range meters {
 		start := time.Now()
-		b := &storedBaseline{Meter: m.ID, Device: m.Device, Point: m.Point(), Kind: r.energy.ModelFor(m),
+		b := &storedBaseline{Format: baselineFormat, Meter: m.ID, Device: m.Device, Point: m.Point(), Kind: r.energy.ModelFor(m),
 			Window: r.energy.Baseline.Window.String(), FittedAt: now, From: from, To: to}
 		err := tempErr
 		if err == nil {
@@ -242,7 +241,7 @@ func (r *energyRunner) fit(ctx context.Context, meters []*usage.Meter) []*stored
 			b.Error = err.Error()
 			r.a.log.Warn("energy: baseline not fitted", "meter", m.ID, "model", b.Kind, "err", err)
 		} else {
-			r.a.log.Info("energy: baseline fitted", "meter", m.ID, "model", b.Model.Model, "kind", b.Kind,
+			r.a.log.Info("energy: baseline fitted", "meter", m.ID, "model", b.Model.Model, "kind", b.Kind, "gate", b.Model.Gate.Name,
 				"n", b.Model.N, "cvrmse", fmt.Sprintf("%.3f", b.Model.CVRMSE), "nmbe", fmt.Sprintf("%.4f", b.Model.NMBE),
 				"fit_for_alarms", b.Model.FitForAlarms, "took", time.Since(start).Round(time.Millisecond))
 		}
@@ -273,19 +272,7 @@ func (r *energyRunner) fitOne(ctx context.Context, b *storedBaseline, m *usage.M
 	if err != nil {
 		return err
 	}
-	switch b.Kind {
-	case baseline.KindDaily:
-		b.Model, err = baseline.FitDaily(readings, temps, loc, b.From, b.To, baseline.DailyOptions{Fuel: fuel, TempUnit: baseline.Celsius})
-	case baseline.KindTOW:
-		b.Model, err = baseline.FitTOW(readings, fuel, loc, b.From, b.To)
-	default:
-		var mon *quality.Monitor
-		mon, err = quality.NewMonitor(readings, temps, fuel, loc, b.From, b.To, nil, quality.DefaultDetectOptions)
-		if err == nil {
-			b.fromMonitor(mon)
-		}
-	}
-	return err
+	return b.fitOn(readings, temps, fuel, loc)
 }
 
 func fuelOf(m *usage.Meter) baseline.Fuel {

@@ -6,12 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facilityd/facilityd/energy/baseline"
 	"github.com/facilityd/facilityd/web"
 )
 
 // TestEnergyDemo runs the demo's energy section on a year of simulated
 // history of the whole demo building: every meter gets a baseline of its
-// configured kind (hourly, and daily for gas), with no error.
+// configured kind (hourly, and daily for gas), with no error, fit for
+// alarms: the water meters through their daily fallback.
 func TestEnergyDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs influxd")
@@ -49,6 +51,22 @@ func TestEnergyDemo(t *testing.T) {
 		}
 		if want := map[string]string{"gas-main": "daily"}[b.Meter]; want != "" && b.Kind != want || want == "" && b.Kind != "hourly" {
 			t.Errorf("%s: kind %s", b.Meter, b.Kind)
+		}
+		// Every meter is watched by a model fit for alarms. The water
+		// meters' hourly models fail the hourly gate (their hours are
+		// people's), so a daily fallback stands in, under the monthly gate.
+		if !b.FitForAlarms {
+			t.Errorf("%s: not fit for alarms: %v", b.Meter, b.Reasons)
+		}
+		if b.Category == "water" {
+			fb, _ := m["fallback_for"].(map[string]any)
+			gate, _ := m["gate"].(map[string]any)
+			mo, _ := m["monthly"].(map[string]any)
+			t.Logf("%-20s daily fallback %v for %v (hourly CV(RMSE) %.3v), monthly CV(RMSE) %.3v NMBE %.3v under %q",
+				b.Meter, m["model"], fb["model"], fb["stats"].(map[string]any)["cvrmse"], mo["cvrmse"], mo["nmbe"], gate["name"])
+			if m["kind"] != "daily" || fb == nil || gate["name"] != baseline.GateMonthly.Name {
+				t.Errorf("%s: model kind %v, fallback for %v, gate %v: want a daily fallback under the monthly gate", b.Meter, m["kind"], fb, gate["name"])
+			}
 		}
 	}
 	var as struct{ Anomalies []web.EnergyAnomaly }

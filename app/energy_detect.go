@@ -19,20 +19,24 @@ import (
 // the Guideline 14 gate) gives the status unfit and no anomaly, with one
 // exception: the water leak check. A leak is flow where the meter is still
 // (the still quarters of the baseline year, or no still hour in 24 h), which
-// needs no model fit to be true, so it runs on any water baseline, and
-// without one on the flow alone.
+// needs no model fit to be true, so it runs on any water baseline — on the
+// hourly model a daily fallback replaced, too — and without one on the
+// flow alone. A daily model, configured or a fallback, is watched by the
+// day (residual, CUSUM, gas off season).
 func detect(rl *rules.Rule, b *storedBaseline, in *energyInputs) (string, []baseline.Anomaly) {
 	spec := rl.Energy
-	haveModel := b != nil && b.Model != nil
 	if spec.Detector == rules.DetectLeak {
 		if in.fuel != baseline.Water {
 			return rules.EnergyUnfit, nil
 		}
-		if !haveModel || b.Model.Kind != baseline.KindHourly {
-			pts := points(nil, in.hours, nil)
-			return status(pick(baseline.WaterLeak(pts, baseline.LeakOptions{}), baseline.KindLeak, baseline.KindBurst), in.to)
+		if im := b.intervalModel(); im != nil && im.Kind == baseline.KindHourly {
+			mon := b.monitor(quality.DefaultDetectOptions)
+			return status(pick(mon.Detect(in.hours, in.quarters), baseline.KindLeak, baseline.KindBurst), in.to)
 		}
-	} else if !haveModel || !b.Model.FitForAlarms {
+		pts := points(nil, in.hours, nil)
+		return status(pick(baseline.WaterLeak(pts, baseline.LeakOptions{}), baseline.KindLeak, baseline.KindBurst), in.to)
+	}
+	if b == nil || b.Model == nil || !b.Model.FitForAlarms {
 		return rules.EnergyUnfit, nil
 	}
 	m := b.Model
@@ -56,8 +60,6 @@ func detect(rl *rules.Rule, b *storedBaseline, in *energyInputs) (string, []base
 			return status(pick(mon.Detect(in.hours, nil), baseline.KindResidualHigh), in.to)
 		case rules.DetectCUSUM:
 			return status(pick(mon.Detect(in.hours, nil), baseline.KindCUSUMHigh), in.to)
-		case rules.DetectLeak:
-			return status(pick(mon.Detect(in.hours, in.quarters), baseline.KindLeak, baseline.KindBurst), in.to)
 		case rules.DetectBaseLoad:
 			pts := points(m, in.hours, mon.SigmaHour[:])
 			return status(baseline.BaseLoad(pts, baseline.BaseLoadOptions{Location: m.Location(), Weekends: true, K: or(k, 2)}), in.to)
@@ -71,8 +73,6 @@ func detect(rl *rules.Rule, b *storedBaseline, in *energyInputs) (string, []base
 			return status(pick(baseline.CUSUM(pts, baseline.CUSUMOptions{K: or(k, 0.5), H: or(h, 5), Recover: 5}), baseline.KindCUSUMHigh), in.to)
 		case rules.DetectBaseLoad:
 			return status(baseline.BaseLoad(pts, baseline.BaseLoadOptions{Location: m.Location(), Weekends: true, K: or(k, 2)}), in.to)
-		case rules.DetectLeak:
-			return status(pick(baseline.WaterLeak(pts, baseline.LeakOptions{}), baseline.KindLeak, baseline.KindBurst), in.to)
 		}
 	case baseline.KindDaily:
 		pts := make([]baseline.Point, len(in.days))

@@ -2,6 +2,7 @@ package app
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -59,5 +60,62 @@ func TestDetectGate(t *testing.T) {
 		if st != rules.EnergyAnomaly || len(as) == 0 || !(as[len(as)-1].Excess > 0) || math.IsNaN(as[len(as)-1].Excess) {
 			t.Errorf("leak on %s model: %s %+v, want an anomaly with an excess", name, st, as)
 		}
+	}
+}
+
+// TestDetectDailyFallback: an office's water, whose hours people decide at
+// random, fails the hourly gate, so fitOn replaces the hourly model with
+// the daily fallback, fit under the monthly gate: the residual and CUSUM
+// rules then watch the meter by the day and find a week of overuse, which
+// the hourly model alone would have left unwatched (unfit); the leak check
+// still runs on the hourly model kept as the interval model.
+func TestDetectDailyFallback(t *testing.T) {
+	loc := time.FixedZone("CST", 8*3600)
+	from := time.Date(2025, 11, 3, 0, 0, 0, 0, loc) // a Monday
+	split := from.AddDate(0, 0, 365)
+	end := split.AddDate(0, 0, 7)
+	rng := rand.New(rand.NewPCG(3, 5))
+	var meter []baseline.Reading
+	var temps []baseline.TempReading
+	for h := range int(end.Sub(from).Hours()) {
+		at := from.Add(time.Duration(h) * time.Hour)
+		u := 0.0
+		if wd := at.Weekday(); wd != time.Saturday && wd != time.Sunday && at.Hour() >= 8 && at.Hour() < 18 {
+			u = 2 * rng.ExpFloat64()
+		}
+		if !at.Before(split) {
+			u = 3*u + 1 // the last week: three times the use, and a leak
+		}
+		meter = append(meter, baseline.Reading{Start: at, Usage: u})
+		temps = append(temps, baseline.TempReading{Time: at, Temp: 15 + 12*math.Sin(2*math.Pi*float64(h)/(365*24))})
+	}
+	b := &storedBaseline{Meter: "w", Kind: baseline.KindHourly, From: from, To: split}
+	if err := b.fitOn(meter, temps, baseline.Water, loc); err != nil {
+		t.Fatal(err)
+	}
+	m, im := b.Model, b.Interval
+	if im == nil || im.Kind != baseline.KindHourly || im.FitForAlarms {
+		t.Fatalf("interval model %+v: the hourly model was meant to fail its gate and be kept", im)
+	}
+	t.Logf("hourly %s CV(RMSE) %.1f %% %v → %s %s: daily CV(RMSE) %.1f %%, monthly CV(RMSE) %.1f %% NMBE %.2f %% under %q",
+		im.Model, 100*im.CVRMSE, im.Reasons, m.Kind, m.Model, 100*m.CVRMSE, 100*m.Monthly.CVRMSE, 100*m.Monthly.NMBE, m.Gate.Name)
+	if m.Kind != baseline.KindDaily || !m.FitForAlarms || m.Gate != baseline.GateMonthly || m.Fallback == nil || m.Fallback.Kind != baseline.KindHourly {
+		t.Fatalf("model %s %s fit %v gate %q fallback %+v, want a daily fallback fit for alarms", m.Kind, m.Model, m.FitForAlarms, m.Gate.Name, m.Fallback)
+	}
+	in := &energyInputs{fuel: baseline.Water, loc: loc, to: end,
+		hours: baseline.HourlyTable(meter, temps, baseline.Water, loc, split, end),
+		days:  baseline.DailyTable(meter, temps, baseline.Water, loc, split, end)}
+	for _, d := range []rules.Detector{rules.DetectResidual, rules.DetectCUSUM} {
+		rl := &rules.Rule{Name: "water_" + string(d), Kind: rules.KindEnergy, Energy: &rules.EnergySpec{Detector: d}}
+		if st, as := detect(rl, b, in); st != rules.EnergyAnomaly || len(as) == 0 || !(as[len(as)-1].Excess > 0) {
+			t.Errorf("%s on the daily fallback: %s %+v, want an anomaly with an excess", d, st, as)
+		}
+		if st, _ := detect(rl, &storedBaseline{Meter: "w", Model: im}, in); st != rules.EnergyUnfit {
+			t.Errorf("%s on the hourly model alone: %s, want unfit", d, st)
+		}
+	}
+	leak := &rules.Rule{Name: "water_leak", Kind: rules.KindEnergy, Energy: &rules.EnergySpec{Detector: rules.DetectLeak}}
+	if st, as := detect(leak, b, in); st != rules.EnergyAnomaly || len(as) == 0 {
+		t.Errorf("leak on the fallback's interval model: %s %+v, want an anomaly", st, as)
 	}
 }

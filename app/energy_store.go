@@ -31,6 +31,9 @@ const BaselinesFile = "energy-baselines.json"
 // besides the model (quality.Monitor's σ and still quarters), and what it
 // was fitted for, so that a changed config refits it.
 type storedBaseline struct {
+	// Format is the baselineFormat the baseline was fitted under; an
+	// older one is fitted again.
+	Format   int           `json:"format,omitempty"`
 	Meter    string        `json:"meter"`
 	Device   string        `json:"device"`
 	Point    string        `json:"point"`
@@ -38,10 +41,16 @@ type storedBaseline struct {
 	Window   string        `json:"window"`
 	FittedAt time.Time     `json:"fitted_at"`
 	// From and To are the training window asked for; the model has its own.
-	From  time.Time       `json:"from"`
-	To    time.Time       `json:"to"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Model is the model the detectors alarm on: the kind configured, or
+	// a daily fallback (Model.Fallback) when that one failed its gate.
 	Model *baseline.Model `json:"model,omitempty"`
-	Error string          `json:"error,omitempty"`
+	// Interval is the hourly or time-of-week model a daily fallback
+	// replaced. It raises no alarm of its own, but the leak checks use it
+	// (with Still): flow where the meter is still needs no fit model.
+	Interval *baseline.Model `json:"interval_model,omitempty"`
+	Error    string          `json:"error,omitempty"`
 	// SigmaHour, SigmaBlock and Still are quality.Monitor's, for an
 	// hourly model.
 	SigmaHour  []float64 `json:"sigma_hour,omitempty"`
@@ -49,10 +58,72 @@ type storedBaseline struct {
 	Still      []int     `json:"still_quarters,omitempty"` // quarters of the week, Monday 00:00 = 0
 }
 
+// baselineFormat is the format baselines are fitted under now: 2 since an
+// hourly or time-of-week model that fails its gate gets a daily fallback.
+const baselineFormat = 2
+
+// intervalModel is the baseline's hourly or time-of-week model, fit for
+// alarms or not, or nil.
+func (b *storedBaseline) intervalModel() *baseline.Model {
+	switch {
+	case b == nil:
+		return nil
+	case b.Interval != nil:
+		return b.Interval
+	case b.Model != nil && b.Model.Kind != baseline.KindDaily:
+		return b.Model
+	}
+	return nil
+}
+
+// fitOn fits the baseline of b.Kind on a meter's readings over [b.From,
+// b.To): for an hourly model the detectors' σ and still quarters too
+// (quality.Monitor). An hourly or time-of-week model that fails the
+// Guideline 14 hourly gate (its data sufficient) is replaced by the daily
+// fallback when that one passes the monthly gate, so that the residual
+// and CUSUM checks watch the meter by the day; it is kept as Interval for
+// the leak checks. When the fallback fails too, the interval model stays,
+// unfit, with the fallback's reasons added to its own.
+func (b *storedBaseline) fitOn(readings []baseline.Reading, temps []baseline.TempReading, fuel baseline.Fuel, loc *time.Location) error {
+	opts := baseline.DailyOptions{Fuel: fuel, TempUnit: baseline.Celsius}
+	var err error
+	switch b.Kind {
+	case baseline.KindDaily:
+		b.Model, err = baseline.FitDaily(readings, temps, loc, b.From, b.To, opts)
+		return err
+	case baseline.KindTOW:
+		b.Model, err = baseline.FitTOW(readings, fuel, loc, b.From, b.To)
+		temps = nil // a time-of-week meter has no weather
+	default:
+		var mon *quality.Monitor
+		mon, err = quality.NewMonitor(readings, temps, fuel, loc, b.From, b.To, nil, quality.DefaultDetectOptions)
+		if err == nil {
+			b.fromMonitor(mon)
+		}
+	}
+	if err != nil || b.Model.FitForAlarms || b.Model.Sufficiency != nil && !b.Model.Sufficiency.Sufficient {
+		return err
+	}
+	daily, err := baseline.FitDailyFallback(b.Model, readings, temps, loc, b.From, b.To, opts)
+	if err != nil {
+		b.Model.Reasons = append(b.Model.Reasons, "no daily fallback: "+err.Error())
+		return nil
+	}
+	if !daily.FitForAlarms {
+		for _, why := range daily.Reasons {
+			b.Model.Reasons = append(b.Model.Reasons, "daily fallback ("+daily.Model+") unfit too: "+why)
+		}
+		return nil
+	}
+	b.Interval, b.Model = b.Model, daily
+	return nil
+}
+
 // monitor rebuilds the hourly detectors of a stored hourly baseline with
-// the options o.
+// the options o, on its interval model.
 func (b *storedBaseline) monitor(o quality.DetectOptions) *quality.Monitor {
-	m := &quality.Monitor{Model: b.Model, Fuel: b.Model.Fuel, Opts: o}
+	im := b.intervalModel()
+	m := &quality.Monitor{Model: im, Fuel: im.Fuel, Opts: o}
 	copy(m.SigmaHour[:], b.SigmaHour)
 	copy(m.SigmaBlock[:], b.SigmaBlock)
 	for _, q := range b.Still {

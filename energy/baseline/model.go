@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -71,6 +72,12 @@ type Model struct {
 	// Profile is the time-of-week model: the mean usage of each hour of
 	// the week, Monday 00:00 first.
 	Profile []float64 `json:"profile,omitempty"`
+	// DayProfile is the intercept of each day of the week, Monday first, of
+	// a day-of-week daily model (DayOfWeek; Intercept is 0).
+	DayProfile []float64 `json:"day_profile,omitempty"`
+	// Fallback, on a daily model fitted in place of an hourly or
+	// time-of-week one, is the model it replaces and why (FitDailyFallback).
+	Fallback *Rejected `json:"fallback_for,omitempty"`
 
 	loc *time.Location
 }
@@ -101,14 +108,22 @@ func (m *Model) Location() *time.Location {
 }
 
 // Predict returns the expected usage: for a daily model, of the day that t
-// falls in given that day's mean temperature; for an hourly model, of the
-// hour starting at t given that hour's temperature; for a time-of-week
-// profile, of the hour at t (temp is ignored). It is NaN when the model
+// falls in given that day's mean temperature (and, for a day-of-week
+// profile, its day of the week); for an hourly model, of the hour starting
+// at t given that hour's temperature; for a time-of-week profile, of the
+// hour at t (temp is ignored). It is NaN when the model
 // cannot say (a missing temperature).
 func (m *Model) Predict(t time.Time, temp float64) float64 {
 	switch m.Kind {
 	case KindDaily:
-		return m.predictDaily(temp)
+		y := m.predictDaily(temp)
+		if strings.HasPrefix(m.Model, DayOfWeek) {
+			if len(m.DayProfile) != 7 {
+				return math.NaN()
+			}
+			y += m.DayProfile[dayOfWeek(t.In(m.Location()))] // in place of the intercept, 0
+		}
+		return y
 	case KindHourly:
 		if m.Hourly == nil {
 			return math.NaN()
