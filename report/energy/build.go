@@ -11,9 +11,15 @@ import (
 	"github.com/facilityd/facilityd/energy/usage"
 )
 
+// AllSites, as Options.Site, reports every site the source's meters are
+// at, with a section of per-site totals.
+const AllSites = "all"
+
 // Options choose what a report covers.
 type Options struct {
-	Period   Period
+	Period Period
+	// Site selects the meters of one site; "" every meter, and AllSites
+	// every meter with the per-site totals.
 	Site     string
 	Building string
 	Category usage.Category
@@ -56,6 +62,9 @@ func Build(ctx context.Context, src Source, o Options) (*Report, error) {
 	// quarter hours of many meters is never held at once; a month is also
 	// the demand charge's unit.
 	q := usage.Query{Category: o.Category, Building: o.Building, Site: o.Site, Interval: usage.Quarter, Zone: loc}
+	if o.Site == AllSites {
+		q.Site = ""
+	}
 	a := newAccumulator()
 	for from := p.From; from.Before(r.End); {
 		l := from.In(loc)
@@ -75,6 +84,9 @@ func Build(ctx context.Context, src Source, o Options) (*Report, error) {
 		from = to
 	}
 	r.finish(o.Tariffs, a)
+	if o.Site == AllSites {
+		r.sites()
+	}
 
 	elapsed := r.End.Sub(p.From)
 	histFrom := slices.MinFunc([]time.Time{r.LastYear.From, r.Previous.From, p.From.AddDate(0, 0, -365)}, time.Time.Compare)
@@ -115,7 +127,7 @@ type accumulator struct {
 	idx      map[string]int // meter id → index in Report.Meters
 	bands    map[string]map[BandName]*BandAmount
 	unpriced map[usage.Category]bool
-	devices  map[string]bool
+	devices  map[string]bool // device ids, and site + "\x00" + device
 	warned   map[string]bool
 	demand   map[string]int                   // meter id → index in Report.Demand
 	nights   map[string]map[time.Time]float64 // meter → night → lowest hourly kWh 01–05
@@ -148,13 +160,14 @@ func (r *Report) add(rep *usage.Report, t *Tariffs, a *accumulator) {
 	isBilled := billed(rep)
 	for _, u := range rep.Meters {
 		a.devices[u.Device] = true
+		a.devices[u.Site+"\x00"+u.Device] = true
 		i, ok := a.idx[u.Meter]
 		if !ok {
 			i = len(r.Meters)
 			a.idx[u.Meter] = i
 			a.bands[u.Meter] = map[BandName]*BandAmount{}
 			r.Meters = append(r.Meters, MeterFigures{Meter: u.Meter, Device: u.Device, Category: u.Category, SubItem: u.SubItem,
-				Building: u.Building, Parent: u.Parent, Unit: u.Unit, Billed: isBilled[u.Meter]})
+				Building: u.Building, Site: u.Site, Parent: u.Parent, Unit: u.Unit, Billed: isBilled[u.Meter]})
 		}
 		m := &r.Meters[i]
 		bands := a.bands[u.Meter]
@@ -458,14 +471,47 @@ func (r *Report) occupiedHours(o Occupancy) float64 {
 // device) that were open at some time in the period.
 func (r *Report) tickets(ts []Ticket, devices map[string]bool) {
 	for _, t := range ts {
-		if t.Device != "" && !devices[t.Device] {
+		switch {
+		case t.Device == "":
+		case t.Site == "" && !devices[t.Device], t.Site != "" && !devices[t.Site+"\x00"+t.Device]:
 			continue
 		}
 		if !t.Created.Before(r.End) || !t.Closed.IsZero() && t.Closed.Before(r.Period.From) {
 			continue
 		}
-		r.Tickets = append(r.Tickets, TicketRow{ID: t.ID, Title: t.Title, Device: t.Device, Status: t.Status,
+		r.Tickets = append(r.Tickets, TicketRow{ID: t.ID, Title: t.Title, Site: t.Site, Device: t.Device, Status: t.Status,
 			Priority: t.Priority, Created: t.Created, Resolved: t.Resolved})
 	}
 	slices.SortFunc(r.Tickets, func(a, b TicketRow) int { return cmp.Compare(a.ID, b.ID) })
+}
+
+// sites sums the billed meters per site and category, sites in order of
+// name.
+func (r *Report) sites() {
+	type key struct {
+		site string
+		cat  usage.Category
+	}
+	by := map[key]*SiteFigures{}
+	for _, m := range r.Meters {
+		if !m.Billed {
+			continue
+		}
+		k := key{m.Site, m.Category}
+		f := by[k]
+		if f == nil {
+			f = &SiteFigures{Site: m.Site, Category: m.Category, Unit: m.Unit}
+			by[k] = f
+		}
+		f.Meters++
+		f.Quantity += m.Quantity
+		f.Cost += m.Cost
+	}
+	r.Sites = make([]SiteFigures, 0, len(by))
+	for _, f := range by {
+		r.Sites = append(r.Sites, *f)
+	}
+	slices.SortFunc(r.Sites, func(a, b SiteFigures) int {
+		return cmp.Or(cmp.Compare(a.Site, b.Site), cmp.Compare(slices.Index(usage.Categories, a.Category), slices.Index(usage.Categories, b.Category)))
+	})
 }

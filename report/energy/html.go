@@ -174,7 +174,7 @@ section { page-break-inside: auto; }
 <body>
 {{$r := .R}}
 <h1>{{t "title"}} · {{$r.Period.Name}}</h1>
-<div class="meta">{{if $r.Site}}{{t "site"}}: {{$r.Site}} · {{end}}{{t "building"}}: {{if $r.Building}}{{$r.Building}}{{else}}{{t "all_buildings"}}{{end}}{{if $r.Category}} · {{t "category"}}: {{cat $r.Category}}{{end}}
+<div class="meta">{{if $r.Sites}}{{t "site"}}: {{t "all_sites"}} · {{else if $r.Site}}{{t "site"}}: {{$r.Site}} · {{end}}{{t "building"}}: {{if $r.Building}}{{$r.Building}}{{else}}{{t "all_buildings"}}{{end}}{{if $r.Category}} · {{t "category"}}: {{cat $r.Category}}{{end}}
  · {{t "period"}}: {{day $r.Period.From}} – {{day $r.End}} ({{$r.Zone}}) · {{t "currency"}}: {{$r.Currency}}{{if not $r.Generated.IsZero}} · {{t "generated"}}: {{at $r.Generated}}{{end}}</div>
 {{if $r.Partial}}<div class="partial">{{tf "partial" (at $r.End)}}</div>{{end}}
 
@@ -182,6 +182,11 @@ section { page-break-inside: auto; }
 <table><thead><tr><th>{{t "category"}}</th><th class="n">{{t "quantity"}}</th><th>{{t "unit"}}</th><th class="n">{{t "energy_cost"}}</th><th class="n">{{t "fixed_cost"}}</th><th class="n">{{t "demand_cost"}}</th><th class="n">{{t "cost"}} ({{$r.Currency}})</th><th class="n">{{t "kgco2e"}}</th><th class="n">{{t "kgce"}}</th></tr></thead>
 {{range $r.Categories}}<tr><td>{{cat .Category}}</td><td class="n">{{num .Quantity 1}}</td><td>{{unit .Unit}}</td><td class="n">{{money .EnergyCost}}</td><td class="n">{{money .FixedCost}}</td><td class="n">{{money .DemandCost}}</td><td class="n">{{money .Cost}}</td><td class="n">{{num .KgCO2e 0}}</td><td class="n">{{num .Kgce 0}}</td></tr>
 {{end}}</table>
+
+{{if $r.Sites}}<h2>{{t "sites"}}</h2>
+<table><thead><tr><th>{{t "site"}}</th><th>{{t "category"}}</th><th class="n">{{t "meters"}}</th><th class="n">{{t "quantity"}}</th><th>{{t "unit"}}</th><th class="n">{{t "cost"}} ({{$r.Currency}})</th></tr></thead>
+{{range $r.Sites}}<tr><td>{{.Site}}</td><td>{{cat .Category}}</td><td class="n">{{.Meters}}</td><td class="n">{{num .Quantity 1}}</td><td>{{unit .Unit}}</td><td class="n">{{money .Cost}}</td></tr>
+{{end}}</table>{{end}}
 
 <h2>{{t "comparison"}}</h2>
 <table class="cmp"><thead><tr><th>{{t "category"}}</th><th class="n">{{t "current"}}</th><th class="n">{{t "prev_short"}}<br>{{$r.Previous.Name}}</th><th class="n">{{t "change_raw"}}</th><th class="n">{{t "norm_short"}}</th><th class="n">{{t "ly_short"}}<br>{{$r.LastYear.Name}}</th><th class="n">{{t "change_raw"}}</th><th class="n">{{t "norm_short"}}</th></tr></thead>
@@ -233,7 +238,7 @@ section { page-break-inside: auto; }
 
 <h2>{{t "tickets"}}</h2>
 <table><thead><tr><th>{{t "ticket"}}</th><th>{{t "title_col"}}</th><th>{{t "device"}}</th><th>{{t "priority"}}</th><th>{{t "status"}}</th><th>{{t "created"}}</th><th>{{t "resolved"}}</th></tr></thead>
-{{range $r.Tickets}}<tr><td>#{{.ID}}</td><td>{{.Title}}</td><td>{{.Device}}</td><td>{{.Priority}}</td><td>{{$r.Status .Status}}</td><td>{{at .Created}}</td><td>{{at .Resolved}}</td></tr>
+{{range $r.Tickets}}<tr><td>#{{.ID}}</td><td>{{.Title}}</td><td>{{if and $r.Sites .Site}}{{.Site}} · {{end}}{{.Device}}</td><td>{{.Priority}}</td><td>{{$r.Status .Status}}</td><td>{{at .Created}}</td><td>{{at .Resolved}}</td></tr>
 {{else}}<tr><td colspan="7">{{t "none"}}</td></tr>{{end}}</table>
 
 <h2>{{t "quality"}}</h2>

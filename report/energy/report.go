@@ -37,8 +37,11 @@ type Report struct {
 	LastYear  Period
 	Generated time.Time
 
-	Meters      []MeterFigures
-	Categories  []CategoryFigures
+	Meters     []MeterFigures
+	Categories []CategoryFigures
+	// Sites are the billed totals per site and category of a report of
+	// every site (Site is AllSites); nil otherwise.
+	Sites       []SiteFigures
 	SubItems    []SubItemFigures
 	Bands       []BandFigures
 	Days        []DayFigures
@@ -61,6 +64,7 @@ type MeterFigures struct {
 	Category usage.Category
 	SubItem  usage.SubItem
 	Building string
+	Site     string
 	Parent   string
 	Unit     string
 	// Billed is true for a meter no selected meter is upstream of: the
@@ -108,6 +112,17 @@ type CategoryFigures struct {
 	Cost       float64
 	KgCO2e     float64
 	Kgce       float64
+}
+
+// SiteFigures are one site's totals of one category over its billed
+// meters, in a report of every site.
+type SiteFigures struct {
+	Site     string
+	Category usage.Category
+	Unit     string
+	Meters   int
+	Quantity float64
+	Cost     float64
 }
 
 // SubItemFigures are electricity by end use (分项): each meter counts with
@@ -245,6 +260,7 @@ type AnomalyFigures struct {
 type TicketRow struct {
 	ID       int64
 	Title    string
+	Site     string
 	Device   string
 	Status   string
 	Priority string

@@ -24,8 +24,10 @@ type Source interface {
 // Ticket is what a report shows of an energy ticket (tickets.Ticket with
 // source energy).
 type Ticket struct {
-	ID       int64
-	Title    string
+	ID    int64
+	Title string
+	// Site is the ticket's site; "" matches the device at any site.
+	Site     string
 	Device   string
 	Status   string
 	Priority string

@@ -139,6 +139,16 @@ func (r *Report) WriteXLSX(w io.Writer) error {
 	}
 	s.put(r.T("total"), "", "", s.sum(4, top), s.sum(5, top), s.sum(6, top), s.sum(7, top), s.sum(8, top), s.sum(9, top))
 
+	// Sites, in a report of every site.
+	if len(r.Sites) > 0 {
+		s = newSheet("sites")
+		sheets = append(sheets, s)
+		s.header(r.T("site"), r.T("category"), r.T("unit"), r.T("meters"), r.T("quantity"), r.T("cost")+" ("+cur+")")
+		for _, x := range r.Sites {
+			s.put(x.Site, r.T(string(x.Category)), Unit(x.Unit), float64(x.Meters), x.Quantity, x.Cost)
+		}
+	}
+
 	// Meters: the total counts billed meters only (SUMIF), as the summary does.
 	s = newSheet("meters")
 	sheets = append(sheets, s)
