@@ -87,6 +87,7 @@ type app struct {
 	energyMu     sync.RWMutex
 	energy       *energyRunner // the running generation's energy monitoring (energy.go)
 	reports      *reportRunner // the scheduled reports and their archive (reports.go)
+	startupFreed sync.Once     // releaseStartupMemory, after the first generation started (memory.go)
 }
 
 // Run runs facilityd until ctx is done. Storage, tickets and the web server
@@ -251,6 +252,7 @@ func (a *app) current() *config.Config {
 
 // setConfig makes cfg the running config, with its index of device tags.
 func (a *app) setConfig(cfg *config.Config) {
+	cfg.DropPositions() // checked already; nothing places errors in it any more
 	tags := cfg.DeviceTags()
 	a.mu.Lock()
 	a.cfg, a.devTags = cfg, tags
@@ -296,6 +298,7 @@ func (a *app) runGeneration(ctx context.Context) error {
 	if err := a.startEnergy(inspCtx, cfg, &insp); err != nil {
 		return fmt.Errorf("energy: %w", err)
 	}
+	a.startupFreed.Do(a.releaseStartupMemory)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {

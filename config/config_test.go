@@ -74,6 +74,13 @@ func TestDemoConfig(t *testing.T) {
 	if len(cfg.Devices) < 2 || cfg.Devices[0].ID != "pump-1" {
 		t.Fatalf("devices = %v", cfg.Devices)
 	}
+	if p := cfg.At(cfg.Devices[0], "id"); p.Line <= 1 {
+		t.Errorf("pump-1's id at %s, want its line", p)
+	}
+	cfg.DropPositions()
+	if p := cfg.At(cfg.Devices[0], "id"); cfg.pos != nil || p.File != cfg.Path || p.Line != 1 {
+		t.Errorf("after DropPositions: %d positions kept, pump-1's id at %s", len(cfg.pos), p)
+	}
 	m := cfg.Devices[0].Modbus
 	if m.Address != "127.0.0.1:15020" || m.UnitID != 1 || m.Timeout != 500*time.Millisecond || m.Transport != modbus.TCP {
 		t.Errorf("pump-1 modbus = %+v", m)
