@@ -20,8 +20,8 @@ import (
 )
 
 const reportUsage = `facilityd report energy -c FILE (--period P | --from DATE --to DATE)
-        [--building B] [--category electricity|water|gas] [--format html|pdf|csv|xlsx]
-        [--lang en|zh-CN] [--tariffs FILE] -o OUT
+        [--site all|SITE] [--building B] [--category electricity|water|gas]
+        [--format html|pdf|csv|xlsx] [--lang en|zh-CN] [--tariffs FILE] -o OUT
   The energy report of a period, from the consumption in InfluxDB, the baselines
   and the energy tickets: per meter, category and sub-item, cost at the tariff,
   change against the previous period and last year, baseline and CUSUM, peak
@@ -32,6 +32,12 @@ const reportUsage = `facilityd report energy -c FILE (--period P | --from DATE -
   section, or --tariffs FILE (a file holding one). --format defaults to OUT's
   extension; pdf prints the HTML in headless Chromium (/usr/bin/chromium or
   $FACILITYD_CHROMIUM). -o - writes to standard output.
+  --site all reports every site of the InfluxDB bucket (tag site) that has the
+  config's meters' series, with the meters named SITE/ID and a section of
+  totals per site; --site SITE one other site built like this one. Across
+  sites nothing is weather-normalized (the config's weather point is its own
+  site's), and the energy tickets are those of the ticket database, each
+  with its site.
 `
 
 // cmdReport runs `facilityd report energy`.
@@ -57,6 +63,7 @@ func cmdReportEnergy(ctx context.Context, args []string, stdout, stderr io.Write
 	period := fs.String("period", "", "2026-11, 2026-W47, 2026-Q4 or 2026")
 	from, to := fs.String("from", "", "start date (YYYY-MM-DD)"), fs.String("to", "", "end date, exclusive (YYYY-MM-DD)")
 	building := fs.String("building", "", "only this building")
+	site := fs.String("site", "", "all (every site in the bucket) or a site built like the config's (default: the config's)")
 	category := fs.String("category", "", "only electricity, water or gas")
 	format := fs.String("format", "", "html, pdf, csv or xlsx (default: from -o's extension)")
 	lang := fs.String("lang", "en", "en or zh-CN")
@@ -128,8 +135,23 @@ func cmdReportEnergy(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer q.Close()
-	src := app.NewReportSource(cfg, q, reportTickets(cfg))
-	r, err := energyreport.Build(ctx, src, energyreport.Options{Period: p, Site: cfg.Site, Building: *building, Category: cat,
+	var src energyreport.Source = app.NewReportSource(cfg, q, reportTickets(cfg))
+	reportSite := cfg.Site
+	if *site != "" && *site != cfg.Site {
+		meters, sites, warnings, err := siteMeters(ctx, q, cfg.Energy.Usage, *site)
+		if err != nil {
+			return fmt.Errorf("report energy: --site %s: %w", *site, err)
+		}
+		for _, w := range warnings {
+			fmt.Fprintln(stderr, "report energy:", w)
+		}
+		if len(meters.Meters) == 0 {
+			return fmt.Errorf("report energy: --site %s: no site in %s has a series of the config's meters", *site, cfg.InfluxDB.Bucket)
+		}
+		fmt.Fprintf(stderr, "report energy: sites %s; not weather-normalized across sites\n", strings.Join(sites, ", "))
+		src, reportSite = newSitesSource(cfg, q, meters, reportTickets(cfg)), *site
+	}
+	r, err := energyreport.Build(ctx, src, energyreport.Options{Period: p, Site: reportSite, Building: *building, Category: cat,
 		Zone: cfg.Zone, Tariffs: tariffs, Lang: *lang, Now: time.Now()})
 	if err != nil {
 		return fmt.Errorf("report energy: %w", err)
