@@ -49,7 +49,7 @@ func TestPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	RunPage(t, s, artifacts(t), func(b context.Context, check func(string, string)) {
+	runPage(t, s, artifacts(t), "portfolio", func(b context.Context, check func(string, string)) {
 		check("two sites, a first", `document.querySelectorAll("#sites tbody tr").length === 2 &&
 			document.querySelector("#sites tbody tr").dataset.site === "tower-a"`)
 		check("a's last month", `document.querySelector("#sites tbody tr").textContent.includes("2.88 kWh/m²")`)
@@ -58,10 +58,10 @@ func TestPage(t *testing.T) {
 	})
 }
 
-// RunPage serves s, opens its page in Chromium, proves that the console
+// runPage serves s, opens its page in Chromium, proves that the console
 // listener hears an error, then runs checks in en and zh-CN on a desktop
-// and a phone, keeping a screenshot of each in dir.
-func RunPage(t *testing.T, s *Server, dir string, checks func(b context.Context, check func(what, expr string))) {
+// and a phone, keeping a screenshot of each in dir as PREFIX-LANG[-phone].
+func runPage(t *testing.T, s *Server, dir, prefix string, checks func(b context.Context, check func(what, expr string))) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -157,10 +157,10 @@ func RunPage(t *testing.T, s *Server, dir string, checks func(b context.Context,
 		lang, shot string
 		w, h       int64
 	}{
-		{"en", "portfolio-en", 1280, 900},
-		{"zh-CN", "portfolio-zh-CN", 1280, 900},
-		{"zh-CN", "portfolio-zh-CN-phone", 390, 844},
-		{"en", "portfolio-en-phone", 390, 844},
+		{"en", prefix + "-en", 1280, 900},
+		{"zh-CN", prefix + "-zh-CN", 1280, 900},
+		{"zh-CN", prefix + "-zh-CN-phone", 390, 844},
+		{"en", prefix + "-en-phone", 390, 844},
 	} {
 		do("viewport", chromedp.EmulateViewport(c.w, c.h))
 		do("open "+c.shot, chromedp.Navigate(base+"?lang="+c.lang))

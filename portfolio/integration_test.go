@@ -106,7 +106,8 @@ func TestPortfolioIntegration(t *testing.T) {
 	move(b, b1, t0.Add(10*time.Minute), tickets.StatusAcknowledged)                        // met; resolution (4 h) passed: breached
 	move(b, b2, t0.Add(10*time.Minute), tickets.StatusCancelled)                           // counts nowhere
 	at = now.Add(-10 * time.Minute)
-	create(a, "a3", "P3") // pending: neither met nor breached
+	create(a, "a3", "P3")               // pending: neither met nor breached
+	create(open("tower-z"), "z1", "P2") // a site the portfolio does not list
 	if err := a.PutInspectionStates(ctx, []tickets.InspectionState{
 		{Plan: "pump-service", Device: "pump-1", Status: tickets.InspectionOverdue},
 		{Plan: "fire-test", Device: "panel-1", Status: tickets.InspectionDue},
@@ -232,6 +233,17 @@ sites:
 	if v.Totals.OpenTotal != 3 || v.Totals.InspectionsOverdue != 1 {
 		t.Errorf("totals: %+v", v.Totals)
 	}
+	if len(v.UnlistedSites) != 1 || v.UnlistedSites[0] != "tower-z" {
+		t.Errorf("unlisted sites: %v, want [tower-z]", v.UnlistedSites)
+	}
+
+	// The page over the real figures.
+	runPage(t, s, artifacts(t), "portfolio-integration", func(b context.Context, check func(string, string)) {
+		check("three sites, a first", `document.querySelectorAll("#sites tbody tr").length === 3 &&
+			document.querySelector("#sites tbody tr").dataset.site === "tower-a"`)
+		check("c's coverage", `document.querySelectorAll("#sites tbody tr")[2].textContent.includes("99.2 %")`)
+		check("tower-z named", `document.querySelector("#note").textContent.includes("tower-z")`)
+	})
 	t.Logf("this month %d h, last month %d quarter hours; a %.0f kWh (%.3f kWh/m²), b %.0f, c %.0f (coverage %.1f %%)", hours, lastQuarters,
 		by["tower-a"].Energy.LastMonth.KWh, by["tower-a"].Energy.LastMonth.KWhPerM2, by["tower-b"].Energy.LastMonth.KWh,
 		by["tower-c"].Energy.LastMonth.KWh, by["tower-c"].Energy.LastMonth.CoveragePct)

@@ -34,10 +34,13 @@ type View struct {
 	SLAFrom time.Time `json:"sla_from"`
 	SLATo   time.Time `json:"sla_to"`
 	// RankedBy is the figure the sites are ranked on.
-	RankedBy string      `json:"ranked_by"`
-	Sites    []SiteView  `json:"sites"`
-	Totals   TotalsView  `json:"totals"`
-	Errors   []SiteError `json:"errors"`
+	RankedBy string     `json:"ranked_by"`
+	Sites    []SiteView `json:"sites"`
+	// UnlistedSites have tickets or inspections in the database but are
+	// not in the config, so their figures are not shown.
+	UnlistedSites []string    `json:"unlisted_sites"`
+	Totals        TotalsView  `json:"totals"`
+	Errors        []SiteError `json:"errors"`
 }
 
 // Span is a period and the same period a year earlier.
@@ -157,7 +160,7 @@ func Periods(now time.Time, loc *time.Location) (this, last Span) {
 func Build(ctx context.Context, cfg *Config, en Energy, tk Tickets, now time.Time) *View {
 	this, last := Periods(now, cfg.Zone)
 	v := &View{GeneratedAt: now, Zone: cfg.Zone.String(), ThisMonth: this, LastMonth: last,
-		Comparison: ComparisonLastYear, Note: comparisonNote, SLAFrom: now.Add(-SLAWindow), SLATo: now, RankedBy: rankedBy, Sites: []SiteView{}, Errors: []SiteError{},
+		Comparison: ComparisonLastYear, Note: comparisonNote, SLAFrom: now.Add(-SLAWindow), SLATo: now, RankedBy: rankedBy, Sites: []SiteView{}, Errors: []SiteError{}, UnlistedSites: []string{},
 		Totals: TotalsView{Open: map[string]int{}}}
 	byTickets := map[string]TicketsView{}
 	if tk != nil {
@@ -167,6 +170,9 @@ func Build(ctx context.Context, cfg *Config, en Energy, tk Tickets, now time.Tim
 		}
 		for _, c := range counts {
 			byTickets[c.Site] = c.view()
+			if !slices.Contains(cfg.SiteIDs(), c.Site) {
+				v.UnlistedSites = append(v.UnlistedSites, c.Site)
+			}
 		}
 	}
 	for _, s := range cfg.Sites {

@@ -120,7 +120,8 @@ function draw(v) {
   document.getElementById("periods").textContent = t("periods", {
     this: span(v.this_month), last: span(v.last_month), zone: v.zone,
     at: new Date(v.generated_at).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", timeZone: zone }) });
-  document.getElementById("note").textContent = t("note");
+  document.getElementById("note").textContent = t("note") +
+    (v.unlisted_sites && v.unlisted_sites.length ? " " + t("unlisted", { sites: v.unlisted_sites.join(", ") }) : "");
 
   const tot = v.totals;
   const box = document.getElementById("totals");
