@@ -58,20 +58,19 @@ func Build(ctx context.Context, src Source, o Options) (*Report, error) {
 		}
 		r.End, r.Partial = end, true
 	}
-	// The period is read a calendar month at a time, so that a year of
-	// quarter hours of many meters is never held at once; a month is also
-	// the demand charge's unit.
+	// The period is read at most a calendar month at a time, so that a
+	// year of quarter hours of many meters is never held at once, and in
+	// requests of about chunkReadings readings a meter (see chunkDays).
+	// Chunks end at midnight, so that days are never split.
 	q := usage.Query{Category: o.Category, Building: o.Building, Site: o.Site, Interval: usage.Quarter, Zone: loc}
 	if o.Site == AllSites {
 		q.Site = ""
 	}
 	a := newAccumulator()
+	days, perDay := 1, 0.0 // the first day tells the meters' poll intervals
 	for from := p.From; from.Before(r.End); {
 		l := from.In(loc)
-		to := time.Date(l.Year(), l.Month()+1, 1, 0, 0, 0, 0, loc)
-		if r.End.Before(to) {
-			to = r.End
-		}
+		to := earliest(earliest(time.Date(l.Year(), l.Month()+1, 1, 0, 0, 0, 0, loc), r.dayStart(from).AddDate(0, 0, days)), r.End)
 		q.From, q.To = from, to
 		cur, err := src.Consumption(ctx, q)
 		if err != nil {
@@ -81,6 +80,7 @@ func Build(ctx context.Context, src Source, o Options) (*Report, error) {
 			return nil, errors.New("no meter matches the report's building and category")
 		}
 		r.add(cur, o.Tariffs, a)
+		days, perDay = chunkDays(cur, perDay)
 		from = to
 	}
 	r.finish(o.Tariffs, a)

@@ -31,7 +31,8 @@ func gapSlots(u usage.Usage) map[int]bool {
 }
 
 // demand finds a billed electricity meter's highest 15-minute demand in
-// each month of a chunk and charges it.
+// each month of a chunk, after the peak of the chunks before in the same
+// month, and charges it.
 func (r *Report) demand(u usage.Usage, m *MeterFigures, t *Tariffs, a *accumulator) {
 	di, ok := a.demand[u.Meter]
 	if !ok {
@@ -42,6 +43,16 @@ func (r *Report) demand(u usage.Usage, m *MeterFigures, t *Tariffs, a *accumulat
 	d := &r.Demand[di]
 	skip := gapSlots(u)
 	var mp *MonthPeak
+	// A month read in several chunks goes on from its peak so far, whose
+	// charge flush makes again.
+	if n := len(d.Months); n > 0 && len(u.Slots) > 0 {
+		l := r.local(u.Slots[0].Start)
+		if last := d.Months[n-1]; last.Month.Equal(time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, r.Zone)) {
+			d.Months = d.Months[:n-1]
+			m.DemandCost -= last.Charge
+			mp = &last
+		}
+	}
 	flush := func() {
 		if mp == nil {
 			return

@@ -52,7 +52,7 @@ func (r *Report) history(ctx context.Context, src Source, q usage.Query, from ti
 	type catSums struct{ cur, prev, ly sums }
 	bycat := map[usage.Category]*catSums{}
 	modelled := map[usage.Category]bool{}
-	// The history is read in chunks (see historyDays) and kept as hourly
+	// The history is read in chunks (see chunkDays) and kept as hourly
 	// readings of the billed meters only.
 	type meterHistory struct {
 		u        usage.Usage // without its slots
@@ -68,7 +68,7 @@ func (r *Report) history(ctx context.Context, src Source, q usage.Query, from ti
 		if err != nil {
 			return fmt.Errorf("history before %s: %w", r.Period.Name, err)
 		}
-		days, perDay = historyDays(hist, perDay)
+		days, perDay = chunkDays(hist, perDay)
 		isBilled := billed(hist)
 		for _, u := range hist.Meters {
 			if !isBilled[u.Meter] {
@@ -185,19 +185,19 @@ func (r *Report) history(ctx context.Context, src Source, q usage.Query, from ti
 	return nil
 }
 
-// historyReadings is about how many readings of a meter one history
-// request reads at most: a quarter of 15-minute readings (8,640), or 13
-// days of 1-minute ones. InfluxQL's drop pass costs influxd some 2.5 µs of
-// CPU a reading, so a quarter of 1-minute readings of one 50-meter batch
-// (6.5 million) took it about 16 s, past the store's 10 s request timeout,
-// and every report over such meters failed.
-const historyReadings = 20_000
+// chunkReadings is about how many readings of a meter one request of the
+// period or its history reads at most: a quarter of 15-minute readings
+// (8,640), or 13 days of 1-minute ones. InfluxQL's drop pass costs influxd
+// some 2.5 µs of CPU a reading, so a quarter of 1-minute readings of one
+// 50-meter batch (6.5 million) took it about 16 s, past the store's 10 s
+// request timeout, and every report over such meters failed.
+const chunkReadings = 20_000
 
-// historyDays is how many days the next history request spans, from the
-// most readings a day of any meter of rep's poll interval gives and of
-// perDay, the most seen before, which it returns updated: at least one, at
-// most a quarter's (92) when no meter's poll interval is known.
-func historyDays(rep *usage.Report, perDay float64) (int, float64) {
+// chunkDays is how many days the next request spans, from the most
+// readings a day of any meter of rep's poll interval gives and of perDay,
+// the most seen before, which it returns updated: at least one, at most a
+// quarter's (92) when no meter's poll interval is known.
+func chunkDays(rep *usage.Report, perDay float64) (int, float64) {
 	for _, u := range rep.Meters {
 		if poll, err := time.ParseDuration(u.PollInterval); err == nil && poll > 0 {
 			perDay = max(perDay, float64(24*time.Hour)/float64(poll))
@@ -206,7 +206,7 @@ func historyDays(rep *usage.Report, perDay float64) (int, float64) {
 	if perDay == 0 {
 		return 92, 0
 	}
-	return int(min(92, max(1, historyReadings/perDay))), perDay
+	return int(min(92, max(1, chunkReadings/perDay))), perDay
 }
 
 func earliest(a, b time.Time) time.Time {

@@ -2,6 +2,7 @@ package energy
 
 import (
 	"context"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func (s *recordingSource) Consumption(ctx context.Context, q usage.Query) (*usag
 }
 
 // TestHistoryChunks: the history is read in requests of about
-// historyReadings readings a meter at its poll interval — 13 days of a
+// chunkReadings readings a meter at its poll interval — 13 days of a
 // meter read every minute, so that no request of 1-minute data runs past
 // the store's timeout — and a quarter of one read every 15 minutes; the
 // requests tile the history without a gap or an overlap.
@@ -65,5 +66,49 @@ func TestHistoryChunks(t *testing.T) {
 		if longest > c.maxDays || longest < c.maxDays-3 {
 			t.Errorf("poll %v: the longest history request spans %d days, want %d at most and about that", c.poll, longest, c.maxDays)
 		}
+	}
+}
+
+// TestChunkedPeriodSameFigures: a month read in 13-day chunks (a meter
+// polled every minute) has the figures of one read whole (the same
+// readings, polled every 15 minutes): one peak and one demand charge per
+// month, the same days, quantity and cost.
+func TestChunkedPeriodSameFigures(t *testing.T) {
+	p, _ := ParsePeriod("2026-11", sim.Zone)
+	var rs []usage.Reading
+	v := 0.0
+	for ts := p.From.Add(-time.Hour); ts.Before(p.To); ts = ts.Add(15 * time.Minute) {
+		rs = append(rs, usage.Reading{Time: ts, Value: v})
+		l := ts.In(sim.Zone)
+		v += 10 + float64(l.Day()%7) + float64(l.Hour()%5) // the peak falls on no chunk's edge
+	}
+	build := func(poll time.Duration) (*Report, int) {
+		m := &usage.Meter{ID: "main", Device: "meter-1", Counter: "import_energy", Unit: usage.KWh, Category: usage.Electricity,
+			PollInterval: poll, MaxGap: 20 * time.Minute}
+		src := &recordingSource{Source: &Readings{Meters: []*usage.Meter{m}, Points: map[string][]usage.Reading{"main": rs}}}
+		r, err := Build(context.Background(), src, Options{Period: p, Zone: sim.Zone, Tariffs: mustTariffs(t, "testdata/month-tariff.yaml")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, q := range src.queries {
+			if q.Interval == usage.Quarter {
+				n++
+			}
+		}
+		return r, n
+	}
+	whole, n1 := build(15 * time.Minute)
+	chunked, n2 := build(time.Minute)
+	if n1 != 2 || n2 < 4 {
+		t.Fatalf("period read in %d and %d requests, want 2 (a first day, then the rest) and at least 4", n1, n2)
+	}
+	w, c := whole.Meters[0], chunked.Meters[0]
+	if len(chunked.Demand[0].Months) != 1 || c.DemandCost != w.DemandCost || c.DemandCost == 0 ||
+		chunked.Demand[0].PeakKW != whole.Demand[0].PeakKW || !chunked.Demand[0].PeakAt.Equal(whole.Demand[0].PeakAt) {
+		t.Errorf("chunked demand %+v (charge %v), want %+v (charge %v)", chunked.Demand[0], c.DemandCost, whole.Demand[0], w.DemandCost)
+	}
+	if len(c.Days) != 30 || len(c.Days) != len(w.Days) || math.Abs(c.Quantity-w.Quantity) > 1e-9 || math.Abs(c.Cost-w.Cost) > 1e-6 {
+		t.Errorf("chunked: %d days, %v kWh, cost %v; whole: %d days, %v kWh, cost %v", len(c.Days), c.Quantity, c.Cost, len(w.Days), w.Quantity, w.Cost)
 	}
 }
