@@ -293,15 +293,16 @@ func (r *Report) finish(t *Tariffs, a *accumulator) {
 
 // fixed is the fixed charge of one billed meter of category c over
 // [From, End): each day carries 1/(days in its month) of the monthly charge
-// of the schedule in force that day.
+// and the daily charge of the schedule in force that day, the last day of a
+// partial period its share.
 func (r *Report) fixed(c usage.Category, t *Tariffs) float64 {
 	sum := 0.0
 	for d := r.dayStart(r.Period.From); d.Before(r.End); d = d.AddDate(0, 0, 1) {
 		s := t.Schedule(c, d, r.Zone)
-		if s == nil || s.FixedMonthly == 0 {
+		if s == nil || s.FixedMonthly == 0 && s.FixedDaily == 0 {
 			continue
 		}
-		sum += s.FixedMonthly * dayShare(d, r.End) / float64(daysIn(d))
+		sum += (s.FixedMonthly/float64(daysIn(d)) + s.FixedDaily) * dayShare(d, r.End)
 	}
 	return sum
 }

@@ -186,12 +186,13 @@ func (r *Report) history(ctx context.Context, src Source, q usage.Query, from ti
 }
 
 // chunkReadings is about how many readings of a meter one request of the
-// period or its history reads at most: a quarter of 15-minute readings
-// (8,640), or 13 days of 1-minute ones. InfluxQL's drop pass costs influxd
-// some 2.5 µs of CPU a reading, so a quarter of 1-minute readings of one
-// 50-meter batch (6.5 million) took it about 16 s, past the store's 10 s
-// request timeout, and every report over such meters failed.
-const chunkReadings = 20_000
+// period or its history reads at most: 52 days of 15-minute readings, 3
+// days of 1-minute ones. The engine reads 50 meters per InfluxQL request,
+// and influxd's drop pass alone costs some 2.5 µs of CPU a reading: a
+// quarter of 1-minute readings (6.5 million a batch) took about 16 s, 13
+// days up to 10 s with two batches at once on a loaded 2-core box, and
+// past the store's 10 s request timeout the report failed.
+const chunkReadings = 5_000
 
 // chunkDays is how many days the next request spans, from the most
 // readings a day of any meter of rep's poll interval gives and of perDay,

@@ -28,6 +28,7 @@ import (
 //	        # a band may be limited to months and to weekdays or weekends:
 //	        # {band: sharp, months: [7, 8, 9], days: weekday, hours: [...], price: 1.6}
 //	      fixed_monthly: 800        # prorated by days
+//	      fixed_daily: 5            # per day, the report's last day prorated
 //	      demand_per_kw: 40         # per kW of the month's highest 15-minute demand
 //	  water:
 //	    - {from: 2026-01-01, price: 5.78}
@@ -61,6 +62,9 @@ type Schedule struct {
 	// FixedMonthly is a charge per calendar month, prorated by the days of
 	// the month the report covers.
 	FixedMonthly float64 `yaml:"fixed_monthly"`
+	// FixedDaily is a charge per day (a daily standing charge), with and
+	// like FixedMonthly: the last day of a partial period in part.
+	FixedDaily float64 `yaml:"fixed_daily"`
 	// DemandPerKW is the monthly charge per kW of the month's highest
 	// 15-minute demand, prorated by days like the fixed charge.
 	DemandPerKW float64 `yaml:"demand_per_kw"`
@@ -399,7 +403,7 @@ func (t *Tariffs) Check(pos yamlstrict.Positions) []error {
 			case i > 0 && s.From <= ss[i-1].From:
 				at(s, "from", "%s: from %s is not after the schedule before it (%s): list schedules oldest first, each from its own date", name, s.From, ss[i-1].From)
 			}
-			if s.Price < 0 || s.FixedMonthly < 0 || s.DemandPerKW < 0 {
+			if s.Price < 0 || s.FixedMonthly < 0 || s.FixedDaily < 0 || s.DemandPerKW < 0 {
 				at(s, "from", "%s: prices and charges cannot be negative", name)
 			}
 			if len(s.Bands) > 0 && s.Price != 0 {
