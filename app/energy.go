@@ -455,7 +455,7 @@ func (r *energyRunner) reconcileTickets(ctx context.Context, ex map[string]energ
 	defer cancel()
 	open, err := a.tickets.OpenKeys(qctx, tickets.SourceEnergy)
 	if err != nil {
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !tickets.NotOpen(err) {
 			a.log.Warn("energy: tickets not compared with the check; trying again at the next", "err", err)
 		}
 		return
@@ -506,7 +506,9 @@ func (r *energyRunner) noteExcess(ctx context.Context, ex map[string]energyExces
 	}
 	open, err := r.a.tickets.List(ctx, tickets.Filter{Source: tickets.SourceEnergy, OpenOnly: true})
 	if err != nil {
-		r.a.log.Warn("energy: tickets not read", "err", err)
+		if !tickets.NotOpen(err) {
+			r.a.log.Warn("energy: tickets not read", "err", err)
+		}
 		return
 	}
 	byKey := map[string]int64{}

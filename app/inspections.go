@@ -119,7 +119,7 @@ func (in *inspector) advance(states map[string]tickets.InspectionState, c ticket
 func (in *inspector) report(ctx context.Context, r *inspections.Result, err error) {
 	a := in.a
 	if err != nil {
-		if !errors.Is(err, context.Canceled) {
+		if !errors.Is(err, context.Canceled) && !tickets.NotOpen(err) {
 			a.log.Warn("inspections: tick", "err", err)
 		}
 		return
@@ -131,7 +131,9 @@ func (in *inspector) report(ctx context.Context, r *inspections.Result, err erro
 	}
 	states, err := a.tickets.InspectionStates(ctx, "")
 	if err != nil {
-		a.log.Warn("inspections: states", "err", err)
+		if !tickets.NotOpen(err) {
+			a.log.Warn("inspections: states", "err", err)
+		}
 		return
 	}
 	now := a.now()

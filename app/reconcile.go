@@ -35,7 +35,7 @@ func (al *alerter) reconcile(ctx context.Context, now time.Time) {
 		energy, err = a.tickets.OpenKeys(qctx, tickets.SourceEnergy)
 	}
 	if err != nil {
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !tickets.NotOpen(err) {
 			a.log.Warn("alerts not compared with tickets; trying again later", "err", err)
 		}
 		return

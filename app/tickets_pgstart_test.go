@@ -114,7 +114,7 @@ func TestPostgresDownAtStart(t *testing.T) {
 	}
 	defer st.Close()
 	time.Sleep(time.Second) // a duplicate would have had time to land
-	ts, err := st.List(ctx, tickets.Filter{})
+	ts, err := st.List(ctx, tickets.Filter{Site: tickets.AllSites})
 	if err != nil || len(ts) != 1 {
 		t.Fatalf("tickets in PostgreSQL: %d (%v), want 1", len(ts), err)
 	}

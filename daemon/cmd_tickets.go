@@ -112,12 +112,9 @@ func cmdTickets(ctx context.Context, args []string, stdout io.Writer) error {
 		if status != "" {
 			f.Status = strings.Split(status, ",")
 		}
-		switch site {
-		case "":
-			f.Site = st.Site()
-		case "all":
-		default:
-			f.Site = site
+		f.Site = site // "": the config's
+		if site == "all" {
+			f.Site = tickets.AllSites
 		}
 		ts, err := st.List(ctx, f)
 		if err != nil {

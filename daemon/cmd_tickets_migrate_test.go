@@ -65,7 +65,7 @@ func TestTicketsMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	got, err := d.List(ctx, tickets.Filter{})
+	got, err := d.List(ctx, tickets.Filter{Site: tickets.AllSites})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,10 @@ func OpenWaiting(ctx context.Context, database string, cfg Config, now func() ti
 		s.db.Close()
 		return nil, err
 	}
-	log.Warn("ticket database unreachable; alert transitions wait in the ticket queue, trying again in the background",
+	// The one line of the outage, with the recovery's: the components
+	// that read the store meanwhile skip ErrNotOpen (NotOpen) unlogged.
+	log.Warn("ticket database unreachable; alert transitions wait in the ticket queue, inspections, energy checks and "+
+		"the console's tickets wait for it; trying again in the background",
 		"database", s.name, "err", err)
 	s.setState(OpenState{Attempts: 1, Error: err.Error(), Since: time.Now()})
 	octx, cancel := context.WithCancel(context.Background())

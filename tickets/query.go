@@ -67,7 +67,7 @@ func parseStamp(s string) (time.Time, error) {
 
 // List returns the tickets f selects, newest first.
 func (s *Store) List(ctx context.Context, f Filter) ([]Ticket, error) {
-	where, args, err := filterWhere(f)
+	where, args, err := filterWhere(f, s.site)
 	if err != nil {
 		return nil, fmt.Errorf("tickets: list: %w", err)
 	}
@@ -118,7 +118,7 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 	if len(q.Search) > MaxSearch {
 		return Page{}, fmt.Errorf("tickets: query: %w: search of %d bytes, at most %d", ErrInvalid, len(q.Search), MaxSearch)
 	}
-	where, args, err := filterWhere(q.Filter)
+	where, args, err := filterWhere(q.Filter, s.site)
 	if err != nil {
 		return Page{}, fmt.Errorf("tickets: query: %w", err)
 	}
@@ -171,8 +171,8 @@ func (s *Store) Query(ctx context.Context, q Query) (Page, error) {
 }
 
 // filterWhere is the WHERE clause (with its leading space, or "") and
-// arguments of f's conditions.
-func filterWhere(f Filter) (string, []any, error) {
+// arguments of f's conditions, for a store of site.
+func filterWhere(f Filter, site string) (string, []any, error) {
 	var where []string
 	var args []any
 	if len(f.Status) > 0 {
@@ -185,7 +185,14 @@ func filterWhere(f Filter) (string, []any, error) {
 		where = append(where, "status IN (?"+strings.Repeat(", ?", len(f.Status)-1)+")")
 	}
 	// In a fixed order, so that the same filter is the same statement.
-	for _, c := range []struct{ col, v string }{{"site", f.Site}, {"device", f.Device}, {"category", f.Category}, {"priority", f.Priority},
+	switch f.Site {
+	case AllSites:
+	case "":
+		where, args = append(where, "site = ?"), append(args, site)
+	default:
+		where, args = append(where, "site = ?"), append(args, f.Site)
+	}
+	for _, c := range []struct{ col, v string }{{"device", f.Device}, {"category", f.Category}, {"priority", f.Priority},
 		{"assignee", f.Assignee}, {"source", f.Source}} {
 		if c.v != "" {
 			where = append(where, c.col+" = ?")

@@ -38,8 +38,11 @@ func testSitesKeepTheirTickets(t *testing.T) {
 	if n1.Site != "north" || s1.Site != "south" {
 		t.Errorf("sites %q and %q, want north and south", n1.Site, s1.Site)
 	}
-	if ts := list(t, north, Filter{}); len(ts) != 2 {
+	if ts := list(t, north, Filter{Site: AllSites}); len(ts) != 2 {
 		t.Fatalf("%d tickets in the database, want 2", len(ts))
+	}
+	if ts := list(t, south, Filter{}); len(ts) != 1 || ts[0].ID != s1.ID {
+		t.Fatalf("south's own tickets %+v, want its ticket %d only", ts, s1.ID)
 	}
 	for site, want := range map[string]int64{"north": n1.ID, "south": s1.ID} {
 		ts := list(t, north, Filter{Site: site})

@@ -247,9 +247,14 @@ type Notification struct {
 	Report *ReportNotice `json:"report,omitempty"`
 }
 
-// Filter selects tickets for List. Zero fields select everything.
+// AllSites is the Filter.Site of every site's tickets.
+const AllSites = "*"
+
+// Filter selects tickets for List. Zero fields select everything of the
+// store's site.
 type Filter struct {
-	// Site keeps the tickets of that site; empty means every site.
+	// Site keeps the tickets of that site: empty means the store's own
+	// (Store.Site), AllSites every site that shares the database.
 	Site string
 	// Status keeps tickets in any of these statuses.
 	Status   []string

@@ -72,7 +72,7 @@ func (s *Server) ticketList(w http.ResponseWriter, r *http.Request) {
 	if st := q.Get("status"); st != "" {
 		tq.Status = strings.Split(st, ",")
 	}
-	tq.Site = s.ticketSite(q.Get("site"))
+	tq.Site = ticketSite(q.Get("site"))
 	for _, p := range []struct {
 		name string
 		dst  *int
@@ -107,18 +107,12 @@ func (s *Server) ticketList(w http.ResponseWriter, r *http.Request) {
 // tickets.
 const AllSites = "all"
 
-// ticketSite is the site whose tickets the queue lists for the site=
-// parameter v: that site, every site for AllSites, and by default the
-// daemon's own (its store's, when the store knows one), so that the
-// consoles of sites that share a database each show their own queue.
-func (s *Server) ticketSite(v string) string {
-	switch v {
-	case AllSites:
-		return ""
-	case "":
-		if st, ok := s.Tickets.(interface{ Site() string }); ok {
-			return st.Site()
-		}
+// ticketSite is the Filter.Site of the site= parameter v: that site, every
+// site for AllSites, and by default the daemon's own (the store's), so
+// that the consoles of sites that share a database each show their own.
+func ticketSite(v string) string {
+	if v == AllSites {
+		return tickets.AllSites
 	}
 	return v
 }
@@ -312,6 +306,8 @@ func (s *Server) ticketError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, tickets.ErrInvalid):
 		writeError(w, http.StatusBadRequest, err.Error())
+	case tickets.NotOpen(err): // the store logs its first failure and its recovery
+		writeError(w, http.StatusServiceUnavailable, err.Error())
 	default:
 		s.log.Error("tickets", "err", err)
 		writeError(w, http.StatusInternalServerError, "tickets: internal error")

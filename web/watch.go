@@ -77,7 +77,7 @@ func (w *watcher) step(ctx context.Context) {
 	now := s.now()
 	readIns := now.Sub(w.insAt) >= inspectionsEvery
 	snap, err := s.gather(ctx, readIns)
-	if err != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && !tickets.NotOpen(err) {
 		s.log.Warn("events: part of the state could not be read", "err", err)
 	}
 	if readIns {
