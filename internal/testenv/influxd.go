@@ -43,8 +43,24 @@ type Influxd struct {
 // found the test is skipped, or failed when CI=true.
 func StartInfluxd(t testing.TB) *Influxd {
 	t.Helper()
+	return startInfluxd(t, t.TempDir())
+}
+
+// StartInfluxdIn is StartInfluxd over the directory dir, which outlives
+// the test: its meta, data and wal stay for the next test that starts
+// influxd there (a benchmark's data set, generated once). Only one influxd
+// may use dir at a time.
+func StartInfluxdIn(t testing.TB, dir string) *Influxd {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatalf("testenv: influxd: %v", err)
+	}
+	return startInfluxd(t, dir)
+}
+
+func startInfluxd(t testing.TB, dir string) *Influxd {
+	t.Helper()
 	bin := findInfluxd(t)
-	dir := t.TempDir()
 	i := &Influxd{
 		Bucket: Database + "/autogen",
 		DB:     Database,

@@ -1,0 +1,326 @@
+package energy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/drivers/sim"
+	"github.com/facilityd/facilityd/energy/baseline"
+	"github.com/facilityd/facilityd/energy/usage"
+	"github.com/facilityd/facilityd/internal/testenv"
+	"github.com/facilityd/facilityd/store"
+)
+
+// The data set of issue 14's report benchmarks: 200 counter meters read
+// every minute for the calendar year 2025 in sim.Zone (and the hour before,
+// the engine's look-back), about 105 million readings. It is written once
+// into an influxd data directory kept under the user's cache directory and
+// reused while its marker file is there; delete the directory to build it
+// again. The name carries a version: change it with the generator.
+const (
+	benchSet    = "reports-200x1m-v1"
+	benchMeters = 200
+	benchStep   = time.Minute
+	benchYear   = 2025
+	benchDone   = "complete" // the marker, written last, holding how it was made
+)
+
+// benchBuilding is the fixture tariff's building, so that its EnPIs apply.
+const benchBuilding = "tower-a"
+
+// benchMeterList is the data set's meters: 180 electricity meters (every
+// tenth a main, the nine after it its sub-meters), 10 water and 10 gas.
+func benchMeterList() []*usage.Meter {
+	subItems := usage.SubItems
+	out := make([]*usage.Meter, benchMeters)
+	for i := range out {
+		id := fmt.Sprintf("meter-%03d", i)
+		m := &usage.Meter{ID: id, Device: id, Measurement: "energy_meter", Counter: "import_energy", Site: "hq",
+			Building: benchBuilding, PollInterval: benchStep, Category: usage.Electricity, Unit: usage.KWh}
+		switch {
+		case i >= 190:
+			m.Category, m.Unit = usage.Gas, usage.M3
+		case i >= 180:
+			m.Category, m.Unit = usage.Water, usage.M3
+		case i%10 != 0:
+			m.Parent = fmt.Sprintf("meter-%03d", i-i%10)
+			m.SubItem = subItems[i%len(subItems)]
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// benchRate is meter i's use per minute in the local hour h of a day of
+// week wd: a weekday office profile, lower at weekends, scaled per meter.
+// Sub-meters take a tenth, so that their main stays above their sum.
+func benchRate(i int, h int, wd time.Weekday) float64 {
+	scale := 0.05 + 0.001*float64(i%37)
+	if i < 180 && i%10 != 0 {
+		scale /= 10
+	}
+	f := 0.3
+	if h >= 8 && h < 19 {
+		f = 1
+	}
+	if wd == time.Saturday || wd == time.Sunday {
+		f *= 0.4
+	}
+	return scale * f
+}
+
+// benchSpan is the readings' span: the year and the hour before it.
+func benchSpan() (from, to time.Time) {
+	y := time.Date(benchYear, 1, 1, 0, 0, 0, 0, sim.Zone)
+	return y.Add(-time.Hour), y.AddDate(1, 0, 0)
+}
+
+// benchWant is the hand-computed consumption of meter i over [from, to):
+// the sum of the rises its readings were made of (a reading at t holds
+// the use of every minute up to and including t).
+func benchWant(i int, from, to time.Time) float64 {
+	sum := 0.0
+	for t := from; t.Before(to); t = t.Add(time.Hour) {
+		l := t.In(sim.Zone)
+		sum += 60 * benchRate(i, l.Hour(), l.Weekday())
+	}
+	return sum
+}
+
+// benchInfluxd starts influxd over the cached data set, building it first
+// when it is not there.
+func benchInfluxd(b *testing.B) *testenv.Influxd {
+	b.Helper()
+	root := os.Getenv("FACILITYD_BENCH_CACHE")
+	if root == "" {
+		c, err := os.UserCacheDir()
+		if err != nil {
+			b.Skipf("no cache directory for the data set: %v; set FACILITYD_BENCH_CACHE", err)
+		}
+		root = filepath.Join(c, "facilityd-bench")
+	}
+	dir := filepath.Join(root, benchSet)
+	if made, err := os.ReadFile(filepath.Join(dir, benchDone)); err == nil {
+		b.Logf("data set %s: %s", dir, bytes.TrimSpace(made))
+		return testenv.StartInfluxdIn(b, dir)
+	}
+	b.Logf("data set %s is not there: writing it (a few minutes)", dir)
+	if err := os.RemoveAll(dir); err != nil { // a half-written one
+		b.Fatal(err)
+	}
+	inf := testenv.StartInfluxdIn(b, dir)
+	began := time.Now()
+	n, err := writeBenchSet(b.Context(), inf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(began)
+	made := fmt.Sprintf("%d readings written in %.0f s (%.0f readings/s) on %s", n, took.Seconds(),
+		float64(n)/took.Seconds(), time.Now().UTC().Format(time.RFC3339))
+	b.Log(made)
+	if err := os.WriteFile(filepath.Join(dir, benchDone), []byte(made+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return inf
+}
+
+// writeBenchSet writes the data set as line protocol with second
+// timestamps, a day of every meter (288,000 lines, about 14 MB) per
+// request, two requests at a time.
+func writeBenchSet(ctx context.Context, inf *testenv.Influxd) (int, error) {
+	from, to := benchSpan()
+	url := inf.URL + "/write?db=" + inf.DB + "&precision=s"
+	meters := benchMeterList()
+	value := make([]float64, len(meters))
+	for i := range value {
+		value[i] = 1000 * float64(i)
+	}
+	bodies := make(chan []byte, 2)
+	errc := make(chan error, 2)
+	for range 2 {
+		go func() { // owned: writeBenchSet waits for both on errc
+			var err error
+			for body := range bodies {
+				if err == nil {
+					err = postLP(ctx, url, body)
+				}
+			}
+			errc <- err
+		}()
+	}
+	n := 0
+	var lines []byte
+	for day := from; day.Before(to); {
+		next := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, sim.Zone)
+		if next.After(to) {
+			next = to
+		}
+		lines = make([]byte, 0, 16<<20)
+		for i, m := range meters {
+			v := value[i]
+			for t := day; t.Before(next); t = t.Add(benchStep) {
+				l := t.In(sim.Zone)
+				v += benchRate(i, l.Hour(), l.Weekday())
+				lines = append(lines, "energy_meter,device="...)
+				lines = append(lines, m.Device...)
+				lines = append(lines, ",site=hq import_energy="...)
+				lines = strconv.AppendFloat(lines, v, 'f', -1, 64)
+				lines = append(lines, ' ')
+				lines = strconv.AppendInt(lines, t.Unix(), 10)
+				lines = append(lines, '\n')
+				n++
+			}
+			value[i] = v
+		}
+		bodies <- lines
+		day = next
+	}
+	close(bodies)
+	return n, errorsOf(<-errc, <-errc)
+}
+
+func errorsOf(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func postLP(ctx context.Context, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("write: %s: %s", resp.Status, msg)
+	}
+	return nil
+}
+
+// engineSource is the daemon's source (app.ReportSource) without the
+// ticket database: consumption from the usage engine over InfluxDB,
+// hourly temperatures from memory.
+type engineSource struct {
+	*usage.Engine
+	temps []baseline.TempReading
+	// spent is the time the consumption queries took, by interval: the
+	// period (15m) and its history (1h).
+	mu    sync.Mutex
+	spent map[usage.Interval]time.Duration
+	calls map[usage.Interval]int
+	// logf, when set (FACILITYD_BENCH_VERBOSE=1), logs every query.
+	logf func(format string, args ...any)
+}
+
+func (s *engineSource) Consumption(ctx context.Context, q usage.Query) (*usage.Report, error) {
+	began := time.Now()
+	rep, err := s.Engine.Consumption(ctx, q)
+	if s.logf != nil {
+		s.logf("%s %s – %s: %v, %v", q.Interval, q.From.Format(time.DateOnly), q.To.Format(time.DateOnly), time.Since(began).Round(time.Millisecond), err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.spent[q.Interval] += time.Since(began)
+	s.calls[q.Interval]++
+	return rep, err
+}
+
+func (s *engineSource) Temperatures(_ context.Context, _ string, from, to time.Time) ([]baseline.TempReading, error) {
+	var out []baseline.TempReading
+	for _, t := range s.temps {
+		if !t.Time.Before(from) && t.Time.Before(to) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func (s *engineSource) Tickets(context.Context, time.Time, time.Time) ([]Ticket, error) {
+	return nil, nil
+}
+
+// benchTemps is an hourly outdoor temperature, °C, over the data set:
+// a year's swing and a day's.
+func benchTemps() []baseline.TempReading {
+	from, to := benchSpan()
+	var out []baseline.TempReading
+	for t := from.AddDate(0, 0, -400); t.Before(to); t = t.Add(time.Hour) {
+		doy := float64(t.YearDay())
+		out = append(out, baseline.TempReading{Time: t,
+			Temp: 17 - 12*math.Cos(2*math.Pi*(doy-15)/365) + 4*math.Sin(2*math.Pi*float64(t.In(sim.Zone).Hour()-9)/24)})
+	}
+	return out
+}
+
+// BenchmarkReport200x1m is issue 14's benchmark: the month report
+// (2025-12) and the year report (2025) of 200 meters read every minute,
+// end to end against a local influxd (the InfluxQL engine the daemon uses,
+// then HTML, XLSX and CSV; PDF needs Chromium and is left out), reported
+// as s/report. Targets: month < 5 s, year < 30 s. The first run writes the
+// data set (see benchSet); each report's electricity total is checked
+// against the hand-computed one.
+func BenchmarkReport200x1m(b *testing.B) {
+	inf := benchInfluxd(b)
+	q, err := store.NewQuerier(store.Config{URL: inf.URL, Bucket: inf.Bucket})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(q.Close)
+	meters := benchMeterList()
+	src := &engineSource{Engine: usage.NewEngine(q, &usage.Config{Meters: meters}), temps: benchTemps()}
+	tariffs := mustTariffs(b, "testdata/month-tariff.yaml")
+	for _, name := range []string{fmt.Sprintf("%d-12", benchYear), strconv.Itoa(benchYear)} {
+		p, err := ParsePeriod(name, sim.Zone)
+		if err != nil {
+			b.Fatal(err)
+		}
+		want := 0.0
+		for i, m := range meters {
+			if m.Category == usage.Electricity && m.Parent == "" {
+				want += benchWant(i, p.From, p.To)
+			}
+		}
+		b.Run(string(p.Kind), func(b *testing.B) {
+			o := Options{Period: p, Zone: sim.Zone, Tariffs: tariffs, Building: benchBuilding}
+			src.spent, src.calls = map[usage.Interval]time.Duration{}, map[usage.Interval]int{}
+			if os.Getenv("FACILITYD_BENCH_VERBOSE") == "1" {
+				src.logf = b.Logf
+			}
+			for b.Loop() {
+				r, err := Build(b.Context(), src, o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if got := r.Categories[0]; got.Category != usage.Electricity || math.Abs(got.Quantity-want) > 1e-6*want {
+					b.Fatalf("%s: %s %.3f, want electricity %.3f", p.Name, got.Category, got.Quantity, want)
+				}
+				for _, w := range []func(io.Writer) error{r.WriteHTML, r.WriteXLSX, r.WriteCSV} {
+					if err := w(io.Discard); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			n := float64(b.N)
+			b.ReportMetric(b.Elapsed().Seconds()/n, "s/report")
+			b.ReportMetric(src.spent[usage.Quarter].Seconds()/n, "period-s/report")
+			b.ReportMetric(src.spent[usage.Hour].Seconds()/n, "history-s/report")
+			b.ReportMetric(float64(src.calls[usage.Quarter]+src.calls[usage.Hour])/n, "requests/report")
+		})
+	}
+}
