@@ -281,7 +281,7 @@ func cmdEnergyAnomalies(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opts := quality.DetectOptions{ResidualK: *k, ResidualN: *n, CUSUM: baseline.CUSUMOptions{K: *ck, H: *ch, Recover: 5},
-		StillQuarters: quality.DefaultDetectOptions.StillQuarters}
+		StillQuarters: quality.DefaultDetectOptions.StillQuarters, HourlyCUSUM: quality.DefaultDetectOptions.HourlyCUSUM}
 	var m *baseline.Model
 	var found []baseline.Anomaly
 	var sigmaHour []float64

@@ -104,23 +104,8 @@ func Run(o Options) (*Report, error) {
 		for _, t := range d.faults {
 			rep.Faults = append(rep.Faults, Found{Truth: t, Eligible: t.eligible(o.MinSize)})
 		}
-		// A fault is found by the first anomaly raised during it (or its
-		// grace after), whatever else the anomaly overlaps.
-		matches := func(a baseline.Anomaly, f *Found) bool {
-			return a.Start.Before(f.End.Add(o.Grace)) && a.End.After(f.Start) &&
-				!a.Detected.Before(f.Start) && a.Detected.Before(f.End.Add(o.Grace))
-		}
-		for _, a := range anomalies {
-			for i := first; i < len(rep.Faults); i++ {
-				f := &rep.Faults[i]
-				if !matches(a, f) {
-					continue
-				}
-				delay := max(a.Detected.Sub(cmp.Or(f.onset(o.MinSize), f.Start)), 0)
-				if !f.Detected || delay < f.Delay {
-					f.Detected, f.Delay, f.By, f.FromStart = true, delay, a.Kind, a.Detected.Sub(f.Start)
-				}
-			}
+		for i := first; i < len(rep.Faults); i++ {
+			rep.Faults[i].match(anomalies, o.MinSize, o.Grace)
 		}
 		// Alarms are incidents; one that no fault explains is false.
 		for _, a := range incidents(m.ID, anomalies) {
@@ -137,6 +122,23 @@ func Run(o Options) (*Report, error) {
 		rep.MeterMonths += 12
 	}
 	return rep, nil
+}
+
+// match finds the fault by the first anomaly raised during it (or its grace
+// after), whatever else the anomaly overlaps: the one detected earliest,
+// in whatever order the detectors listed them. Its delays count from the
+// onset at minSize (none before it) and from the start.
+func (f *Found) match(anomalies []baseline.Anomaly, minSize float64, grace time.Duration) {
+	for _, a := range anomalies {
+		if !a.Start.Before(f.End.Add(grace)) || !a.End.After(f.Start) ||
+			a.Detected.Before(f.Start) || !a.Detected.Before(f.End.Add(grace)) {
+			continue
+		}
+		if !f.Detected || a.Detected.Before(f.Start.Add(f.FromStart)) {
+			f.Detected, f.By, f.FromStart = true, a.Kind, a.Detected.Sub(f.Start)
+			f.Delay = max(a.Detected.Sub(cmp.Or(f.onset(minSize), f.Start)), 0)
+		}
+	}
 }
 
 // incidents merges a meter's anomalies that overlap into one alarm each,
