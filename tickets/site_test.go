@@ -83,3 +83,41 @@ func testSitesKeepTheirTickets(t *testing.T) {
 		t.Errorf("south's SLA check: %+v, want the breach of its own ticket %d only", bs, s1.ID)
 	}
 }
+
+// TestSitesDispatchTheirOwn: a receiver's name is its site's config's, so
+// each site's dispatcher takes only the notifications its site queued,
+// though both sites name their receiver "ops".
+func TestSitesDispatchTheirOwn(t *testing.T) { backends(t, testSitesDispatchTheirOwn) }
+
+func testSitesDispatchTheirOwn(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	path := tempDatabase(t)
+	cfg := func(site string) Config {
+		return Config{Site: site, Receivers: []Receiver{webhookReceiver("ops")}}
+	}
+	north := openAt(t, path, cfg("north"), c)
+	south := openAt(t, path, cfg("south"), c)
+	nt, _ := raise(t, north, alert("1")) // queued first
+	st, _ := raise(t, south, alert("1"))
+	for _, tc := range []struct {
+		s    *Store
+		want Ticket
+	}{{south, st}, {north, nt}} {
+		e, ok, err := tc.s.nextEntry(ctx, "ops")
+		if err != nil || !ok {
+			t.Fatalf("%s's next notification: ok=%v err %v", tc.s.Site(), ok, err)
+		}
+		tc.s.release(e)
+		if e.n.Ticket.ID != tc.want.ID || e.n.Ticket.Site != tc.s.Site() {
+			t.Errorf("%s's dispatcher took the notification of ticket %d (site %q), want its own ticket %d",
+				tc.s.Site(), e.n.Ticket.ID, e.n.Ticket.Site, tc.want.ID)
+		}
+	}
+	for _, s := range []*Store{north, south} {
+		ob, err := s.Outbox(ctx)
+		if err != nil || len(ob) != 1 || ob[0].Pending != 1 {
+			t.Errorf("%s's outbox: %+v, %v; want its one notification", s.Site(), ob, err)
+		}
+	}
+}
