@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/config"
-	"github.com/facilityd/facilityd/drivers"
 	"github.com/facilityd/facilityd/drivers/modbus"
 	"github.com/facilityd/facilityd/rules"
 	"github.com/facilityd/facilityd/store"
@@ -68,7 +67,7 @@ type app struct {
 
 	drivers       driverSet // kept across reloads that leave them unchanged (drivers.go)
 	ingestMu      sync.Mutex
-	rulesIn       chan batch // polls on their way to the running generation's rules
+	rules         *ruleFeed // puts on their way to the running generation's rules (batch.go)
 	ruleDrops     int
 	ingestMetrics ingestMetrics
 	ruleMetrics   ruleMetrics
@@ -174,7 +173,7 @@ func run(ctx context.Context, cfg *config.Config, opts Options) error {
 	if err := a.startMQTTBroker(ctx, &wg); err != nil {
 		return err
 	}
-	a.rulesIn = make(chan batch, rulesQueue)
+	a.rules = newRuleFeed(ruleFeedMax)
 	a.drivers.ctx = ctx
 	defer a.stopDrivers() // after the last generation, before the run's goroutines are waited for
 	if err := a.startReports(ctx, &wg); err != nil {
@@ -270,12 +269,6 @@ func (a *app) tags(device string) map[string]string {
 	return map[string]string{"site": a.cfg.Site}
 }
 
-// batch is one Put's samples, copied because drivers reuse their slices.
-type batch []drivers.Sample
-
-// rulesQueue is how many polls wait for the rules.
-const rulesQueue = 1024
-
 // runGeneration evaluates the rules of one config generation, after
 // starting the drivers it needs (or keeping them, when unchanged).
 func (a *app) runGeneration(ctx context.Context) error {
@@ -305,8 +298,10 @@ func (a *app) runGeneration(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case b := <-a.rulesIn:
-			alerts.observe(ctx, b)
+		case <-a.rules.ready:
+			if b := a.rules.take(); len(b) > 0 {
+				alerts.observe(ctx, b)
+			}
 		case <-tick.C:
 			alerts.tick(ctx)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"reflect"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -59,9 +58,10 @@ type mqttSpec struct {
 type ingestMetrics struct{ ruleDrops prometheus.Counter }
 
 // ingest takes the samples of every driver: storage, live state, the MQTT
-// device state, and the rules of the running generation. It serializes the
-// drivers' puts. When the rules fall behind, their queue drops samples
-// (storage still has every one), counted.
+// device state, and the rules of the running generation, which get them in
+// batches (see ruleFeed). It serializes the drivers' puts. When the rules
+// fall behind, their feed drops puts (storage still has every sample),
+// counted.
 func (a *app) ingest(ctx context.Context, samples []drivers.Sample) {
 	a.ingestMu.Lock()
 	defer a.ingestMu.Unlock()
@@ -73,9 +73,7 @@ func (a *app) ingest(ctx context.Context, samples []drivers.Sample) {
 	if a.drivers.noRules.Load() {
 		return
 	}
-	select {
-	case a.rulesIn <- slices.Clone(samples):
-	default:
+	if !a.rules.put(samples) {
 		a.ruleDrops++
 		if a.ingestMetrics.ruleDrops != nil {
 			a.ingestMetrics.ruleDrops.Add(float64(len(samples)))

@@ -15,7 +15,7 @@ import (
 // gets no copies of the puts on the rules' queue; storage and live state
 // get every one either way, and a generation with rules gets them all.
 func TestIngestWithoutRules(t *testing.T) {
-	a := &app{live: newLive(), rulesIn: make(chan batch, 4), log: slog.New(slog.DiscardHandler)}
+	a := &app{live: newLive(), rules: newRuleFeed(ruleFeedMax), log: slog.New(slog.DiscardHandler)}
 	a.drivers.ctx = t.Context()
 	var err error
 	a.writer, err = store.NewWriter(store.Config{URL: "http://127.0.0.1:1", Bucket: "b"}, store.WriterOptions{})
@@ -34,12 +34,10 @@ func TestIngestWithoutRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.ingest(t.Context(), put)
-		if n := len(a.rulesIn); n != c.want {
-			t.Errorf("%d rules: %d puts queued for the rules, want %d", len(c.cfg.Rules), n, c.want)
+		if n := a.rules.waiting(); n != c.want {
+			t.Errorf("%d rules: %d samples queued for the rules, want %d", len(c.cfg.Rules), n, c.want)
 		}
-		for len(a.rulesIn) > 0 {
-			<-a.rulesIn
-		}
+		a.rules.take()
 	}
 	a.stopDrivers()
 	if st := a.writer.Stats(); st.Accepted != 2 {
