@@ -121,3 +121,42 @@ func testSitesDispatchTheirOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestSitesInspectSeparately: two sites with the same plan on the same
+// device id each get their inspection ticket; resolving north's ticket by
+// id through south's store (another site's console) completes north's
+// cycle and leaves south's alone.
+func TestSitesInspectSeparately(t *testing.T) { backends(t, testSitesInspectSeparately) }
+
+func testSitesInspectSeparately(t *testing.T) {
+	ctx := context.Background()
+	c := newClock()
+	path := tempDatabase(t)
+	north := openAt(t, path, Config{Site: "north"}, c)
+	south := openAt(t, path, Config{Site: "south"}, c)
+	for _, s := range []*Store{north, south} {
+		s.SetInspectionAdvancer(fakeAdvancer(nil, nil))
+	}
+	nt := openInsp(t, north, "half", "lift-1")
+	st := openInsp(t, south, "half", "lift-1") // fails on a shared key
+	if nt.ID == st.ID || nt.Site != "north" || st.Site != "south" {
+		t.Fatalf("inspection tickets %d (%s) and %d (%s)", nt.ID, nt.Site, st.ID, st.Site)
+	}
+	answer(t, south, nt.ID, 1, "", fp(6.5), "")
+	answer(t, south, nt.ID, 3, "all in order", nil, "")
+	if _, err := south.Transition(ctx, nt.ID, StatusResolved, "ana", "done"); err != nil {
+		t.Fatal(err)
+	}
+	if rs := history(t, north, InspectionFilter{Kind: RecordDone}); len(rs) != 1 || rs[0].TicketID != nt.ID {
+		t.Errorf("north's done records %+v, want the one of ticket %d", rs, nt.ID)
+	}
+	if rs := history(t, south, InspectionFilter{Kind: RecordDone}); len(rs) != 0 {
+		t.Errorf("south's done records %+v, want none", rs)
+	}
+	if got := stateOf(t, south, "half", "lift-1"); got.TicketID != st.ID {
+		t.Errorf("south's state names ticket %d, want its open ticket %d", got.TicketID, st.ID)
+	}
+	if got := stateOf(t, north, "half", "lift-1"); got.TicketID != 0 {
+		t.Errorf("north's state still names ticket %d after its completion", got.TicketID)
+	}
+}
