@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -158,5 +159,11 @@ func testSitesInspectSeparately(t *testing.T) {
 	}
 	if got := stateOf(t, north, "half", "lift-1"); got.TicketID != 0 {
 		t.Errorf("north's state still names ticket %d after its completion", got.TicketID)
+	}
+}
+
+func TestOpenRefusesTheSiteOfAllSites(t *testing.T) {
+	if _, err := Open(context.Background(), tempDatabase(t), Config{Site: AllSites}, nil); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("open with site %q: %v, want ErrInvalid", AllSites, err)
 	}
 }

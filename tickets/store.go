@@ -84,6 +84,9 @@ func newStore(database string, cfg Config, now func() time.Time) (*Store, error)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if siteOf(cfg) == AllSites {
+		return nil, fmt.Errorf("tickets: open: %w: site %q is reserved for every site: name the site", ErrInvalid, AllSites)
+	}
 	if now == nil {
 		now = time.Now
 	}
