@@ -140,9 +140,10 @@ func todayCategories(ms []web.EnergyTodayMeter) []web.EnergyTodayCategory {
 }
 
 // diffPct is how far measured is above predicted, in percent; nil when
-// predicted is zero.
+// nothing is predicted (a water meter's night: a percentage of zero, or of
+// the rounding error of a mean of zeros, says nothing).
 func diffPct(measured, predicted float64) *float64 {
-	if predicted == 0 || math.IsNaN(predicted) {
+	if !(predicted > 1e-9) {
 		return nil
 	}
 	d := 100 * (measured - predicted) / predicted

@@ -1,5 +1,6 @@
-// Energy: today and this month per category and sub-item (GET
-// /api/v1/energy/consumption), each meter's baseline, the anomalies found
+// Energy: today against the baselines (GET /api/v1/energy/today), today and
+// this month per category and sub-item with the month's cost (GET
+// /api/v1/energy/consumption?cost=true), each meter's baseline, the anomalies found
 // against them with their tickets, and the latest reports.
 "use strict";
 
@@ -24,18 +25,76 @@ function usageRows(rep) {
   return [...rows.values()].sort((a, b) => a.category.localeCompare(b.category) || a.sub.localeCompare(b.sub));
 }
 
-async function consumption(from) {
+// consumption asks for from … now by day; withCost adds the cost at the
+// configured tariff (GET /api/v1/energy/consumption?cost=true).
+async function consumption(from, withCost) {
   const q = new URLSearchParams({ from, to: new Date().toISOString(), interval: "1d" });
+  if (withCost) q.set("cost", "true");
   return api("GET", "/api/v1/energy/consumption?" + q);
 }
 
+const fmtMoney = (v, cur) => v.toLocaleString(lang(), { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " " + cur;
+// fmtClock is a time of day in the site's zone (zone), else the browser's.
+const fmtClock = (tm, zone) => {
+  try {
+    return new Date(tm).toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone || undefined });
+  } catch (e) {
+    return new Date(tm).toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  }
+};
+
+// usageTable has a row per category (its total) and sub-item, today and
+// this month, and the month's cost per category with its parts as a title.
 function usageTable(today, month) {
   const key = r => r.category + "/" + r.sub;
   const byKey = new Map(usageRows(today).map(r => [key(r), r]));
+  const cost = month.cost;
+  const costs = new Map(((cost && cost.categories) || []).map(c => [c.category, c]));
+  const costCell = r => {
+    const c = !r.sub && costs.get(r.category);
+    if (!c) return "";
+    const parts = [t("en.energyCost") + " " + fmtMoney(c.energy_cost, cost.currency)];
+    if (c.fixed_cost) parts.push(t("en.fixedCost") + " " + fmtMoney(c.fixed_cost, cost.currency));
+    if (c.demand_cost) parts.push(t("en.demandCost") + " " + fmtMoney(c.demand_cost, cost.currency));
+    return { text: fmtMoney(c.cost, cost.currency), className: "num month-cost", title: parts.join("; ") };
+  };
   const rows = usageRows(month).map(r => [
     t("cat." + r.category, {}, r.category), r.sub ? t("sub." + r.sub, {}, r.sub) : el("b", {}, t("en.all")),
-    { text: fmtVal((byKey.get(key(r)) || { total: 0 }).total), className: "num" }, { text: fmtVal(r.total), className: "num" }, r.unit]);
-  return table([t("en.category"), t("en.subItem"), t("en.today"), t("en.month"), t("dev.unit")], rows, t("en.noUsage"));
+    { text: fmtVal((byKey.get(key(r)) || { total: 0 }).total), className: "num" }, { text: fmtVal(r.total), className: "num" }, r.unit,
+    costCell(r)]);
+  let note = null;
+  if (cost && cost.error) note = el("p", { className: "muted small cost-note" }, t("en.noCost", { why: cost.error }));
+  else if (cost) {
+    const total = (cost.categories || []).reduce((a, c) => a + c.cost, 0);
+    note = el("p", { className: "muted small cost-note" }, t("en.costNote", { to: fmtTime(cost.to), total: fmtMoney(total, cost.currency) }));
+  }
+  return [table([t("en.category"), t("en.subItem"), t("en.today"), t("en.month"), t("dev.unit"), t("en.monthCost")], rows, t("en.noUsage")), note];
+}
+
+// diffCell shows measured against predicted in percent: red well above
+// the baseline, green well below.
+function diffCell(pct) {
+  if (pct === null || pct === undefined) return { text: "—", className: "num" };
+  const cls = pct > 10 ? "over" : pct < -10 ? "under" : "";
+  return { text: (pct > 0 ? "+" : "") + pct.toFixed(1) + " %", className: "num diff " + cls };
+}
+
+// todayTable sets today's whole hours against the baselines: a bold row
+// per category (its billed meters with a baseline), then each meter.
+function todayTable(td) {
+  const amount = v => ({ text: fmtVal(Math.abs(v) < 0.005 ? 0 : v), className: "num" });
+  const rows = [];
+  for (const c of td.categories || []) {
+    rows.push([el("b", {}, t("cat." + c.category, {}, c.category)), amount(c.measured), amount(c.predicted), diffCell(c.diff_pct), c.unit]);
+  }
+  for (const m of td.meters || []) {
+    rows.push([m.meter, amount(m.measured),
+      m.predicted === null ? { text: t("en.noBaseline"), className: "muted small", title: m.error || "" } : amount(m.predicted),
+      diffCell(m.diff_pct), m.unit]);
+  }
+  const hours = td.to && td.from !== td.to ? t("en.todayHours", { from: fmtClock(td.from, td.zone), to: fmtClock(td.to, td.zone), zone: td.zone }) : t("en.todayNoHour");
+  return [el("p", { className: "muted small" }, hours),
+    table([t("en.meterOrCategory"), t("en.measured"), t("en.baseline"), t("en.diff"), t("dev.unit")], rows, t("en.noUsage"))];
 }
 
 function baselineTable(list) {
@@ -66,9 +125,15 @@ function reportTable(list) {
 pages.energy = {
   async draw(view) {
     const soft = p => p.catch(e => ({ error: e }));
-    const [today, month, baselines, anomalies, open, reports] = await Promise.all([
-      soft(consumption(startOf("day"))), soft(consumption(startOf("month"))), soft(api("GET", "/api/v1/energy/baselines")),
-      soft(api("GET", "/api/v1/energy/anomalies")), soft(api("GET", "/api/v1/tickets?source=energy&limit=200")), soft(api("GET", "/api/v1/reports"))]);
+    // Today and this month are the site's (the zone of its calendar, which
+    // /api/v1/energy/today answers in), else the browser's.
+    const vsBaselineP = soft(api("GET", "/api/v1/energy/today"));
+    const siteDay = vsBaselineP.then(td => (td && !td.error && td.from) || null);
+    const [today, month, vsBaseline, baselines, anomalies, open, reports] = await Promise.all([
+      siteDay.then(d => soft(consumption(d || startOf("day")))),
+      siteDay.then(d => soft(consumption(d ? d.slice(0, 8) + "01" : startOf("month"), true))), vsBaselineP,
+      soft(api("GET", "/api/v1/energy/baselines")), soft(api("GET", "/api/v1/energy/anomalies")),
+      soft(api("GET", "/api/v1/tickets?source=energy&limit=200")), soft(api("GET", "/api/v1/reports"))]);
     const problem = r => r && r.error ? el("p", { className: "muted" }, r.error.status === 404 ? t("en.none") : r.error.message) : null;
     const byDevice = new Map();
     for (const tk of (Array.isArray(open) ? open : [])) {
@@ -76,7 +141,8 @@ pages.energy = {
       byDevice.get(tk.device).push(tk);
     }
     view.append(
-      section(t("en.usage"), "wide", problem(month) || usageTable(today.error ? null : today, month)),
+      section(t("en.vsBaseline"), "wide vs-baseline", problem(vsBaseline) || todayTable(vsBaseline)),
+      section(t("en.usage"), "wide usage", problem(month) || usageTable(today.error ? null : today, month)),
       section(t("en.anomalies"), "wide", problem(anomalies) || anomalyTable(anomalies.anomalies, byDevice)),
       section(t("en.baselines"), "wide", problem(baselines) || baselineTable(baselines.baselines)),
       section(t("en.reports"), "", reports && reports.error ? el("p", { className: "muted" }, t("en.noReports")) : reportTable(reports.reports)));
