@@ -13,7 +13,7 @@ import (
 // addresses (influxd, HTTP, MQTT broker, Modbus) and state directory pointed
 // at free loopback ports and dir, as scripts/demo.sh does through the same
 // environment variables. It returns the config and the HTTP address.
-func loadDemoConfig(t *testing.T, dir string) (*config.Config, string) {
+func loadDemoConfig(t testing.TB, dir string) (*config.Config, string) {
 	t.Helper()
 	influx := testenv.StartInfluxd(t)
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
