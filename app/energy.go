@@ -48,6 +48,8 @@ type energyRunner struct {
 	found []energyFound      // of the last check
 	last  time.Time          // when the last check ran
 	noted map[string]float64 // excess last written on each alert's ticket
+
+	expected expectedState // where energy_expected is written up to (energy_expected.go)
 }
 
 // energyFound is one anomaly an energy rule found on a meter.
@@ -421,6 +423,7 @@ func (r *energyRunner) check(ctx context.Context) {
 	if len(samples) > 0 {
 		r.a.ingest(ctx, samples)
 	}
+	r.publishExpected(now, temps)
 	r.noteExcess(ctx, excess)
 	r.reconcileTickets(ctx, excess, now)
 }
