@@ -211,6 +211,13 @@ func (u *counterUsage) run(ctx context.Context, a *app, cfg *config.Config) {
 // watch over the 30 days before now: (last − first) ÷ days between them. A
 // counter that went backwards in that span (a reset) gives no estimate
 // rather than a wrong one; under a day of data gives none either.
+//
+// It asks InfluxQL for first() and last() per device, across measurements
+// (a device's counter kept in two is one counter, the earliest first and
+// the latest last): storage answers those selectors without reading every
+// point, where 1.8's Flux decodes every point of the 30 days, and its
+// first() after a group() took the first row of the merged table, which is
+// not the earliest.
 func readDailyUse(ctx context.Context, q *store.Querier, cfg *config.Config, now time.Time) (map[string]map[string]float64, error) {
 	points := map[string]bool{}
 	for _, p := range cfg.Inspections {
@@ -221,44 +228,57 @@ func readDailyUse(ctx context.Context, q *store.Querier, cfg *config.Config, now
 	if len(points) == 0 {
 		return nil, nil
 	}
-	conds := make([]string, 0, len(points))
-	for _, p := range slices.Sorted(maps.Keys(points)) {
-		conds = append(conds, "r._field == "+store.FluxString(p))
+	span := fmt.Sprintf("time >= %d AND time < %d", now.Add(-30*24*time.Hour).UnixNano(), now.UnixNano())
+	sorted := slices.Sorted(maps.Keys(points))
+	var stmts []string
+	for _, p := range sorted {
+		for _, fn := range []string{"first", "last"} {
+			stmts = append(stmts, fmt.Sprintf(`SELECT %s(%s) FROM /.*/ WHERE %s GROUP BY %s`, fn, store.InfluxQLIdent(p), span, store.InfluxQLIdent(store.DeviceTag)))
+		}
 	}
-	base := fmt.Sprintf(`from(bucket: %s)
-  |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => %s)
-  |> group(columns: [%q, "_field"])
-  |> toFloat()`, store.FluxString(q.Bucket()), store.FluxTime(now.Add(-30*24*time.Hour)), store.FluxTime(now),
-		strings.Join(conds, " or "), store.DeviceTag)
 	type obs struct {
-		t time.Time
-		v float64
+		t  time.Time
+		v  float64
+		ok bool
 	}
 	ends := map[[2]string][2]obs{} // device, point → first, last
-	for i, fn := range []string{"first", "last"} {
-		err := q.QueryRows(ctx, base+"\n  |> "+fn+"()", func(row map[string]any) error {
-			dev, _ := row[store.DeviceTag].(string)
-			field, _ := row["_field"].(string)
-			t, _ := row["_time"].(time.Time)
-			v, ok := row["_value"].(float64)
-			if dev == "" || field == "" || !ok {
-				return nil
-			}
-			k := [2]string{dev, field}
-			e := ends[k]
-			e[i] = obs{t, v}
-			ends[k] = e
-			return nil
-		})
-		if err != nil {
-			return nil, err
+	err := q.QueryInfluxQL(ctx, strings.Join(stmts, "; "), func(s store.InfluxQLSeries) error {
+		if s.Statement < 0 || s.Statement >= len(stmts) {
+			return fmt.Errorf("influxql answer for statement %d of %d", s.Statement, len(stmts))
 		}
+		dev, point, last := s.Tags[store.DeviceTag], sorted[s.Statement/2], s.Statement%2 == 1
+		if dev == "" {
+			return nil
+		}
+		for _, row := range s.Values {
+			if len(row) < 2 {
+				continue
+			}
+			t, ok1 := influxQLTime(row[0])
+			v, ok2 := influxQLFloat(row[1])
+			if !ok1 || !ok2 {
+				continue // not a number: no counter
+			}
+			k := [2]string{dev, point}
+			e := ends[k]
+			i := 0
+			if last {
+				i = 1
+			}
+			if o := e[i]; !o.ok || (!last && t.Before(o.t)) || (last && t.After(o.t)) {
+				e[i] = obs{t, v, true}
+			}
+			ends[k] = e
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]map[string]float64{}
 	for k, e := range ends {
 		days := e[1].t.Sub(e[0].t).Hours() / 24
-		if days < 1 || e[1].v < e[0].v {
+		if !e[0].ok || !e[1].ok || days < 1 || e[1].v < e[0].v {
 			continue
 		}
 		if out[k[0]] == nil {
