@@ -54,7 +54,7 @@ type alerter struct {
 // alerts that were firing are announced again (tickets add an occurrence,
 // never a second ticket); on reload they are not.
 func (a *app) newAlerter(ctx context.Context, cfg *config.Config) (*alerter, error) {
-	engine, err := rules.NewEngine(cfg.RuleSet(), cfg.RuleDevices(), rules.Options{})
+	engine, err := rules.NewEngine(cfg.RuleSet(), engineDevices(cfg), rules.Options{})
 	if err != nil {
 		return nil, err
 	}

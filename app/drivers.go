@@ -89,7 +89,7 @@ func (a *app) ingest(ctx context.Context, samples []drivers.Sample) {
 // they were only if nothing was stopped yet; the caller treats it as a
 // failed generation.
 func (a *app) startDrivers(cfg *config.Config) error {
-	a.drivers.noRules.Store(len(cfg.Rules) == 0 && len(cfg.Inspections) == 0)
+	a.drivers.noRules.Store(watchesNothing(cfg))
 	var devs []modbus.Device
 	// Critical points (read by rules of severity critical) are never given
 	// up when a device refuses them: the poller reads them every poll, and
@@ -183,4 +183,17 @@ func (a *app) stopDrivers() {
 	a.drivers.modbus.stop()
 	a.drivers.mqtt.stop()
 	a.drivers.modbus, a.drivers.mqtt = nil, nil
+}
+
+// watchesNothing reports whether cfg has neither rules nor inspection plans:
+// then its rules engine would evaluate nothing, so ingest does not feed it
+// and it watches no devices (at 1,000 meters their state is about 1 MB).
+func watchesNothing(cfg *config.Config) bool { return len(cfg.Rules) == 0 && len(cfg.Inspections) == 0 }
+
+// engineDevices returns the devices the rules engine of cfg watches.
+func engineDevices(cfg *config.Config) []*rules.Device {
+	if watchesNothing(cfg) {
+		return nil
+	}
+	return cfg.RuleDevices()
 }

@@ -94,10 +94,17 @@ type Device struct {
 // DeviceTags returns the InfluxDB tags of every device, by device id: site,
 // then the device's own tags (which may override site). The daemon stores
 // readings with them and `facilityd sim --backfill` writes history with the
-// same, so both land in the same series.
+// same, so both land in the same series. The devices without tags of their
+// own share one map (a map each is about 400 B at 1,000 meters); the maps
+// are read-only.
 func (c *Config) DeviceTags() map[string]map[string]string {
 	tags := make(map[string]map[string]string, len(c.Devices))
+	site := map[string]string{"site": c.Site}
 	for _, d := range c.Devices {
+		if len(d.Tags) == 0 {
+			tags[d.ID] = site
+			continue
+		}
 		t := map[string]string{"site": c.Site}
 		maps.Copy(t, d.Tags)
 		tags[d.ID] = t

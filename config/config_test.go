@@ -138,6 +138,9 @@ func TestDeviceTags(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("DeviceTags() = %v, want %v", got, want)
 	}
+	if got["meter-1"]["site"] != "hq" || len(got["meter-1"]) != 1 {
+		t.Errorf("meter-1: %v", got["meter-1"])
+	}
 	got["pump-1"]["building"] = "B"
 	if cfg.Devices[0].Tags["building"] != "A" {
 		t.Error("DeviceTags shares its maps with the config")

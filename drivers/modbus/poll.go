@@ -42,7 +42,6 @@ type device struct {
 	// devices since they are polled one at a time (a device of its own
 	// outside a Poller). It keeps what it grew to.
 	buf   *[]drivers.Sample
-	regs  []uint16
 	widen widenCache // float32 readings of recent polls, widened
 	// raw, when set (commissioning), receives the registers of every point
 	// read, by point name; bit points get one register of 0 or 1.
@@ -122,7 +121,6 @@ func newDeviceWith(dev Device, shared plans) (*device, error) {
 		buf := make([]drivers.Sample, 0, d.npoints+1+healthSamples)
 		d.buf = &buf
 	}
-	d.regs = make([]uint16, 0, MaxRegisters)
 	return d, nil
 }
 
@@ -371,13 +369,19 @@ func (d *device) decodeRequest(r *Request, data []byte, t time.Time, res *pollRe
 	if len(data) < 2*int(r.Quantity) {
 		return fmt.Errorf("%w: %d bytes for %d registers", errShortResponse, len(data), r.Quantity)
 	}
-	d.regs = d.regs[:0]
-	for i := range int(r.Quantity) {
-		d.regs = append(d.regs, binary.BigEndian.Uint16(data[2*i:]))
+	// The registers live on the stack: a device's poll needs them only
+	// here (a slice per device was 250 B of heap each).
+	if r.Quantity > MaxRegisters { // a plan never asks for more
+		return fmt.Errorf("request of %d registers: at most %d", r.Quantity, MaxRegisters)
+	}
+	var room [MaxRegisters]uint16
+	all := room[:r.Quantity]
+	for i := range all {
+		all[i] = binary.BigEndian.Uint16(data[2*i:])
 	}
 	for i := range r.Points {
 		pp := &r.Points[i]
-		regs := d.regs[pp.Offset:]
+		regs := all[pp.Offset:]
 		if d.raw != nil {
 			n := min(pp.Point.Type.Registers(pp.Point.Length), len(regs))
 			d.raw[pp.Point.Name] = append([]uint16(nil), regs[:n]...)
