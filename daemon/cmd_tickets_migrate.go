@@ -17,7 +17,9 @@ const ticketsMigrateUsage = `facilityd tickets migrate --from sqlite:PATH --to p
 Copies a site's ticket database into a new one: every ticket with its id and history, SLA
 breaches, the outbox (pending notifications stay pending, with the same ids), the applied change
 ids of the alert queue, inspection states, records and checklists. The copy is whole or nothing,
-and a database that already holds tickets is refused. Stop the site's daemon first, then point its
+and a database that already holds rows of the site is refused. Into a database that other sites
+already use, the rows go in after theirs: ids are shifted by the largest there (printed as +N),
+and ticket numbers change by that much. Stop the site's daemon first, then point its
 tickets.database at the new database. Put the password in PGPASSWORD or ~/.pgpass rather than
 on the command line.
 
@@ -76,7 +78,11 @@ func cmdTicketsMigrate(ctx context.Context, args []string, stdout io.Writer) err
 		return writeJSON(stdout, counts)
 	}
 	for _, c := range counts {
-		fmt.Fprintf(stdout, "%-20s %d rows\n", c.Table, c.Rows)
+		fmt.Fprintf(stdout, "%-20s %d rows", c.Table, c.Rows)
+		if c.IDOffset != 0 {
+			fmt.Fprintf(stdout, ", ids +%d", c.IDOffset)
+		}
+		fmt.Fprintln(stdout)
 	}
 	fmt.Fprintf(stdout, "copied %s to %s\n", s.Name(), d.Name())
 	return nil

@@ -87,4 +87,22 @@ func TestTicketsMigrate(t *testing.T) {
 	if out, code := cli("--from", "sqlite:"+path, "--to", url); code == 0 || !strings.Contains(out, "new database") {
 		t.Fatalf("second migrate: exit %d %s, want refused", code, out)
 	}
+	// A second site moves into the database the first one uses: its
+	// ticket goes in after north's two.
+	southPath := filepath.Join(t.TempDir(), "south.db")
+	so, err := tickets.Open(ctx, southPath, tickets.Config{Site: "south"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := so.Raise(ctx, tickets.Alert{Key: "pump-1", Title: "pump-1 tripped", Priority: "P2", Source: tickets.SourceRule}); err != nil {
+		t.Fatal(err)
+	}
+	so.Close()
+	if out, code := cli("--from", "sqlite:"+southPath, "--to", url); code != 0 || !strings.Contains(out, "ids +2") {
+		t.Fatalf("south's migrate into north's database: exit %d %s, want its ids after north's (+2)", code, out)
+	}
+	all, err := d.List(ctx, tickets.Filter{Site: tickets.AllSites})
+	if err != nil || len(all) != 3 || all[0].Site != "south" || all[0].ID != 3 {
+		t.Fatalf("after south's migrate: %+v (%v), want north's 2 and south's as ticket 3", all, err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -19,17 +20,43 @@ var copyTables = []string{
 // PostgreSQL, which must go on after the copied ids.
 var identityTables = []string{"tickets", "events", "outbox", "inspection_records"}
 
+// idColumns are, by table, the columns holding ids of an identity table
+// (by the table it names), which a copy into a database that other sites
+// use shifts by that table's offset.
+var idColumns = map[string]map[string]string{
+	"tickets":            {"id": "tickets", "related_id": "tickets"},
+	"events":             {"id": "events", "ticket_id": "tickets"},
+	"sla_breaches":       {"ticket_id": "tickets"},
+	"outbox":             {"id": "outbox", "event_id": "events"},
+	"inspection_state":   {"ticket_id": "tickets"},
+	"inspection_records": {"id": "inspection_records", "ticket_id": "tickets"},
+	"checklist_items":    {"ticket_id": "tickets", "corrective": "tickets"},
+}
+
+// siteTables are the tables whose rows carry a site.
+var siteTables = []string{"tickets", "inspection_state", "inspection_records", "outbox"}
+
 // TableCount is the number of rows CopyDatabase copied into one table.
 type TableCount struct {
 	Table string `json:"table"`
 	Rows  int64  `json:"rows"`
+	// IDOffset is what the copy added to the ids of an identity table's
+	// rows, copied into a database other sites already use (0: ids kept).
+	IDOffset int64 `json:"id_offset,omitempty"`
 }
 
 // CopyDatabase copies every ticket with its id, history, SLA breaches,
 // outbox (pending notifications stay pending), applied change ids,
 // inspection state, records and checklists, and the instance name, from
 // one store into another that holds none of them: the move of a site from
-// its SQLite file to PostgreSQL. It reads from in one transaction, which
+// its SQLite file to PostgreSQL.
+//
+// Into a database that other sites already use (none of the source's own
+// sites), the rows go in after theirs: each identity table's ids are
+// shifted by the largest id there (TableCount.IDOffset), and so is every
+// reference to them, and the database keeps its instance name. Ticket
+// numbers then change by the offset; notifications already queued keep
+// their ids and payloads as queued. It reads from in one transaction, which
 // on SQLite also keeps writers out until it is done, and writes to in one
 // transaction, checked by counting before it commits: the copy is whole
 // or nothing. Nothing may write to either store meanwhile; stop the
@@ -42,38 +69,43 @@ func CopyDatabase(ctx context.Context, from, to *Store) ([]TableCount, error) {
 	defer src.Rollback() // read only: nothing to commit
 	var out []TableCount
 	err = to.inTx(ctx, func(x *txn) error {
+		offsets, err := copyOffsets(ctx, src, x.tx, to)
+		if err != nil {
+			return err
+		}
+		before := map[string]int64{}
 		for _, table := range copyTables {
 			var n int64
 			if err := x.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
 				return err
 			}
-			if n > 0 {
-				return fmt.Errorf("%w: %s already has %d rows in %s: copy only into a new database",
-					ErrInvalid, to.name, n, table)
-			}
+			before[table] = n
 		}
 		out = out[:0]
 		for _, table := range copyTables {
-			n, err := copyTable(ctx, src, x.tx, from.dialect, to.dialect, table)
+			n, err := copyTable(ctx, src, x.tx, from.dialect, to.dialect, table, offsets)
 			if err != nil {
 				return fmt.Errorf("table %s: %w", table, err)
 			}
-			out = append(out, TableCount{Table: table, Rows: n})
+			out = append(out, TableCount{Table: table, Rows: n, IDOffset: offsets[table]})
 		}
 		// related_id points at other tickets, in any order: set it once
 		// all of them are in.
-		if err := copyRelated(ctx, src, x.tx, to.dialect); err != nil {
+		if err := copyRelated(ctx, src, x.tx, to.dialect, offsets["tickets"]); err != nil {
 			return err
 		}
-		var instance string
-		if err := src.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance'`).Scan(&instance); err != nil {
-			return fmt.Errorf("read instance: %w", err)
-		}
-		// The notification ids already queued carry the source's instance:
-		// the ids made from now on must too, for receivers to keep them apart.
-		if _, err := x.tx.ExecContext(ctx, to.dialect.rebind(`UPDATE meta SET value = ? WHERE key = 'instance'`),
-			instance); err != nil {
-			return err
+		if offsets == nil {
+			var instance string
+			if err := src.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance'`).Scan(&instance); err != nil {
+				return fmt.Errorf("read instance: %w", err)
+			}
+			// The notification ids already queued carry the source's
+			// instance: the ids made from now on must too, for receivers
+			// to keep them apart. A database of other sites keeps its own.
+			if _, err := x.tx.ExecContext(ctx, to.dialect.rebind(`UPDATE meta SET value = ? WHERE key = 'instance'`),
+				instance); err != nil {
+				return err
+			}
 		}
 		if to.dialect == dialectPostgres {
 			for _, table := range identityTables {
@@ -88,8 +120,8 @@ func CopyDatabase(ctx context.Context, from, to *Store) ([]TableCount, error) {
 			if err := x.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+c.Table).Scan(&n); err != nil {
 				return err
 			}
-			if n != c.Rows {
-				return fmt.Errorf("table %s: %d rows after the copy, want %d", c.Table, n, c.Rows)
+			if n != before[c.Table]+c.Rows {
+				return fmt.Errorf("table %s: %d rows after the copy, want %d", c.Table, n, before[c.Table]+c.Rows)
 			}
 		}
 		return nil
@@ -103,9 +135,69 @@ func CopyDatabase(ctx context.Context, from, to *Store) ([]TableCount, error) {
 	return out, nil
 }
 
-// copyTable copies every row of table, in the order of its key, and
+// copyOffsets checks that the target holds none of the source's sites and
+// returns the offset of each identity table's ids: nil for a target that
+// holds no rows at all (the ids are kept), else the largest id of each.
+func copyOffsets(ctx context.Context, src, dst *sql.Tx, to *Store) (map[string]int64, error) {
+	empty := true
+	for _, table := range copyTables {
+		var n int64
+		if err := dst.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+			return nil, err
+		}
+		empty = empty && n == 0
+	}
+	if empty {
+		return nil, nil
+	}
+	var sites []string
+	for _, table := range siteTables {
+		rows, err := src.QueryContext(ctx, `SELECT DISTINCT site FROM `+table)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var site string
+			if err := rows.Scan(&site); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if !slices.Contains(sites, site) {
+				sites = append(sites, site)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	for _, site := range sites {
+		for _, table := range siteTables {
+			var n int64
+			if err := dst.QueryRowContext(ctx, to.dialect.rebind(`SELECT COUNT(*) FROM `+table+` WHERE site = ?`), site).Scan(&n); err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				return nil, fmt.Errorf("%w: %s already has %d rows of site %q in %s: copy a site only once, into a new database "+
+					"or one that other sites use", ErrInvalid, to.name, n, site, table)
+			}
+		}
+	}
+	offsets := map[string]int64{}
+	for _, table := range identityTables {
+		var top int64
+		if err := dst.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM `+table).Scan(&top); err != nil {
+			return nil, err
+		}
+		offsets[table] = top
+	}
+	return offsets, nil
+}
+
+// copyTable copies every row of table, in the order of its key, with the
+// ids of idColumns shifted by the offsets of the tables they name, and
 // returns their number.
-func copyTable(ctx context.Context, src, dst *sql.Tx, from, to dialect, table string) (int64, error) {
+func copyTable(ctx context.Context, src, dst *sql.Tx, from, to dialect, table string, offsets map[string]int64) (int64, error) {
 	rows, err := src.QueryContext(ctx, `SELECT * FROM `+table+` LIMIT 0`)
 	if err != nil {
 		return 0, err
@@ -116,8 +208,10 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, from, to dialect, table st
 		return 0, err
 	}
 	sel := make([]string, len(cols))
+	shift := make([]int64, len(cols))
 	for i, c := range cols {
 		sel[i] = c
+		shift[i] = offsets[idColumns[table][c]]
 		if table == "tickets" && c == "related_id" {
 			sel[i] = "NULL" // see copyRelated
 		}
@@ -147,6 +241,9 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, from, to dialect, table st
 			if b, ok := v.([]byte); ok { // every column is text or a number
 				vals[i] = string(b)
 			}
+			if id, ok := v.(int64); ok && shift[i] != 0 {
+				vals[i] = id + shift[i]
+			}
 		}
 		if _, err := ins.ExecContext(ctx, vals...); err != nil {
 			return n, fmt.Errorf("row %v: %w", vals[0], err)
@@ -156,7 +253,7 @@ func copyTable(ctx context.Context, src, dst *sql.Tx, from, to dialect, table st
 	return n, rows.Err()
 }
 
-func copyRelated(ctx context.Context, src, dst *sql.Tx, to dialect) error {
+func copyRelated(ctx context.Context, src, dst *sql.Tx, to dialect, offset int64) error {
 	rows, err := src.QueryContext(ctx, `SELECT id, related_id FROM tickets WHERE related_id IS NOT NULL ORDER BY id`)
 	if err != nil {
 		return err
@@ -167,7 +264,8 @@ func copyRelated(ctx context.Context, src, dst *sql.Tx, to dialect) error {
 		if err := rows.Scan(&id, &related); err != nil {
 			return err
 		}
-		if _, err := dst.ExecContext(ctx, to.rebind(`UPDATE tickets SET related_id = ? WHERE id = ?`), related, id); err != nil {
+		if _, err := dst.ExecContext(ctx, to.rebind(`UPDATE tickets SET related_id = ? WHERE id = ?`),
+			related+offset, id+offset); err != nil {
 			return fmt.Errorf("ticket %d: related ticket %d: %w", id, related, err)
 		}
 	}

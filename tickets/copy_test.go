@@ -14,9 +14,15 @@ import (
 // whose corrective ticket names it.
 func siteStore(t *testing.T, c *clock) (*Store, string) {
 	t.Helper()
+	return siteStoreOf(t, c, "")
+}
+
+// siteStoreOf is siteStore for the daemon of site.
+func siteStoreOf(t *testing.T, c *clock, site string) (*Store, string) {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tickets.db")
-	cfg := Config{Receivers: []Receiver{webhookReceiver("cmms")}}
+	cfg := Config{Site: site, Receivers: []Receiver{webhookReceiver("cmms")}}
 	s := openAt(t, path, cfg, c)
 	if _, err := s.Apply(ctx, []Change{{ID: "change-1", Alert: alert("pump")}}); err != nil {
 		t.Fatal(err)

@@ -90,7 +90,7 @@ func runDispatcher(t *testing.T, s *Store, ns map[string]Notifier, logger *slog.
 // pendingIDs lists the notification ids queued for receiver, oldest first.
 func pendingIDs(t *testing.T, s *Store, receiver string) []string {
 	t.Helper()
-	rows, err := s.db.Query(s.dialect.rebind(`SELECT event_id FROM outbox WHERE receiver = ? ORDER BY id`), receiver)
+	rows, err := s.db.Query(s.dialect.rebind(`SELECT event_id FROM outbox WHERE site = ? AND receiver = ? ORDER BY id`), s.site, receiver)
 	if err != nil {
 		t.Fatal(err)
 	}
