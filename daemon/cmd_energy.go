@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/facilityd/facilityd/energy/baseline"
@@ -186,6 +187,24 @@ func (d *energyData) fit(from, to time.Time) (*baseline.Model, error) {
 	return baseline.FitDaily(d.meter, d.temps, d.loc, from, to, baseline.DailyOptions{Fuel: d.fuel, TempUnit: d.unit})
 }
 
+// fallback is, as the daemon does, the daily fallback of an hourly or
+// time-of-week model that fails the hourly gate on sufficient data, when
+// that one passes the monthly gate; else m.
+func (d *energyData) fallback(m *baseline.Model, from, to time.Time) *baseline.Model {
+	if m.Kind == baseline.KindDaily || m.FitForAlarms || m.Sufficiency != nil && !m.Sufficiency.Sufficient {
+		return m
+	}
+	temps := d.temps
+	if m.Kind == baseline.KindTOW {
+		temps = nil
+	}
+	daily, err := baseline.FitDailyFallback(m, d.meter, temps, d.loc, from, to, baseline.DailyOptions{TempUnit: d.unit})
+	if err != nil || !daily.FitForAlarms {
+		return m
+	}
+	return daily
+}
+
 func cmdEnergyBaseline(args []string, stdout, stderr io.Writer) error {
 	f := newEnergyFlags("baseline", stderr)
 	from, to := f.fs.String("from", "", "start of the training window (DATE)"), f.fs.String("to", "", "end of the training window, exclusive (DATE)")
@@ -214,6 +233,7 @@ func cmdEnergyBaseline(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("energy baseline: %w", err)
 	}
+	m = d.fallback(m, start, end)
 	if f.json {
 		return writeJSON(stdout, m)
 	}
@@ -223,8 +243,15 @@ func cmdEnergyBaseline(args []string, stdout, stderr io.Writer) error {
 
 func printModel(w io.Writer, m *baseline.Model) {
 	fmt.Fprintf(w, "model %s (%s), trained %s – %s (%s)\n", m.Model, m.Kind, m.TrainingFrom.Format(time.DateOnly), m.TrainingTo.Format(time.DateOnly), m.TimeZone)
+	if f := m.Fallback; f != nil {
+		fmt.Fprintf(w, "  in place of the %s model (%s), which is not fit for alarms: %s\n", f.Model, f.Kind, strings.Join(f.Reasons, "; "))
+	}
 	if m.Kind == baseline.KindDaily {
-		fmt.Fprintf(w, "  usage/day = %.4g", m.Intercept)
+		if len(m.DayProfile) == 7 {
+			fmt.Fprintf(w, "  usage/day = by day (Mon–Sun) %.4g", m.DayProfile)
+		} else {
+			fmt.Fprintf(w, "  usage/day = %.4g", m.Intercept)
+		}
 		if m.HeatingBalancePoint != nil {
 			fmt.Fprintf(w, " + %.4g × HDD(%g °%s)", m.BetaHDD, *m.HeatingBalancePoint, m.TempUnit)
 		}

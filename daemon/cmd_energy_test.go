@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const eemeterSamples = "../../shared/data/eemeter/"
@@ -65,5 +69,50 @@ func TestEnergyBaselineJSON(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), `"anomalies"`) {
 		t.Errorf("anomalies JSON: %s", stdout.String())
+	}
+}
+
+// TestEnergyBaselineFallback: from files, as in the daemon, a time-of-week
+// model that fails the hourly gate (an office's water, each hour drawn at
+// random) is replaced by the daily fallback fit under the monthly gate, and
+// the output says what it replaces.
+func TestEnergyBaselineFallback(t *testing.T) {
+	dir := t.TempDir()
+	var csv strings.Builder
+	csv.WriteString("start,value\n")
+	from := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC) // a Monday
+	rng := rand.New(rand.NewPCG(1, 2))
+	for h := range 366 * 24 {
+		at := from.Add(time.Duration(h) * time.Hour)
+		u := 0.0
+		if wd := at.Weekday(); wd != time.Saturday && wd != time.Sunday && at.Hour() >= 8 && at.Hour() < 18 {
+			u = 2 * rng.ExpFloat64()
+		}
+		fmt.Fprintf(&csv, "%s,%.4f\n", at.Format(time.RFC3339), u)
+	}
+	path := filepath.Join(dir, "water.csv")
+	if err := os.WriteFile(path, []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"energy", "baseline", "--csv", path, "--fuel", "water", "--tz", "UTC", "--from", "2025-01-06", "--to", "2026-01-06", "--model", "tow"}
+	var stdout, stderr bytes.Buffer
+	if code := run(append(args, "--json"), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var m struct {
+		Kind, Model  string
+		FitForAlarms bool `json:"fit_for_alarms"`
+		Gate         struct{ Name string }
+		Fallback     *struct{ Kind, Model string } `json:"fallback_for"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind != "daily" || m.Model != "day_of_week" || !m.FitForAlarms || !strings.Contains(m.Gate.Name, "monthly") || m.Fallback == nil || m.Fallback.Kind != "tow" {
+		t.Errorf("%s: want the day-of-week fallback for the tow model, fit for alarms under the monthly gate", stdout.String()[:min(400, stdout.Len())])
+	}
+	stdout.Reset()
+	if code := run(args, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "in place of the tow model") {
+		t.Errorf("exit %d, text %q", code, stdout.String())
 	}
 }
