@@ -13,6 +13,7 @@ import (
 	"github.com/facilityd/facilityd/energy/baseline"
 	"github.com/facilityd/facilityd/energy/usage"
 	"github.com/facilityd/facilityd/internal/testenv"
+	"github.com/facilityd/facilityd/portfolio"
 	"github.com/facilityd/facilityd/store"
 )
 
@@ -33,6 +34,11 @@ func expectedTemp(t time.Time) float64 {
 // runner (a restart) writes the lookback again and the points do not
 // double. A meter whose baseline is unfit gets none.
 func TestPublishExpected(t *testing.T) {
+	// The portfolio reads what is written here.
+	if ExpectedMeasurement != portfolio.ExpectedMeasurement || ExpectedSuffix != portfolio.ExpectedSuffix || ExpectedHoursSuffix != portfolio.ExpectedHoursSuffix {
+		t.Fatalf("the portfolio reads %s.*%s/%s, the daemon writes %s.*%s/%s", portfolio.ExpectedMeasurement, portfolio.ExpectedSuffix,
+			portfolio.ExpectedHoursSuffix, ExpectedMeasurement, ExpectedSuffix, ExpectedHoursSuffix)
+	}
 	if testing.Short() {
 		t.Skip("needs influxd")
 	}

@@ -15,9 +15,11 @@ const portfolioUsage = `facilityd portfolio -c FILE [--check] [--log-level info]
   (PostgreSQL) and an InfluxDB (readings tagged site): per site the open
   tickets by priority, SLA response and resolution met, inspections
   overdue, and electricity this month and last month in kWh and kWh/m²,
-  ranked, against the same period a year before. FILE is the portfolio's
-  own config (timezone, http, influxdb, tickets.database, sites with id,
-  name, floor_area_m2 and meters). GET /api/v1/portfolio is the JSON; the
+  ranked, against the sites' baselines (the hourly expectations each
+  site's daemon writes to InfluxDB, energy_expected) and the same period a
+  year before. FILE is the portfolio's own config (timezone, http,
+  influxdb, tickets.database, sites with id, name, floor_area_m2 and
+  meters). GET /api/v1/portfolio is the JSON; the
   page is at /. --check validates FILE and exits.
 `
 

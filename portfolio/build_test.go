@@ -130,7 +130,7 @@ func TestBuild(t *testing.T) {
 	if tot.OpenTotal != 8 || tot.Open["P2"] != 5 || tot.InspectionsOverdue != 1 || tot.FloorAreaM2 != 3000 {
 		t.Errorf("totals: %+v", tot)
 	}
-	if v.Comparison != ComparisonLastYear || v.ThisMonth.To != time.Date(2026, 12, 3, 10, 0, 0, 0, cfg.Zone) {
+	if v.Comparison != ComparisonBaselineAndLastYear || v.ThisMonth.To != time.Date(2026, 12, 3, 10, 0, 0, 0, cfg.Zone) {
 		t.Errorf("comparison %q, this month to %v", v.Comparison, v.ThisMonth.To)
 	}
 	if _, err := json.Marshal(v); err != nil {

@@ -18,21 +18,29 @@ type Energy interface {
 // site to site, so each site has its own.
 type siteEngines map[string]*usage.Engine
 
-var _ Energy = siteEngines(nil)
+// influxEnergy is the sites' meters in one InfluxDB: their consumption
+// and their daemons' expectations.
+type influxEnergy struct {
+	engines siteEngines
+	src     usage.Flux
+}
+
+var _ Energy = influxEnergy{}
 
 // NewEnergy returns the consumption of cfg's sites' meters in the InfluxDB
-// that src reads (a *store.Querier).
+// that src reads (a *store.Querier), and what their daemons' baselines
+// expected of them (Expectations).
 func NewEnergy(cfg *Config, src usage.Flux) Energy {
-	e := siteEngines{}
+	e := influxEnergy{engines: siteEngines{}, src: src}
 	for _, s := range cfg.Sites {
-		e[s.ID] = usage.NewEngine(src, s.Meters)
+		e.engines[s.ID] = usage.NewEngine(src, s.Meters)
 	}
 	return e
 }
 
 // Consumption implements Energy.
-func (e siteEngines) Consumption(ctx context.Context, q usage.Query) (*usage.Report, error) {
-	eng := e[q.Site]
+func (e influxEnergy) Consumption(ctx context.Context, q usage.Query) (*usage.Report, error) {
+	eng := e.engines[q.Site]
 	if eng == nil {
 		return nil, fmt.Errorf("no site %q", q.Site)
 	}
@@ -94,7 +102,7 @@ func figure(ctx context.Context, en Energy, s *Site, sp Span, iv usage.Interval)
 		c := round(100*(kwh-ly)/ly, 1)
 		f.ChangePct = &c
 	}
-	return f, nil
+	return f, baselineFigure(ctx, en, s, sp.From, sp.To, &f)
 }
 
 // total is the kWh of the site's billed meters over [from, to), the

@@ -62,6 +62,24 @@ func TestPortfolioIntegration(t *testing.T) {
 	quarterLP(&lp, "tower-b", "meter-1", start, end, 7, 3, never, never)
 	gapFrom := last.From.AddDate(0, 0, 10)
 	quarterLP(&lp, "tower-c", "meter-1", start, end, 100, 2, gapFrom, gapFrom.Add(6*time.Hour))
+	// tower-a's daemon's baseline expectations (app.ExpectedMeasurement):
+	// last month 3.6 kWh each hour, but its first day as one daily point of
+	// 84 kWh over 24 h (a refit to a daily fallback), with the hourly points
+	// of its hours 1-23 already written under it, which do not count; this
+	// month 5 kWh each hour of its first half only (too few to compare).
+	// tower-b and tower-c have none.
+	expected := func(at time.Time, hours int, kwh float64) {
+		fmt.Fprintf(&lp, "energy_expected,site=tower-a,device=meter-1 import_energy_expected=%v,import_energy_hours=%di,import_energy_model=\"towt\",import_energy_unit=\"kWh\" %d\n", kwh, hours, at.Unix())
+	}
+	lastHours := int(last.To.Sub(last.From) / time.Hour)
+	expected(last.From, 24, 84)
+	for h := 1; h < lastHours; h++ {
+		expected(last.From.Add(time.Duration(h)*time.Hour), 1, 3.6)
+	}
+	for h := 0; h < hours/2; h++ {
+		expected(this.From.Add(time.Duration(h)*time.Hour), 1, 5)
+	}
+	expected(this.To, 1, 5) // the hour in progress: not in the month so far
 	resp, err := http.Post(inf.URL+"/write?db="+inf.DB+"&precision=s", "text/plain", &lp)
 	if err != nil || resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("write: %v %v", resp, err)
@@ -205,6 +223,31 @@ sites:
 	if v.Sites[0].Site != "tower-a" || v.Sites[1].Site != "tower-b" || v.Sites[2].Site != "tower-c" || v.Sites[2].Rank != 3 {
 		t.Errorf("ranking: %s, %s, %s", v.Sites[0].Site, v.Sites[1].Site, v.Sites[2].Site)
 	}
+	// The baseline, by hand: last month 84 + 3.6 for each hour after the
+	// first day, all covered, against 4 kWh an hour; this month half the
+	// hours covered, so no comparison.
+	ea := by["tower-a"].Energy
+	wantBase := 84 + 3.6*float64(lastHours-24)
+	if lm := ea.LastMonth; lm.BaselineKWh == nil || lm.VsBaselinePct == nil || lm.BaselineActualKWh == nil {
+		t.Fatalf("tower-a last month: baseline %v, vs %v", lm.BaselineKWh, lm.VsBaselinePct)
+	}
+	near("tower-a last month baseline", *ea.LastMonth.BaselineKWh, wantBase)
+	near("tower-a last month baseline coverage", ea.LastMonth.BaselineCoveragePct, 100)
+	near("tower-a last month actual of the baseline's hours", *ea.LastMonth.BaselineActualKWh, lq)
+	near("tower-a last month vs baseline", *ea.LastMonth.VsBaselinePct, round(100*(lq-wantBase)/wantBase, 1))
+	if hours > 0 {
+		if tm := ea.ThisMonth; tm.BaselineKWh == nil || tm.VsBaselinePct != nil {
+			t.Errorf("tower-a this month: baseline %v, vs %v: want a baseline and no comparison", tm.BaselineKWh, tm.VsBaselinePct)
+		} else {
+			near("tower-a this month baseline", *tm.BaselineKWh, 5*float64(hours/2))
+			near("tower-a this month baseline coverage", tm.BaselineCoveragePct, round(100*float64(hours/2)/float64(hours), 1))
+		}
+	}
+	for _, site := range []string{"tower-b", "tower-c"} {
+		if e := by[site].Energy; e.LastMonth.BaselineKWh != nil || e.LastMonth.VsBaselinePct != nil || e.LastMonth.BaselineCoveragePct != 0 {
+			t.Errorf("%s: baseline %v, vs %v, coverage %v: it has no expectations", site, e.LastMonth.BaselineKWh, e.LastMonth.VsBaselinePct, e.LastMonth.BaselineCoveragePct)
+		}
+	}
 	near("tower-c coverage", by["tower-c"].Energy.LastMonth.CoveragePct, math.Round(1000*(lq-24)/lq)/10)
 	near("tower-a coverage", by["tower-a"].Energy.LastMonth.CoveragePct, 100)
 
@@ -242,9 +285,10 @@ sites:
 		check("three sites, a first", `document.querySelectorAll("#sites tbody tr").length === 3 &&
 			document.querySelector("#sites tbody tr").dataset.site === "tower-a"`)
 		check("c's coverage", `document.querySelectorAll("#sites tbody tr")[2].textContent.includes("99.2 %")`)
+		check("a's baseline", `document.querySelector("#sites tbody tr").textContent.includes(`+jsString(fmt.Sprintf("%+.1f %%", *ea.LastMonth.VsBaselinePct))+`)`)
 		check("tower-z named", `document.querySelector("#note").textContent.includes("tower-z")`)
 	})
-	t.Logf("this month %d h, last month %d quarter hours; a %.0f kWh (%.3f kWh/m²), b %.0f, c %.0f (coverage %.1f %%)", hours, lastQuarters,
-		by["tower-a"].Energy.LastMonth.KWh, by["tower-a"].Energy.LastMonth.KWhPerM2, by["tower-b"].Energy.LastMonth.KWh,
+	t.Logf("this month %d h, last month %d quarter hours; a %.0f kWh (%.3f kWh/m²; baseline %.1f kWh, %+.1f %%), b %.0f, c %.0f (coverage %.1f %%)", hours, lastQuarters,
+		by["tower-a"].Energy.LastMonth.KWh, by["tower-a"].Energy.LastMonth.KWhPerM2, *ea.LastMonth.BaselineKWh, *ea.LastMonth.VsBaselinePct, by["tower-b"].Energy.LastMonth.KWh,
 		by["tower-c"].Energy.LastMonth.KWh, by["tower-c"].Energy.LastMonth.CoveragePct)
 }

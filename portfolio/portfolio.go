@@ -2,8 +2,10 @@
 // (`facilityd portfolio`) that reads the ticket database the sites' daemons
 // share and the InfluxDB they write to, and serves per site the open
 // tickets by priority, SLA compliance, inspections overdue and electricity
-// this month and last month in kWh and kWh/m², ranked, against the same
-// period a year before. It holds no state and changes nothing.
+// this month and last month in kWh and kWh/m², ranked, against what the
+// sites' own baselines expected (the predictions their daemons write to
+// InfluxDB, measurement energy_expected) and against the same period a year
+// before. It holds no state and changes nothing.
 //
 // Compute first, serve second: Build fills one View from two small
 // interfaces (Energy, Tickets); the JSON API and the page only show it.
@@ -104,6 +106,17 @@ type EnergyFigure struct {
 	// ChangePct is (KWh − LastYearKWh) / LastYearKWh in %, nil unless both
 	// periods have readings for at least MinCoveragePct of their time.
 	ChangePct *float64 `json:"change_pct"`
+	// BaselineKWh is what the site's daemon's baselines expected of the
+	// billed meters over the period's hours with an expectation (see
+	// Expectations), nil with none; BaselineCoveragePct is the share of
+	// the period's hours with one (the lowest among the meters).
+	BaselineKWh         *float64 `json:"baseline_kwh"`
+	BaselineCoveragePct float64  `json:"baseline_coverage_pct"`
+	// BaselineActualKWh is the actual consumption of those same hours and
+	// VsBaselinePct its change against BaselineKWh in %, nil unless the
+	// expectations and the readings each cover MinCoveragePct.
+	BaselineActualKWh *float64 `json:"baseline_actual_kwh"`
+	VsBaselinePct     *float64 `json:"vs_baseline_pct"`
 }
 
 // TotalsView sums the sites whose figures are known.
@@ -129,14 +142,14 @@ type SiteError struct {
 // no change is computed (as in the energy report).
 const MinCoveragePct = 90
 
-// Comparison names: energy is compared with the same period a year before,
-// read from InfluxDB.
+// Comparison names: energy is compared with the sites' baselines'
+// expectations and with the same period a year before, both read from
+// InfluxDB.
 const (
-	ComparisonLastYear = "same_period_last_year"
-	comparisonNote     = "Baselines are fitted by each site's daemon into its own state directory (energy-baselines.json), " +
-		"which the portfolio cannot reach; energy is compared with the same period a year before, read from InfluxDB, " +
-		"and is not weather-normalized."
-	rankedBy = "last_month.kwh_per_m2"
+	ComparisonLastYear            = "same_period_last_year"
+	ComparisonBaselineAndLastYear = "baseline_and_same_period_last_year"
+	lastYearNote                  = "The same period a year before is read from InfluxDB and is not weather-normalized."
+	rankedBy                      = "last_month.kwh_per_m2"
 )
 
 // Periods returns this month up to now's last whole hour and the last
@@ -160,7 +173,7 @@ func Periods(now time.Time, loc *time.Location) (this, last Span) {
 func Build(ctx context.Context, cfg *Config, en Energy, tk Tickets, now time.Time) *View {
 	this, last := Periods(now, cfg.Zone)
 	v := &View{GeneratedAt: now, Zone: cfg.Zone.String(), ThisMonth: this, LastMonth: last,
-		Comparison: ComparisonLastYear, Note: comparisonNote, SLAFrom: now.Add(-SLAWindow), SLATo: now, RankedBy: rankedBy, Sites: []SiteView{}, Errors: []SiteError{}, UnlistedSites: []string{},
+		Comparison: ComparisonBaselineAndLastYear, Note: baselineNote + " " + lastYearNote, SLAFrom: now.Add(-SLAWindow), SLATo: now, RankedBy: rankedBy, Sites: []SiteView{}, Errors: []SiteError{}, UnlistedSites: []string{},
 		Totals: TotalsView{Open: map[string]int{}}}
 	byTickets := map[string]TicketsView{}
 	if tk != nil {

@@ -92,11 +92,22 @@ function change(f) {
   return el("span", "sub " + (c > 0 ? "bad" : "good"), t("vs.lastyear") + " " + (c > 0 ? "+" : "") + num(c, 1) + " %");
 }
 
+// vsBaseline is an energy figure against the site's baselines' expectation.
+function vsBaseline(f) {
+  if (f.baseline_kwh === null || f.baseline_kwh === undefined) return el("span", "sub", t("vs.baseline.nodata"));
+  if (f.vs_baseline_pct === null || f.vs_baseline_pct === undefined)
+    return el("span", "sub", t("vs.baseline.none", { kwh: num(f.baseline_kwh, 0), pct: num(f.baseline_coverage_pct, 1) }));
+  const c = f.vs_baseline_pct;
+  const s = el("span", "sub " + (c > 0 ? "bad" : "good"), t("vs.baseline") + " " + (c > 0 ? "+" : "") + num(c, 1) + " %");
+  s.title = t("vs.baseline.of", { kwh: num(f.baseline_kwh, 0), pct: num(f.baseline_coverage_pct, 1) });
+  return s;
+}
+
 function energyCell(f, label) {
   const td = el("td", "num");
   td.dataset.label = label;
   const box = el("div");
-  box.append(el("span", null, num(f.kwh, 0) + " kWh"), el("span", "sub", num(f.kwh_per_m2, 2) + " kWh/m²"), change(f),
+  box.append(el("span", null, num(f.kwh, 0) + " kWh"), el("span", "sub", num(f.kwh_per_m2, 2) + " kWh/m²"), vsBaseline(f), change(f),
     el("span", "sub", t("coverage", { pct: num(f.coverage_pct, 1) })));
   td.append(box);
   return td;
