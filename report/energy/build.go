@@ -60,17 +60,17 @@ func Build(ctx context.Context, src Source, o Options) (*Report, error) {
 	}
 	// The period is read at most a calendar month at a time, so that a
 	// year of quarter hours of many meters is never held at once, and in
-	// requests of about chunkReadings readings a meter (see chunkDays).
+	// requests of about chunkReadings readings a meter (see chunker).
 	// Chunks end at midnight, so that days are never split.
 	q := usage.Query{Category: o.Category, Building: o.Building, Site: o.Site, Interval: usage.Quarter, Zone: loc}
 	if o.Site == AllSites {
 		q.Site = ""
 	}
 	a := newAccumulator()
-	days, perDay := 1, 0.0 // the first day tells the meters' poll intervals
+	c := newChunker()
 	for from := p.From; from.Before(r.End); {
 		l := from.In(loc)
-		to := earliest(earliest(time.Date(l.Year(), l.Month()+1, 1, 0, 0, 0, 0, loc), r.dayStart(from).AddDate(0, 0, days)), r.End)
+		to := c.end(r, from, earliest(time.Date(l.Year(), l.Month()+1, 1, 0, 0, 0, 0, loc), r.End))
 		q.From, q.To = from, to
 		cur, err := src.Consumption(ctx, q)
 		if err != nil {
@@ -80,7 +80,7 @@ func Build(ctx context.Context, src Source, o Options) (*Report, error) {
 			return nil, errors.New("no meter matches the report's building and category")
 		}
 		r.add(cur, o.Tariffs, a)
-		days, perDay = chunkDays(cur, perDay)
+		c.saw(cur, from, to)
 		from = to
 	}
 	r.finish(o.Tariffs, a)

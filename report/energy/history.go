@@ -52,7 +52,7 @@ func (r *Report) history(ctx context.Context, src Source, q usage.Query, from ti
 	type catSums struct{ cur, prev, ly sums }
 	bycat := map[usage.Category]*catSums{}
 	modelled := map[usage.Category]bool{}
-	// The history is read in chunks (see chunkDays) and kept as hourly
+	// The history is read in chunks (see chunker) and kept as hourly
 	// readings of the billed meters only.
 	type meterHistory struct {
 		u        usage.Usage // without its slots
@@ -61,14 +61,14 @@ func (r *Report) history(ctx context.Context, src Source, q usage.Query, from ti
 	var order []string
 	byMeter := map[string]*meterHistory{}
 	q.Interval = usage.Hour
-	days, perDay := 1, 0.0 // the first day tells the meters' poll intervals
+	c := newChunker()
 	for q.From = from; q.From.Before(r.End); q.From = q.To {
-		q.To = earliest(earliest(r.dayStart(q.From).AddDate(0, 0, days), q.From.AddDate(0, 3, 0)), r.End)
+		q.To = c.end(r, q.From, earliest(q.From.AddDate(0, 3, 0), r.End))
 		hist, err := src.Consumption(ctx, q)
 		if err != nil {
 			return fmt.Errorf("history before %s: %w", r.Period.Name, err)
 		}
-		days, perDay = chunkDays(hist, perDay)
+		c.saw(hist, q.From, q.To)
 		isBilled := billed(hist)
 		for _, u := range hist.Meters {
 			if !isBilled[u.Meter] {
@@ -183,31 +183,6 @@ func (r *Report) history(ctx context.Context, src Source, q usage.Query, from ti
 		r.Anomalies = r.Anomalies[:10]
 	}
 	return nil
-}
-
-// chunkReadings is about how many readings of a meter one request of the
-// period or its history reads at most: 52 days of 15-minute readings, 3
-// days of 1-minute ones. The engine reads 50 meters per InfluxQL request,
-// and influxd's drop pass alone costs some 2.5 µs of CPU a reading: a
-// quarter of 1-minute readings (6.5 million a batch) took about 16 s, 13
-// days up to 10 s with two batches at once on a loaded 2-core box, and
-// past the store's 10 s request timeout the report failed.
-const chunkReadings = 5_000
-
-// chunkDays is how many days the next request spans, from the most
-// readings a day of any meter of rep's poll interval gives and of perDay,
-// the most seen before, which it returns updated: at least one, at most a
-// quarter's (92) when no meter's poll interval is known.
-func chunkDays(rep *usage.Report, perDay float64) (int, float64) {
-	for _, u := range rep.Meters {
-		if poll, err := time.ParseDuration(u.PollInterval); err == nil && poll > 0 {
-			perDay = max(perDay, float64(24*time.Hour)/float64(poll))
-		}
-	}
-	if perDay == 0 {
-		return 92, 0
-	}
-	return int(min(92, max(1, chunkReadings/perDay))), perDay
 }
 
 func earliest(a, b time.Time) time.Time {

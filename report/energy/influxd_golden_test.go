@@ -18,10 +18,10 @@ import (
 // and band, with the price change of 6 June, a meter reset and a gap.
 // 1–10 June 2026 (+08:00); golden-tariff.yaml, water at 5 a m³:
 //
-//	main, every 15 min, 10 kWh a quarter hour (40 kW); reset to 0 at
-//	  3 June 12:00 (the quarter's 10 kWh counted after it); no readings
-//	  from 8 June 13:00 to 15:00 (the 80 kWh rise lands at 15:00, flat,
-//	  and is no demand)
+//	main, every minute, 10 kWh a quarter hour (40 kW); reset at 3 June
+//	  12:00 (to the minute's use, counted after it); no readings from
+//	  8 June 13:00 to 15:00 (the 80 kWh rise lands at 15:00, flat, and is
+//	  no demand)
 //	  peak   10 d × 160 kWh = 1600 kWh, 5 × 160 × 1.0 + 5 × 160 × 1.2 = 1760
 //	  flat   10 d × 480 kWh = 4800 kWh, × 0.5 = 2400
 //	  valley 10 d × 320 kWh = 3200 kWh, × 0.2 = 640
@@ -39,19 +39,20 @@ func TestGoldenInfluxd(t *testing.T) {
 	gapFrom, gapTo := time.Date(2026, 6, 8, 13, 0, 0, 0, loc), time.Date(2026, 6, 8, 15, 0, 0, 0, loc)
 	var lp bytes.Buffer
 	main, water := 5000.0, 20.0
-	for ts := from.Add(-time.Hour); !ts.After(to); ts = ts.Add(15 * time.Minute) {
+	for ts := from.Add(-time.Hour); !ts.After(to); ts = ts.Add(time.Minute) {
 		if ts.After(from.Add(-time.Hour)) {
-			main += 10
-			water += 0.05
+			main += 10.0 / 15
 		}
 		if ts.Equal(reset) {
-			main = 10
+			main = 10.0 / 15
 		}
-		if ts.After(gapFrom) && ts.Before(gapTo) {
-			continue
+		if ts.Minute()%15 == 0 {
+			fmt.Fprintf(&lp, "water_meter,device=water-1 total_volume=%v %d\n", water, ts.Unix())
+			water += 0.05
 		}
-		fmt.Fprintf(&lp, "energy_meter,device=meter-1 import_energy=%v %d\n", main, ts.Unix())
-		fmt.Fprintf(&lp, "water_meter,device=water-1 total_volume=%v %d\n", water, ts.Unix())
+		if !ts.After(gapFrom) || !ts.Before(gapTo) {
+			fmt.Fprintf(&lp, "energy_meter,device=meter-1 import_energy=%v %d\n", main, ts.Unix())
+		}
 	}
 	if err := postLP(t.Context(), inf.URL+"/write?db="+inf.DB+"&precision=s", lp.Bytes()); err != nil {
 		t.Fatal(err)
