@@ -159,7 +159,7 @@ sites:
 		t.Fatal(err)
 	}
 	defer q.Close()
-	st, err := tickets.Open(ctx, dbURL, tickets.Config{}, nil)
+	st, err := tickets.Open(ctx, dbURL, tickets.Config{NoMigrate: true}, nil) // as Run opens it
 	if err != nil {
 		t.Fatal(err)
 	}

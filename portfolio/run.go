@@ -12,7 +12,10 @@ import (
 
 // Run serves the portfolio of cfg until ctx ends. The ticket database is
 // opened as the daemons open it (in the background when PostgreSQL cannot
-// be reached yet: the view says so meanwhile); the portfolio writes no
+// be reached yet: the view says so meanwhile), but never migrated: one at
+// an older schema is refused (tickets.ErrSchemaBehind), since a migration
+// such as 7 would give every existing ticket the opener's site, and the
+// portfolio has none; a site's daemon migrates it. The portfolio writes no
 // ticket and keeps no state.
 func Run(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	q, err := store.NewQuerier(cfg.InfluxDB)
@@ -20,7 +23,7 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		return err
 	}
 	defer q.Close()
-	st, err := tickets.OpenWaiting(ctx, cfg.Tickets.Database, tickets.Config{}, nil, logger)
+	st, err := tickets.OpenWaiting(ctx, cfg.Tickets.Database, tickets.Config{NoMigrate: true}, nil, logger)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,11 @@ type Config struct {
 	// Receivers get notifications through the outbox.
 	Receivers []Receiver `yaml:"receivers"`
 	Outbox    Outbox     `yaml:"outbox"`
+	// NoMigrate opens the database as it is: one without the current
+	// schema is refused (ErrSchemaBehind) rather than migrated. The
+	// portfolio's, which reads every site's rows and has no site to give
+	// the rows of an older schema.
+	NoMigrate bool `yaml:"-"`
 }
 
 // SLA holds the time limits of one priority.

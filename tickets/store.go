@@ -110,7 +110,11 @@ func newStore(database string, cfg Config, now func() time.Time) (*Store, error)
 // connect brings the schema up to date and reads the instance name,
 // through the setup pool (the store's own refuses until ready).
 func (s *Store) connect(ctx context.Context) error {
-	if err := migrateWaiting(ctx, s.setup, s.dialect, stamp(s.now()), s.site); err != nil {
+	if s.cfg.NoMigrate {
+		if err := s.checkSchema(ctx); err != nil {
+			return fmt.Errorf("tickets: open %s: %w", s.name, redactErr(err, s.path))
+		}
+	} else if err := migrateWaiting(ctx, s.setup, s.dialect, stamp(s.now()), s.site); err != nil {
 		return fmt.Errorf("tickets: open %s: %w", s.name, redactErr(err, s.path))
 	}
 	if err := s.setup.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance'`).Scan(&s.instance); err != nil {
