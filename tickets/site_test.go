@@ -167,3 +167,16 @@ func TestOpenRefusesTheSiteOfAllSites(t *testing.T) {
 		t.Fatalf("open with site %q: %v, want ErrInvalid", AllSites, err)
 	}
 }
+
+// TestReconfigureKeepsTheSite: a reload that names another site is refused
+// (the store's rows stay its site's until a restart); one that keeps it
+// goes through.
+func TestReconfigureKeepsTheSite(t *testing.T) {
+	s, _ := openTemp(t, Config{Site: "north"}, newClock())
+	if err := s.Reconfigure(Config{Site: "south"}); !errors.Is(err, ErrInvalid) || s.Site() != "north" {
+		t.Fatalf("reconfigure to site south: %v, site %q; want refused, north", err, s.Site())
+	}
+	if err := s.Reconfigure(Config{Site: "north", ReopenWithin: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -172,10 +172,14 @@ func (s *Store) config() Config {
 // invalid cfg is an error and keeps the old config. Tickets keep the
 // deadlines they have, and notifications already queued keep their
 // receivers. cfg.Database is ignored: the store stays on its file (the
-// caller decides whether a new path needs a restart).
+// caller decides whether a new path needs a restart). A new cfg.Site is
+// an error: the store's rows are its site's for its life.
 func (s *Store) Reconfigure(cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	if site := siteOf(cfg); site != s.site {
+		return fmt.Errorf("tickets: %w: site %q: changing it (from %q) needs a restart", ErrInvalid, site, s.site)
 	}
 	s.cfgMu.Lock()
 	defer s.cfgMu.Unlock()
