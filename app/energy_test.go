@@ -170,6 +170,23 @@ rules:
 	if !fitted["electricity-main"].FitForAlarms {
 		t.Errorf("the electricity baseline is not fit for alarms: %+v", fitted["electricity-main"].Reasons)
 	}
+	// The check wrote what the fit baselines expect of the lookback's whole
+	// hours (energy_expected.go), for the portfolio.
+	eq, err := store.NewQuerier(cfg.InfluxDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eq.Close()
+	var expectedHours int
+	waitFor(t, 10*time.Second, "the electricity meter's expectations", func() bool {
+		expectedHours = 0
+		err := eq.QueryInfluxQL(ctx, `SELECT import_energy_expected FROM energy_expected WHERE "device" = 'meter-1' AND "site" = 'test-site'`, func(s store.InfluxQLSeries) error {
+			expectedHours += len(s.Values)
+			return nil
+		})
+		return err == nil && expectedHours >= 167 // the lookback's 168 hours, 167 when the check ran at the turn of an hour
+	})
+	t.Logf("energy_expected: %d hours of electricity-main", expectedHours)
 	stored, err := os.ReadFile(filepath.Join(cfg.StateDir, app.BaselinesFile))
 	if err != nil {
 		t.Fatal(err)
