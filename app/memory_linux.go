@@ -53,6 +53,7 @@ func pageOutExecutable() (advised int64) {
 		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, uintptr(start), uintptr(end-start), madvPageout); errno == 0 {
 			advised += int64(end - start)
 		}
+		syscall.Syscall(syscall.SYS_MADVISE, uintptr(start), uintptr(end-start), syscall.MADV_RANDOM)
 	}
 	return advised
 }
