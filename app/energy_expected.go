@@ -84,16 +84,22 @@ type expectedState struct {
 
 // expectedSamples are the samples of ExpectedMeasurement for meter m's
 // baseline b over [from, to): each whole hour in it, or for a daily model
-// each whole day, whose prediction is a number. end is where the slots
-// considered end (zero when b has no model fit for alarms).
+// each whole day, whose prediction is a number. end is where the next
+// check starts: the end of the slots considered, or the first one without
+// a prediction (its temperature may come late; the lookback bounds how
+// long it is tried again); zero when b has no model fit for alarms.
 func expectedSamples(m *usage.Meter, b *storedBaseline, temps []baseline.TempReading, loc *time.Location, from, to time.Time) (out []drivers.Sample, end time.Time) {
 	if b == nil || b.Model == nil || !b.Model.FitForAlarms || !to.After(from) {
 		return nil, time.Time{}
 	}
 	md := b.Model
 	point := m.Point()
+	var missing time.Time // the first slot the model could not predict (no temperature yet)
 	add := func(start time.Time, hours int, v float64) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
+			if missing.IsZero() {
+				missing = start
+			}
 			return
 		}
 		out = append(out,
@@ -116,10 +122,18 @@ func expectedSamples(m *usage.Meter, b *storedBaseline, temps []baseline.TempRea
 		for _, d := range baseline.DailyTable(nil, temps, fuelOf(m), loc, dayFrom, dayTo) {
 			add(d.Date, int(d.Date.AddDate(0, 0, 1).Sub(d.Date).Round(time.Hour)/time.Hour), md.Predict(d.Date, d.Temp))
 		}
-		return out, dayTo
+		return out, orTime(missing, dayTo)
 	}
 	for _, h := range baseline.HourlyTable(nil, temps, fuelOf(m), loc, from, to) {
 		add(h.Start, 1, md.Predict(h.Start, h.Temp))
 	}
-	return out, to
+	return out, orTime(missing, to)
+}
+
+// orTime is t, or def when t is zero.
+func orTime(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
 }
