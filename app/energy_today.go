@@ -14,7 +14,8 @@ import (
 )
 
 // EnergyToday implements web.EnergyService: the whole hours of today so
-// far, each meter's consumption against its stored baseline's prediction.
+// far, each meter's consumption against its stored baseline's prediction,
+// and yesterday's whole day.
 func (a *app) EnergyToday(ctx context.Context) (web.EnergyToday, error) {
 	er := a.currentEnergy()
 	if er == nil {
@@ -24,30 +25,34 @@ func (a *app) EnergyToday(ctx context.Context) (web.EnergyToday, error) {
 }
 
 // today compares [midnight, the last whole hour) of now's day in the
-// site's zone. An hour counts when it was read and, with a model, when the
-// model predicts it (an hourly model needs the hour's temperature); both
-// sums run over the same hours, so they compare. A daily model predicts the
-// day from the mean temperature of its hours so far, shared out evenly over
-// the day's hours, as the energy report shares a partial day.
+// site's zone, and the whole day before. An hour counts when it was read
+// and, with a model, when the model predicts it (an hourly model needs the
+// hour's temperature); both sums run over the same hours, so they compare.
+//
+// A daily model predicts whole days only: shared out evenly over the
+// hours it would mislead (gas at night is well under a 24th of its day),
+// so today such a meter has no prediction over the hours so far, only the
+// whole day's (DayPredicted, from the mean temperature of its hours so
+// far) as context; it compares on yesterday, when every hour of it was
+// read. Today's categories thus sum the hourly and time-of-week meters
+// only (DailyMeters counts those left out); yesterday's sum every meter
+// compared.
 func (er *energyRunner) today(ctx context.Context, now time.Time) (web.EnergyToday, error) {
 	loc := er.zone()
 	l := now.In(loc)
 	from := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
 	to := time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), 0, 0, 0, loc)
-	out := web.EnergyToday{From: from, To: to, Zone: loc.String()}
-	if !to.After(from) {
-		return out, nil // the day's first hour is not over
-	}
-	rep, err := er.usage.Consumption(ctx, usage.Query{From: from, To: to, Interval: usage.Hour, Zone: loc})
+	yFrom := time.Date(l.Year(), l.Month(), l.Day()-1, 0, 0, 0, 0, loc)
+	out := web.EnergyToday{From: from, To: to, Zone: loc.String(), Yesterday: web.EnergyTodayYesterday{From: yFrom, To: from}}
+	rep, err := er.usage.Consumption(ctx, usage.Query{From: yFrom, To: to, Interval: usage.Hour, Zone: loc})
 	if err != nil {
 		return out, fmt.Errorf("consumption today: %w", err)
 	}
 	var temps []baseline.TempReading
 	var tempErr error
 	if er.energy.Temperature != "" {
-		temps, tempErr = er.temperatures(ctx, from, to)
+		temps, tempErr = er.temperatures(ctx, yFrom, to)
 	}
-	dayHours := time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc).Sub(from).Hours()
 	for _, u := range rep.Meters {
 		m := web.EnergyTodayMeter{Meter: u.Meter, Device: u.Device, Category: string(u.Category), Parent: u.Parent, Unit: u.Unit}
 		readings := make([]baseline.Reading, len(u.Slots))
@@ -57,7 +62,10 @@ func (er *energyRunner) today(ctx context.Context, now time.Time) (web.EnergyTod
 				readings[i].Usage = math.NaN()
 			}
 		}
-		hours := baseline.HourlyTable(readings, temps, fuelOf(&usage.Meter{Category: u.Category}), loc, from, to)
+		fuel := fuelOf(&usage.Meter{Category: u.Category})
+		hours := baseline.HourlyTable(readings, temps, fuel, loc, yFrom, to)
+		split := min(len(hours), int(from.Sub(yFrom)/time.Hour)) // yesterday's 23, 24 or 25 hours
+		yHours, tHours := hours[:split], hours[split:]
 		b := er.store.get(u.Meter)
 		var model *baseline.Model
 		switch {
@@ -71,66 +79,122 @@ func (er *energyRunner) today(ctx context.Context, now time.Time) (web.EnergyTod
 			model = b.Model
 			m.Kind, m.FitForAlarms = string(model.Kind), model.FitForAlarms
 		}
-		predict := func(h baseline.Hour) float64 { return model.Predict(h.Start, h.Temp) }
+		y := &web.EnergyTodayPeriod{Error: m.Error}
 		if model != nil && model.Kind == baseline.KindDaily {
-			var sum float64
-			n := 0
-			for _, h := range hours {
-				if !math.IsNaN(h.Temp) {
-					sum, n = sum+h.Temp, n+1
-				}
+			m.Compared = "days"
+			m.Measured, _, m.Hours = sumHours(tHours, nil)
+			if day := model.Predict(from, meanTemp(tHours)); !math.IsNaN(day) && len(tHours) > 0 {
+				m.DayPredicted = &day
 			}
-			day := math.NaN()
-			if n > 0 {
-				day = model.Predict(from, sum/float64(n))
+			y.Measured, _, y.Hours = sumHours(yHours, nil)
+			switch day := model.Predict(yFrom, meanTemp(yHours)); {
+			case y.Hours < len(yHours):
+				y.Error = fmt.Sprintf("daily model: yesterday was read for %d of its %d hours, not compared", y.Hours, len(yHours))
+			case math.IsNaN(day):
+				y.Error = "daily model: no temperature yesterday"
+			default:
+				y.Predicted, y.DiffPct = &day, diffPct(y.Measured, day)
 			}
-			predict = func(baseline.Hour) float64 { return day / dayHours }
-		}
-		var predicted float64
-		for _, h := range hours {
-			if math.IsNaN(h.Usage) {
-				continue
-			}
-			p := 0.0
+		} else {
+			var predict func(baseline.Hour) float64
 			if model != nil {
-				if p = predict(h); math.IsNaN(p) {
-					continue
-				}
+				m.Compared = "hours"
+				predict = func(h baseline.Hour) float64 { return model.Predict(h.Start, h.Temp) }
 			}
-			m.Measured += h.Usage
-			predicted += p
-			m.Hours++
+			var p, yp float64
+			m.Measured, p, m.Hours = sumHours(tHours, predict)
+			y.Measured, yp, y.Hours = sumHours(yHours, predict)
+			if model != nil {
+				m.Predicted, m.DiffPct = &p, diffPct(m.Measured, p)
+				y.Predicted, y.DiffPct = &yp, diffPct(y.Measured, yp)
+			}
 		}
-		if model != nil {
-			m.Predicted, m.DiffPct = &predicted, diffPct(m.Measured, predicted)
-		}
+		m.Yesterday = y
 		out.Meters = append(out.Meters, m)
 	}
-	out.Categories = todayCategories(out.Meters)
+	out.Categories = todayCategories(out.Meters, func(m web.EnergyTodayMeter) (float64, *float64) { return m.Measured, m.Predicted })
+	out.Yesterday.Categories = todayCategories(out.Meters, func(m web.EnergyTodayMeter) (float64, *float64) {
+		return m.Yesterday.Measured, m.Yesterday.Predicted
+	})
 	return out, nil
 }
 
-// todayCategories sums the meters with a prediction per category, leaving
-// out those whose parent meter is among the meters.
-func todayCategories(ms []web.EnergyTodayMeter) []web.EnergyTodayCategory {
+// sumHours sums the hours read and, with predict, the prediction of those
+// it predicts (only those count then), and counts the hours summed.
+func sumHours(hours []baseline.Hour, predict func(baseline.Hour) float64) (measured, predicted float64, n int) {
+	for _, h := range hours {
+		if math.IsNaN(h.Usage) {
+			continue
+		}
+		if predict != nil {
+			p := predict(h)
+			if math.IsNaN(p) {
+				continue
+			}
+			predicted += p
+		}
+		measured += h.Usage
+		n++
+	}
+	return measured, predicted, n
+}
+
+// meanTemp is the mean temperature of the hours that have one, NaN when
+// none has.
+func meanTemp(hours []baseline.Hour) float64 {
+	var sum float64
+	n := 0
+	for _, h := range hours {
+		if !math.IsNaN(h.Temp) {
+			sum, n = sum+h.Temp, n+1
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+// todayCategories sums, per category, the meters that have a prediction
+// in the period of get (today's so far or yesterday's), leaving out those
+// whose parent meter is among the meters. DailyMeters counts the meters
+// with a daily model left out for having none (today's).
+func todayCategories(ms []web.EnergyTodayMeter, get func(web.EnergyTodayMeter) (float64, *float64)) []web.EnergyTodayCategory {
 	in := map[string]bool{}
 	for _, m := range ms {
 		in[m.Meter] = true
 	}
 	var out []web.EnergyTodayCategory
-	for _, m := range ms {
-		if m.Predicted == nil || m.Parent != "" && in[m.Parent] {
-			continue
-		}
-		i := slices.IndexFunc(out, func(c web.EnergyTodayCategory) bool { return c.Category == m.Category })
+	row := func(cat, unit string) *web.EnergyTodayCategory {
+		i := slices.IndexFunc(out, func(c web.EnergyTodayCategory) bool { return c.Category == cat })
 		if i < 0 {
 			i = len(out)
-			out = append(out, web.EnergyTodayCategory{Category: m.Category, Unit: m.Unit})
+			out = append(out, web.EnergyTodayCategory{Category: cat, Unit: unit})
 		}
-		c := &out[i]
+		return &out[i]
+	}
+	for _, m := range ms {
+		if m.Parent != "" && in[m.Parent] {
+			continue
+		}
+		measured, predicted := get(m)
+		if predicted == nil {
+			continue
+		}
+		c := row(m.Category, m.Unit)
 		c.Meters++
-		c.Measured += m.Measured
-		c.Predicted += *m.Predicted
+		c.Measured += measured
+		c.Predicted += *predicted
+	}
+	for _, m := range ms {
+		if m.Parent != "" && in[m.Parent] {
+			continue
+		}
+		if _, predicted := get(m); predicted == nil && m.Compared == "days" {
+			if i := slices.IndexFunc(out, func(c web.EnergyTodayCategory) bool { return c.Category == m.Category }); i >= 0 {
+				out[i].DailyMeters++
+			}
+		}
 	}
 	for i := range out {
 		out[i].DiffPct = diffPct(out[i].Measured, out[i].Predicted)

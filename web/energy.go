@@ -73,15 +73,33 @@ type EnergyAnomaly struct {
 // EnergyToday is the answer of GET /api/v1/energy/today: the whole hours
 // of today (in the site's zone) up to the last one, each meter's measured
 // consumption over them against its baseline's prediction, and both summed
-// per category.
+// per category; and the same for yesterday's whole day.
+//
+// A meter whose baseline is a daily model (CalTRACK degree days, or the
+// daily fallback of an hourly model that failed its gate) is compared on
+// whole days only: today it has no prediction (Predicted and DiffPct are
+// null, Compared is "days") but the whole day's, DayPredicted, as context;
+// its comparison is Yesterday's. Today's Categories therefore sum the
+// hourly and time-of-week meters only; Yesterday's sum every meter with a
+// prediction for the whole day.
 type EnergyToday struct {
 	// From is the site's midnight; To the end of the last whole hour.
 	From   time.Time          `json:"from"`
 	To     time.Time          `json:"to"`
 	Zone   string             `json:"zone"`
 	Meters []EnergyTodayMeter `json:"meters"`
-	// Categories sum the meters that have a prediction and no parent meter
-	// among those (a sub-meter is in its main meter already).
+	// Categories sum the meters that have a prediction today and no
+	// parent meter among those (a sub-meter is in its main meter already).
+	Categories []EnergyTodayCategory `json:"categories"`
+	// Yesterday is the day before From, whole.
+	Yesterday EnergyTodayYesterday `json:"yesterday"`
+}
+
+// EnergyTodayYesterday is yesterday's whole day: each meter's comparison
+// is its EnergyTodayMeter.Yesterday, summed here per category as today's.
+type EnergyTodayYesterday struct {
+	From       time.Time             `json:"from"`
+	To         time.Time             `json:"to"`
 	Categories []EnergyTodayCategory `json:"categories"`
 }
 
@@ -94,23 +112,48 @@ type EnergyTodayMeter struct {
 	Unit     string `json:"unit"`
 	// Kind is the baseline's model kind (daily, hourly or tow).
 	Kind string `json:"kind,omitempty"`
-	// Measured is the consumption over the Hours compared.
+	// Compared is "hours" when today's hours compare (an hourly or
+	// time-of-week model), "days" for a daily model (whole days only:
+	// see Yesterday); empty without a model.
+	Compared string `json:"compared,omitempty"`
+	// Measured is the consumption over the Hours compared (for a daily
+	// model, the hours read so far).
 	Measured float64 `json:"measured"`
 	// Predicted is the baseline's prediction over the same hours; nil
-	// without one (Error says why). A daily model's day is shared out
-	// evenly over the day's hours.
+	// without one (Error says why) and for a daily model (Compared
+	// "days"), which predicts whole days only.
 	Predicted *float64 `json:"predicted"`
 	// DiffPct is (Measured − Predicted) / Predicted in percent; nil when
 	// the prediction is nil or zero.
 	DiffPct *float64 `json:"diff_pct"`
+	// DayPredicted is a daily model's prediction of the whole of today,
+	// from the mean temperature of its hours so far: context, not to be
+	// set against Measured.
+	DayPredicted *float64 `json:"day_predicted,omitempty"`
 	// Hours counts the hours compared: read, and predicted when there is
 	// a model (an hour without a temperature has no hourly prediction).
 	Hours        int    `json:"hours"`
 	FitForAlarms bool   `json:"fit_for_alarms"`
 	Error        string `json:"error,omitempty"`
+	// Yesterday compares the whole day before: hour by hour as today for
+	// an hourly or time-of-week model; for a daily model the day's
+	// measured against its prediction, when every hour of it was read.
+	Yesterday *EnergyTodayPeriod `json:"yesterday,omitempty"`
 }
 
-// EnergyTodayCategory is one category's today so far.
+// EnergyTodayPeriod is one meter's measured against predicted over a
+// period (yesterday).
+type EnergyTodayPeriod struct {
+	Measured float64 `json:"measured"`
+	// Predicted is nil without a model or, for a daily model, when the
+	// day was not read whole (Error says why).
+	Predicted *float64 `json:"predicted"`
+	DiffPct   *float64 `json:"diff_pct"`
+	Hours     int      `json:"hours"`
+	Error     string   `json:"error,omitempty"`
+}
+
+// EnergyTodayCategory is one category's today so far (or yesterday).
 type EnergyTodayCategory struct {
 	Category  string   `json:"category"`
 	Unit      string   `json:"unit"`
@@ -118,6 +161,9 @@ type EnergyTodayCategory struct {
 	Measured  float64  `json:"measured"`
 	Predicted float64  `json:"predicted"`
 	DiffPct   *float64 `json:"diff_pct"`
+	// DailyMeters counts the category's meters with a daily model left
+	// out of today's sums (compared on whole days: see yesterday's).
+	DailyMeters int `json:"daily_meters,omitempty"`
 }
 
 // EnergyCost is what GET /api/v1/energy/consumption?cost=true adds as
@@ -181,7 +227,7 @@ func (s *Server) energyToday(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusBadGateway, err.Error())
 	default:
-		t.Meters, t.Categories = nonNil(t.Meters), nonNil(t.Categories)
+		t.Meters, t.Categories, t.Yesterday.Categories = nonNil(t.Meters), nonNil(t.Categories), nonNil(t.Yesterday.Categories)
 		writeJSON(w, http.StatusOK, t)
 	}
 }
