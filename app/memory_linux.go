@@ -53,6 +53,9 @@ func pageOutExecutable() (advised int64) {
 		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, uintptr(start), uintptr(end-start), madvPageout); errno == 0 {
 			advised += int64(end - start)
 		}
+		// A page faulted back in brings no readahead with it: the pages
+		// steady ingest needs are few and scattered, and readahead would
+		// make most of the mapping resident again.
 		syscall.Syscall(syscall.SYS_MADVISE, uintptr(start), uintptr(end-start), syscall.MADV_RANDOM)
 	}
 	return advised
