@@ -291,6 +291,23 @@ var demoPages = []struct{ name, hash, ready string }{
 	{"energy", "#/energy", `document.querySelectorAll(".page-energy section").length === 5 && !!document.querySelector(".page-energy .vs-baseline table") && !!document.querySelector(".page-energy .cost-note")`},
 }
 
+// clippedJS names what a page cuts off at the right: the page wider than
+// the window, or a table wider than its box when that box does not scroll
+// across (an overflow-x of auto or scroll, whose edge app.css shades).
+const clippedJS = `(() => {
+  const out = [];
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push("the page: " + document.documentElement.scrollWidth + " px wide");
+  for (const tb of document.querySelectorAll("main table")) {
+    const box = tb.parentElement;
+    const ox = getComputedStyle(box).overflowX;
+    if (tb.scrollWidth > box.clientWidth + 1 && ox !== "auto" && ox !== "scroll") {
+      const sec = tb.closest("section");
+      out.push("a table (" + ((sec && sec.querySelector("h2") || {}).textContent || "?") + ") " + tb.scrollWidth + " px in " + box.clientWidth);
+    }
+  }
+  return out.join("; ");
+})()`
+
 // TestConsoleOnDemo drives the console in headless Chromium against the
 // demo building: every page loads without a console error, the pump's trend
 // has points, the simulator's low-pressure fault turns the pump's tile red
@@ -335,7 +352,7 @@ func TestConsoleOnDemo(t *testing.T) {
 	step(c, "energy: today vs baseline and this month's cost", func(t *testing.T) {
 		// The baselines are fitted in the background after the start: the
 		// page is drawn again until they predict.
-		predicted := `[...document.querySelectorAll(".page-energy .vs-baseline tbody tr")].some(r => r.cells.length === 5 && r.querySelector("b") && /\d/.test(r.cells[2].textContent) && r.cells[3].textContent.includes("%"))`
+		predicted := `[...document.querySelectorAll(".page-energy .vs-baseline table.today tbody tr")].some(r => r.cells.length === 4 && r.querySelector("b") && /\d/.test(r.cells[2].textContent) && r.cells[3].textContent.includes("%"))`
 		for deadline := time.Now().Add(60 * time.Second); ; {
 			c.do("energy", chromedp.Navigate(demo.base+"#/energy"), chromedp.Reload())
 			c.wait("energy drawn", demoPages[len(demoPages)-1].ready, 20*time.Second)
@@ -348,11 +365,21 @@ func TestConsoleOnDemo(t *testing.T) {
 			}
 			time.Sleep(2 * time.Second)
 		}
-		if cost := eval[string](c, `[...document.querySelectorAll(".page-energy .usage tbody tr")].filter(r => r.querySelector("b")).map(r => r.cells[0].textContent + "=" + r.cells[5].textContent).join(" ")`); !strings.Contains(cost, "electricity=") || strings.Count(cost, "CNY") != 3 {
+		if cost := eval[string](c, `[...document.querySelectorAll(".page-energy .usage tbody tr")].filter(r => r.querySelector("b")).map(r => r.querySelector("b").textContent + "=" + r.cells[3].textContent).join(" ")`); !strings.Contains(cost, "electricity=") || strings.Count(cost, "CNY") != 3 {
 			t.Errorf("this month's cost per category: %q, want electricity, water and gas in CNY", cost)
 		}
+		// The demo's gas meter has a daily model (hdd_only): today it shows
+		// no difference but says it compares on whole days, and yesterday
+		// has its row.
+		gasToday := eval[string](c, `(([...document.querySelectorAll(".page-energy .vs-baseline table.today tbody tr")].find(r => r.cells[0].textContent.startsWith("gas-main")) || {}).textContent) || ""`)
+		if !strings.Contains(gasToday, "daily model: compared on whole days") || strings.Contains(gasToday, "%") {
+			t.Errorf("gas-main today: %q, want no difference and the daily model's note", gasToday)
+		}
+		if !eval[bool](c, `[...document.querySelectorAll(".page-energy .vs-baseline table.yesterday tbody tr")].some(r => r.cells[0].textContent.startsWith("gas-main"))`) {
+			t.Errorf("no yesterday row for gas-main: %s", eval[string](c, `document.querySelector(".page-energy .vs-baseline").textContent`))
+		}
 		eval[bool](c, `document.querySelector("#lang").value = "zh-CN", document.querySelector("#lang").dispatchEvent(new Event("change")), true`)
-		c.wait("zh-CN energy page", `document.querySelector(".page-energy .vs-baseline h2").textContent === "今日与基线对比" && [...document.querySelectorAll(".page-energy .usage th")].some(h => h.textContent === "本月费用")`, 10*time.Second)
+		c.wait("zh-CN energy page", `document.querySelector(".page-energy .vs-baseline h2").textContent === "今日与基线对比" && [...document.querySelectorAll(".page-energy .usage th")].some(h => h.textContent === "本月费用") && document.querySelector(".page-energy .vs-baseline").textContent.includes("日模型：按整日比较")`, 10*time.Second)
 		eval[bool](c, `document.querySelector("#lang").value = "en", document.querySelector("#lang").dispatchEvent(new Event("change")), true`)
 		c.wait("en again", `document.querySelector(".page-energy .vs-baseline h2").textContent === "Today vs baseline"`, 10*time.Second)
 		c.shot("energy-today-vs-baseline")
@@ -477,6 +504,18 @@ func TestConsoleOnDemo(t *testing.T) {
 				c.do(p.name, chromedp.Navigate(demo.base+p.hash))
 				c.wait(p.name+" drawn", p.ready, 20*time.Second)
 				c.shot(fmt.Sprintf("%s-%s-%s", p.name, v.lang, v.size))
+				if v.size == "phone" {
+					if clipped := eval[string](c, clippedJS); clipped != "" {
+						t.Errorf("%s (%s, %d px wide): cut off at the right: %s", p.name, v.lang, v.w, clipped)
+					}
+					// Engineers on rounds read the energy page on a phone:
+					// its tables fit, none needs scrolling.
+					if p.name == "energy" {
+						if wide := eval[string](c, `[...document.querySelectorAll("main table")].filter(tb => tb.scrollWidth > tb.parentElement.clientWidth + 1).map(tb => (tb.closest("section").querySelector("h2") || {}).textContent + " " + tb.scrollWidth + " px in " + tb.parentElement.clientWidth).join("; ")`); wide != "" {
+							t.Errorf("energy (%s, %d px wide): tables scroll: %s", v.lang, v.w, wide)
+						}
+					}
+				}
 			}
 			c.clean(v.lang + " " + v.size)
 		}

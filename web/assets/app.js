@@ -291,7 +291,23 @@ function table(heads, rows, empty) {
       : el(tag, {}, c);
   const body = rows.length ? rows.map(r => el("tr", {}, r.map(c => cell("td", c))))
     : [el("tr", {}, el("td", { colSpan: heads.length, className: "muted" }, empty || t("none")))];
-  return el("div", { className: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, heads.map(h => el("th", {}, h)))), el("tbody", {}, body)));
+  return el("div", { className: "scroll" }, stackable(el("table", {}, el("thead", {}, el("tr", {}, heads.map(h => el("th", {}, h)))), el("tbody", {}, body))));
+}
+
+// stackable labels each body cell with its column's header (data-label)
+// and, for a table of more than four columns, marks it to stack on a phone:
+// each row a block, each cell under its header's name (app.css), so that
+// no column is cut off at the right. A cell spanning columns (a form, "no
+// items") has no label.
+function stackable(tbl) {
+  const heads = [...tbl.querySelectorAll("thead th")].map(th => th.textContent);
+  if (heads.length > 4) tbl.classList.add("stack");
+  for (const tr of tbl.querySelectorAll("tbody tr")) {
+    [...tr.cells].forEach((td, i) => {
+      if (td.colSpan === 1 && heads[i]) td.dataset.label = heads[i];
+    });
+  }
+  return tbl;
 }
 
 // pointLabel is a point's label in the page's language, or its name.

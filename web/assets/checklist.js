@@ -76,5 +76,5 @@ async function checklistSection(tk) {
   const said = !["open", "acknowledged", "in_progress", "on_hold"].includes(tk.status) ? t("cl.recorded") : left ? t("cl.left", { n: left }) : t("cl.complete");
   return section(t("cl.title"), "wide checklist",
     el("p", { className: left && answering ? "cl-left" : "muted small" }, said),
-    el("div", { className: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, heads.map(h => el("th", {}, h)))), el("tbody", {}, rows))));
+    el("div", { className: "scroll" }, stackable(el("table", {}, el("thead", {}, el("tr", {}, heads.map(h => el("th", {}, h)))), el("tbody", {}, rows)))));
 }

@@ -43,8 +43,17 @@ const fmtClock = (tm, zone) => {
   }
 };
 
-// usageTable has a row per category (its total) and sub-item, today and
-// this month, and the month's cost per category with its parts as a title.
+// nameCell is a row's name with its unit (and, with note, a line under it):
+// the unit stays with the name so that a phone need not show a unit column.
+function nameCell(label, unit, opts) {
+  const o = opts || {};
+  return el("span", { className: o.sub ? "sub-item" : "" }, o.bold ? el("b", {}, label) : label, " ", el("span", { className: "unit" }, unit || ""),
+    o.note ? el("span", { className: "daily-note" }, o.note) : null);
+}
+
+// usageTable has a row per category (its total, bold) and sub-item, today
+// and this month, and the month's cost per category with its parts as a
+// title.
 function usageTable(today, month) {
   const key = r => r.category + "/" + r.sub;
   const byKey = new Map(usageRows(today).map(r => [key(r), r]));
@@ -59,8 +68,8 @@ function usageTable(today, month) {
     return { text: fmtMoney(c.cost, cost.currency), className: "num month-cost", title: parts.join("; ") };
   };
   const rows = usageRows(month).map(r => [
-    t("cat." + r.category, {}, r.category), r.sub ? t("sub." + r.sub, {}, r.sub) : el("b", {}, t("en.all")),
-    { text: fmtVal((byKey.get(key(r)) || { total: 0 }).total), className: "num" }, { text: fmtVal(r.total), className: "num" }, r.unit,
+    r.sub ? nameCell(t("sub." + r.sub, {}, r.sub), r.unit, { sub: true }) : nameCell(t("cat." + r.category, {}, r.category), r.unit, { bold: true }),
+    { text: fmtVal((byKey.get(key(r)) || { total: 0 }).total), className: "num" }, { text: fmtVal(r.total), className: "num" },
     costCell(r)]);
   let note = null;
   if (cost && cost.error) note = el("p", { className: "muted small cost-note" }, t("en.noCost", { why: cost.error }));
@@ -68,7 +77,7 @@ function usageTable(today, month) {
     const total = (cost.categories || []).reduce((a, c) => a + c.cost, 0);
     note = el("p", { className: "muted small cost-note" }, t("en.costNote", { to: fmtTime(cost.to), total: fmtMoney(total, cost.currency) }));
   }
-  return [table([t("en.category"), t("en.subItem"), t("en.today"), t("en.month"), t("dev.unit"), t("en.monthCost")], rows, t("en.noUsage")), note];
+  return [table([t("en.catSubItem"), t("en.today"), t("en.month"), t("en.monthCost")], rows, t("en.noUsage")), note];
 }
 
 // diffCell shows measured against predicted in percent: red well above
@@ -79,22 +88,51 @@ function diffCell(pct) {
   return { text: (pct > 0 ? "+" : "") + pct.toFixed(1) + " %", className: "num diff " + cls };
 }
 
-// todayTable sets today's whole hours against the baselines: a bold row
-// per category (its billed meters with a baseline), then each meter.
+// todayTable sets today's whole hours against the baselines, then
+// yesterday's whole day: a bold row per category (its billed meters with a
+// prediction), then each meter. A meter with a daily model is compared on
+// whole days only: today it shows what it used so far beside its model's
+// whole day, without a difference; yesterday compares. Today's category
+// rows therefore sum the hourly-model meters only, yesterday's every meter.
 function todayTable(td) {
   const amount = v => ({ text: fmtVal(Math.abs(v) < 0.005 ? 0 : v), className: "num" });
-  const rows = [];
-  for (const c of td.categories || []) {
-    rows.push([el("b", {}, t("cat." + c.category, {}, c.category)), amount(c.measured), amount(c.predicted), diffCell(c.diff_pct), c.unit]);
+  const heads = [t("en.meterOrCategory"), t("en.measured"), t("en.baseline"), t("en.diff")];
+  const catRows = cats => cats.map(c => [nameCell(t("cat." + c.category, {}, c.category), c.unit, { bold: true, note: c.daily_meters ? t("en.catHourlyOnly") : "" }),
+    amount(c.measured), amount(c.predicted), diffCell(c.diff_pct)]);
+  const noBaseline = why => ({ text: t("en.noBaseline"), className: "muted small", title: why || "" });
+  const meters = td.meters || [];
+  const rows = catRows(td.categories || []);
+  for (const m of meters) {
+    if (m.compared === "days") {
+      rows.push([nameCell(m.meter, m.unit, { note: t("en.dailyModel") }), amount(m.measured),
+        m.day_predicted === undefined || m.day_predicted === null ? { text: "—", className: "num" }
+          : { node: el("span", {}, fmtVal(m.day_predicted), el("span", { className: "unit" }, " " + t("en.wholeDay"))), className: "num day-predicted", title: t("en.dayPredicted") },
+        { text: "—", className: "num muted", title: t("en.dailyModel") }]);
+      continue;
+    }
+    rows.push([nameCell(m.meter, m.unit), amount(m.measured), m.predicted === null ? noBaseline(m.error) : amount(m.predicted), diffCell(m.diff_pct)]);
   }
-  for (const m of td.meters || []) {
-    rows.push([m.meter, amount(m.measured),
-      m.predicted === null ? { text: t("en.noBaseline"), className: "muted small", title: m.error || "" } : amount(m.predicted),
-      diffCell(m.diff_pct), m.unit]);
+  const y = td.yesterday || {};
+  const yRows = catRows(y.categories || []);
+  for (const m of meters) {
+    const p = m.yesterday || { measured: 0, predicted: null };
+    yRows.push([nameCell(m.meter, m.unit), amount(p.measured), p.predicted === null || p.predicted === undefined ? noBaseline(p.error || m.error) : amount(p.predicted), diffCell(p.diff_pct)]);
   }
   const hours = td.to && td.from !== td.to ? t("en.todayHours", { from: fmtClock(td.from, td.zone), to: fmtClock(td.to, td.zone), zone: td.zone }) : t("en.todayNoHour");
-  return [el("p", { className: "muted small" }, hours),
-    table([t("en.meterOrCategory"), t("en.measured"), t("en.baseline"), t("en.diff"), t("dev.unit")], rows, t("en.noUsage"))];
+  const out = [el("p", { className: "muted small" }, hours), table(heads, rows, t("en.noUsage"))];
+  if (meters.some(m => m.compared === "days")) out.push(el("p", { className: "muted small daily-explained" }, t("en.dailyExplained")));
+  if (y.from) {
+    let day = "";
+    try {
+      day = new Date(y.from).toLocaleDateString(lang(), { timeZone: td.zone || undefined });
+    } catch (e) {
+      day = new Date(y.from).toLocaleDateString(lang());
+    }
+    out.push(el("h3", {}, t("en.yesterday", { day })), table(heads, yRows, t("en.noUsage")));
+  }
+  out[1].querySelector("table").classList.add("today");
+  if (out.length > 3) out[out.length - 1].querySelector("table").classList.add("yesterday");
+  return out;
 }
 
 function baselineTable(list) {

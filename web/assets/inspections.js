@@ -93,8 +93,8 @@ function inspectionsTable(list, withDevice) {
     rows.push(el("tr", { className: "ins-row ins-row-" + p.status, id: "ins-" + p.id }, cells.map(c => el("td", {}, c))), formRow);
   }
   if (!rows.length) rows.push(el("tr", {}, el("td", { colSpan: heads.length, className: "muted" }, t("ins.noneDue"))));
-  return el("div", { className: "scroll" }, el("table", { className: "ins-table" },
-    el("thead", {}, el("tr", {}, heads.map(h => el("th", {}, h)))), el("tbody", {}, rows)));
+  return el("div", { className: "scroll" }, stackable(el("table", { className: "ins-table" },
+    el("thead", {}, el("tr", {}, heads.map(h => el("th", {}, h)))), el("tbody", {}, rows))));
 }
 
 // --- calendar ----------------------------------------------------------------
