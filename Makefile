@@ -44,7 +44,8 @@ BENCH_HOT := \
 	./drivers/modbus:'^Benchmark(Transport|PollMeter|200MetersOneGateway|Sim200Meters)$$' \
 	./drivers/mqtt:'^Benchmark(Parse|ParseWaterMeters)$$' \
 	./internal/mqttconn:'^BenchmarkAcks$$' \
-	./store:'^Benchmark(WriterIngest|LivePut1000Meters)$$'
+	./store:'^Benchmark(WriterIngest|LivePut1000Meters)$$' \
+	./app:'^Benchmark(RuleHandoff|Ingest1000Meters)$$'
 bench:
 	@for pb in $(BENCH_HOT); do \
 	  $(GO) test -run '^$$' -bench "$${pb#*:}" -benchtime $(BENCHTIME) -benchmem "$${pb%%:*}" || exit 1; \
