@@ -14,4 +14,3 @@ func (a *app) releaseStartupMemory() {
 		a.log.Debug("start-up pages of the executable paged out", "bytes", n)
 	}
 }
-
