@@ -88,7 +88,9 @@ rules:
 	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
-	c.Publish("rooms/room-1/state", 1, false, `{"t": 22.5, "o": true}`).WaitTimeout(5 * time.Second)
+	// Retained: the daemon's HTTP server answers before its MQTT driver has
+	// subscribed, and a message sent before the subscription would be lost.
+	c.Publish("rooms/room-1/state", 1, true, `{"t": 22.5, "o": true}`).WaitTimeout(5 * time.Second)
 
 	q, err := store.NewQuerier(cfg.InfluxDB)
 	if err != nil {
