@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 
 	mochi "github.com/mochi-mqtt/server/v2"
@@ -170,7 +171,7 @@ func (b *Broker) Run(ctx context.Context) error {
 	if err := srv.AddHook(&auth{users: users, log: b.log}, nil); err != nil {
 		return fmt.Errorf("embedded broker: %w", err)
 	}
-	l := listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.cfg.Listen, TLSConfig: tc})
+	l := &ordered{Listener: listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.cfg.Listen, TLSConfig: tc}), clients: &srv.Listeners.ClientsWg}
 	if err := srv.AddListener(l); err != nil {
 		return fmt.Errorf("embedded broker: listen on %s: %w", b.cfg.Listen, err)
 	}
@@ -181,7 +182,45 @@ func (b *Broker) Run(ctx context.Context) error {
 	b.log.Info("embedded mqtt broker listening", "addr", l.Address(), "tls", tc != nil, "users", len(users))
 	close(b.ready)
 	<-ctx.Done()
+	l.closing()
 	return srv.Close()
+}
+
+// ordered is mochi's TCP listener with its clients counted in where Close
+// can see them. mochi adds a new client to Listeners.ClientsWg on the
+// connection's own goroutine while Server.Close waits on that group: a
+// connection arriving as the broker stops is an Add racing a Wait (the race
+// detector reports it, and WaitGroup forbids it). ordered adds each
+// connection to the group itself, under a lock that closing takes before
+// Close waits, so mochi's own Add never starts the count from zero and every
+// Add happens before the Wait; connections arriving after closing are
+// refused.
+type ordered struct {
+	listeners.Listener
+	clients *sync.WaitGroup
+	mu      sync.Mutex
+	closed  bool
+}
+
+func (o *ordered) Serve(establish listeners.EstablishFn) {
+	o.Listener.Serve(func(id string, c net.Conn) error {
+		o.mu.Lock()
+		if o.closed {
+			o.mu.Unlock()
+			return c.Close()
+		}
+		o.clients.Add(1)
+		o.mu.Unlock()
+		defer o.clients.Done()
+		return establish(id, c)
+	})
+}
+
+// closing refuses the connections that arrive from now on.
+func (o *ordered) closing() {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
 }
 
 func (t TLSConfig) load() (*tls.Config, error) {

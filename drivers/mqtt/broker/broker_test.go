@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -82,5 +83,51 @@ func TestAuth(t *testing.T) {
 	}
 	if !strings.Contains(out, "refused a client") {
 		t.Errorf("the refusal was not logged:\n%s", out)
+	}
+}
+
+// TestCloseWhileClientsConnect stops the broker while connections keep
+// arriving. mochi counts a client in (WaitGroup.Add) on its accept goroutine
+// while Close waits on the same group, a data race the race detector
+// reports when a connection lands as the broker stops (seen in CI); the
+// broker orders the two itself.
+func TestCloseWhileClientsConnect(t *testing.T) {
+	for range 30 {
+		b, err := New(Config{Listen: "127.0.0.1:0", Users: []User{{Username: "u", Password: "pw-Secret-1"}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- b.Run(ctx) }()
+		<-b.Ready()
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if c, err := net.Dial("tcp", b.Addr()); err == nil {
+						c.Close()
+					}
+				}
+			})
+		}
+		time.Sleep(5 * time.Millisecond)
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run did not return after its context ended")
+		}
+		close(stop)
+		wg.Wait()
 	}
 }
