@@ -32,6 +32,9 @@ type series struct {
 	Windows []windowAgg
 	Drops   []step
 	Gaps    []step
+	// every is the windows' length when it is not the grid's (the
+	// rollup's quarters): what the poll interval is estimated with.
+	every time.Duration
 }
 
 // EventKind is what happened between two readings.
@@ -172,7 +175,7 @@ func assemble(m *Meter, g *grid, s series) Usage {
 	})
 	poll := m.PollInterval
 	if poll <= 0 {
-		poll = estimatePoll(s.Windows, g.every)
+		poll = estimatePoll(s.Windows, cmp.Or(s.every, g.every))
 	}
 	u.PollInterval = poll.String()
 	var samples, expected float64

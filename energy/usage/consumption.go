@@ -52,6 +52,7 @@ type Engine struct {
 	ql     InfluxQL // nil with the Flux backend
 	err    error    // the backend cannot run: every Consumption fails with it
 	meters []*Meter
+	rollup bool // read the rollup's rows where they cover a range (UseRollup)
 }
 
 // fluxBatch and influxQLBatch bound the meters of one query (Flux 0.65 takes
@@ -164,44 +165,67 @@ func (e *Engine) selectMeters(q Query) (map[string]bool, []*Meter, error) {
 // run queries InfluxDB for the meters, a batch per measurement, point and
 // kind, and assembles their usage.
 func (e *Engine) run(ctx context.Context, g *grid, meters []*Meter) (map[string]Usage, error) {
+	out := make(map[string]Usage, len(meters))
+	var mu sync.Mutex
+	err := e.eachBatch(ctx, meters, func(b batch) error {
+		var got map[string]series
+		var err error
+		if e.rollup && quarterAligned(g.start()) && quarterAligned(g.stop()) {
+			got, err = e.seriesWithRollup(ctx, b, g)
+		} else {
+			got, err = e.query(ctx, b, g)
+		}
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range b.meters {
+			out[m.ID] = assemble(m, g, got[m.Device])
+		}
+		return nil
+	})
+	return out, err
+}
+
+// eachBatch runs fn for the batches of meters, parallel at once, and joins
+// their errors, each named by its measurement and point.
+func (e *Engine) eachBatch(ctx context.Context, meters []*Meter, fn func(b batch) error) error {
 	size := fluxBatch
 	if e.ql != nil {
 		size = influxQLBatch
 	}
-	batches := makeBatches(meters, size)
-	out := make(map[string]Usage, len(meters))
 	var (
 		mu   sync.Mutex
 		errs []error
 		wg   sync.WaitGroup
 		sem  = make(chan struct{}, parallel)
 	)
-	for _, b := range batches {
+	for _, b := range makeBatches(meters, size) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			var got map[string]series
-			var err error
-			if e.ql != nil {
-				got, err = b.queryInfluxQL(ctx, e.ql, g)
-			} else {
-				rs := newRows(b)
-				err = e.src.QueryRows(ctx, b.query(e.src.Bucket(), g), rs.add)
-				got = rs.series()
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
+			if err := fn(b); err != nil {
+				mu.Lock()
 				errs = append(errs, sourceError(fmt.Errorf("consumption of %s.%s: %w", b.measurement, b.point, err)))
-				return
-			}
-			for _, m := range b.meters {
-				out[m.ID] = assemble(m, g, got[m.Device])
+				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	return errors.Join(errs...)
+}
+
+// query reads the series of the batch's devices over g from the readings.
+func (e *Engine) query(ctx context.Context, b batch, g *grid) (map[string]series, error) {
+	if e.ql != nil {
+		return b.queryInfluxQL(ctx, e.ql, g)
+	}
+	rs := newRows(b)
+	if err := e.src.QueryRows(ctx, b.query(e.src.Bucket(), g), rs.add); err != nil {
+		return nil, err
+	}
+	return rs.series(), nil
 }
 
 // makeBatches groups meters that one query can read: same site,

@@ -36,6 +36,9 @@ type grid struct {
 	bounds []time.Time // slot i is [bounds[i], bounds[i+1])
 	every  time.Duration
 	offset time.Duration
+	// back, when longer than the usual look-back, is how far before the
+	// grid the query reads (the rollup's, see rollLookback).
+	back time.Duration
 }
 
 // maxSlots bounds one query: a year of quarter hours.
@@ -158,4 +161,4 @@ func (g *grid) baseStart(t time.Time) time.Time {
 
 // lookback is how far before the grid the query reads, so that the step
 // from the last reading before the range to the first in it is counted.
-func (g *grid) lookback() time.Duration { return max(g.every, time.Hour) }
+func (g *grid) lookback() time.Duration { return max(g.every, time.Hour, g.back) }

@@ -1,0 +1,615 @@
+package usage
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/facilityd/facilityd/store"
+)
+
+// The rollup: what InfluxDB computes of a meter's readings, kept quarter
+// hour by quarter hour so that a long range is not computed again from the
+// raw readings each time it is asked for.
+//
+// A consumption query over raw readings costs influxd about 2.5 µs a
+// reading (the drops pass reads every reading: see influxql.go), so a year
+// of 1-minute readings of 200 meters is minutes of its CPU. The daemon
+// rolls each settled quarter hour once (Engine.Roll) and writes, per meter
+// and UTC day, one row of measurement RollupMeasurement: what the engine's
+// query returned for that day's quarters — each quarter's reading count and
+// sum (the counter's rise or the power's energy, drops as they are) and the
+// day's drops and gaps with their readings. A query (Engine.Consumption on
+// an engine with UseRollup) reads those rows for the part of its range they
+// cover and the raw readings only for the rest, usually the last hour, and
+// assembles both as one series: slots, coverage, events, remainders and
+// groups are computed from them exactly as from a raw answer, at any
+// interval, since every interval's slot is a whole number of quarters (in
+// zones whose offset is a multiple of 15 minutes; in others the rollup is
+// not used).
+//
+// A row is one string field: a year of 200 meters is 73,000 rows, and
+// influxd's cost of an InfluxQL answer goes by its rows, not their width.
+// Rows are written again whole when a day gains quarters or its readings
+// change (late data: see Engine.Stale), which overwrites them.
+
+// RollupMeasurement is the measurement of the rollup's rows. Their tags are
+// site and device, the device being the meter's id; the fields are q (the
+// packed quarters, see encodeRollup), quarters (how many of the day's
+// quarters, from its start, the row holds) and samples (their readings).
+const RollupMeasurement = "energy_rollup"
+
+// Rollup fields.
+const (
+	rollupData     = "q"
+	rollupQuarters = "quarters"
+	rollupSamples  = "samples"
+)
+
+// quarter is the rollup's window; quartersPerDay those of a UTC day.
+const (
+	quarter        = 15 * time.Minute
+	quartersPerDay = int(day / quarter)
+)
+
+// rollLookback is how far before a rolled range the roll reads, so that a
+// gap of up to a day across the range's start is seen whole, as a query
+// over a longer range sees it.
+const rollLookback = 25 * time.Hour
+
+// RollupRow is one meter's rolled quarters of one UTC day.
+type RollupRow struct {
+	Meter, Site string
+	Day         time.Time // UTC midnight
+	// Quarters is how many of the day's quarters the row holds, from its
+	// start; Samples their readings.
+	Quarters int
+	Samples  int
+	// Data is the packed quarters and steps (encodeRollup).
+	Data string
+}
+
+// rolledDay is a decoded row.
+type rolledDay struct {
+	day      time.Time
+	quarters int
+	samples  int
+	s        series
+}
+
+// until is the end of the quarters the day holds.
+func (d rolledDay) until() time.Time { return d.day.Add(time.Duration(d.quarters) * quarter) }
+
+// rollupVersion starts every packed row; a row of another version is not
+// used (its quarters are computed from the readings).
+const rollupVersion = "r1"
+
+// encodeRollup packs the part of s in [day, day+quarters·15 min):
+//
+//	r1;WINDOWS;STEPS
+//	WINDOWS  index:count:sum,…   the quarters with readings
+//	STEPS    kind:ns:delta:after:elapsed_ns,…   kind d (drop) or g (gap)
+//
+// Floats are written in the shortest form that reads back exactly.
+func encodeRollup(s series, day time.Time, quarters int) (data string, samples int) {
+	end := day.Add(time.Duration(quarters) * quarter)
+	var b strings.Builder
+	b.WriteString(rollupVersion)
+	b.WriteByte(';')
+	first := true
+	for _, w := range s.Windows {
+		if w.Start.Before(day) || !w.Start.Before(end) {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		b.WriteString(strconv.Itoa(int(w.Start.Sub(day) / quarter)))
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(w.Count))
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatFloat(w.Sum, 'g', -1, 64))
+		samples += w.Count
+	}
+	b.WriteByte(';')
+	first = true
+	for _, k := range []struct {
+		kind  string
+		steps []step
+	}{{"d", s.Drops}, {"g", s.Gaps}} {
+		for _, st := range k.steps {
+			if st.Time.Before(day) || !st.Time.Before(end) {
+				continue
+			}
+			if !first {
+				b.WriteByte(',')
+			}
+			first = false
+			b.WriteString(k.kind)
+			b.WriteByte(':')
+			b.WriteString(strconv.FormatInt(st.Time.UnixNano(), 10))
+			b.WriteByte(':')
+			b.WriteString(strconv.FormatFloat(st.Delta, 'g', -1, 64))
+			b.WriteByte(':')
+			b.WriteString(strconv.FormatFloat(st.After, 'g', -1, 64))
+			b.WriteByte(':')
+			b.WriteString(strconv.FormatInt(int64(st.Elapsed), 10))
+		}
+	}
+	return b.String(), samples
+}
+
+// decodeRollup reads a row packed by encodeRollup.
+func decodeRollup(data string, day time.Time, quarters int) (rolledDay, error) {
+	d := rolledDay{day: day, quarters: quarters}
+	parts := strings.Split(data, ";")
+	if len(parts) != 3 || parts[0] != rollupVersion {
+		return d, fmt.Errorf("rollup row of %s: not of version %s", day.Format(time.DateOnly), rollupVersion)
+	}
+	bad := func(what string) error {
+		return fmt.Errorf("rollup row of %s: bad %s", day.Format(time.DateOnly), what)
+	}
+	if parts[1] != "" {
+		for _, w := range strings.Split(parts[1], ",") {
+			f := strings.Split(w, ":")
+			if len(f) != 3 {
+				return d, bad("window " + strconv.Quote(w))
+			}
+			i, err1 := strconv.Atoi(f[0])
+			n, err2 := strconv.Atoi(f[1])
+			sum, err3 := strconv.ParseFloat(f[2], 64)
+			if err := errors.Join(err1, err2, err3); err != nil || i < 0 || i >= quarters || n < 0 {
+				return d, bad("window " + strconv.Quote(w))
+			}
+			d.s.Windows = append(d.s.Windows, windowAgg{Start: day.Add(time.Duration(i) * quarter), Count: n, Sum: sum})
+			d.samples += n
+		}
+	}
+	if parts[2] != "" {
+		for _, x := range strings.Split(parts[2], ",") {
+			f := strings.Split(x, ":")
+			if len(f) != 5 || (f[0] != "d" && f[0] != "g") {
+				return d, bad("step " + strconv.Quote(x))
+			}
+			ns, err1 := strconv.ParseInt(f[1], 10, 64)
+			delta, err2 := strconv.ParseFloat(f[2], 64)
+			after, err3 := strconv.ParseFloat(f[3], 64)
+			el, err4 := strconv.ParseInt(f[4], 10, 64)
+			if err := errors.Join(err1, err2, err3, err4); err != nil {
+				return d, bad("step " + strconv.Quote(x))
+			}
+			st := step{Time: time.Unix(0, ns).UTC(), Delta: delta, After: after, Elapsed: time.Duration(el)}
+			if f[0] == "d" {
+				d.s.Drops = append(d.s.Drops, st)
+			} else {
+				d.s.Gaps = append(d.s.Gaps, st)
+			}
+		}
+	}
+	return d, nil
+}
+
+// utcDay is the UTC midnight at or before t.
+func utcDay(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// quarterAligned reports whether t is on a quarter hour.
+func quarterAligned(t time.Time) bool { return t.UnixNano()%int64(quarter) == 0 }
+
+// UseRollup makes Consumption read the rollup's rows where they cover its
+// range (InfluxQL only: the rows are read with InfluxQL). It returns e.
+func (e *Engine) UseRollup() *Engine {
+	e.rollup = e.ql != nil
+	return e
+}
+
+// Roll computes the quarters of [from, to) (moved out to quarter hours) of
+// the meters with ids (every meter when ids is empty) and returns one row
+// per meter and UTC day the range touches, each holding the day's quarters
+// from its start to the range's end: from should be a UTC midnight or the
+// end of what an earlier roll of that day held, since a row replaces the
+// day's row whole. Meters without readings in the range give no rows.
+func (e *Engine) Roll(ctx context.Context, from, to time.Time, ids ...string) ([]RollupRow, error) {
+	if e.err != nil {
+		return nil, e.err
+	}
+	from, to = utcDay(from), ceilQuarter(to)
+	if !from.Before(to) {
+		return nil, nil
+	}
+	g, err := newGrid(from, to, Quarter, time.UTC)
+	if err != nil {
+		return nil, badQuery(err)
+	}
+	g.back = rollLookback
+	var meters []*Meter
+	for _, m := range e.meters {
+		if len(ids) == 0 || slices.Contains(ids, m.ID) {
+			meters = append(meters, m)
+		}
+	}
+	var (
+		mu   sync.Mutex
+		rows []RollupRow
+	)
+	err = e.eachBatch(ctx, meters, func(b batch) error {
+		got, err := e.query(ctx, b, g)
+		if err != nil {
+			return err
+		}
+		var out []RollupRow
+		for _, m := range b.meters {
+			s := got[m.Device]
+			if len(s.Windows) == 0 && len(s.Gaps) == 0 {
+				continue
+			}
+			for d := from; d.Before(to); d = d.Add(day) {
+				q := min(quartersPerDay, int(to.Sub(d)/quarter))
+				data, n := encodeRollup(s, d, q)
+				out = append(out, RollupRow{Meter: m.ID, Site: m.Site, Day: d, Quarters: q, Samples: n, Data: data})
+			}
+		}
+		mu.Lock()
+		rows = append(rows, out...)
+		mu.Unlock()
+		return nil
+	})
+	slices.SortFunc(rows, func(a, b RollupRow) int { return cmp.Or(cmp.Compare(a.Meter, b.Meter), a.Day.Compare(b.Day)) })
+	return rows, err
+}
+
+// ceilQuarter is the quarter hour at or after t.
+func ceilQuarter(t time.Time) time.Time {
+	f := t.Truncate(quarter)
+	if f.Before(t) {
+		f = f.Add(quarter)
+	}
+	return f.UTC()
+}
+
+// RolledDays returns what the rollup holds of the meters with ids (every
+// meter when empty) for the UTC days of [from, to): per meter id, per day
+// (UTC midnight), the quarters and readings of its row.
+func (e *Engine) RolledDays(ctx context.Context, from, to time.Time, ids ...string) (map[string]map[time.Time][2]int, error) {
+	if e.ql == nil {
+		return nil, errors.New("energy: the rollup needs the influxql query backend")
+	}
+	var meters []*Meter
+	for _, m := range e.meters {
+		if len(ids) == 0 || slices.Contains(ids, m.ID) {
+			meters = append(meters, m)
+		}
+	}
+	out := map[string]map[time.Time][2]int{}
+	var mu sync.Mutex
+	err := e.eachBatch(ctx, meters, func(b batch) error {
+		days, err := e.readRollup(ctx, b, utcDay(from), to, false)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for id, ds := range days {
+			m := map[time.Time][2]int{}
+			for _, d := range ds {
+				m[d.day] = [2]int{d.quarters, d.samples}
+			}
+			out[id] = m
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DayCounts returns the readings of each UTC day of [from, to) per meter id
+// (every meter when ids is empty), counted by InfluxDB: what Stale compares
+// the rollup's rows with.
+func (e *Engine) DayCounts(ctx context.Context, from, to time.Time, ids ...string) (map[string]map[time.Time]int, error) {
+	if e.ql == nil {
+		return nil, errors.New("energy: the rollup needs the influxql query backend")
+	}
+	from, to = utcDay(from), utcDay(to.Add(day-1))
+	var meters []*Meter
+	for _, m := range e.meters {
+		if len(ids) == 0 || slices.Contains(ids, m.ID) {
+			meters = append(meters, m)
+		}
+	}
+	out := map[string]map[time.Time]int{}
+	var mu sync.Mutex
+	err := e.eachBatch(ctx, meters, func(b batch) error {
+		devices := make([]string, len(b.meters))
+		byDevice := map[string]string{}
+		for i, m := range b.meters {
+			devices[i] = `"device" = ` + store.InfluxQLString(m.Device)
+			byDevice[m.Device] = m.ID
+		}
+		q := fmt.Sprintf(`SELECT count(%s) FROM %s WHERE %s(%s) AND time >= %d AND time < %d GROUP BY time(1d), "device" fill(0)`,
+			store.InfluxQLIdent(b.point), store.InfluxQLIdent(b.measurement), b.influxQLSite(), strings.Join(devices, " OR "), from.UnixNano(), to.UnixNano())
+		return e.ql.QueryInfluxQL(ctx, q, func(s store.InfluxQLSeries) error {
+			id, ok := byDevice[s.Tags["device"]]
+			if !ok {
+				return nil
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			m := out[id]
+			if m == nil {
+				m = map[time.Time]int{}
+				out[id] = m
+			}
+			for _, row := range s.Values {
+				t, okT := rowTime(row[0])
+				n, okN := number(row[len(row)-1])
+				if okT && okN {
+					m[utcDay(t)] = int(n)
+				}
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Stale returns, per meter id, the whole UTC days of [from, to) whose row
+// holds another count of readings than InfluxDB now has (late readings, a
+// replayed spool), or which have readings and no whole row: the days to
+// roll again.
+func (e *Engine) Stale(ctx context.Context, from, to time.Time, ids ...string) (map[string][]time.Time, error) {
+	counts, err := e.DayCounts(ctx, from, to, ids...)
+	if err != nil {
+		return nil, err
+	}
+	rolled, err := e.RolledDays(ctx, from, to, ids...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]time.Time{}
+	for id, days := range counts {
+		for d, n := range days {
+			if !d.Add(day).After(to) && d.Before(to) && !d.Before(utcDay(from)) {
+				r, ok := rolled[id][d]
+				if (n > 0 && !ok) || (ok && (r[1] != n || r[0] != quartersPerDay)) {
+					out[id] = append(out[id], d)
+				}
+			}
+		}
+		slices.SortFunc(out[id], time.Time.Compare)
+	}
+	return out, nil
+}
+
+// readRollup reads the rows of the batch's meters for the UTC days of
+// [from, to), per meter id in day order. A row that cannot be read is left
+// out (its quarters are computed from the readings) unless strict.
+func (e *Engine) readRollup(ctx context.Context, b batch, from, to time.Time, strict bool) (map[string][]rolledDay, error) {
+	devices := make([]string, len(b.meters))
+	for i, m := range b.meters {
+		devices[i] = `"device" = ` + store.InfluxQLString(m.ID)
+	}
+	q := fmt.Sprintf(`SELECT %s, %s FROM %s WHERE %s(%s) AND time >= %d AND time < %d GROUP BY "device"`,
+		rollupData, rollupQuarters, store.InfluxQLIdent(RollupMeasurement), b.influxQLSite(), strings.Join(devices, " OR "), from.UnixNano(), to.UnixNano())
+	out := map[string][]rolledDay{}
+	var errs []error
+	err := e.ql.QueryInfluxQL(ctx, q, func(s store.InfluxQLSeries) error {
+		id := s.Tags["device"]
+		iq, iData, iQuarters := -1, -1, -1
+		for i, c := range s.Columns {
+			switch c {
+			case "time":
+				iq = i
+			case rollupData:
+				iData = i
+			case rollupQuarters:
+				iQuarters = i
+			}
+		}
+		if iq < 0 || iData < 0 || iQuarters < 0 {
+			return fmt.Errorf("rollup rows of %q: columns %v", id, s.Columns)
+		}
+		for _, row := range s.Values {
+			t, okT := rowTime(row[iq])
+			data, okD := row[iData].(string)
+			n, okN := number(row[iQuarters])
+			if !okT || !okD || !okN || n < 0 || n > float64(quartersPerDay) {
+				errs = append(errs, fmt.Errorf("rollup row of %q: %v", id, row))
+				continue
+			}
+			d, err := decodeRollup(data, t.UTC(), int(n))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("meter %q: %w", id, err))
+				continue
+			}
+			out[id] = append(out[id], d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if strict && len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// rowTime reads an InfluxQL time column (RFC 3339 or epoch nanoseconds).
+func rowTime(v any) (time.Time, bool) {
+	switch x := v.(type) {
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, x)
+		return t, err == nil
+	default:
+		if n, ok := number(v); ok {
+			return time.Unix(0, int64(n)), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// span is [from, to).
+type span struct{ from, to time.Time }
+
+// seriesWithRollup is the batch's series over g: the rollup's rows where
+// they hold a meter's quarters, the readings (at quarter hours, over runs
+// of quarters some meter's rows lack) elsewhere.
+func (e *Engine) seriesWithRollup(ctx context.Context, b batch, g *grid) (map[string]series, error) {
+	start, stop := g.start(), g.stop()
+	days, err := e.readRollup(ctx, b, utcDay(start), stop, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(days) == 0 {
+		return e.query(ctx, b, g) // nothing rolled: the grid's own windows are cheaper than quarters
+	}
+	// covered: per meter, the spans of [start, stop) its rows hold.
+	covered := map[string][]span{}
+	var missing []span
+	for _, m := range b.meters {
+		var cs []span
+		for _, d := range days[m.ID] {
+			sp := span{later(d.day, start), earlier(d.until(), stop)}
+			if !sp.from.Before(sp.to) {
+				continue
+			}
+			if n := len(cs); n > 0 && !cs[n-1].to.Before(sp.from) {
+				cs[n-1].to = later(cs[n-1].to, sp.to)
+			} else {
+				cs = append(cs, sp)
+			}
+		}
+		covered[m.ID] = cs
+		missing = append(missing, gaps(cs, start, stop)...)
+	}
+	missing = union(missing)
+	raw := make([]map[string]series, len(missing))
+	for i, sp := range missing {
+		rg, err := newGrid(sp.from, sp.to, Quarter, time.UTC)
+		if err != nil {
+			return nil, err
+		}
+		rg.back = rollLookback
+		if raw[i], err = e.query(ctx, b, rg); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]series, len(b.meters))
+	for _, m := range b.meters {
+		in := func(t time.Time) bool {
+			for _, sp := range covered[m.ID] {
+				if !t.Before(sp.from) && t.Before(sp.to) {
+					return true
+				}
+			}
+			return false
+		}
+		s := series{every: quarter}
+		for _, d := range days[m.ID] {
+			for _, w := range d.s.Windows {
+				if in(w.Start) {
+					s.Windows = append(s.Windows, w)
+				}
+			}
+			s.Drops = append(s.Drops, filterSteps(d.s.Drops, in)...)
+			s.Gaps = append(s.Gaps, filterSteps(d.s.Gaps, in)...)
+		}
+		for i, sp := range missing {
+			r := raw[i][m.Device]
+			inRaw := func(t time.Time) bool { return !t.Before(sp.from) && t.Before(sp.to) && !in(t) }
+			for _, w := range r.Windows {
+				if inRaw(w.Start) {
+					s.Windows = append(s.Windows, w)
+				}
+			}
+			s.Drops = append(s.Drops, filterSteps(r.Drops, inRaw)...)
+			s.Gaps = append(s.Gaps, filterSteps(r.Gaps, inRaw)...)
+		}
+		slices.SortStableFunc(s.Windows, func(a, b windowAgg) int { return a.Start.Compare(b.Start) })
+		slices.SortStableFunc(s.Drops, func(a, b step) int { return a.Time.Compare(b.Time) })
+		slices.SortStableFunc(s.Gaps, func(a, b step) int { return a.Time.Compare(b.Time) })
+		out[m.Device] = s
+	}
+	return out, nil
+}
+
+// filterSteps returns the steps whose time keep takes.
+func filterSteps(steps []step, keep func(time.Time) bool) []step {
+	var out []step
+	for _, st := range steps {
+		if keep(st.Time) {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// gaps returns the parts of [start, stop) that the sorted, disjoint spans
+// do not hold.
+func gaps(spans []span, start, stop time.Time) []span {
+	var out []span
+	at := start
+	for _, sp := range spans {
+		if at.Before(sp.from) {
+			out = append(out, span{at, sp.from})
+		}
+		at = later(at, sp.to)
+	}
+	if at.Before(stop) {
+		out = append(out, span{at, stop})
+	}
+	return out
+}
+
+// union merges overlapping or touching spans.
+func union(spans []span) []span {
+	slices.SortFunc(spans, func(a, b span) int { return a.from.Compare(b.from) })
+	var out []span
+	for _, sp := range spans {
+		if n := len(out); n > 0 && !out[n-1].to.Before(sp.from) {
+			out[n-1].to = later(out[n-1].to, sp.to)
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// LineProtocol is the row as an InfluxDB line, newline included.
+func (r RollupRow) LineProtocol() string {
+	var b strings.Builder
+	b.WriteString(RollupMeasurement)
+	b.WriteString(",device=")
+	b.WriteString(lpTag(r.Meter))
+	if r.Site != "" {
+		b.WriteString(",site=")
+		b.WriteString(lpTag(r.Site))
+	}
+	fmt.Fprintf(&b, " %s=%q,%s=%di,%s=%di %d\n", rollupData, r.Data, rollupQuarters, r.Quarters, rollupSamples, r.Samples, r.Day.UnixNano())
+	return b.String()
+}
+
+// lpTag escapes a tag key or value of line protocol.
+func lpTag(s string) string { return strings.NewReplacer(",", `\,`, "=", `\=`, " ", `\ `).Replace(s) }
