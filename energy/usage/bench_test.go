@@ -67,4 +67,35 @@ func BenchmarkConsumptionMonth(b *testing.B) {
 			})
 		}
 	}
+	// The rollup: the month rolled once (reported as roll-s), then read.
+	cfg.Query = InfluxQLBackend
+	e := NewEngine(q, cfg)
+	start := time.Now()
+	rows, err := e.Roll(b.Context(), from, to)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rl bytes.Buffer
+	for _, r := range rows {
+		rl.WriteString(r.LineProtocol())
+	}
+	writeLPns(b, inf, rl.Bytes())
+	rollTook := time.Since(start)
+	rolled := NewEngine(q, cfg).UseRollup()
+	for _, iv := range []Interval{Hour, Day} {
+		b.Run("rollup/"+string(iv), func(b *testing.B) {
+			for b.Loop() {
+				rep, err := rolled.Consumption(b.Context(), Query{From: from, To: to, Interval: iv, Zone: sh})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(rep.Meters) != 200 || rep.Meters[0].CoveragePct != 100 {
+					b.Fatalf("%d meters, coverage %v", len(rep.Meters), rep.Meters[0].CoveragePct)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/query")
+			b.ReportMetric(rollTook.Seconds(), "roll-s")
+			b.ReportMetric(float64(len(rows)), "rows")
+		})
+	}
 }
