@@ -4,17 +4,11 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/facilityd/facilityd/internal/testenv"
@@ -37,119 +31,19 @@ func (flatHistory) AlertHistory(context.Context, string, time.Time, time.Time, i
 	return []AlertEvent{}, nil
 }
 
-// browser is a headless Chromium on one console, collecting the page's
-// console errors and warnings.
-type browser struct {
-	t        *testing.T
-	ctx      context.Context
-	dir      string
-	mu       sync.Mutex
-	problems []string
+// browser is a console tab whose waits take up to 10 s, an expression that
+// throws (a node not drawn yet) being false.
+type browser struct{ *testenv.Page }
+
+func (b browser) wait(what, expr string) {
+	b.T.Helper()
+	b.Wait(what, testenv.OrFalse(expr), 10*time.Second)
 }
 
-func newBrowser(t *testing.T, timeout time.Duration) *browser {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(testenv.Chromium(t), timeout)
-	t.Cleanup(cancel)
-	b := &browser{t: t, ctx: ctx, dir: artifacts(t)}
-	err := chromedp.Listen(ctx, func(ev any) {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
-				b.problems = append(b.problems, "console."+string(ev.Type))
-			}
-		case *runtime.EventExceptionThrown:
-			b.problems = append(b.problems, "exception: "+ev.ExceptionDetails.Text+" "+exceptionText(ev.ExceptionDetails))
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError || ev.Entry.Level == cdplog.EntryLevelWarning {
-				b.problems = append(b.problems, "log: "+ev.Entry.Text+" "+ev.Entry.URL)
-			}
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// run runs actions, looking a node up again when a redraw replaced it
-// between the query and the action.
-func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	for _, a := range actions {
-		err := chromedp.Do(b.ctx, a)
-		for try := 0; err != nil && strings.Contains(err.Error(), "Could not find node") && try < 3; try++ {
-			time.Sleep(200 * time.Millisecond)
-			err = chromedp.Do(b.ctx, a)
-		}
-		if err != nil {
-			b.t.Fatalf("%s: %v", what, err)
-		}
-	}
-}
-
-// eval runs a script for its side effect.
-func (b *browser) eval(what, expr string) {
-	b.t.Helper()
-	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](expr+"; true")); err != nil {
-		b.t.Fatalf("%s: %v", what, err)
-	}
-}
-
-// wait polls expr until it is true; an expression that throws (a node not
-// drawn yet) is false.
-func (b *browser) wait(what, expr string) {
-	b.t.Helper()
-	expr = "(() => { try { return !!(" + expr + ") } catch (e) { return false } })()"
-	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-		body, _ := chromedp.Run(b.ctx, chromedp.Text("body"))
-		b.t.Fatalf("%s: %v\npage: %.2500s", what, err, body)
-	}
-}
-
-func (b *browser) shot(name string) {
-	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(b.dir, name+".png"), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-}
-
-// noProblems fails the test for console errors since the last call; those
-// that contain one of expected (such as a refusal the test asked for) are
-// dropped.
-func (b *browser) noProblems(page string, expected ...string) {
-	b.t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var bad []string
-	for _, p := range b.problems {
-		ok := false
-		for _, e := range expected {
-			ok = ok || strings.Contains(p, e)
-		}
-		if !ok {
-			bad = append(bad, p)
-		}
-	}
-	if len(bad) > 0 {
-		b.t.Errorf("%s: console: %s", page, strings.Join(bad, "\n  "))
-	}
-	b.problems = nil
-}
-
-func (b *browser) useToken(tok, name string) {
-	b.t.Helper()
-	b.run("token "+name, chromedp.SendKeys("#token", tok), chromedp.Click(`#token-form button[type=submit]`))
-	b.wait("token of "+name, `document.querySelector("#token-state").textContent.includes(`+quote(name)+`)`)
+func (b browser) useToken(tok, name string) {
+	b.T.Helper()
+	b.Run("token "+name, chromedp.SendKeys("#token", tok), chromedp.Click(`#token-form button[type=submit]`))
+	b.wait("token of "+name, `document.querySelector("#token-state").textContent.includes(`+testenv.JSString(name)+`)`)
 }
 
 // consoleInspections lists four pairs of the site's devices, one per
@@ -229,11 +123,11 @@ func TestConsoleInspections(t *testing.T) {
 	go s.Watch(sctx, 200*time.Millisecond)
 	base := "http://" + ln.Addr().String() + "/"
 
-	b := newBrowser(t, 150*time.Second)
-	b.run("open", chromedp.Navigate(base+"#/inspections"))
+	b := browser{testenv.NewPage(t, 150*time.Second, testenv.ArtifactDir(t, "", filepath.Join("testdata", "artifacts")))}
+	b.Run("open", chromedp.Navigate(base+"#/inspections"))
 	b.wait("asks for a token", `document.querySelector("#token-state").textContent.includes("token needed")`)
 	b.useToken(operatorToken, "ana")
-	b.noProblems("before the token", "401") // the first loads, refused until the token is in
+	b.NoProblems("before the token", "401") // the first loads, refused until the token is in
 
 	// The due list: colours by status, overdue first.
 	overdue := `document.querySelector('[id="ins-elevator_quarterly:elevator-1"]')`
@@ -245,13 +139,13 @@ func TestConsoleInspections(t *testing.T) {
 	b.wait("ticket link and counters", due+`.querySelector('a[href="#/ticket/`+strconv.FormatInt(tk.ID, 10)+`"]') && `+due+`.textContent.includes("trips at 5000")`)
 	b.wait("feed link with its warning", `document.querySelector(".ics-link").href.endsWith("/api/v1/inspections.ics?token=`+operatorToken+`") && `+
 		`document.querySelector(".ics-warn").textContent.includes("contains your API token")`)
-	b.shot("inspections")
-	b.noProblems("inspections")
+	b.Shot("inspections")
+	b.NoProblems("inspections")
 
 	// Done, by clicking: the form under the row, a note, record.
-	b.run("done", chromedp.Click(`[id="ins-elevator_quarterly:elevator-1"] .act-done`))
+	b.Run("done", chromedp.Click(`[id="ins-elevator_quarterly:elevator-1"] .act-done`))
 	b.wait("completion form", `!!document.querySelector(".ins-form-row:not(.hidden) .ins-form")`)
-	b.run("note", chromedp.SendKeys(`.ins-form-row:not(.hidden) input[name=note]`, "ropes and brake checked"),
+	b.Run("note", chromedp.SendKeys(`.ins-form-row:not(.hidden) input[name=note]`, "ropes and brake checked"),
 		chromedp.Click(`.ins-form-row:not(.hidden) .act-record`))
 	b.wait("done said", `document.querySelector("#msg").className === "ok" && document.querySelector("#msg").textContent.includes("done")`)
 	if got := f.completions(); len(got) != 1 || got[0].Plan != "elevator_quarterly" || got[0].Device != "elevator-1" ||
@@ -259,9 +153,9 @@ func TestConsoleInspections(t *testing.T) {
 		t.Fatalf("completions after done: %+v", got)
 	}
 	// Skip needs a reason: refused in the page, then sent with one.
-	b.run("skip", chromedp.Click(`[id="ins-pump_service:pump-1"] .act-skip`), chromedp.Click(`.ins-form-row:not(.hidden) .act-record`))
+	b.Run("skip", chromedp.Click(`[id="ins-pump_service:pump-1"] .act-skip`), chromedp.Click(`.ins-form-row:not(.hidden) .act-record`))
 	b.wait("skip needs a reason", `document.querySelector("#msg").className === "err" && document.querySelector("#msg").textContent.includes("needs a reason")`)
-	b.run("reason", chromedp.SendKeys(`.ins-form-row:not(.hidden) input[name=note]`, "pump out of service until the 12th"),
+	b.Run("reason", chromedp.SendKeys(`.ins-form-row:not(.hidden) input[name=note]`, "pump out of service until the 12th"),
 		chromedp.SendKeys(`.ins-form-row:not(.hidden) input[name="r:run_hours"]`, "1850.5"),
 		chromedp.Click(`.ins-form-row:not(.hidden) .act-record`))
 	b.wait("skip said", `document.querySelector("#msg").className === "ok"`)
@@ -269,49 +163,49 @@ func TestConsoleInspections(t *testing.T) {
 		got[1].Note != "pump out of service until the 12th" || got[1].Counters["run_hours"] != 1850.5 {
 		t.Fatalf("completions after skip: %+v", got)
 	}
-	b.noProblems("done and skip")
+	b.NoProblems("done and skip")
 
 	// A pair's page: its state and its history.
-	b.run("pair", chromedp.Click(`[id="ins-pump_service:pump-1"] a.ins-link`))
+	b.Run("pair", chromedp.Click(`[id="ins-pump_service:pump-1"] a.ins-link`))
 	b.wait("pair page", `location.hash === "#/inspection/pump_service%3Apump-1" && document.querySelectorAll(".ins-row").length === 1 && `+
 		`document.querySelector(".insrec-done") && document.body.textContent.includes("bearings greased") && document.body.textContent.includes("run_hours 1999.50")`)
 	b.wait("nav", `document.querySelector('#nav a[data-route="inspections"]').classList.contains("active")`)
-	b.shot("inspection")
-	b.run("back", chromedp.Navigate(base+"#/inspections"))
+	b.Shot("inspection")
+	b.Run("back", chromedp.Navigate(base+"#/inspections"))
 	b.wait("list", `document.querySelectorAll(".ins-row").length === 4`)
 
 	// The month calendar: today's due pair on today, the overdue one shown.
-	b.run("calendar", chromedp.Click(`.mode-calendar`))
+	b.Run("calendar", chromedp.Click(`.mode-calendar`))
 	b.wait("calendar", `document.querySelectorAll(".cal-grid .cal-day").length >= 28 && !!document.querySelector(".cal-day.today .cal-item.ins-due") && `+
 		`document.querySelectorAll(".cal-item.ins-overdue").length >= 1`)
-	b.shot("inspections-calendar")
-	b.run("list again", chromedp.Click(`.mode-list`))
+	b.Shot("inspections-calendar")
+	b.Run("list again", chromedp.Click(`.mode-list`))
 
 	// A device's page lists its inspections.
-	b.run("device page", chromedp.Navigate(base+"#/device/elevator-1"))
+	b.Run("device page", chromedp.Navigate(base+"#/device/elevator-1"))
 	b.wait("device inspections", `document.querySelectorAll(".ins-table .ins-row").length === 2 && !!document.querySelector(".ins-table .ins-row-overdue")`)
-	b.shot("device-elevator")
-	b.noProblems("device page")
+	b.Shot("device-elevator")
+	b.NoProblems("device page")
 
 	// The checklist: closing is refused until the required reading is in.
-	b.run("ticket", chromedp.Navigate(base+"#/ticket/"+strconv.FormatInt(tk.ID, 10)))
+	b.Run("ticket", chromedp.Navigate(base+"#/ticket/"+strconv.FormatInt(tk.ID, 10)))
 	b.wait("checklist", `document.querySelectorAll(".checklist .cl-item").length === 3 && document.querySelector(".cl-left").textContent.includes("not answered yet: 1")`)
 	b.wait("limits", `document.querySelector("#cl-1").textContent.includes("0.20 – 0.60 mm")`)
-	b.run("close too early", chromedp.Click(".act-close"))
+	b.Run("close too early", chromedp.Click(".act-close"))
 	b.wait("server refuses", `document.querySelector("#msg").className === "err" && document.querySelector("#msg").textContent.includes("answer the required checklist items 1")`)
-	b.shot("checklist-refused")
-	b.noProblems("close refused", "400")
-	b.run("reading", chromedp.SendKeys(`#cl-1 input[name=value]`, "0.45"), chromedp.Click(`#cl-1 .act-answer`))
+	b.Shot("checklist-refused")
+	b.NoProblems("close refused", "400")
+	b.Run("reading", chromedp.SendKeys(`#cl-1 input[name=value]`, "0.45"), chromedp.Click(`#cl-1 .act-answer`))
 	b.wait("answered", `document.querySelector("#cl-1.answered") && document.querySelector("#cl-1").textContent.includes("0.45 mm") && document.querySelector("#cl-1").textContent.includes("ana")`)
-	b.run("door lock fails", chromedp.SetValue(`#cl-2 select[name=answer]`, "no"), chromedp.SendKeys(`#cl-2 input[name=note]`, "door 3 lock worn"),
+	b.Run("door lock fails", chromedp.SetValue(`#cl-2 select[name=answer]`, "no"), chromedp.SendKeys(`#cl-2 input[name=note]`, "door 3 lock worn"),
 		chromedp.Click(`#cl-2 .act-answer`))
 	b.wait("failed in red", `document.querySelector("#cl-2.failed") && getComputedStyle(document.querySelector("#cl-2 td")).color === "rgb(163, 21, 21)"`)
-	b.shot("checklist")
-	b.run("close", chromedp.Click(".act-close"))
+	b.Shot("checklist")
+	b.Run("close", chromedp.Click(".act-close"))
 	b.wait("closed", `[...document.querySelectorAll(".facts dd")][0].textContent === "closed"`)
 	b.wait("corrective link", `!!document.querySelector("#cl-2 a.corrective")`)
-	b.shot("checklist-closed")
-	b.noProblems("checklist")
+	b.Shot("checklist-closed")
+	b.NoProblems("checklist")
 	got, _, err := st.Get(ctx, tk.ID)
 	if err != nil || got.Status != tickets.StatusClosed {
 		t.Fatalf("ticket after close: %v, %v", got.Status, err)
@@ -321,47 +215,47 @@ func TestConsoleInspections(t *testing.T) {
 		t.Fatalf("checklist after close: %+v, %v", items, err)
 	}
 	corrective := strconv.FormatInt(items[1].Corrective, 10)
-	b.run("corrective", chromedp.Click("#cl-2 a.corrective"))
+	b.Run("corrective", chromedp.Click("#cl-2 a.corrective"))
 	b.wait("links back", `location.hash === "#/ticket/`+corrective+`" && document.querySelector("a.related")?.getAttribute("href") === "#/ticket/`+strconv.FormatInt(tk.ID, 10)+`"`)
 	b.wait("no stray text on a ticket without a checklist", `!document.querySelector(".checklist") && `+
 		`![...document.querySelector(".page").childNodes].some(n => n.nodeType === Node.TEXT_NODE)`)
-	b.noProblems("corrective ticket")
+	b.NoProblems("corrective ticket")
 
 	// Chinese: the glyphs need a CJK font (fonts-wqy-microhei, .ci/run).
-	b.run("Chinese", chromedp.Navigate(base+"#/ticket/"+strconv.FormatInt(other.ID, 10)), chromedp.SetValue("#lang", "zh-CN"))
-	b.eval("language", `document.querySelector("#lang").dispatchEvent(new Event("change"))`)
+	b.Run("Chinese", chromedp.Navigate(base+"#/ticket/"+strconv.FormatInt(other.ID, 10)), chromedp.SetValue("#lang", "zh-CN"))
+	b.Exec("language", `document.querySelector("#lang").dispatchEvent(new Event("change"))`)
 	b.wait("zh checklist", `document.querySelector(".checklist h2").textContent === "巡检检查表" && document.querySelector(".act-close").textContent === "关闭：完成巡检"`)
-	b.shot("checklist-zh")
-	b.run("inspections zh", chromedp.Navigate(base+"#/inspections"))
+	b.Shot("checklist-zh")
+	b.Run("inspections zh", chromedp.Navigate(base+"#/inspections"))
 	b.wait("zh list", `document.querySelector('[id="ins-elevator_quarterly:elevator-1"] .ins-status').textContent === "逾期"`)
-	b.shot("inspections-zh")
-	b.run("English", chromedp.SetValue("#lang", "en"))
-	b.eval("language", `document.querySelector("#lang").dispatchEvent(new Event("change"))`)
-	b.noProblems("Chinese")
+	b.Shot("inspections-zh")
+	b.Run("English", chromedp.SetValue("#lang", "en"))
+	b.Exec("language", `document.querySelector("#lang").dispatchEvent(new Event("change"))`)
+	b.NoProblems("Chinese")
 
 	// A viewer sees what there is, and no button that changes it.
-	b.run("forget", chromedp.Click("#token-forget"))
+	b.Run("forget", chromedp.Click("#token-forget"))
 	b.useToken(viewerToken, "wall-display")
-	b.noProblems("between the tokens", "401")
+	b.NoProblems("between the tokens", "401")
 	b.wait("viewer's list", `document.querySelectorAll(".ins-row").length === 4`)
 	b.wait("no done or skip", `!document.querySelector(".act-done, .act-skip, .ins-actions")`)
-	b.shot("inspections-viewer")
-	b.run("viewer's ticket", chromedp.Navigate(base+"#/ticket/"+strconv.FormatInt(other.ID, 10)))
+	b.Shot("inspections-viewer")
+	b.Run("viewer's ticket", chromedp.Navigate(base+"#/ticket/"+strconv.FormatInt(other.ID, 10)))
 	b.wait("checklist without answers", `document.querySelectorAll(".checklist .cl-item").length === 3 && document.body.classList.contains("role-viewer")`)
 	b.wait("no change buttons", `!document.querySelector(".act-answer, .cl-form, .actions, .act-close, .act-ack, .act-assign, .act-comment, input.note")`)
 	b.wait("no stray text", `![...document.querySelector(".page").childNodes].some(n => n.nodeType === Node.TEXT_NODE)`)
-	b.shot("ticket-viewer")
-	b.run("viewer's queue", chromedp.Navigate(base+"#/tickets"))
+	b.Shot("ticket-viewer")
+	b.Run("viewer's queue", chromedp.Navigate(base+"#/tickets"))
 	b.wait("no report form", `!!document.querySelector(".pager") && !document.querySelector("#report-form")`)
-	b.run("viewer's alerts", chromedp.Navigate(base+"#/alerts"))
+	b.Run("viewer's alerts", chromedp.Navigate(base+"#/alerts"))
 	b.wait("no silence form", `document.body.textContent.includes("Active silences") && !document.querySelector("#silence-form, .act-silence")`)
-	b.noProblems("viewer")
+	b.NoProblems("viewer")
 
 	// On a phone: the list scrolls sideways, the calendar fits.
-	b.run("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"#/inspections"))
+	b.Run("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"#/inspections"))
 	b.wait("phone list", `document.querySelectorAll(".ins-row").length === 4`)
-	b.run("phone calendar", chromedp.Click(`.mode-calendar`))
+	b.Run("phone calendar", chromedp.Click(`.mode-calendar`))
 	b.wait("phone calendar", `document.querySelector(".cal-grid").scrollWidth <= document.querySelector(".cal-grid").clientWidth + 1`)
-	b.shot("inspections-phone")
-	b.noProblems("phone")
+	b.Shot("inspections-phone")
+	b.NoProblems("phone")
 }
