@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/facilityd/facilityd/internal/testenv"
@@ -128,19 +124,6 @@ func fillInflux(t *testing.T, inf *testenv.Influxd) {
 	}
 }
 
-// artifacts is where the console tests keep their screenshots:
-// $FACILITYD_ARTIFACTS, else testdata/artifacts (ignored by git).
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("FACILITYD_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("testdata", "artifacts")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // TestConsole runs the console against a real influxd and ticket store: the
 // history API, then in headless Chromium every page without a console
 // error, a chart with points, an alert arriving over the event stream that
@@ -219,176 +202,88 @@ func TestConsole(t *testing.T) {
 	go s.Serve(ctx, ln)
 	go s.Watch(ctx, 200*time.Millisecond)
 	base := "http://" + ln.Addr().String() + "/"
-	dir := artifacts(t)
+	b := testenv.NewPage(t, 120*time.Second, testenv.ArtifactDir(t, "", filepath.Join("testdata", "artifacts")))
 
-	b := testenv.Chromium(t)
-	b, cancelB := context.WithTimeout(b, 120*time.Second)
-	defer cancelB()
-	var mu sync.Mutex
-	var problems []string
-	err = chromedp.Listen(b, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, string(a.Value)+a.Description)
-				}
-				problems = append(problems, "console."+string(ev.Type)+": "+strings.Join(args, " "))
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "exception: "+ev.ExceptionDetails.Text+" "+exceptionText(ev.ExceptionDetails))
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError || ev.Entry.Level == cdplog.EntryLevelWarning {
-				problems = append(problems, "log: "+ev.Entry.Text+" "+ev.Entry.URL)
-			}
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(b, cdplog.Enable, cdp.Empty{}); err != nil {
-		t.Fatal(err)
-	}
-	// run runs actions; a node that a redraw replaced between the query and
-	// the action is looked up again (chromedp keeps node ids of the page).
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		for _, a := range actions {
-			err := chromedp.Do(b, a)
-			for try := 0; err != nil && strings.Contains(err.Error(), "Could not find node") && try < 3; try++ {
-				time.Sleep(200 * time.Millisecond)
-				err = chromedp.Do(b, a)
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", what, err)
-			}
-		}
-	}
-	waitJS := func(what, expr string, timeout time.Duration) {
-		t.Helper()
-		if _, err := chromedp.Run(b, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout))); err != nil {
-			body, _ := chromedp.Run(b, chromedp.Text("body"))
-			t.Fatalf("%s: %v\npage: %.2000s", what, err, body)
-		}
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(b, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	noProblems := func(page string) {
-		t.Helper()
-		mu.Lock()
-		defer mu.Unlock()
-		if len(problems) > 0 {
-			t.Errorf("%s: console: %s", page, strings.Join(problems, "\n  "))
-			problems = nil
-		}
-	}
-
-	run("open", chromedp.Navigate(base))
-	waitJS("asks for a token", `document.querySelector("#token-state").textContent.includes("token needed")`, 10*time.Second)
-	run("enter the operator's token", chromedp.SendKeys("#token", operatorToken), chromedp.Click(`#token-form button[type=submit]`))
-	waitJS("token accepted", `document.querySelector("#msg").textContent.includes("ana")`, 10*time.Second)
+	b.Run("open", chromedp.Navigate(base))
+	b.Wait("asks for a token", `document.querySelector("#token-state").textContent.includes("token needed")`, 10*time.Second)
+	b.Run("enter the operator's token", chromedp.SendKeys("#token", operatorToken), chromedp.Click(`#token-form button[type=submit]`))
+	b.Wait("token accepted", `document.querySelector("#msg").textContent.includes("ana")`, 10*time.Second)
 	// The 401s of the first loads, before the token, are expected; the
 	// browser may log the last of them after the page asked for a token.
-	mu.Lock()
-	problems = slices.DeleteFunc(problems, func(p string) bool { return strings.Contains(p, "401") })
-	mu.Unlock()
-	waitJS("live", `document.querySelector("#live").textContent.includes("live")`, 10*time.Second)
-	waitJS("overview tiles", `document.querySelectorAll(".tile").length === 4 && !!document.querySelector('a.tile.state-ok[href="#/device/pump-1"]')`, 10*time.Second)
-	waitJS("header", `document.querySelector("#site-state").className.includes("state-offline")`, 5*time.Second)
-	shot("overview")
-	noProblems("overview")
+	b.NoProblems("before the token", "401")
+	b.Wait("live", `document.querySelector("#live").textContent.includes("live")`, 10*time.Second)
+	b.Wait("overview tiles", `document.querySelectorAll(".tile").length === 4 && !!document.querySelector('a.tile.state-ok[href="#/device/pump-1"]')`, 10*time.Second)
+	b.Wait("header", `document.querySelector("#site-state").className.includes("state-offline")`, 5*time.Second)
+	b.Shot("overview")
+	b.NoProblems("overview")
 
 	// The pump's low pressure fires: its tile and the site turn to alarm
 	// over the stream, with no reload (a reload would clear the marker).
-	if _, err := chromedp.Run(b, chromedp.Evaluate[bool](`window.notReloaded = true`)); err != nil {
-		t.Fatal(err)
-	}
+	b.Exec("mark the page", `window.notReloaded = true`)
 	site.setAlerts([]Alert{{Fingerprint: "fp1", Rule: "pump_low_pressure", Device: "pump-1", Severity: "major", State: "firing",
 		ActiveAt: time.Now(), Annotations: map[string]string{"summary": "Discharge pressure below 1.5 bar while the pump runs"}, Value: ptr(1.2)}})
-	waitJS("pump tile red", `window.notReloaded && !!document.querySelector('a.tile.state-alarm[href="#/device/pump-1"]')`, 15*time.Second)
-	waitJS("header alarm", `document.querySelector("#site-state").className.includes("state-alarm")`, 5*time.Second)
-	shot("overview-alarm")
-	noProblems("overview with an alarm")
+	b.Wait("pump tile red", `window.notReloaded && !!document.querySelector('a.tile.state-alarm[href="#/device/pump-1"]')`, 15*time.Second)
+	b.Wait("header alarm", `document.querySelector("#site-state").className.includes("state-alarm")`, 5*time.Second)
+	b.Shot("overview-alarm")
+	b.NoProblems("overview with an alarm")
 
-	run("device page", chromedp.Navigate(base+"#/device/pump-1"))
-	waitJS("chart has points", `+(document.querySelector(".chart")||{dataset:{}}).dataset.points > 100 && !!document.querySelector(".chart canvas")`, 20*time.Second)
-	waitJS("points table", `document.body.textContent.includes("Discharge pressure") && document.body.textContent.includes("bar")`, 5*time.Second)
-	waitJS("alert history", `document.body.textContent.includes("resolved")`, 5*time.Second)
-	shot("device-pump")
-	noProblems("device page")
+	b.Run("device page", chromedp.Navigate(base+"#/device/pump-1"))
+	b.Wait("chart has points", `+(document.querySelector(".chart")||{dataset:{}}).dataset.points > 100 && !!document.querySelector(".chart canvas")`, 20*time.Second)
+	b.Wait("points table", `document.body.textContent.includes("Discharge pressure") && document.body.textContent.includes("bar")`, 5*time.Second)
+	b.Wait("alert history", `document.body.textContent.includes("resolved")`, 5*time.Second)
+	b.Shot("device-pump")
+	b.NoProblems("device page")
 
-	run("fire panel", chromedp.Navigate(base+"#/device/fire-panel-1"))
-	waitJS("zone grid", `document.querySelectorAll(".zone").length === 8 && document.querySelectorAll(".zone-fault").length === 1`, 10*time.Second)
-	shot("device-fire-panel")
+	b.Run("fire panel", chromedp.Navigate(base+"#/device/fire-panel-1"))
+	b.Wait("zone grid", `document.querySelectorAll(".zone").length === 8 && document.querySelectorAll(".zone-fault").length === 1`, 10*time.Second)
+	b.Shot("device-fire-panel")
 
-	run("alerts page", chromedp.Navigate(base+"#/alerts"))
-	waitJS("active alert", `document.body.textContent.includes("Discharge pressure below 1.5 bar") && document.body.textContent.includes("1.20")`, 10*time.Second)
-	shot("alerts")
-	noProblems("alerts page")
+	b.Run("alerts page", chromedp.Navigate(base+"#/alerts"))
+	b.Wait("active alert", `document.body.textContent.includes("Discharge pressure below 1.5 bar") && document.body.textContent.includes("1.20")`, 10*time.Second)
+	b.Shot("alerts")
+	b.NoProblems("alerts page")
 
 	// A ticket from report to close, by clicking.
-	run("tickets page", chromedp.Navigate(base+"#/tickets"))
-	waitJS("queue", `!!document.querySelector("#report-form")`, 10*time.Second)
-	run("report", chromedp.SendKeys(`#report-form input[name=title]`, "Leaking tap in the B1 toilets"),
+	b.Run("tickets page", chromedp.Navigate(base+"#/tickets"))
+	b.Wait("queue", `!!document.querySelector("#report-form")`, 10*time.Second)
+	b.Run("report", chromedp.SendKeys(`#report-form input[name=title]`, "Leaking tap in the B1 toilets"),
 		chromedp.Click(`#report-form button[type=submit]`))
-	waitJS("ticket page", `location.hash.startsWith("#/ticket/") && !!document.querySelector(".act-ack")`, 10*time.Second)
+	b.Wait("ticket page", `location.hash.startsWith("#/ticket/") && !!document.querySelector(".act-ack")`, 10*time.Second)
 	status := func(want string) {
 		t.Helper()
-		waitJS("status "+want, `[...document.querySelectorAll(".facts dd")][0].textContent === "`+want+`"`, 10*time.Second)
+		b.Wait("status "+want, `[...document.querySelectorAll(".facts dd")][0].textContent === "`+want+`"`, 10*time.Second)
 	}
 	status("open")
-	run("acknowledge", chromedp.Click(".act-ack"))
+	b.Run("acknowledge", chromedp.Click(".act-ack"))
 	status("acknowledged")
-	if _, err := chromedp.Run(b, chromedp.Evaluate[bool](`document.querySelector("input[name=assignee]").value = "", true`)); err != nil {
-		t.Fatal(err)
-	}
-	run("assign", chromedp.SendKeys(`input[name=assignee]`, "bo"), chromedp.Click(".act-assign"))
-	waitJS("assigned", `[...document.querySelectorAll(".facts dd")][2].textContent === "bo"`, 10*time.Second)
-	run("comment", chromedp.SendKeys(`textarea[name=text]`, "washer worn"), chromedp.Click(".act-comment"))
-	waitJS("comment in history", `document.body.textContent.includes("washer worn")`, 10*time.Second)
-	run("start", chromedp.Click(".act-start"))
+	b.Exec("clear the assignee", `document.querySelector("input[name=assignee]").value = ""`)
+	b.Run("assign", chromedp.SendKeys(`input[name=assignee]`, "bo"), chromedp.Click(".act-assign"))
+	b.Wait("assigned", `[...document.querySelectorAll(".facts dd")][2].textContent === "bo"`, 10*time.Second)
+	b.Run("comment", chromedp.SendKeys(`textarea[name=text]`, "washer worn"), chromedp.Click(".act-comment"))
+	b.Wait("comment in history", `document.body.textContent.includes("washer worn")`, 10*time.Second)
+	b.Run("start", chromedp.Click(".act-start"))
 	status("in progress")
-	run("resolve", chromedp.SendKeys(`input.note`, "washer replaced"), chromedp.Click(".act-resolve"))
+	b.Run("resolve", chromedp.SendKeys(`input.note`, "washer replaced"), chromedp.Click(".act-resolve"))
 	status("resolved")
-	run("follow up", chromedp.Click(".act-follow-up"))
-	waitJS("close offered", `!!document.querySelector(".act-close")`, 10*time.Second)
-	run("close", chromedp.Click(".act-close"))
+	b.Run("follow up", chromedp.Click(".act-follow-up"))
+	b.Wait("close offered", `!!document.querySelector(".act-close")`, 10*time.Second)
+	b.Run("close", chromedp.Click(".act-close"))
 	status("closed")
-	shot("ticket")
-	noProblems("ticket page")
+	b.Shot("ticket")
+	b.NoProblems("ticket page")
 
-	run("queue", chromedp.Navigate(base+"#/tickets"))
-	waitJS("queue lists it", `document.querySelector(".pager") && document.body.textContent.includes("page 1 of 1")`, 10*time.Second)
-	shot("tickets")
+	b.Run("queue", chromedp.Navigate(base+"#/tickets"))
+	b.Wait("queue lists it", `document.querySelector(".pager") && document.body.textContent.includes("page 1 of 1")`, 10*time.Second)
+	b.Shot("tickets")
 
-	run("Chinese", chromedp.Navigate(base+"#/"), chromedp.SetValue("#lang", "zh-CN"))
-	if _, err := chromedp.Run(b, chromedp.Evaluate[bool](`document.querySelector("#lang").dispatchEvent(new Event("change"))`)); err != nil {
-		t.Fatal(err)
-	}
-	waitJS("zh labels", `document.querySelector("#nav a").textContent === "总览" && document.body.textContent.includes("报警")`, 10*time.Second)
-	shot("overview-zh")
-	run("phone", chromedp.EmulateViewport(390, 844))
-	waitJS("tiles on a phone", `document.querySelectorAll(".tile").length === 4`, 5*time.Second)
-	shot("overview-phone")
-	noProblems("Chinese, phone")
+	b.Run("Chinese", chromedp.Navigate(base+"#/"), chromedp.SetValue("#lang", "zh-CN"))
+	b.Exec("language", `document.querySelector("#lang").dispatchEvent(new Event("change"))`)
+	b.Wait("zh labels", `document.querySelector("#nav a").textContent === "总览" && document.body.textContent.includes("报警")`, 10*time.Second)
+	b.Shot("overview-zh")
+	b.Run("phone", chromedp.EmulateViewport(390, 844))
+	b.Wait("tiles on a phone", `document.querySelectorAll(".tile").length === 4`, 5*time.Second)
+	b.Shot("overview-phone")
+	b.NoProblems("Chinese, phone")
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func exceptionText(d *runtime.ExceptionDetails) string {
-	if d.Exception != nil {
-		return d.Exception.Description
-	}
-	return ""
-}
