@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,41 +34,23 @@ func TestDashboardTokenInBrowser(t *testing.T) {
 	go s.Serve(ctx, ln)
 	url := "http://" + ln.Addr().String() + "/"
 
-	b := testenv.Chromium(t)
-	b, cancelB := context.WithTimeout(b, 30*time.Second)
-	defer cancelB()
+	b := testenv.NewPage(t, 30*time.Second, os.Getenv("FACILITYD_SCREENSHOTS"))
 	wait := func(sel, want string) string {
 		t.Helper()
-		expr := `document.querySelector(` + quote(sel) + `).textContent.includes(` + quote(want) + `)`
-		if _, err := chromedp.Run(b, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-			got, _ := chromedp.Run(b, chromedp.Text(sel))
-			t.Fatalf("%s never said %q (it says %q): %v", sel, want, got, err)
-		}
-		got, _ := chromedp.Run(b, chromedp.Text(sel))
+		b.Wait(sel+" says "+want, `document.querySelector(`+testenv.JSString(sel)+`).textContent.includes(`+testenv.JSString(want)+`)`, 10*time.Second)
+		got, _ := chromedp.Run(b.Ctx, chromedp.Text(sel))
 		return got
 	}
-	stored := func() string {
-		v, err := chromedp.Run(b, chromedp.Evaluate[string](`sessionStorage.getItem("facilityd-token") || ""`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	if err := chromedp.Do(b, chromedp.Navigate(url)); err != nil {
-		t.Fatal(err)
-	}
+	stored := func() string { return testenv.Eval[string](b, `sessionStorage.getItem("facilityd-token") || ""`) }
+	b.Run("open", chromedp.Navigate(url))
 	wait("#token-state", "token needed")
 
-	if err := chromedp.Do(b, chromedp.SendKeys("#token", "wrong-token-0123456789"), chromedp.Click(`#token-form button:not([type=button])`)); err != nil {
-		t.Fatal(err)
-	}
+	b.Run("wrong token", chromedp.SendKeys("#token", "wrong-token-0123456789"), chromedp.Click(`#token-form button:not([type=button])`))
 	if msg := wait("#msg", "not accepted"); !strings.Contains(msg, "not kept") || stored() != "" {
 		t.Errorf("wrong token: message %q, stored %q; want refused and not kept", msg, stored())
 	}
 
-	if err := chromedp.Do(b, chromedp.SendKeys("#token", viewerToken), chromedp.Click(`#token-form button:not([type=button])`)); err != nil {
-		t.Fatal(err)
-	}
+	b.Run("viewer token", chromedp.SendKeys("#token", viewerToken), chromedp.Click(`#token-form button:not([type=button])`))
 	if msg := wait("#msg", "wall-display"); !strings.Contains(msg, "viewer") || stored() != viewerToken {
 		t.Errorf("viewer token: message %q, stored %q", msg, stored())
 	}
@@ -77,11 +58,7 @@ func TestDashboardTokenInBrowser(t *testing.T) {
 	if status := wait("#status", "devices"); strings.Contains(status, "not updated") {
 		t.Errorf("status %q", status)
 	}
-	if dir := os.Getenv("FACILITYD_SCREENSHOTS"); dir != "" {
-		if shot, err := chromedp.Run(b, chromedp.FullScreenshot(100)); err == nil {
-			os.WriteFile(filepath.Join(dir, "dashboard-token.png"), shot, 0o644)
-		}
+	if b.Dir != "" {
+		b.Shot("dashboard-token")
 	}
 }
-
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
