@@ -281,11 +281,11 @@ sites:
 	}
 
 	// The page over the real figures.
-	runPage(t, s, artifacts(t), "portfolio-integration", func(b context.Context, check func(string, string)) {
+	runPage(t, s, "portfolio-integration", func(b context.Context, check func(string, string)) {
 		check("three sites, a first", `document.querySelectorAll("#sites tbody tr").length === 3 &&
 			document.querySelector("#sites tbody tr").dataset.site === "tower-a"`)
 		check("c's coverage", `document.querySelectorAll("#sites tbody tr")[2].textContent.includes("99.2 %")`)
-		check("a's baseline", `document.querySelector("#sites tbody tr").textContent.includes(`+jsString(fmt.Sprintf("%+.1f %%", *ea.LastMonth.VsBaselinePct))+`)`)
+		check("a's baseline", `document.querySelector("#sites tbody tr").textContent.includes(`+testenv.JSString(fmt.Sprintf("%+.1f %%", *ea.LastMonth.VsBaselinePct))+`)`)
 		check("tower-z named", `document.querySelector("#note").textContent.includes("tower-z")`)
 	})
 	t.Logf("this month %d h, last month %d quarter hours; a %.0f kWh (%.3f kWh/m²; baseline %.1f kWh, %+.1f %%), b %.0f, c %.0f (coverage %.1f %%)", hours, lastQuarters,
