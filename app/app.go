@@ -55,6 +55,7 @@ type app struct {
 	journal       *handoff.Journal // alert transitions on their way to tickets (tickets.go)
 	queueMetrics  ticketQueueMetrics
 	reloadMetrics reloadMetrics
+	rollup        rollupStats // energy_rollup.go
 	live          *live
 	reg           *prometheus.Registry // self metrics, served at /metrics
 

@@ -117,6 +117,9 @@ func (a *app) startEnergy(ctx context.Context, cfg *config.Config, wg *sync.Wait
 	}
 	r := &energyRunner{a: a, cfg: cfg, energy: cfg.Energy, q: q, store: st, devices: map[string]*rules.Device{}}
 	r.usage = usage.NewEngine(q, cfg.Energy.Usage)
+	if !cfg.Energy.Rollup.Disabled {
+		r.usage.UseRollup()
+	}
 	r.handler = usage.NewHandler(r.usage, cfg.Zone)
 	for _, rl := range cfg.Rules {
 		if rl.Kind == rules.KindEnergy && rl.Energy != nil {
@@ -129,7 +132,10 @@ func (a *app) startEnergy(ctx context.Context, cfg *config.Config, wg *sync.Wait
 	a.setEnergy(r)
 	wg.Go(func() {
 		defer q.Close()
+		var rolls sync.WaitGroup
+		rolls.Go(func() { r.runRollup(ctx) })
 		r.run(ctx)
+		rolls.Wait()
 	})
 	return nil
 }

@@ -34,7 +34,16 @@ func newRegistry(a *app) *prometheus.Registry {
 	a.ingestMetrics.ruleDrops = prometheus.NewCounter(prometheus.CounterOpts{Name: "facilityd_rule_queue_dropped_samples_total",
 		Help: "Samples the rules skipped because their queue was full (storage still has them)."})
 	reg.MustRegister(a.ingestMetrics.ruleDrops)
-	reg.MustRegister(driverCollector{a})
+	reg.MustRegister(driverCollector{a},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "facilityd_energy_rollup_through_seconds",
+			Help: "The settled end of the energy rollup's last cycle, as a Unix time (0 before the first)."},
+			func() float64 { return float64(a.rollup.through.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "facilityd_energy_rollup_rerolled_days_total",
+			Help: "Days of a meter rolled up again because their readings changed after the roll (late readings, a replayed spool)."},
+			func() float64 { return float64(a.rollup.rerolled.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "facilityd_energy_rollup_errors_total",
+			Help: "Energy rollup cycles that failed (InfluxDB unreachable or refusing the query)."},
+			func() float64 { return float64(a.rollup.errors.Load()) }))
 	a.modbusMetrics = newModbusMetrics(reg)
 	a.ruleMetrics = newRuleMetrics(reg)
 	return reg

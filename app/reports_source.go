@@ -28,7 +28,11 @@ var _ energyreport.Source = (*ReportSource)(nil)
 
 // NewReportSource is the source of cfg's meters over q.
 func NewReportSource(cfg *config.Config, q *store.Querier, ts func(ctx context.Context) ([]tickets.Ticket, error)) *ReportSource {
-	return &ReportSource{Engine: usage.NewEngine(q, cfg.Energy.Usage), Q: q, Energy: cfg.Energy, ListTickets: ts}
+	e := usage.NewEngine(q, cfg.Energy.Usage)
+	if !cfg.Energy.Rollup.Disabled {
+		e.UseRollup() // the daemon's rows, where it has written them
+	}
+	return &ReportSource{Engine: e, Q: q, Energy: cfg.Energy, ListTickets: ts}
 }
 
 // Consumption implements energyreport.Source.

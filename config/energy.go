@@ -42,6 +42,9 @@ type Energy struct {
 	// InfluxDB measurement.
 	TemperatureMeasurement string
 	Baseline               EnergyBaseline
+	// Rollup is the consumption rollup the daemon keeps (energy/usage's
+	// Engine.Roll).
+	Rollup EnergyRollup
 
 	node *yaml.Node // the section as written, decoded by loadEnergy
 }
@@ -59,6 +62,19 @@ type EnergyBaseline struct {
 	Refit    string
 	Schedule cron.Schedule
 }
+
+// EnergyRollup is energy.rollup: whether the daemon rolls its meters'
+// consumption up a quarter hour at a time, and how far back it starts.
+type EnergyRollup struct {
+	// Disabled is enabled: false (the rollup is on by default).
+	Disabled bool
+	// Backfill is how much history a first start rolls (default 400 days:
+	// a year of baselines and comparisons and a month more).
+	Backfill time.Duration
+}
+
+// DefaultRollupBackfill is the history a first start rolls.
+const DefaultRollupBackfill = 400 * 24 * time.Hour
 
 // DefaultEnergyWindow is CalTRACK's baseline period.
 const DefaultEnergyWindow = 365 * 24 * time.Hour
@@ -100,7 +116,7 @@ func (c *Config) loadEnergy() []error {
 	// meters and query are energy/usage's; the rest is ours.
 	usageNode := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
 	pos := map[string]*yaml.Node{}
-	d.Fields(n, "energy", []string{"meters", "query", "temperature", "baseline"}, func(key string, k, v *yaml.Node) {
+	d.Fields(n, "energy", []string{"meters", "query", "temperature", "baseline", "rollup"}, func(key string, k, v *yaml.Node) {
 		pos[key] = v
 		switch key {
 		case "meters", "query":
@@ -109,8 +125,13 @@ func (c *Config) loadEnergy() []error {
 			e.Temperature, _ = d.Scalar(v, "energy.temperature", "DEVICE.POINT")
 		case "baseline":
 			c.decodeEnergyBaseline(d, v, pos)
+		case "rollup":
+			decodeEnergyRollup(d, v, &e.Rollup)
 		}
 	})
+	if e.Rollup.Backfill == 0 {
+		e.Rollup.Backfill = DefaultRollupBackfill
+	}
 	e.Usage = usage.DecodeNode(d, usageNode, "energy")
 	if _, ok := pos["meters"]; !ok && len(d.Errs) == 0 {
 		d.Errorf(n, "energy: meters is required: list the meters, e.g. - {id: main, device: meter-1, counter: import_energy}")
@@ -118,6 +139,33 @@ func (c *Config) loadEnergy() []error {
 	// Every problem at once: the meters are checked against the devices
 	// even when another key of the section is wrong.
 	return append(d.Errs, c.resolveEnergy(d, pos)...)
+}
+
+func decodeEnergyRollup(d *yamlstrict.Decoder, n *yaml.Node, r *EnergyRollup) {
+	d.Fields(n, "energy.rollup", []string{"enabled", "backfill"}, func(key string, k, v *yaml.Node) {
+		what := "energy.rollup." + key
+		s, ok := d.Scalar(v, what, map[string]string{"enabled": "true or false", "backfill": "a duration such as 400d"}[key])
+		if !ok {
+			return
+		}
+		switch key {
+		case "enabled":
+			switch strings.ToLower(s) {
+			case "true":
+			case "false":
+				r.Disabled = true
+			default:
+				d.BadValue(v, what, s, "true or false")
+			}
+		case "backfill":
+			b, err := duration.Parse(s)
+			if err != nil || b < 24*time.Hour {
+				d.Errorf(v, "%s: cannot use %q as the history to roll: write days, such as 400d (at least 1d)", what, s)
+				return
+			}
+			r.Backfill = b
+		}
+	})
 }
 
 func (c *Config) decodeEnergyBaseline(d *yamlstrict.Decoder, n *yaml.Node, pos map[string]*yaml.Node) {

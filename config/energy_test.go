@@ -19,7 +19,8 @@ func TestEnergySection(t *testing.T) {
 	}
 	e := cfg.Energy
 	if e == nil || len(e.Usage.Meters) != 4 || e.TemperatureDevice != "weather-1" || e.TempPoint != "outdoor_temperature" ||
-		e.TemperatureMeasurement != "weather_station" || e.Baseline.Window != 365*24*time.Hour || e.Baseline.Schedule == nil {
+		e.TemperatureMeasurement != "weather_station" || e.Baseline.Window != 365*24*time.Hour || e.Baseline.Schedule == nil ||
+		e.Rollup.Disabled || e.Rollup.Backfill != DefaultRollupBackfill {
 		t.Fatalf("energy %+v", e)
 	}
 	if k := e.ModelFor(e.Usage.Meters[3]); k != baseline.KindDaily {
@@ -43,6 +44,7 @@ func TestEnergySection(t *testing.T) {
 		`refit: "0 3 * * *"`, `refit: "0 25 * * *"`,
 		"model: hourly ", "model: hourlyy ",
 		"device: gas-meter-1", "device: gas-meter-9",
+		"enabled: true, backfill: 400d", "enabled: yes please, backfill: 400x",
 	).Replace(string(data))
 	dir := t.TempDir()
 	for _, sub := range []string{"profiles", "rules", "inspections"} {
@@ -62,6 +64,8 @@ func TestEnergySection(t *testing.T) {
 		`energy.baseline.refit: "0 25 * * *"`,
 		`hourlyy`,
 		`gas-meter-9`,
+		`energy.rollup.enabled: cannot use "yes please" as true or false`,
+		`energy.rollup.backfill: cannot use "400x"`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

@@ -36,6 +36,8 @@ type grid struct {
 	bounds []time.Time // slot i is [bounds[i], bounds[i+1])
 	every  time.Duration
 	offset time.Duration
+	iv     Interval
+	loc    *time.Location
 	// back, when longer than the usual look-back, is how far before the
 	// grid the query reads (the rollup's, see rollLookback).
 	back time.Duration
@@ -51,7 +53,7 @@ func newGrid(from, to time.Time, iv Interval, loc *time.Location) (*grid, error)
 	if !from.Before(to) {
 		return nil, fmt.Errorf("from %v is not before to %v", from, to)
 	}
-	g := &grid{}
+	g := &grid{iv: iv, loc: loc}
 	t := floor(from.In(loc), iv)
 	for {
 		g.bounds = append(g.bounds, t)
@@ -161,4 +163,10 @@ func (g *grid) baseStart(t time.Time) time.Time {
 
 // lookback is how far before the grid the query reads, so that the step
 // from the last reading before the range to the first in it is counted.
-func (g *grid) lookback() time.Duration { return max(g.every, time.Hour, g.back) }
+func (g *grid) lookback() time.Duration {
+	back := max(g.every, time.Hour)
+	if g.back > back { // whole base windows, as InfluxDB groups them
+		back = (g.back + g.every - 1) / g.every * g.every
+	}
+	return back
+}

@@ -45,11 +45,11 @@ import (
 // quarters, from its start, the row holds) and samples (their readings).
 const RollupMeasurement = "energy_rollup"
 
-// Rollup fields.
+// The rollup's fields.
 const (
-	rollupData     = "q"
-	rollupQuarters = "quarters"
-	rollupSamples  = "samples"
+	RollupDataField     = "q"
+	RollupQuartersField = "quarters"
+	RollupSamplesField  = "samples"
 )
 
 // quarter is the rollup's window; quartersPerDay those of a UTC day.
@@ -397,7 +397,7 @@ func (e *Engine) readRollup(ctx context.Context, b batch, from, to time.Time, st
 		devices[i] = `"device" = ` + store.InfluxQLString(m.ID)
 	}
 	q := fmt.Sprintf(`SELECT %s, %s FROM %s WHERE %s(%s) AND time >= %d AND time < %d GROUP BY "device"`,
-		rollupData, rollupQuarters, store.InfluxQLIdent(RollupMeasurement), b.influxQLSite(), strings.Join(devices, " OR "), from.UnixNano(), to.UnixNano())
+		RollupDataField, RollupQuartersField, store.InfluxQLIdent(RollupMeasurement), b.influxQLSite(), strings.Join(devices, " OR "), from.UnixNano(), to.UnixNano())
 	out := map[string][]rolledDay{}
 	var errs []error
 	err := e.ql.QueryInfluxQL(ctx, q, func(s store.InfluxQLSeries) error {
@@ -407,9 +407,9 @@ func (e *Engine) readRollup(ctx context.Context, b batch, from, to time.Time, st
 			switch c {
 			case "time":
 				iq = i
-			case rollupData:
+			case RollupDataField:
 				iData = i
-			case rollupQuarters:
+			case RollupQuartersField:
 				iQuarters = i
 			}
 		}
@@ -471,13 +471,14 @@ func (e *Engine) seriesWithRollup(ctx context.Context, b batch, g *grid) (map[st
 	if len(days) == 0 {
 		return e.query(ctx, b, g) // nothing rolled: the grid's own windows are cheaper than quarters
 	}
-	// covered: per meter, the spans of [start, stop) its rows hold.
+	// covered: per meter, the whole slots of g its rows hold, so that the
+	// rest is read at g's own slots (cheaper than quarters).
 	covered := map[string][]span{}
 	var missing []span
 	for _, m := range b.meters {
 		var cs []span
 		for _, d := range days[m.ID] {
-			sp := span{later(d.day, start), earlier(d.until(), stop)}
+			sp := g.inner(later(d.day, start), earlier(d.until(), stop))
 			if !sp.from.Before(sp.to) {
 				continue
 			}
@@ -490,10 +491,10 @@ func (e *Engine) seriesWithRollup(ctx context.Context, b batch, g *grid) (map[st
 		covered[m.ID] = cs
 		missing = append(missing, gaps(cs, start, stop)...)
 	}
-	missing = union(missing)
+	missing = g.pieces(union(missing), rollupPiece)
 	raw := make([]map[string]series, len(missing))
 	for i, sp := range missing {
-		rg, err := newGrid(sp.from, sp.to, Quarter, time.UTC)
+		rg, err := newGrid(sp.from, sp.to, g.iv, g.loc)
 		if err != nil {
 			return nil, err
 		}
@@ -569,6 +570,41 @@ func gaps(spans []span, start, stop time.Time) []span {
 	return out
 }
 
+// rollupPiece bounds the readings one query reads where the rollup has no
+// rows: a grid of quarters holds at most maxSlots.
+const rollupPiece = 90 * day
+
+// pieces cuts spans longer than most into pieces of about most, cut at
+// slot bounds of g.
+func (g *grid) pieces(spans []span, most time.Duration) []span {
+	var out []span
+	for _, sp := range spans {
+		for sp.to.Sub(sp.from) > most {
+			cut := g.inner(sp.from, sp.from.Add(most)).to
+			if !cut.After(sp.from) {
+				break // slots longer than most: one piece
+			}
+			out = append(out, span{sp.from, cut})
+			sp.from = cut
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+// inner is the span of g's whole slots inside [from, to).
+func (g *grid) inner(from, to time.Time) span {
+	i, _ := slices.BinarySearchFunc(g.bounds, from, time.Time.Compare)
+	j, found := slices.BinarySearchFunc(g.bounds, to, time.Time.Compare)
+	if !found {
+		j--
+	}
+	if i >= len(g.bounds) || j < 0 || j <= i {
+		return span{}
+	}
+	return span{g.bounds[i], g.bounds[j]}
+}
+
 // union merges overlapping or touching spans.
 func union(spans []span) []span {
 	slices.SortFunc(spans, func(a, b span) int { return a.from.Compare(b.from) })
@@ -607,7 +643,7 @@ func (r RollupRow) LineProtocol() string {
 		b.WriteString(",site=")
 		b.WriteString(lpTag(r.Site))
 	}
-	fmt.Fprintf(&b, " %s=%q,%s=%di,%s=%di %d\n", rollupData, r.Data, rollupQuarters, r.Quarters, rollupSamples, r.Samples, r.Day.UnixNano())
+	fmt.Fprintf(&b, " %s=%q,%s=%di,%s=%di %d\n", RollupDataField, r.Data, RollupQuartersField, r.Quarters, RollupSamplesField, r.Samples, r.Day.UnixNano())
 	return b.String()
 }
 
