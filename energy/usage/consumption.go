@@ -44,6 +44,9 @@ type Report struct {
 	// Warnings say what the figures cannot be trusted for: negative
 	// remainders.
 	Warnings []string `json:"warnings"`
+	// FromRollup is true when the whole range was read from the rollup's
+	// rows (see rollup.go), none of it from the readings.
+	FromRollup bool `json:"from_rollup"`
 }
 
 // Engine computes consumption in InfluxDB. It is safe for concurrent use.
@@ -115,7 +118,7 @@ func (e *Engine) Consumption(ctx context.Context, q Query) (*Report, error) {
 	if err != nil {
 		return nil, badQuery(err)
 	}
-	byMeter, err := e.run(ctx, g, read)
+	byMeter, rolled, err := e.run(ctx, g, read)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +126,7 @@ func (e *Engine) Consumption(ctx context.Context, q Query) (*Report, error) {
 	for i, m := range read {
 		all[i] = byMeter[m.ID]
 	}
-	rep := &Report{From: g.start(), To: g.stop(), Interval: q.Interval, Zone: loc.String(), Meters: []Usage{}, Warnings: []string{}}
+	rep := &Report{From: g.start(), To: g.stop(), Interval: q.Interval, Zone: loc.String(), Meters: []Usage{}, Warnings: []string{}, FromRollup: rolled}
 	rep.Warnings = append(rep.Warnings, remainders(all)...)
 	for _, u := range all {
 		if selected[u.Meter] {
@@ -163,15 +166,18 @@ func (e *Engine) selectMeters(q Query) (map[string]bool, []*Meter, error) {
 }
 
 // run queries InfluxDB for the meters, a batch per measurement, point and
-// kind, and assembles their usage.
-func (e *Engine) run(ctx context.Context, g *grid, meters []*Meter) (map[string]Usage, error) {
-	out := make(map[string]Usage, len(meters))
+// kind, and assembles their usage; rolled reports whether the rollup held
+// all of it.
+func (e *Engine) run(ctx context.Context, g *grid, meters []*Meter) (out map[string]Usage, rolled bool, err error) {
+	out = make(map[string]Usage, len(meters))
+	rolled = e.rollup && len(meters) > 0
 	var mu sync.Mutex
-	err := e.eachBatch(ctx, meters, func(b batch) error {
+	err = e.eachBatch(ctx, meters, func(b batch) error {
 		var got map[string]series
 		var err error
+		whole := false
 		if e.rollup && quarterAligned(g.start()) && quarterAligned(g.stop()) {
-			got, err = e.seriesWithRollup(ctx, b, g)
+			got, whole, err = e.seriesWithRollup(ctx, b, g)
 		} else {
 			got, err = e.query(ctx, b, g)
 		}
@@ -180,12 +186,13 @@ func (e *Engine) run(ctx context.Context, g *grid, meters []*Meter) (map[string]
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		rolled = rolled && whole
 		for _, m := range b.meters {
 			out[m.ID] = assemble(m, g, got[m.Device])
 		}
 		return nil
 	})
-	return out, err
+	return out, rolled, err
 }
 
 // eachBatch runs fn for the batches of meters, parallel at once, and joins

@@ -462,14 +462,15 @@ type span struct{ from, to time.Time }
 // seriesWithRollup is the batch's series over g: the rollup's rows where
 // they hold a meter's quarters, the readings (at quarter hours, over runs
 // of quarters some meter's rows lack) elsewhere.
-func (e *Engine) seriesWithRollup(ctx context.Context, b batch, g *grid) (map[string]series, error) {
+func (e *Engine) seriesWithRollup(ctx context.Context, b batch, g *grid) (_ map[string]series, whole bool, _ error) {
 	start, stop := g.start(), g.stop()
 	days, err := e.readRollup(ctx, b, utcDay(start), stop, false)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if len(days) == 0 {
-		return e.query(ctx, b, g) // nothing rolled: the grid's own windows are cheaper than quarters
+		s, err := e.query(ctx, b, g) // nothing rolled
+		return s, false, err
 	}
 	// covered: per meter, the whole slots of g its rows hold, so that the
 	// rest is read at g's own slots (cheaper than quarters).
@@ -496,11 +497,11 @@ func (e *Engine) seriesWithRollup(ctx context.Context, b batch, g *grid) (map[st
 	for i, sp := range missing {
 		rg, err := newGrid(sp.from, sp.to, g.iv, g.loc)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		rg.back = rollLookback
 		if raw[i], err = e.query(ctx, b, rg); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	out := make(map[string]series, len(b.meters))
@@ -539,7 +540,7 @@ func (e *Engine) seriesWithRollup(ctx context.Context, b batch, g *grid) (map[st
 		slices.SortStableFunc(s.Gaps, func(a, b step) int { return a.Time.Compare(b.Time) })
 		out[m.Device] = s
 	}
-	return out, nil
+	return out, len(missing) == 0, nil
 }
 
 // filterSteps returns the steps whose time keep takes.

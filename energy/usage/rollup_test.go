@@ -157,6 +157,9 @@ func TestRollupStale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !before.FromRollup {
+		t.Error("a day the rollup holds whole: FromRollup false")
+	}
 	if got := before.Meters[0].Slots[5].Samples; got != 0 {
 		t.Fatalf("hour 5 from the stale rollup has %d readings, want 0 (the rollup is read, not the readings)", got)
 	}
@@ -170,6 +173,9 @@ func TestRollupStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameUsage(t, rawRep.Meters, after.Meters)
+	if rawRep.FromRollup {
+		t.Error("an engine without UseRollup: FromRollup true")
+	}
 	if got := after.Meters[0].Slots[5].Samples; got != 4 {
 		t.Errorf("hour 5 after the re-roll has %d readings, want 4", got)
 	}

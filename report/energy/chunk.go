@@ -45,6 +45,12 @@ func (c *chunker) end(r *Report, from, limit time.Time) time.Time {
 // longer, so that readings at that interval starting within it do not make
 // one request too long.
 func (c *chunker) saw(rep *usage.Report, from, to time.Time) {
+	if rep.FromRollup {
+		// The rollup's rows, one a meter and day whatever the readings:
+		// a request's cost no longer goes by the readings.
+		c.days = maxChunkDays
+		return
+	}
 	span := to.Sub(from).Hours() / 24
 	atPoll := maxChunkDays
 	for _, u := range rep.Meters {
