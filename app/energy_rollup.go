@@ -124,6 +124,30 @@ func (r *energyRunner) rollOnce(ctx context.Context, st *rollupState, now time.T
 	meters := r.usage.Meters()
 	to := now.Add(-rollupSettle(meters)).Truncate(15 * time.Minute)
 	today := to.UTC().Truncate(24 * time.Hour)
+	var errs []error
+	// First the days rolled in cycles before this one (their rows have
+	// reached InfluxDB): those whose readings changed are rolled again.
+	if check {
+		stale, err := r.usage.Stale(ctx, today.AddDate(0, 0, -rollupRecheck), today)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for id, days := range stale {
+			for _, d := range days {
+				if !d.Before(st.Whole[id]) {
+					continue // not rolled whole yet: the next cycle will
+				}
+				rows, err := r.usage.Roll(ctx, d, d.Add(24*time.Hour), id)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				r.writeRollup(rows)
+				r.a.rollup.rerolled.Add(1)
+				r.a.log.Info("energy: rollup day rolled again, its readings changed", "meter", id, "day", d.Format(time.DateOnly))
+			}
+		}
+	}
 	// Meters that start at the same day roll together.
 	byStart := map[time.Time][]string{}
 	for _, m := range meters {
@@ -133,7 +157,6 @@ func (r *energyRunner) rollOnce(ctx context.Context, st *rollupState, now time.T
 		}
 		byStart[from] = append(byStart[from], m.ID)
 	}
-	var errs []error
 	for from, ids := range byStart {
 		for at := from; at.Before(to); {
 			end := at.Add(rollupChunk)
@@ -164,27 +187,6 @@ func (r *energyRunner) rollOnce(ctx context.Context, st *rollupState, now time.T
 		}
 	}
 	r.a.rollup.through.Store(to.Unix())
-	if check && len(errs) == 0 {
-		stale, err := r.usage.Stale(ctx, today.AddDate(0, 0, -rollupRecheck), today)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		for id, days := range stale {
-			for _, d := range days {
-				if !d.Before(st.Whole[id]) {
-					continue // not rolled whole yet: the next cycle will
-				}
-				rows, err := r.usage.Roll(ctx, d, d.Add(24*time.Hour), id)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				r.writeRollup(rows)
-				r.a.rollup.rerolled.Add(1)
-				r.a.log.Info("energy: rollup day rolled again, its readings changed", "meter", id, "day", d.Format(time.DateOnly))
-			}
-		}
-	}
 	return errors.Join(errs...)
 }
 
