@@ -195,10 +195,11 @@ func (r *energyRunner) writeRollup(rows []usage.RollupRow) {
 	if len(rows) == 0 {
 		return
 	}
-	samples := make([]drivers.Sample, 0, 3*len(rows))
+	samples := make([]drivers.Sample, 0, 4*len(rows))
 	for _, row := range rows {
 		samples = append(samples,
 			drivers.Sample{Time: row.Day, Device: row.Meter, Measurement: usage.RollupMeasurement, Point: usage.RollupDataField, Value: drivers.String(row.Data)},
+			drivers.Sample{Time: row.Day, Device: row.Meter, Measurement: usage.RollupMeasurement, Point: usage.RollupHoursField, Value: drivers.String(row.Hours)},
 			drivers.Sample{Time: row.Day, Device: row.Meter, Measurement: usage.RollupMeasurement, Point: usage.RollupQuartersField, Value: drivers.Int(int64(row.Quarters))},
 			drivers.Sample{Time: row.Day, Device: row.Meter, Measurement: usage.RollupMeasurement, Point: usage.RollupSamplesField, Value: drivers.Int(int64(row.Samples))})
 	}

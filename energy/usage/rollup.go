@@ -48,6 +48,7 @@ const RollupMeasurement = "energy_rollup"
 // The rollup's fields.
 const (
 	RollupDataField     = "q"
+	RollupHoursField    = "h"
 	RollupQuartersField = "quarters"
 	RollupSamplesField  = "samples"
 )
@@ -71,34 +72,39 @@ type RollupRow struct {
 	// start; Samples their readings.
 	Quarters int
 	Samples  int
-	// Data is the packed quarters and steps (encodeRollup).
-	Data string
+	// Data is the packed quarters and steps (encodeRollup); Hours the same
+	// by whole hours (Quarters/4 of them), what queries of hours, days and
+	// months read: a quarter of the text to send and decode.
+	Data  string
+	Hours string
 }
 
 // rolledDay is a decoded row.
 type rolledDay struct {
-	day      time.Time
-	quarters int
-	samples  int
-	s        series
+	day     time.Time
+	windows int           // how many windows of unit, from the day's start, the row holds
+	unit    time.Duration // quarter (field q) or hour (field h)
+	samples int
+	s       series
 }
 
-// until is the end of the quarters the day holds.
-func (d rolledDay) until() time.Time { return d.day.Add(time.Duration(d.quarters) * quarter) }
+// until is the end of the windows the day holds.
+func (d rolledDay) until() time.Time { return d.day.Add(time.Duration(d.windows) * d.unit) }
 
 // rollupVersion starts every packed row; a row of another version is not
 // used (its quarters are computed from the readings).
 const rollupVersion = "r1"
 
-// encodeRollup packs the part of s in [day, day+quarters·15 min):
+// encodeRollup packs the part of s in [day, day+n·unit), s's windows being
+// of unit:
 //
 //	r1;WINDOWS;STEPS
 //	WINDOWS  index:count:sum,…   the quarters with readings
 //	STEPS    kind:ns:delta:after:elapsed_ns,…   kind d (drop) or g (gap)
 //
 // Floats are written in the shortest form that reads back exactly.
-func encodeRollup(s series, day time.Time, quarters int) (data string, samples int) {
-	end := day.Add(time.Duration(quarters) * quarter)
+func encodeRollup(s series, day time.Time, n int, unit time.Duration) (data string, samples int) {
+	end := day.Add(time.Duration(n) * unit)
 	var b strings.Builder
 	b.WriteString(rollupVersion)
 	b.WriteByte(';')
@@ -111,11 +117,11 @@ func encodeRollup(s series, day time.Time, quarters int) (data string, samples i
 			b.WriteByte(',')
 		}
 		first = false
-		b.WriteString(strconv.Itoa(int(w.Start.Sub(day) / quarter)))
+		b.WriteString(strconv.Itoa(int(w.Start.Sub(day) / unit)))
 		b.WriteByte(':')
 		b.WriteString(strconv.Itoa(w.Count))
 		b.WriteByte(':')
-		b.WriteString(strconv.FormatFloat(w.Sum, 'g', -1, 64))
+		b.WriteString(strconv.FormatFloat(w.Sum, 'g', 12, 64)) // 12 digits: kWh to 1e-12 of the figure, half the text
 		samples += w.Count
 	}
 	b.WriteByte(';')
@@ -146,51 +152,67 @@ func encodeRollup(s series, day time.Time, quarters int) (data string, samples i
 	return b.String(), samples
 }
 
-// decodeRollup reads a row packed by encodeRollup.
-func decodeRollup(data string, day time.Time, quarters int) (rolledDay, error) {
-	d := rolledDay{day: day, quarters: quarters}
-	parts := strings.Split(data, ";")
-	if len(parts) != 3 || parts[0] != rollupVersion {
+// decodeRollup reads a row packed by encodeRollup. It scans the text in
+// place: a year of 200 meters is 73,000 rows of some 100 numbers each.
+func decodeRollup(data string, day time.Time, n int, unit time.Duration) (rolledDay, error) {
+	d := rolledDay{day: day, windows: n, unit: unit}
+	bad := func(what string) (rolledDay, error) {
+		return d, fmt.Errorf("rollup row of %s: bad %s", day.Format(time.DateOnly), what)
+	}
+	head, rest, ok := strings.Cut(data, ";")
+	if !ok || head != rollupVersion {
 		return d, fmt.Errorf("rollup row of %s: not of version %s", day.Format(time.DateOnly), rollupVersion)
 	}
-	bad := func(what string) error {
-		return fmt.Errorf("rollup row of %s: bad %s", day.Format(time.DateOnly), what)
+	windows, steps, ok := strings.Cut(rest, ";")
+	if !ok || strings.Contains(steps, ";") {
+		return bad("layout")
 	}
-	if parts[1] != "" {
-		for _, w := range strings.Split(parts[1], ",") {
-			f := strings.Split(w, ":")
-			if len(f) != 3 {
-				return d, bad("window " + strconv.Quote(w))
-			}
-			i, err1 := strconv.Atoi(f[0])
-			n, err2 := strconv.Atoi(f[1])
-			sum, err3 := strconv.ParseFloat(f[2], 64)
-			if err := errors.Join(err1, err2, err3); err != nil || i < 0 || i >= quarters || n < 0 {
-				return d, bad("window " + strconv.Quote(w))
-			}
-			d.s.Windows = append(d.s.Windows, windowAgg{Start: day.Add(time.Duration(i) * quarter), Count: n, Sum: sum})
-			d.samples += n
+	// field returns the text up to sep (or the end), and what follows.
+	field := func(s string, sep byte) (string, string) {
+		if k := strings.IndexByte(s, sep); k >= 0 {
+			return s[:k], s[k+1:]
 		}
+		return s, ""
 	}
-	if parts[2] != "" {
-		for _, x := range strings.Split(parts[2], ",") {
-			f := strings.Split(x, ":")
-			if len(f) != 5 || (f[0] != "d" && f[0] != "g") {
-				return d, bad("step " + strconv.Quote(x))
-			}
-			ns, err1 := strconv.ParseInt(f[1], 10, 64)
-			delta, err2 := strconv.ParseFloat(f[2], 64)
-			after, err3 := strconv.ParseFloat(f[3], 64)
-			el, err4 := strconv.ParseInt(f[4], 10, 64)
-			if err := errors.Join(err1, err2, err3, err4); err != nil {
-				return d, bad("step " + strconv.Quote(x))
-			}
-			st := step{Time: time.Unix(0, ns).UTC(), Delta: delta, After: after, Elapsed: time.Duration(el)}
-			if f[0] == "d" {
-				d.s.Drops = append(d.s.Drops, st)
-			} else {
-				d.s.Gaps = append(d.s.Gaps, st)
-			}
+	if windows != "" {
+		d.s.Windows = make([]windowAgg, 0, strings.Count(windows, ",")+1)
+	}
+	for windows != "" {
+		var w, fi, fn, fs string
+		w, windows = field(windows, ',')
+		fi, w = field(w, ':')
+		fn, fs = field(w, ':')
+		i, err1 := strconv.Atoi(fi)
+		n, err2 := strconv.Atoi(fn)
+		sum, err3 := strconv.ParseFloat(fs, 64)
+		if err1 != nil || err2 != nil || err3 != nil || strings.IndexByte(fs, ':') >= 0 || i < 0 || i >= d.windows || n < 0 {
+			return bad("window")
+		}
+		d.s.Windows = append(d.s.Windows, windowAgg{Start: day.Add(time.Duration(i) * unit), Count: n, Sum: sum})
+		d.samples += n
+	}
+	for steps != "" {
+		var x, kind, f1, f2, f3, f4 string
+		x, steps = field(steps, ',')
+		kind, x = field(x, ':')
+		f1, x = field(x, ':')
+		f2, x = field(x, ':')
+		f3, f4 = field(x, ':')
+		if kind != "d" && kind != "g" {
+			return bad("step kind")
+		}
+		ns, err1 := strconv.ParseInt(f1, 10, 64)
+		delta, err2 := strconv.ParseFloat(f2, 64)
+		after, err3 := strconv.ParseFloat(f3, 64)
+		el, err4 := strconv.ParseInt(f4, 10, 64)
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			return bad("step")
+		}
+		st := step{Time: time.Unix(0, ns).UTC(), Delta: delta, After: after, Elapsed: time.Duration(el)}
+		if kind == "d" {
+			d.s.Drops = append(d.s.Drops, st)
+		} else {
+			d.s.Gaps = append(d.s.Gaps, st)
 		}
 	}
 	return d, nil
@@ -252,10 +274,13 @@ func (e *Engine) Roll(ctx context.Context, from, to time.Time, ids ...string) ([
 			if len(s.Windows) == 0 && len(s.Gaps) == 0 {
 				continue
 			}
+			hourly := s
+			hourly.Windows = byHour(s.Windows)
 			for d := from; d.Before(to); d = d.Add(day) {
 				q := min(quartersPerDay, int(to.Sub(d)/quarter))
-				data, n := encodeRollup(s, d, q)
-				out = append(out, RollupRow{Meter: m.ID, Site: m.Site, Day: d, Quarters: q, Samples: n, Data: data})
+				data, n := encodeRollup(s, d, q, quarter)
+				hours, _ := encodeRollup(hourly, d, q/4, time.Hour)
+				out = append(out, RollupRow{Meter: m.ID, Site: m.Site, Day: d, Quarters: q, Samples: n, Data: data, Hours: hours})
 			}
 		}
 		mu.Lock()
@@ -265,6 +290,21 @@ func (e *Engine) Roll(ctx context.Context, from, to time.Time, ids ...string) ([
 	})
 	slices.SortFunc(rows, func(a, b RollupRow) int { return cmp.Or(cmp.Compare(a.Meter, b.Meter), a.Day.Compare(b.Day)) })
 	return rows, err
+}
+
+// byHour sums windows of quarters (in time order) into hours.
+func byHour(ws []windowAgg) []windowAgg {
+	var out []windowAgg
+	for _, w := range ws {
+		h := w.Start.Truncate(time.Hour)
+		if n := len(out); n > 0 && out[n-1].Start.Equal(h) {
+			out[n-1].Count += w.Count
+			out[n-1].Sum += w.Sum
+			continue
+		}
+		out = append(out, windowAgg{Start: h, Count: w.Count, Sum: w.Sum})
+	}
+	return out
 }
 
 // ceilQuarter is the quarter hour at or after t.
@@ -292,20 +332,31 @@ func (e *Engine) RolledDays(ctx context.Context, from, to time.Time, ids ...stri
 	out := map[string]map[time.Time][2]int{}
 	var mu sync.Mutex
 	err := e.eachBatch(ctx, meters, func(b batch) error {
-		days, err := e.readRollup(ctx, b, utcDay(from), to, false)
-		if err != nil {
-			return err
+		devices := make([]string, len(b.meters))
+		for i, m := range b.meters {
+			devices[i] = `"device" = ` + store.InfluxQLString(m.ID)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		for id, ds := range days {
+		q := fmt.Sprintf(`SELECT %s, %s FROM %s WHERE %s(%s) AND time >= %d AND time < %d GROUP BY "device"`,
+			RollupQuartersField, RollupSamplesField, store.InfluxQLIdent(RollupMeasurement), b.influxQLSite(), strings.Join(devices, " OR "),
+			utcDay(from).UnixNano(), to.UnixNano())
+		return e.ql.QueryInfluxQL(ctx, q, func(s store.InfluxQLSeries) error {
+			mu.Lock()
+			defer mu.Unlock()
 			m := map[time.Time][2]int{}
-			for _, d := range ds {
-				m[d.day] = [2]int{d.quarters, d.samples}
+			for _, row := range s.Values {
+				if len(row) != 3 {
+					continue
+				}
+				t, okT := rowTime(row[0])
+				nq, okQ := number(row[1])
+				ns, okS := number(row[2])
+				if okT && okQ && okS {
+					m[t.UTC()] = [2]int{int(nq), int(ns)}
+				}
 			}
-			out[id] = m
-		}
-		return nil
+			out[s.Tags["device"]] = m
+			return nil
+		})
 	})
 	return out, err
 }
@@ -391,13 +442,17 @@ func (e *Engine) Stale(ctx context.Context, from, to time.Time, ids ...string) (
 // readRollup reads the rows of the batch's meters for the UTC days of
 // [from, to), per meter id in day order. A row that cannot be read is left
 // out (its quarters are computed from the readings) unless strict.
-func (e *Engine) readRollup(ctx context.Context, b batch, from, to time.Time, strict bool) (map[string][]rolledDay, error) {
+func (e *Engine) readRollup(ctx context.Context, b batch, from, to time.Time, unit time.Duration, strict bool) (map[string][]rolledDay, error) {
+	field, per := RollupDataField, 1
+	if unit == time.Hour {
+		field, per = RollupHoursField, 4
+	}
 	devices := make([]string, len(b.meters))
 	for i, m := range b.meters {
 		devices[i] = `"device" = ` + store.InfluxQLString(m.ID)
 	}
 	q := fmt.Sprintf(`SELECT %s, %s FROM %s WHERE %s(%s) AND time >= %d AND time < %d GROUP BY "device"`,
-		RollupDataField, RollupQuartersField, store.InfluxQLIdent(RollupMeasurement), b.influxQLSite(), strings.Join(devices, " OR "), from.UnixNano(), to.UnixNano())
+		field, RollupQuartersField, store.InfluxQLIdent(RollupMeasurement), b.influxQLSite(), strings.Join(devices, " OR "), from.UnixNano(), to.UnixNano())
 	out := map[string][]rolledDay{}
 	var errs []error
 	err := e.ql.QueryInfluxQL(ctx, q, func(s store.InfluxQLSeries) error {
@@ -407,7 +462,7 @@ func (e *Engine) readRollup(ctx context.Context, b batch, from, to time.Time, st
 			switch c {
 			case "time":
 				iq = i
-			case RollupDataField:
+			case field:
 				iData = i
 			case RollupQuartersField:
 				iQuarters = i
@@ -424,7 +479,7 @@ func (e *Engine) readRollup(ctx context.Context, b batch, from, to time.Time, st
 				errs = append(errs, fmt.Errorf("rollup row of %q: %v", id, row))
 				continue
 			}
-			d, err := decodeRollup(data, t.UTC(), int(n))
+			d, err := decodeRollup(data, t.UTC(), int(n)/per, unit)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("meter %q: %w", id, err))
 				continue
@@ -464,7 +519,13 @@ type span struct{ from, to time.Time }
 // of quarters some meter's rows lack) elsewhere.
 func (e *Engine) seriesWithRollup(ctx context.Context, b batch, g *grid) (_ map[string]series, whole bool, _ error) {
 	start, stop := g.start(), g.stop()
-	days, err := e.readRollup(ctx, b, utcDay(start), stop, false)
+	// Hours where g's slots are whole hours (hours, days and months in a
+	// zone of whole hours), else quarters.
+	unit := quarter
+	if g.iv != Quarter && g.start().Truncate(time.Hour).Equal(g.start()) && g.stop().Truncate(time.Hour).Equal(g.stop()) {
+		unit = time.Hour
+	}
+	days, err := e.readRollup(ctx, b, utcDay(start), stop, unit, false)
 	if err != nil {
 		return nil, false, err
 	}
@@ -514,11 +575,15 @@ func (e *Engine) seriesWithRollup(ctx context.Context, b batch, g *grid) (_ map[
 			}
 			return false
 		}
-		s := series{every: quarter}
+		s := series{every: unit}
 		for _, d := range days[m.ID] {
-			for _, w := range d.s.Windows {
-				if in(w.Start) {
-					s.Windows = append(s.Windows, w)
+			if in(d.day) && in(d.until().Add(-1)) && len(covered[m.ID]) == 1 {
+				s.Windows = append(s.Windows, d.s.Windows...) // the whole day is in the one span
+			} else {
+				for _, w := range d.s.Windows {
+					if in(w.Start) {
+						s.Windows = append(s.Windows, w)
+					}
 				}
 			}
 			s.Drops = append(s.Drops, filterSteps(d.s.Drops, in)...)
@@ -535,7 +600,9 @@ func (e *Engine) seriesWithRollup(ctx context.Context, b batch, g *grid) (_ map[
 			s.Drops = append(s.Drops, filterSteps(r.Drops, inRaw)...)
 			s.Gaps = append(s.Gaps, filterSteps(r.Gaps, inRaw)...)
 		}
-		slices.SortStableFunc(s.Windows, func(a, b windowAgg) int { return a.Start.Compare(b.Start) })
+		if len(missing) > 0 { // the days' windows come in order; the readings' were added after them
+			slices.SortStableFunc(s.Windows, func(a, b windowAgg) int { return a.Start.Compare(b.Start) })
+		}
 		slices.SortStableFunc(s.Drops, func(a, b step) int { return a.Time.Compare(b.Time) })
 		slices.SortStableFunc(s.Gaps, func(a, b step) int { return a.Time.Compare(b.Time) })
 		out[m.Device] = s
@@ -644,7 +711,7 @@ func (r RollupRow) LineProtocol() string {
 		b.WriteString(",site=")
 		b.WriteString(lpTag(r.Site))
 	}
-	fmt.Fprintf(&b, " %s=%q,%s=%di,%s=%di %d\n", RollupDataField, r.Data, RollupQuartersField, r.Quarters, RollupSamplesField, r.Samples, r.Day.UnixNano())
+	fmt.Fprintf(&b, " %s=%q,%s=%q,%s=%di,%s=%di %d\n", RollupDataField, r.Data, RollupHoursField, r.Hours, RollupQuartersField, r.Quarters, RollupSamplesField, r.Samples, r.Day.UnixNano())
 	return b.String()
 }
 

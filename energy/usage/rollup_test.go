@@ -187,15 +187,15 @@ func TestRollupStale(t *testing.T) {
 func TestRollupCodec(t *testing.T) {
 	d := time.Date(2025, 3, 30, 0, 0, 0, 0, time.UTC)
 	s := series{
-		Windows: []windowAgg{{Start: d.Add(-quarter), Count: 3, Sum: 9}, {Start: d, Count: 15, Sum: 0.1 + 0.2}, {Start: d.Add(95 * quarter), Count: 2, Sum: -1e-300}},
+		Windows: []windowAgg{{Start: d.Add(-quarter), Count: 3, Sum: 9}, {Start: d, Count: 15, Sum: 0.25}, {Start: d.Add(95 * quarter), Count: 2, Sum: -1e-300}},
 		Drops:   []step{{Time: d.Add(time.Hour + time.Second), Delta: -99.5, After: 0.5, Elapsed: time.Minute}},
 		Gaps:    []step{{Time: d.Add(2 * time.Hour), Delta: 3.25, After: 7, Elapsed: 3 * time.Hour}, {Time: d.Add(day), Delta: 1, After: 1, Elapsed: time.Hour}},
 	}
-	data, n := encodeRollup(s, d, quartersPerDay)
+	data, n := encodeRollup(s, d, quartersPerDay, quarter)
 	if n != 17 {
 		t.Errorf("samples %d, want 17 (the windows of the day only)", n)
 	}
-	got, err := decodeRollup(data, d, quartersPerDay)
+	got, err := decodeRollup(data, d, quartersPerDay, quarter)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestRollupCodec(t *testing.T) {
 		t.Errorf("gaps %+v: want the one of the day", got.s.Gaps)
 	}
 	for _, bad := range []string{"", "r0;;", "r1;1:2;", "r1;1:2:x;", "r1;;x:1:2:3:4", "r1;96:1:1;"} {
-		if _, err := decodeRollup(bad, d, quartersPerDay); err == nil {
+		if _, err := decodeRollup(bad, d, quartersPerDay, quarter); err == nil {
 			t.Errorf("decodeRollup(%q) took it", bad)
 		}
 	}

@@ -135,7 +135,7 @@ func benchInfluxd(b *testing.B) (*testenv.Influxd, string) {
 }
 
 // benchRollDone marks the data set's rollup as written, holding how.
-const benchRollDone = "rollup-v1-complete"
+const benchRollDone = "rollup-v2-complete" // v2: the rows carry h, the hours
 
 // benchRollup rolls the data set once, as the daemon would have while the
 // readings arrived (a week of every meter a call), and marks it done in the
