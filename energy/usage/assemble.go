@@ -140,10 +140,12 @@ func assemble(m *Meter, g *grid, s series) Usage {
 		u.Slots[i].Start, u.Slots[i].End = g.bounds[i], g.bounds[i+1]
 	}
 	scale := m.scale()
+	hint := 0
 	for _, w := range s.Windows {
-		if i := g.slot(w.Start); i >= 0 {
+		if i := g.slotFrom(w.Start, hint); i >= 0 {
 			u.Slots[i].Amount += w.Sum * scale
 			u.Slots[i].Samples += w.Count
+			hint = i
 		}
 	}
 	if m.Power == "" {

@@ -144,6 +144,19 @@ func (g *grid) slot(t time.Time) int {
 	return i
 }
 
+// slotFrom is slot for times in order: it looks from the slot found
+// before (hint) onward, and searches only when t is behind it.
+func (g *grid) slotFrom(t time.Time, hint int) int {
+	if hint >= 0 && hint < len(g.bounds)-1 && !t.Before(g.bounds[hint]) {
+		for i := hint; i < len(g.bounds)-1 && i < hint+8; i++ {
+			if t.Before(g.bounds[i+1]) {
+				return i
+			}
+		}
+	}
+	return g.slot(t)
+}
+
 // slots is the number of slots.
 func (g *grid) slots() int { return len(g.bounds) - 1 }
 
