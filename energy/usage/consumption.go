@@ -47,6 +47,8 @@ type Report struct {
 	// FromRollup is true when the whole range was read from the rollup's
 	// rows (see rollup.go), none of it from the readings.
 	FromRollup bool `json:"from_rollup"`
+	// ReadsRollup is true when the engine reads the rollup (UseRollup).
+	ReadsRollup bool `json:"-"`
 }
 
 // Engine computes consumption in InfluxDB. It is safe for concurrent use.
@@ -126,7 +128,7 @@ func (e *Engine) Consumption(ctx context.Context, q Query) (*Report, error) {
 	for i, m := range read {
 		all[i] = byMeter[m.ID]
 	}
-	rep := &Report{From: g.start(), To: g.stop(), Interval: q.Interval, Zone: loc.String(), Meters: []Usage{}, Warnings: []string{}, FromRollup: rolled}
+	rep := &Report{From: g.start(), To: g.stop(), Interval: q.Interval, Zone: loc.String(), Meters: []Usage{}, Warnings: []string{}, FromRollup: rolled, ReadsRollup: e.rollup}
 	rep.Warnings = append(rep.Warnings, remainders(all)...)
 	for _, u := range all {
 		if selected[u.Meter] {

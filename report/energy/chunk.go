@@ -66,6 +66,13 @@ func (c *chunker) saw(rep *usage.Report, from, to time.Time) {
 		}
 	}
 	if c.perDay == 0 {
+		if rep.ReadsRollup {
+			// Nothing yet, from a source that keeps a rollup: where the
+			// readings start, its rows do too (a history older than the
+			// rollup's back-fill aside), so the span may keep doubling.
+			c.days = min(2*c.days, maxChunkDays)
+			return
+		}
 		c.days = min(2*c.days, max(atPoll, 7))
 		return
 	}

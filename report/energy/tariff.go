@@ -512,7 +512,7 @@ func (t *Tariffs) factor(c usage.Category) (kgco2e, kgce float64) {
 // Schedule returns the schedule of c in force at t (local date in loc), or
 // nil before the first.
 func (t *Tariffs) Schedule(c usage.Category, at time.Time, loc *time.Location) *Schedule {
-	day := Date(at.In(loc).Format(time.DateOnly))
+	day := dateOf(at.In(loc))
 	var in *Schedule
 	for _, s := range t.schedules(c) {
 		if s.From <= day {
@@ -520,6 +520,22 @@ func (t *Tariffs) Schedule(c usage.Category, at time.Time, loc *time.Location) *
 		}
 	}
 	return in
+}
+
+// dateOf is t's date as a Date, without time.Format's general machinery
+// (a year report prices some 7 million quarter hours).
+func dateOf(t time.Time) Date {
+	y, m, d := t.Date()
+	b := []byte{'0', '0', '0', '0', '-', '0', '0', '-', '0', '0'}
+	for i, v := 3, y; i >= 0; i, v = i-1, v/10 {
+		b[i] = byte('0' + v%10)
+	}
+	b[5], b[6] = byte('0'+int(m)/10), byte('0'+int(m)%10)
+	b[8], b[9] = byte('0'+d/10), byte('0'+d%10)
+	if y < 0 || y > 9999 {
+		return Date(t.Format(time.DateOnly))
+	}
+	return Date(b)
 }
 
 // Price returns the band and price per unit of c at t, and false when no

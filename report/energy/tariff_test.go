@@ -164,3 +164,11 @@ func TestWeekendBand(t *testing.T) {
 		}
 	}
 }
+
+func TestDateOf(t *testing.T) {
+	for _, tm := range []time.Time{time.Date(2025, 3, 9, 23, 59, 0, 0, time.UTC), time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC), time.Date(10, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if got, want := dateOf(tm), Date(tm.Format(time.DateOnly)); got != want {
+			t.Errorf("dateOf(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
