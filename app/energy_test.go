@@ -25,8 +25,8 @@ import (
 )
 
 // TestEnergyLeak backfills a year and a fortnight of a water meter and a
-// weather station into a real influxd, with a constant leak (10 L/min) over
-// the last two days, and starts the daemon: it fits the water meter's
+// weather station into a real influxd, with a constant leak (10 L/min) since
+// the local midnight two days back, and starts the daemon: it fits the water meter's
 // baseline at start and stores it with its window and statistics, the
 // leak rule fires with an excess above zero, and an energy ticket opens;
 // the water meter's daily fallback (its hourly model fails the gate)
@@ -112,8 +112,14 @@ rules:
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	start := time.Now()
+	// The leak starts at the local midnight two days back, so that the two
+	// whole days before today have it whatever the time the test runs: the
+	// daily residual needs two days over (n: 2), and a leak of the last 48 h
+	// only fills the day before yesterday near midnight.
+	y, mo, d := now.In(sim.Zone).Date()
+	leakFrom := time.Date(y, mo, d-2, 0, 0, 0, 0, sim.Zone)
 	backfillEnergy(t, ctx, cfg, now.Add(-span), now,
-		sim.Fault{Device: "water-meter-1", Kind: sim.FaultWaterLeak, After: span - 48*time.Hour},
+		sim.Fault{Device: "water-meter-1", Kind: sim.FaultWaterLeak, After: leakFrom.Sub(now.Add(-span))},
 		sim.Fault{Device: "meter-1", Kind: sim.FaultHVACNight, After: span - 72*time.Hour})
 	t.Logf("backfill of %s: %s", span, time.Since(start).Round(time.Millisecond))
 
