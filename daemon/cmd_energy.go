@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -359,16 +360,35 @@ func cmdEnergyAnomalies(args []string, stdout, stderr io.Writer) error {
 			found = append(found, baseline.WaterLeak(pts, baseline.LeakOptions{})...)
 		}
 	}
+	// As in the daemon, an interval model unfit on sufficient data is
+	// watched by the day through its daily fallback when that one passes
+	// the monthly gate; the water leak checks stay on the hours.
+	var interval *baseline.Model
+	if fb := d.fallback(m, t[0], t[1]); fb != m {
+		interval, m, sigmaHour = m, fb, nil
+		found = slices.DeleteFunc(found, func(a baseline.Anomaly) bool { return a.Kind != baseline.KindLeak && a.Kind != baseline.KindBurst })
+		days := *n
+		if !flagSet(f.fs, "n") {
+			days = 2 // the daemon's default for a daily model: two days in a row
+		}
+		pts, heating := d.points(m, t[2], t[3])
+		found = append(found, baseline.Residual(pts, *k, days)...)
+		found = append(found, baseline.CUSUM(pts, opts.CUSUM)...)
+		if d.fuel == baseline.Gas {
+			found = append(found, baseline.GasOffSeason(pts, heating, *k, days)...)
+		}
+	}
 	if found == nil {
 		found = []baseline.Anomaly{}
 	}
 	out := struct {
 		Baseline  *baseline.Model    `json:"baseline"`
+		Interval  *baseline.Model    `json:"interval_model,omitempty"`
 		Checked   [2]time.Time       `json:"checked"`
 		Sigma     float64            `json:"sigma"`
 		SigmaHour []float64          `json:"sigma_hour,omitempty"`
 		Anomalies []baseline.Anomaly `json:"anomalies"`
-	}{m, [2]time.Time{t[2], t[3]}, m.RMSE, sigmaHour, found}
+	}{m, interval, [2]time.Time{t[2], t[3]}, m.RMSE, sigmaHour, found}
 	if f.json {
 		return writeJSON(stdout, out)
 	}

@@ -116,3 +116,97 @@ func TestEnergyBaselineFallback(t *testing.T) {
 		t.Errorf("exit %d, text %q", code, stdout.String())
 	}
 }
+
+// TestEnergyAnomaliesFallback: from files, as in the daemon, an interval
+// model that fails the hourly gate is watched through its daily fallback:
+// a constant flow (2 m³/h, night and day) over the last five days of the
+// check is a residual anomaly by the day — with the fallback, and the model
+// it replaces, in the JSON — and a leak by the hour on the same data.
+func TestEnergyAnomaliesFallback(t *testing.T) {
+	dir := t.TempDir()
+	var csv strings.Builder
+	csv.WriteString("start,value\n")
+	from := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC) // a Monday
+	leakFrom := from.AddDate(0, 0, 366+16)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for h := range (366 + 21) * 24 {
+		at := from.Add(time.Duration(h) * time.Hour)
+		u := 0.0
+		if wd := at.Weekday(); wd != time.Saturday && wd != time.Sunday && at.Hour() >= 8 && at.Hour() < 18 {
+			u = 2 * rng.ExpFloat64()
+		}
+		if !at.Before(leakFrom) {
+			u += 2
+		}
+		fmt.Fprintf(&csv, "%s,%.4f\n", at.Format(time.RFC3339), u)
+	}
+	path := filepath.Join(dir, "water.csv")
+	if err := os.WriteFile(path, []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, model := range []string{"tow", "hourly"} {
+		args := []string{"energy", "anomalies", "--csv", path, "--fuel", "water", "--tz", "UTC", "--model", model,
+			"--baseline-from", "2025-01-06", "--baseline-to", "2026-01-06", "--from", "2026-01-06", "--to", from.AddDate(0, 0, 366+21).Format(time.DateOnly)}
+		if model == "hourly" {
+			// No temperature file: a constant one, the hourly model's
+			// temperature bins all in one.
+			var temp strings.Builder
+			temp.WriteString("dt,tempC\n")
+			for h := range (366 + 21) * 24 {
+				fmt.Fprintf(&temp, "%s,%.1f\n", from.Add(time.Duration(h)*time.Hour).Format(time.RFC3339), 15.0)
+			}
+			tp := filepath.Join(dir, "temp.csv")
+			if err := os.WriteFile(tp, []byte(temp.String()), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, "--temperature-csv", tp)
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run(append(args, "--json"), &stdout, &stderr); code != 0 {
+			t.Fatalf("%s: exit %d: %s", model, code, stderr.String())
+		}
+		var out struct {
+			Baseline struct {
+				Kind, Model  string
+				FitForAlarms bool                          `json:"fit_for_alarms"`
+				Fallback     *struct{ Kind, Model string } `json:"fallback_for"`
+			}
+			Interval *struct {
+				Kind         string
+				FitForAlarms bool `json:"fit_for_alarms"`
+			} `json:"interval_model"`
+			Anomalies []struct {
+				Kind       string
+				Start, End time.Time
+				Excess     float64
+				Open       bool
+			}
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+			t.Fatal(err)
+		}
+		b := out.Baseline
+		if b.Kind != "daily" || !b.FitForAlarms || b.Fallback == nil || b.Fallback.Kind != model || out.Interval == nil || out.Interval.Kind != model || out.Interval.FitForAlarms {
+			t.Errorf("%s: baseline %+v, interval model %+v: want the daily fallback for the %s model, and that model unfit", model, b, out.Interval, model)
+		}
+		var daily, leak bool
+		for _, a := range out.Anomalies {
+			switch a.Kind {
+			case "residual_high":
+				if a.End.Sub(a.Start) < 48*time.Hour || a.Start.Before(leakFrom) || !a.Open || a.Excess < 2*24*2 {
+					t.Errorf("%s: %+v, want a residual anomaly of days from %s to the end, open, with an excess", model, a, leakFrom)
+				}
+				daily = true
+			case "water_leak":
+				leak = true
+			}
+		}
+		if !daily || !leak {
+			t.Errorf("%s: anomalies %+v: want a residual one by the day and a leak by the hour", model, out.Anomalies)
+		}
+		stdout.Reset()
+		if code := run(args, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "in place of the "+map[string]string{"tow": "tow", "hourly": "towt"}[model]+" model ("+model+")") || !strings.Contains(stdout.String(), "residual_high") {
+			t.Errorf("%s: exit %d, text %q", model, code, stdout.String())
+		}
+	}
+}
