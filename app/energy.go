@@ -183,7 +183,7 @@ func (r *energyRunner) run(ctx context.Context) {
 // scheduled refit has come since it was fitted.
 func (r *energyRunner) stale(m *usage.Meter, b *storedBaseline, now time.Time) bool {
 	if b == nil || b.Format < baselineFormat || b.Device != m.Device || b.Point != m.Point() || b.Kind != r.energy.ModelFor(m) ||
-		b.Window != r.energy.Baseline.Window.String() {
+		b.Window != r.energy.Baseline.Window.String() || !b.Calendar.Equal(r.energy.Calendar) {
 		return true
 	}
 	return !r.energy.Baseline.Schedule.Next(b.FittedAt).After(now)
@@ -240,7 +240,7 @@ func (r *energyRunner) fit(ctx context.Context, meters []*usage.Meter) []*stored
 	for _, m := range meters {
 		start := time.Now()
 		b := &storedBaseline{Format: baselineFormat, Meter: m.ID, Device: m.Device, Point: m.Point(), Kind: r.energy.ModelFor(m),
-			Window: r.energy.Baseline.Window.String(), FittedAt: now, From: from, To: to}
+			Window: r.energy.Baseline.Window.String(), FittedAt: now, From: from, To: to, Calendar: r.energy.Calendar}
 		err := tempErr
 		if err == nil {
 			err = r.fitOne(ctx, b, m, temps)

@@ -71,7 +71,7 @@ func (er *energyRunner) cost(ctx context.Context, from, to time.Time, building, 
 	if err == nil {
 		var rep *energyreport.Report
 		rep, err = energyreport.Build(ctx, costSource{er.usage}, energyreport.Options{Period: p, Site: site, Building: building, Category: c,
-			Zone: er.zone(), Tariffs: t, Lang: "en", Now: now})
+			Zone: er.zone(), Tariffs: t, Calendar: er.cfg.EnergyCalendar(), Lang: "en", Now: now})
 		if err == nil {
 			out.To, out.Partial, out.Currency = rep.End, rep.Partial, rep.Currency
 			for _, cf := range rep.Categories {

@@ -26,7 +26,7 @@ func TestDetectGate(t *testing.T) {
 		}
 		meter = append(meter, baseline.Reading{Start: from.Add(time.Duration(h) * time.Hour), Usage: u})
 	}
-	m, err := baseline.FitTOW(meter, baseline.Water, loc, from, split)
+	m, err := baseline.FitTOW(meter, baseline.Water, loc, from, split, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

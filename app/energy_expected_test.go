@@ -59,7 +59,7 @@ func TestPublishExpected(t *testing.T) {
 		heat = append(heat, baseline.Reading{Start: h, Usage: 2 + 0.4*math.Max(0, 15-expectedTemp(h)) + wiggle/10})
 		temps = append(temps, baseline.TempReading{Time: h, Temp: expectedTemp(h)})
 	}
-	tow, err := baseline.FitTOW(office, baseline.Electricity, loc, trainFrom, trainTo)
+	tow, err := baseline.FitTOW(office, baseline.Electricity, loc, trainFrom, trainTo, nil)
 	if err != nil || !tow.FitForAlarms {
 		t.Fatalf("tow: %v %v", err, tow.Reasons)
 	}

@@ -40,6 +40,8 @@ type storedBaseline struct {
 	Kind     baseline.Kind `json:"kind"`
 	Window   string        `json:"window"`
 	FittedAt time.Time     `json:"fitted_at"`
+	// Calendar is energy.calendar when it was fitted: a changed one refits.
+	Calendar *baseline.Calendar `json:"calendar,omitempty"`
 	// From and To are the training window asked for; the model has its own.
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
@@ -84,19 +86,22 @@ func (b *storedBaseline) intervalModel() *baseline.Model {
 // and CUSUM checks watch the meter by the day; it is kept as Interval for
 // the leak checks. When the fallback fails too, the interval model stays,
 // unfit, with the fallback's reasons added to its own.
+//
+// The calendar (b.Calendar: holidays, make-up working days) is the day-of-
+// week terms' of every model but CalTRACK's daily one, which has none.
 func (b *storedBaseline) fitOn(readings []baseline.Reading, temps []baseline.TempReading, fuel baseline.Fuel, loc *time.Location) error {
-	opts := baseline.DailyOptions{Fuel: fuel, TempUnit: baseline.Celsius}
+	opts := baseline.DailyOptions{Fuel: fuel, TempUnit: baseline.Celsius, Calendar: b.Calendar}
 	var err error
 	switch b.Kind {
 	case baseline.KindDaily:
 		b.Model, err = baseline.FitDaily(readings, temps, loc, b.From, b.To, opts)
 		return err
 	case baseline.KindTOW:
-		b.Model, err = baseline.FitTOW(readings, fuel, loc, b.From, b.To)
+		b.Model, err = baseline.FitTOW(readings, fuel, loc, b.From, b.To, b.Calendar)
 		temps = nil // a time-of-week meter has no weather
 	default:
 		var mon *quality.Monitor
-		mon, err = quality.NewMonitor(readings, temps, fuel, loc, b.From, b.To, nil, quality.DefaultDetectOptions)
+		mon, err = quality.NewMonitor(readings, temps, fuel, loc, b.From, b.To, b.Calendar, quality.DefaultDetectOptions)
 		if err == nil {
 			b.fromMonitor(mon)
 		}

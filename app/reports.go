@@ -240,7 +240,7 @@ func (r *reportRunner) build(ctx context.Context, cfg *config.Config, p energyre
 		return r.a.tickets.List(ctx, tickets.Filter{Source: tickets.SourceEnergy})
 	})
 	rep, err := energyreport.Build(ctx, src, energyreport.Options{Period: p, Site: cfg.Site, Building: building,
-		Category: usage.Category(category), Zone: cfg.Zone, Tariffs: cfg.ReportTariffs(), Lang: lang, Now: now})
+		Category: usage.Category(category), Zone: cfg.Zone, Tariffs: cfg.ReportTariffs(), Calendar: cfg.EnergyCalendar(), Lang: lang, Now: now})
 	if err != nil {
 		return nil, nil, err
 	}

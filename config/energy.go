@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -27,6 +28,9 @@ import (
 //	    models: {gas: daily, meter-7: tow}   # by category or meter id
 //	    window: 365d                         # training window, ending at the last midnight
 //	    refit: "0 3 * * *"                   # cron, in the site's timezone
+//	  calendar:                              # days that do not follow the week
+//	    holidays: [2026-01-01, 2026-10-01..2026-10-07]   # kept as a Sunday
+//	    workdays: [2026-09-27]                          # make-up working days (调休)
 //	  meters:
 //	    - {id: main, device: meter-1, counter: import_energy}
 type Energy struct {
@@ -45,6 +49,10 @@ type Energy struct {
 	// Rollup is the consumption rollup the daemon keeps (energy/usage's
 	// Engine.Roll).
 	Rollup EnergyRollup
+	// Calendar is energy.calendar: the site's public holidays and make-up
+	// working days, which the baselines' day-of-week terms keep as a
+	// Sunday and a working day; nil when none is written.
+	Calendar *baseline.Calendar
 
 	node *yaml.Node // the section as written, decoded by loadEnergy
 }
@@ -116,7 +124,7 @@ func (c *Config) loadEnergy() []error {
 	// meters and query are energy/usage's; the rest is ours.
 	usageNode := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
 	pos := map[string]*yaml.Node{}
-	d.Fields(n, "energy", []string{"meters", "query", "temperature", "baseline", "rollup"}, func(key string, k, v *yaml.Node) {
+	d.Fields(n, "energy", []string{"meters", "query", "temperature", "baseline", "rollup", "calendar"}, func(key string, k, v *yaml.Node) {
 		pos[key] = v
 		switch key {
 		case "meters", "query":
@@ -127,6 +135,8 @@ func (c *Config) loadEnergy() []error {
 			c.decodeEnergyBaseline(d, v, pos)
 		case "rollup":
 			decodeEnergyRollup(d, v, &e.Rollup)
+		case "calendar":
+			e.Calendar = decodeEnergyCalendar(d, v)
 		}
 	})
 	if e.Rollup.Backfill == 0 {
@@ -139,6 +149,51 @@ func (c *Config) loadEnergy() []error {
 	// Every problem at once: the meters are checked against the devices
 	// even when another key of the section is wrong.
 	return append(d.Errs, c.resolveEnergy(d, pos)...)
+}
+
+// decodeEnergyCalendar reads energy.calendar: holidays and workdays, each
+// a list of dates and inclusive ranges (2026-10-01..2026-10-07).
+func decodeEnergyCalendar(d *yamlstrict.Decoder, n *yaml.Node) *baseline.Calendar {
+	var days [2][]time.Time
+	var nodes [2]*yaml.Node
+	d.Fields(n, "energy.calendar", []string{"holidays", "workdays"}, func(key string, k, v *yaml.Node) {
+		what := "energy.calendar." + key
+		i := map[string]int{"holidays": 0, "workdays": 1}[key]
+		nodes[i] = v
+		if v.Kind != yaml.SequenceNode {
+			d.Errorf(v, "%s: write a list of dates and ranges, e.g. [2026-01-01, 2026-10-01..2026-10-07]", what)
+			return
+		}
+		for j, item := range v.Content {
+			s, ok := d.Scalar(item, fmt.Sprintf("%s[%d]", what, j), "a date, YYYY-MM-DD, or a range, YYYY-MM-DD..YYYY-MM-DD")
+			if !ok {
+				continue
+			}
+			ds, err := baseline.ParseDays([]string{s})
+			if err != nil {
+				d.Errorf(item, "%s[%d]: %v", what, j, err)
+				continue
+			}
+			days[i] = append(days[i], ds...)
+		}
+	})
+	if len(days[0])+len(days[1]) == 0 {
+		return nil
+	}
+	cal, err := baseline.NewCalendar(days[0], days[1])
+	if err != nil {
+		d.Errorf(nodes[1], "energy.calendar.workdays: %v", err)
+		return nil
+	}
+	return cal
+}
+
+// EnergyCalendar is the energy section's calendar, nil without one.
+func (c *Config) EnergyCalendar() *baseline.Calendar {
+	if c == nil || c.Energy == nil {
+		return nil
+	}
+	return c.Energy.Calendar
 }
 
 func decodeEnergyRollup(d *yamlstrict.Decoder, n *yaml.Node, r *EnergyRollup) {

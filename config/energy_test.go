@@ -23,6 +23,9 @@ func TestEnergySection(t *testing.T) {
 		e.Rollup.Disabled || e.Rollup.Backfill != DefaultRollupBackfill {
 		t.Fatalf("energy %+v", e)
 	}
+	if cal := e.Calendar; !cal.Holiday(time.Date(2026, 10, 3, 12, 0, 0, 0, cfg.Zone)) || cal.Holiday(time.Date(2026, 10, 8, 12, 0, 0, 0, cfg.Zone)) {
+		t.Errorf("calendar %+v: want the National Day week", cal)
+	}
 	if k := e.ModelFor(e.Usage.Meters[3]); k != baseline.KindDaily {
 		t.Errorf("gas meter: %s, want daily", k)
 	}
@@ -45,6 +48,8 @@ func TestEnergySection(t *testing.T) {
 		"model: hourly ", "model: hourlyy ",
 		"device: gas-meter-1", "device: gas-meter-9",
 		"enabled: true, backfill: 400d", "enabled: yes please, backfill: 400x",
+		"- 2026-10-01..2026-10-07", "- 2026-10-07..2026-10-01",
+		"workdays: []", "workdays: [2026-02-30, 2027-01-01]",
 	).Replace(string(data))
 	dir := t.TempDir()
 	for _, sub := range []string{"profiles", "rules", "inspections"} {
@@ -66,6 +71,8 @@ func TestEnergySection(t *testing.T) {
 		`gas-meter-9`,
 		`energy.rollup.enabled: cannot use "yes please" as true or false`,
 		`energy.rollup.backfill: cannot use "400x"`,
+		`energy.calendar.holidays[7]: "2026-10-07..2026-10-01": a range runs forward`,
+		`energy.calendar.workdays[0]: "2026-02-30": write a date`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

@@ -60,6 +60,7 @@ type energyFlags struct {
 	json                bool
 	device, point       string
 	temperature         string
+	holidays, workdays  string
 }
 
 func newEnergyFlags(name string, out io.Writer) *energyFlags {
@@ -76,6 +77,8 @@ func newEnergyFlags(name string, out io.Writer) *energyFlags {
 	f.fs.StringVar(&f.device, "device", "", "read this device's meter from InfluxDB (with -c)")
 	f.fs.StringVar(&f.point, "point", "", "the device's counter point (default: its configured meter, or its only counter)")
 	f.fs.StringVar(&f.temperature, "temperature", "", "outdoor temperature DEVICE.POINT (InfluxDB mode; default: the energy section's)")
+	f.fs.StringVar(&f.holidays, "holidays", "", "public holidays, kept as a Sunday: dates and ranges, e.g. 2026-01-01,2026-10-01..2026-10-07 (InfluxDB mode: default energy.calendar)")
+	f.fs.StringVar(&f.workdays, "workdays", "", "make-up working days (调休), kept as a working day: dates and ranges")
 	return f
 }
 
@@ -87,19 +90,23 @@ type energyData struct {
 	loc   *time.Location
 	fuel  baseline.Fuel
 	kind  baseline.Kind
+	cal   *baseline.Calendar // holidays and make-up working days, or nil
 	// fetch, in InfluxDB mode, reads the meter and temperature of a span.
 	fetch func(from, to time.Time) error
 }
 
 func (f *energyFlags) load() (*energyData, error) {
 	d := &energyData{}
+	var err error
+	if d.cal, err = f.calendar(); err != nil {
+		return nil, err
+	}
 	if f.meterCSV == "" {
 		if f.device == "" {
 			return nil, errors.New("energy: want --csv METER.csv, or -c FILE --device ID to read a configured meter from InfluxDB")
 		}
 		return d, f.fromInflux(d)
 	}
-	var err error
 	if d.fuel, err = baseline.ParseFuel(f.fuel); err != nil {
 		return nil, fmt.Errorf("--fuel: %w", err)
 	}
@@ -151,6 +158,26 @@ func (f *energyFlags) load() (*energyData, error) {
 	return d, nil
 }
 
+// calendar is --holidays and --workdays, nil when neither is given.
+func (f *energyFlags) calendar() (*baseline.Calendar, error) {
+	if f.holidays == "" && f.workdays == "" {
+		return nil, nil
+	}
+	h, err := baseline.ParseDays(strings.Split(f.holidays, ","))
+	if err != nil {
+		return nil, fmt.Errorf("--holidays: %w", err)
+	}
+	w, err := baseline.ParseDays(strings.Split(f.workdays, ","))
+	if err != nil {
+		return nil, fmt.Errorf("--workdays: %w", err)
+	}
+	cal, err := baseline.NewCalendar(h, w)
+	if err != nil {
+		return nil, fmt.Errorf("--holidays, --workdays: %w", err)
+	}
+	return cal, nil
+}
+
 // zoneOf is the one UTC offset all the meter's timestamps carry, as a
 // fixed zone; several offsets (daylight saving time) need --tz.
 func zoneOf(meter []baseline.Reading, file string) (*time.Location, error) {
@@ -181,11 +208,11 @@ func parseDay(name, s string, loc *time.Location) (time.Time, error) {
 func (d *energyData) fit(from, to time.Time) (*baseline.Model, error) {
 	switch d.kind {
 	case baseline.KindHourly:
-		return baseline.FitHourly(d.meter, d.temps, d.loc, from, to, baseline.HourlyOptions{Fuel: d.fuel, TempUnit: d.unit})
+		return baseline.FitHourly(d.meter, d.temps, d.loc, from, to, baseline.HourlyOptions{Fuel: d.fuel, TempUnit: d.unit, Calendar: d.cal})
 	case baseline.KindTOW:
-		return baseline.FitTOW(d.meter, d.fuel, d.loc, from, to)
+		return baseline.FitTOW(d.meter, d.fuel, d.loc, from, to, d.cal)
 	}
-	return baseline.FitDaily(d.meter, d.temps, d.loc, from, to, baseline.DailyOptions{Fuel: d.fuel, TempUnit: d.unit})
+	return baseline.FitDaily(d.meter, d.temps, d.loc, from, to, baseline.DailyOptions{Fuel: d.fuel, TempUnit: d.unit, Calendar: d.cal})
 }
 
 // fallback is, as the daemon does, the daily fallback of an hourly or
@@ -199,7 +226,7 @@ func (d *energyData) fallback(m *baseline.Model, from, to time.Time) *baseline.M
 	if m.Kind == baseline.KindTOW {
 		temps = nil
 	}
-	daily, err := baseline.FitDailyFallback(m, d.meter, temps, d.loc, from, to, baseline.DailyOptions{TempUnit: d.unit})
+	daily, err := baseline.FitDailyFallback(m, d.meter, temps, d.loc, from, to, baseline.DailyOptions{TempUnit: d.unit, Calendar: d.cal})
 	if err != nil || !daily.FitForAlarms {
 		return m
 	}
@@ -317,7 +344,7 @@ func cmdEnergyAnomalies(args []string, stdout, stderr io.Writer) error {
 		// The daemon's recipe (energy/quality): σ per hour of the day,
 		// CUSUM over daily sums that ends once the meter is back on its
 		// baseline, the water leak checks.
-		mon, err := quality.NewMonitor(d.meter, d.temps, d.fuel, d.loc, t[0], t[1], nil, opts)
+		mon, err := quality.NewMonitor(d.meter, d.temps, d.fuel, d.loc, t[0], t[1], d.cal, opts)
 		if err != nil {
 			return fmt.Errorf("energy anomalies: baseline: %w", err)
 		}

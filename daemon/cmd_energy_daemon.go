@@ -31,6 +31,9 @@ func (f *energyFlags) fromInflux(d *energyData) error {
 		return fmt.Errorf("--model %q: write daily, hourly or tow", f.model)
 	}
 	d.loc, d.unit = cfg.Zone, baseline.Celsius
+	if d.cal == nil {
+		d.cal = cfg.EnergyCalendar()
+	}
 	if f.tz != "" {
 		if d.loc, err = time.LoadLocation(f.tz); err != nil {
 			return fmt.Errorf("--tz %q: %w", f.tz, err)

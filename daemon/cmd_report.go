@@ -152,7 +152,7 @@ func cmdReportEnergy(ctx context.Context, args []string, stdout, stderr io.Write
 		src, reportSite = newSitesSource(cfg, q, meters, reportTickets(cfg)), *site
 	}
 	r, err := energyreport.Build(ctx, src, energyreport.Options{Period: p, Site: reportSite, Building: *building, Category: cat,
-		Zone: cfg.Zone, Tariffs: tariffs, Lang: *lang, Now: time.Now()})
+		Zone: cfg.Zone, Tariffs: tariffs, Calendar: cfg.EnergyCalendar(), Lang: *lang, Now: time.Now()})
 	if err != nil {
 		return fmt.Errorf("report energy: %w", err)
 	}

@@ -20,6 +20,10 @@ type DailyOptions struct {
 	// days (11.1 °C days).
 	MinNonZeroDays int
 	MinDegreeDays  float64
+	// Calendar, for a day-of-week profile (a daily fallback), maps
+	// holidays and make-up working days to the day they are kept as; the
+	// CalTRACK daily model has no day of the week and ignores it.
+	Calendar *Calendar
 }
 
 func (o DailyOptions) withDefaults() DailyOptions {

@@ -51,6 +51,9 @@ func FitDailyFallback(rejected *Model, meter []Reading, temps []TempReading, loc
 	}
 	o := opts.withDefaults()
 	o.Fuel = rejected.Fuel
+	if o.Calendar == nil {
+		o.Calendar = rejected.Calendar // the days the rejected model kept
+	}
 	days := DailyTable(meter, temps, o.Fuel, loc, from, to)
 	withTemp := len(temps) > 0
 	var best *Model
@@ -144,7 +147,7 @@ func fitDayOfWeek(days []Day, withTemp bool, loc *time.Location, from, to time.T
 		ne := newNormal(p)
 		idx, vals := make([]int, 0, 3), make([]float64, 0, 3)
 		row := func(i int) {
-			idx, vals = append(idx[:0], dayOfWeek(valid[i].Date)), append(vals[:0], 1)
+			idx, vals = append(idx[:0], o.Calendar.dayOfWeek(valid[i].Date)), append(vals[:0], 1)
 			if h != nil {
 				idx, vals = append(idx, 7), append(vals, h.dd[i])
 			}
@@ -194,6 +197,9 @@ func fitDayOfWeek(days []Day, withTemp bool, loc *time.Location, from, to time.T
 		Kind: KindDaily, Model: DayOfWeek, Fuel: o.Fuel, TimeZone: loc.String(),
 		TrainingFrom: midnight(from, loc), TrainingTo: to, loc: loc, DayProfile: best.beta[:7],
 	}
+	if !o.Calendar.Empty() {
+		m.Calendar = o.Calendar
+	}
 	if withTemp {
 		m.TempUnit = o.TempUnit
 	}
@@ -232,6 +238,3 @@ func fitDayOfWeek(days []Day, withTemp bool, loc *time.Location, from, to time.T
 	m.gate(GateMonthly, monthly)
 	return m, nil
 }
-
-// dayOfWeek numbers the days from Monday (0) to Sunday (6).
-func dayOfWeek(t time.Time) int { return (int(t.Weekday()) + 6) % 7 }

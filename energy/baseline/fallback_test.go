@@ -43,7 +43,7 @@ func TestFitDailyFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tow, err := FitTOW(meter, Water, loc, from, to)
+	tow, err := FitTOW(meter, Water, loc, from, to, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,9 @@ type HourlyOptions struct {
 	BinEndpoints []float64
 	MinBinHours  int     // a bin with fewer hours is merged; default 20
 	Occupancy    float64 // share of under-predicted hours that marks an hour of week occupied; default 0.65
+	// Calendar maps holidays and make-up working days to the day of the
+	// week they are kept as; nil for the plain week.
+	Calendar *Calendar
 }
 
 func (o HourlyOptions) withDefaults() HourlyOptions {
@@ -147,11 +150,12 @@ func FitHourlyTable(hours []Hour, loc *time.Location, from, to time.Time, opts H
 		Kind: KindHourly, Model: TOWT, Fuel: o.Fuel, TempUnit: o.TempUnit,
 		TimeZone: loc.String(), TrainingFrom: hourStart(from, loc), TrainingTo: to,
 		Sufficiency: &suff, Warnings: suff.Warnings, Hourly: params, loc: loc,
+		Calendar: o.Calendar,
 	}
 	y := make([]float64, 0, len(obs))
 	yhat := make([]float64, 0, len(obs))
 	for _, h := range obs {
-		if v := params.predict(h.Start, h.Temp); !math.IsNaN(v) {
+		if v := params.predict(h.Start, h.Temp, o.Calendar); !math.IsNaN(v) {
 			y = append(y, h.Usage)
 			yhat = append(yhat, v)
 		}
@@ -185,7 +189,7 @@ func fitSegment(obs []Hour, s time.Month, o HourlyOptions) (Segment, int) {
 	var feat []float64
 	for k, i := range rows {
 		h := obs[i]
-		tow := hourOfWeek(h.Start)
+		tow := o.Calendar.hourOfWeek(h.Start)
 		off := hoursPerWeek
 		if !seg.Occupied[tow] {
 			off += nb
@@ -229,7 +233,7 @@ func occupancy(obs []Hour, rows []int, w []float64, o HourlyOptions) []bool {
 	for _, i := range rows {
 		t := obs[i].Temp
 		pred := b[0] + b[1]*math.Max(0, t-cb) + b[2]*math.Max(0, hb-t)
-		tow := hourOfWeek(obs[i].Start)
+		tow := o.Calendar.hourOfWeek(obs[i].Start)
 		total[tow]++
 		if obs[i].Usage-pred > 0 {
 			above[tow]++
@@ -243,12 +247,12 @@ func occupancy(obs []Hour, rows []int, w []float64, o HourlyOptions) []bool {
 }
 
 // predict is the usage of the hour starting at t (in the model's zone).
-func (p *HourlyParams) predict(t time.Time, temp float64) float64 {
+func (p *HourlyParams) predict(t time.Time, temp float64, cal *Calendar) float64 {
 	if math.IsNaN(temp) || len(p.Segments) != 12 {
 		return math.NaN()
 	}
 	seg := &p.Segments[t.Month()-1]
-	tow := hourOfWeek(t)
+	tow := cal.hourOfWeek(t)
 	if slices.Contains(seg.Unfitted, tow) {
 		return math.NaN()
 	}

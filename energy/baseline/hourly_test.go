@@ -17,7 +17,7 @@ func TestHourlySample(t *testing.T) {
 	}
 	t.Logf("hourly TOWT: n %d p %d R²adj %.4f RMSE %.4f CV(RMSE) %.2f %% NMBE %.4f %% fit for alarms %v %v",
 		m.N, m.P, m.RSquaredAdj, m.RMSE, 100*m.CVRMSE, 100*m.NMBE, m.FitForAlarms, m.Reasons)
-	tow, err := FitTOW(meter, Electricity, loc, from, end)
+	tow, err := FitTOW(meter, Electricity, loc, from, end, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,8 @@ func TestFitBinsMergesSparseBins(t *testing.T) {
 
 func TestHourOfWeek(t *testing.T) {
 	mon := time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)
-	if hourOfWeek(mon) != 0 || hourOfWeek(mon.Add(167*time.Hour)) != 167 || hourOfWeek(mon.Add(25*time.Hour)) != 25 {
+	var plain *Calendar
+	if plain.hourOfWeek(mon) != 0 || plain.hourOfWeek(mon.Add(167*time.Hour)) != 167 || plain.hourOfWeek(mon.Add(25*time.Hour)) != 25 {
 		t.Error("hour of week is not counted from Monday 00:00")
 	}
 }

@@ -78,6 +78,10 @@ type Model struct {
 	// Fallback, on a daily model fitted in place of an hourly or
 	// time-of-week one, is the model it replaces and why (FitDailyFallback).
 	Fallback *Rejected `json:"fallback_for,omitempty"`
+	// Calendar is the building's holidays and make-up working days, which
+	// the hour-of-week and day-of-week terms fit and predict as the day
+	// they are kept as (a Sunday, a Wednesday); nil for the plain week.
+	Calendar *Calendar `json:"calendar,omitempty"`
 
 	loc *time.Location
 }
@@ -121,19 +125,19 @@ func (m *Model) Predict(t time.Time, temp float64) float64 {
 			if len(m.DayProfile) != 7 {
 				return math.NaN()
 			}
-			y += m.DayProfile[dayOfWeek(t.In(m.Location()))] // in place of the intercept, 0
+			y += m.DayProfile[m.Calendar.dayOfWeek(t.In(m.Location()))] // in place of the intercept, 0
 		}
 		return y
 	case KindHourly:
 		if m.Hourly == nil {
 			return math.NaN()
 		}
-		return m.Hourly.predict(t.In(m.Location()), temp)
+		return m.Hourly.predict(t.In(m.Location()), temp, m.Calendar)
 	case KindTOW:
 		if len(m.Profile) != hoursPerWeek {
 			return math.NaN()
 		}
-		return m.Profile[hourOfWeek(t.In(m.Location()))]
+		return m.Profile[m.Calendar.hourOfWeek(t.In(m.Location()))]
 	}
 	return math.NaN()
 }
@@ -168,10 +172,3 @@ func (m *Model) gate(g Gate, s Stats) {
 
 // hoursPerWeek is the number of time-of-week bins.
 const hoursPerWeek = 168
-
-// hourOfWeek numbers the hours of the week from Monday 00:00 (0) to Sunday
-// 23:00 (167), as CalTRACK does, in t's own zone.
-func hourOfWeek(t time.Time) int {
-	wd := (int(t.Weekday()) + 6) % 7 // Monday = 0
-	return wd*24 + t.Hour()
-}

@@ -8,8 +8,9 @@ import (
 // FitTOW fits a time-of-week profile — the mean usage of each of the 168
 // hours of the week over [from, to) in loc — for a meter without
 // temperature. It is held to the Guideline 14 hourly gate. An hour of the
-// week never seen takes the mean of all hours, with a warning.
-func FitTOW(meter []Reading, fuel Fuel, loc *time.Location, from, to time.Time) (*Model, error) {
+// week never seen takes the mean of all hours, with a warning. Holidays and
+// make-up working days of cal (nil: none) count as the day they are kept as.
+func FitTOW(meter []Reading, fuel Fuel, loc *time.Location, from, to time.Time, cal *Calendar) (*Model, error) {
 	if fuel == "" {
 		fuel = Electricity
 	}
@@ -22,7 +23,7 @@ func FitTOW(meter []Reading, fuel Fuel, loc *time.Location, from, to time.Time) 
 		if math.IsNaN(h.Usage) {
 			continue
 		}
-		t := hourOfWeek(h.Start)
+		t := cal.hourOfWeek(h.Start)
 		sum[t] += h.Usage
 		n[t]++
 		all += h.Usage
@@ -36,7 +37,7 @@ func FitTOW(meter []Reading, fuel Fuel, loc *time.Location, from, to time.Time) 
 		Kind: KindTOW, Model: TOWProfile, Fuel: fuel, TimeZone: loc.String(),
 		TrainingFrom: hourStart(from, loc), TrainingTo: to,
 		Sufficiency: &suff, Warnings: suff.Warnings, loc: loc,
-		Profile: make([]float64, hoursPerWeek),
+		Profile: make([]float64, hoursPerWeek), Calendar: cal,
 	}
 	missing := 0
 	for t := range m.Profile {
@@ -54,7 +55,7 @@ func FitTOW(meter []Reading, fuel Fuel, loc *time.Location, from, to time.Time) 
 	for _, h := range hours {
 		if !math.IsNaN(h.Usage) {
 			y = append(y, h.Usage)
-			yhat = append(yhat, m.Profile[hourOfWeek(h.Start)])
+			yhat = append(yhat, m.Profile[cal.hourOfWeek(h.Start)])
 		}
 	}
 	m.Stats = fitStats(y, yhat, hoursPerWeek)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/facilityd/facilityd/energy/baseline"
 	"github.com/facilityd/facilityd/energy/usage"
 )
 
@@ -26,6 +27,10 @@ type Options struct {
 	// Zone is the site's calendar: days, months, tariff hours.
 	Zone    *time.Location
 	Tariffs *Tariffs
+	// Calendar is the site's holidays and make-up working days, which the
+	// time-of-week baselines keep as a Sunday and a working day; nil for
+	// the plain week.
+	Calendar *baseline.Calendar
 	// Lang is en or zh-CN.
 	Lang string
 	// Now is when the report is made: a period not over by then is
@@ -47,7 +52,7 @@ func Build(ctx context.Context, src Source, o Options) (*Report, error) {
 	}
 	p := o.Period
 	r := &Report{Lang: lang, Site: o.Site, Building: o.Building, Category: o.Category, Zone: loc,
-		Period: p, End: p.To, Previous: p.Previous(), LastYear: p.LastYear(), Generated: o.Now, Currency: "CNY"}
+		Period: p, End: p.To, Previous: p.Previous(), LastYear: p.LastYear(), Generated: o.Now, Currency: "CNY", calendar: o.Calendar}
 	if o.Tariffs != nil && o.Tariffs.Currency != "" {
 		r.Currency = o.Tariffs.Currency
 	}

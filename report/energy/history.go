@@ -243,7 +243,7 @@ func (r *Report) fit(c usage.Category, readings []baseline.Reading, temps []base
 	if len(temps) > 0 && c != usage.Water {
 		return baseline.FitDaily(train, temps, r.Zone, from, to, baseline.DailyOptions{Fuel: fuel, TempUnit: baseline.Celsius})
 	}
-	return baseline.FitTOW(train, fuel, r.Zone, from, to)
+	return baseline.FitTOW(train, fuel, r.Zone, from, to, r.calendar)
 }
 
 // predictor returns the model's prediction for a day (start d), scaled to

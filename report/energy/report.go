@@ -16,6 +16,7 @@ package energy
 import (
 	"time"
 
+	"github.com/facilityd/facilityd/energy/baseline"
 	"github.com/facilityd/facilityd/energy/usage"
 )
 
@@ -27,6 +28,7 @@ type Report struct {
 	Category usage.Category
 	Zone     *time.Location
 	Currency string
+	calendar *baseline.Calendar // the baselines' holidays (Options.Calendar)
 	// Period is the span asked for; End is where its data end: Period.To,
 	// or the time of the report for a period not yet over (Partial). No
 	// figure is extrapolated past End.
