@@ -1,12 +1,17 @@
 package app
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
+	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/energy/baseline"
+	"github.com/facilityd/facilityd/energy/usage"
 	"github.com/facilityd/facilityd/rules"
 )
 
@@ -117,5 +122,50 @@ func TestDetectDailyFallback(t *testing.T) {
 	leak := &rules.Rule{Name: "water_leak", Kind: rules.KindEnergy, Energy: &rules.EnergySpec{Detector: rules.DetectLeak}}
 	if st, as := detect(leak, b, in); st != rules.EnergyAnomaly || len(as) == 0 {
 		t.Errorf("leak on the fallback's interval model: %s %+v, want an anomaly", st, as)
+	}
+}
+
+// TestStaleOnCalendar: a stored baseline fitted under another calendar
+// (or none) is stale, and is fitted again; under the same one, it is kept
+// until its schedule — also after a round trip through the baselines file.
+func TestStaleOnCalendar(t *testing.T) {
+	days, _ := baseline.ParseDays([]string{"2026-10-01..2026-10-07"})
+	cal, err := baseline.NewCalendar(days, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := baseline.NewCalendar(days[:3], nil)
+	sched, err := cron.ParseStandard("0 3 * * *")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	m := &usage.Meter{ID: "m", Device: "d", Counter: "import_energy", Category: usage.Electricity}
+	e := &config.Energy{Baseline: config.EnergyBaseline{Model: baseline.KindHourly, Window: config.DefaultEnergyWindow, Schedule: sched}, Calendar: cal}
+	r := &energyRunner{energy: e}
+	fitted := func(c *baseline.Calendar) *storedBaseline {
+		b := &storedBaseline{Format: baselineFormat, Meter: "m", Device: "d", Point: m.Point(), Kind: baseline.KindHourly,
+			Window: e.Baseline.Window.String(), FittedAt: now.Add(-time.Hour), Calendar: c}
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back storedBaseline
+		if err := json.Unmarshal(data, &back); err != nil {
+			t.Fatal(err)
+		}
+		return &back
+	}
+	if r.stale(m, fitted(cal), now) {
+		t.Error("fitted under the same calendar: stale")
+	}
+	for name, c := range map[string]*baseline.Calendar{"none": nil, "another": other} {
+		if !r.stale(m, fitted(c), now) {
+			t.Errorf("fitted under %s calendar: not stale", name)
+		}
+	}
+	e.Calendar = nil
+	if r.stale(m, fitted(nil), now) || !r.stale(m, fitted(cal), now) {
+		t.Error("a calendar removed from the config: want a refit of what was fitted under it, and only that")
 	}
 }

@@ -28,6 +28,8 @@ func TestEnergyHelpAndErrors(t *testing.T) {
 			"--baseline-to", "2026-01-01", "--from", "2026-01-01", "--to", "2026-01-08", "--model", "tow"}, 1, `--device "m1": no such device`},
 		{[]string{"energy", "anomalies", "-c", "../configs/demo.yaml"}, 1, "the daemon does not answer"},
 		{[]string{"energy", "frobnicate"}, 1, "unknown subcommand"},
+		{[]string{"energy", "baseline", "--csv", "m.csv", "--holidays", "2026-10-01,2026-13-01", "--from", "2016-01-01", "--to", "2017-01-01"}, 1, `--holidays: "2026-13-01": write a date`},
+		{[]string{"energy", "baseline", "--csv", "m.csv", "--holidays", "2026-10-01", "--workdays", "2026-10-01", "--from", "2016-01-01", "--to", "2017-01-01"}, 1, "2026-10-01 is both a holiday and a working day"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(c.args, &stdout, &stderr)
@@ -94,7 +96,8 @@ func TestEnergyBaselineFallback(t *testing.T) {
 	if err := os.WriteFile(path, []byte(csv.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"energy", "baseline", "--csv", path, "--fuel", "water", "--tz", "UTC", "--from", "2025-01-06", "--to", "2026-01-06", "--model", "tow"}
+	args := []string{"energy", "baseline", "--csv", path, "--fuel", "water", "--tz", "UTC", "--from", "2025-01-06", "--to", "2026-01-06", "--model", "tow",
+		"--holidays", "2025-10-01..2025-10-07"}
 	var stdout, stderr bytes.Buffer
 	if code := run(append(args, "--json"), &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -104,9 +107,13 @@ func TestEnergyBaselineFallback(t *testing.T) {
 		FitForAlarms bool `json:"fit_for_alarms"`
 		Gate         struct{ Name string }
 		Fallback     *struct{ Kind, Model string } `json:"fallback_for"`
+		Calendar     struct{ Holidays []string }
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &m); err != nil {
 		t.Fatal(err)
+	}
+	if len(m.Calendar.Holidays) != 7 || m.Calendar.Holidays[0] != "2025-10-01" {
+		t.Errorf("calendar %+v: want the 7 days of --holidays on the day-of-week fallback", m.Calendar)
 	}
 	if m.Kind != "daily" || m.Model != "day_of_week" || !m.FitForAlarms || !strings.Contains(m.Gate.Name, "monthly") || m.Fallback == nil || m.Fallback.Kind != "tow" {
 		t.Errorf("%s: want the day-of-week fallback for the tow model, fit for alarms under the monthly gate", stdout.String()[:min(400, stdout.Len())])
