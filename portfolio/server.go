@@ -1,10 +1,8 @@
 package portfolio
 
 import (
-	"bytes"
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -13,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/facilityd/facilityd/internal/httpjson"
 	"github.com/facilityd/facilityd/web"
 )
 
@@ -129,22 +128,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// writeJSON encodes v before it writes anything, so that a value JSON
-// cannot hold is a 500 rather than a cut body.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		code = http.StatusInternalServerError
-		buf.Reset()
-		json.NewEncoder(&buf).Encode(map[string]string{"error": "the response cannot be encoded as JSON: " + err.Error()})
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	w.Write(buf.Bytes())
-}
+// writeJSON writes an answer as every API of facilityd does.
+var writeJSON = httpjson.Write
 
 func sub(f fs.FS, dir string) fs.FS {
 	s, err := fs.Sub(f, dir)

@@ -1,12 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/httpjson"
 )
 
 //go:embed assets
@@ -216,23 +215,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// writeJSON encodes v before it writes anything, so that a value JSON cannot
-// hold becomes a 500 with an error body rather than a 200 with an empty or
-// cut body.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		slog.Error("http: response cannot be encoded as JSON", "err", err)
-		code = http.StatusInternalServerError
-		buf.Reset()
-		fmt.Fprintf(&buf, "{\n  \"error\": %q\n}\n", "internal error: the response cannot be encoded as JSON: "+err.Error())
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(buf.Bytes())
-}
+// writeJSON writes an answer as every API of facilityd does.
+var writeJSON = httpjson.Write
 
 func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})

@@ -1,14 +1,14 @@
 package usage
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/httpjson"
 )
 
 // NewHandler returns the handler of GET /api/v1/energy/consumption:
@@ -126,16 +126,5 @@ func errorf(format string, args ...any) error {
 	return queryError(fmt.Sprintf(format, args...))
 }
 
-// writeJSON encodes v first, so that a value JSON cannot hold is a 500, not
-// a cut body.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(v); err != nil {
-		code = http.StatusInternalServerError
-		buf.Reset()
-		_ = json.NewEncoder(&buf).Encode(map[string]string{"error": "the response cannot be encoded as JSON: " + err.Error()})
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, _ = w.Write(buf.Bytes())
-}
+// writeJSON writes an answer as every API of facilityd does.
+var writeJSON = httpjson.Write
