@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/facilityd/facilityd/app"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/energy/usage"
 	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/store"
@@ -28,36 +27,16 @@ import (
 // the next start and that day is rolled again.
 func TestDaemonRollsUp(t *testing.T) {
 	influx := testenv.StartInfluxd(t)
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	deadAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)) // nothing answers: history only
-	text := fmt.Sprintf(`site: roll-site
-state_dir: %q
-timezone: Asia/Shanghai
-influxdb: {url: %q, bucket: %q, flush_interval: 200ms}
-http: {listen: %q}
-profile_files: [%q]
+	cfg, httpAddr, dir := siteConfig(t, influx, "roll-site", `http: {listen: "{http}"}
 devices:
-  - {id: meter-1, profile: energy_meter, tags: {building: A, category: electricity}, modbus: {address: %q, unit_id: 2, interval: 5m, timeout: 200ms}}
-  - {id: meter-2, profile: energy_meter, tags: {building: A, category: electricity}, modbus: {address: %q, unit_id: 3, interval: 5m, timeout: 200ms}}
+  - {id: meter-1, profile: energy_meter, tags: {building: A, category: electricity}, modbus: {address: "{dead}", unit_id: 2, interval: 5m, timeout: 200ms}}
+  - {id: meter-2, profile: energy_meter, tags: {building: A, category: electricity}, modbus: {address: "{dead}", unit_id: 3, interval: 5m, timeout: 200ms}}
 energy:
   rollup: {backfill: 12d}
   meters:
     - {id: main, device: meter-1, counter: import_energy}
     - {id: sub, device: meter-2, counter: import_energy, parent: main}
-`, filepath.Join(dir, "state"), influx.URL, influx.Bucket, httpAddr, filepath.Join(root, "configs/profiles/*.yaml"), deadAddr, deadAddr)
-	path := filepath.Join(dir, "facilityd.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	now := time.Now()
 	from := now.Add(-10 * 24 * time.Hour).Truncate(5 * time.Minute)
 	resetAt := from.Add(3*24*time.Hour + 7*time.Hour)

@@ -36,34 +36,22 @@ func TestEnergyLeak(t *testing.T) {
 		t.Skip("needs influxd")
 	}
 	influx := testenv.StartInfluxd(t)
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	deadAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)) // nothing answers: history only
-	text := fmt.Sprintf(`site: test-site
-state_dir: %q
-timezone: Asia/Shanghai
-influxdb: {url: %q, bucket: %q, flush_interval: 200ms}
-http:
-  listen: %q
-  tokens: [{name: op, role: operator, file: %q, generate: true}]
-profile_files: [%q]
+	cfg, httpAddr, dir := siteConfig(t, influx, "test-site", `http:
+  listen: "{http}"
+  tokens: [{name: op, role: operator, file: "{dir}/token", generate: true}]
 devices:
   - id: water-meter-1
     profile: water_meter
     tags: {building: A, category: water}
-    modbus: {address: %q, unit_id: 5, interval: 5s, timeout: 200ms}
+    modbus: {address: "{dead}", unit_id: 5, interval: 5s, timeout: 200ms}
   - id: meter-1
     profile: energy_meter
     tags: {building: A, category: electricity}
-    modbus: {address: %q, unit_id: 2, interval: 1s, timeout: 200ms}
+    modbus: {address: "{dead}", unit_id: 2, interval: 1s, timeout: 200ms}
   - id: weather-1
     profile: weather_station
     tags: {building: A}
-    modbus: {address: %q, unit_id: 7, interval: 10s, timeout: 200ms}
+    modbus: {address: "{dead}", unit_id: 7, interval: 10s, timeout: 200ms}
 energy:
   temperature: weather-1.outdoor_temperature
   meters:
@@ -97,16 +85,7 @@ rules:
     match: {tags: {category: water}}
     detector: baseload
     ticket: {priority: P4, category: plumbing}
-`, filepath.Join(dir, "state"), influx.URL, influx.Bucket, httpAddr, filepath.Join(dir, "token"), filepath.Join(root, "configs/profiles/*.yaml"),
-		deadAddr, deadAddr, deadAddr)
-	path := filepath.Join(dir, "facilityd.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	now := time.Now()
 	span := 375 * 24 * time.Hour
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -9,14 +9,11 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/facilityd/facilityd/app"
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/energy/baseline"
 	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/web"
@@ -118,24 +115,12 @@ func TestEnergyTodayAndCost(t *testing.T) {
 	}
 	writeLineProtocol(t, influx, lines)
 
-	dir := t.TempDir()
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	dead := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	text := fmt.Sprintf(`site: test-site
-timezone: Asia/Shanghai
-state_dir: %q
-influxdb: {url: %q, bucket: %q}
-http: {listen: %q}
-profile_files: [%q]
+	cfg, httpAddr, _ := siteConfig(t, influx, "test-site", `http: {listen: "{http}"}
 devices:
-  - {id: meter-1, profile: energy_meter, modbus: {address: %q, unit_id: 1, interval: 1m, timeout: 200ms}}
-  - {id: water-1, profile: water_meter, modbus: {address: %q, unit_id: 2, interval: 1m, timeout: 200ms}}
-  - {id: gas-1, profile: gas_meter, modbus: {address: %[6]q, unit_id: 3, interval: 1m, timeout: 200ms}}
-  - {id: weather-1, profile: weather_station, modbus: {address: %[6]q, unit_id: 4, interval: 1m, timeout: 200ms}}
+  - {id: meter-1, profile: energy_meter, modbus: {address: "{dead}", unit_id: 1, interval: 1m, timeout: 200ms}}
+  - {id: water-1, profile: water_meter, modbus: {address: "{dead}", unit_id: 2, interval: 1m, timeout: 200ms}}
+  - {id: gas-1, profile: gas_meter, modbus: {address: "{dead}", unit_id: 3, interval: 1m, timeout: 200ms}}
+  - {id: weather-1, profile: weather_station, modbus: {address: "{dead}", unit_id: 4, interval: 1m, timeout: 200ms}}
 energy:
   temperature: weather-1.outdoor_temperature
   baseline: {model: tow, models: {gas: daily}, window: 28d, refit: "0 3 * * *"}
@@ -152,15 +137,7 @@ tariffs:
         - {band: valley, hours: ["20:00-08:00"], price: 0.5}
   water:
     - {from: 2025-01-01, price: 5.8}
-`, filepath.Join(dir, "state"), influx.URL, influx.Bucket, httpAddr, filepath.Join(root, "configs/profiles/*.yaml"), dead, dead)
-	cfgPath := filepath.Join(dir, "facilityd.yaml")
-	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

@@ -3,14 +3,11 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/internal/testenv"
 	"github.com/facilityd/facilityd/tickets"
 )
@@ -35,10 +31,6 @@ func TestScheduledReports(t *testing.T) {
 		t.Skip("needs influxd")
 	}
 	influx := testenv.StartInfluxd(t)
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var hooks []tickets.Notification
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -49,47 +41,30 @@ func TestScheduledReports(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer hook.Close()
-	dir := t.TempDir()
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	deadAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	text := fmt.Sprintf(`site: test-site
-state_dir: %q
-timezone: Asia/Shanghai
-influxdb: {url: %q, bucket: %q, flush_interval: 200ms}
-http:
-  listen: %q
+	cfg, httpAddr, _ := siteConfig(t, influx, "test-site", `http:
+  listen: "{http}"
   read: open
-profile_files: [%q]
 devices:
   - id: water-meter-1
     profile: water_meter
     tags: {building: A, category: water}
-    modbus: {address: %q, unit_id: 5, interval: 5s, timeout: 200ms}
+    modbus: {address: "{dead}", unit_id: 5, interval: 5s, timeout: 200ms}
 energy:
   meters:
     - {id: water-main, device: water-meter-1, counter: total_volume, max_gap: 20m}
 tickets:
   outbox: {retry_min: 50ms, retry_max: 1s, poll_interval: 100ms}
   receivers:
-    - {name: hook, events: [created], webhook: {url: %q}}
+    - {name: hook, events: [created], webhook: {url: "`+hook.URL+`"}}
 reports:
-  tariffs_file: %q
+  tariffs_file: "{root}/configs/tariffs/shanghai-commercial.yaml"
   schedules:
     - name: daily-water
       schedule: "0 8 * * *"
       period: previous_day
       formats: [html, csv]
       receivers: [hook]
-`, filepath.Join(dir, "state"), influx.URL, influx.Bucket, httpAddr, filepath.Join(root, "configs/profiles/*.yaml"), deadAddr,
-		hook.URL, filepath.Join(root, "configs/tariffs/shanghai-commercial.yaml"))
-	path := filepath.Join(dir, "facilityd.yaml")
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	now := time.Now()
