@@ -25,22 +25,6 @@ export FACILITYD_API_TOKEN_FILE="${FACILITYD_API_TOKEN_FILE:-./.demo/api-token}"
 if [ ! -s "$FACILITYD_API_TOKEN_FILE" ]; then
   (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$FACILITYD_API_TOKEN_FILE")
 fi
-cat > .demo/influxdb.conf <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$((influx_port + 2))"
-[meta]
-  dir = "$PWD/.demo/influxdb/meta"
-[data]
-  dir = "$PWD/.demo/influxdb/data"
-  wal-dir = "$PWD/.demo/influxdb/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:${influx_port}"
-  flux-enabled = true
-  log-enabled = false
-[logging]
-  level = "warn"
-CONF
 
 pids=()
 cleanup() {
@@ -51,14 +35,12 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-./bin/influxd run -config .demo/influxdb.conf > .demo/influxd.log 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  curl -fsS "$FACILITYD_INFLUXDB_URL/ping" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "$FACILITYD_INFLUXDB_URL/ping" >/dev/null || { echo "influxd did not start; see .demo/influxd.log"; exit 1; }
-curl -fsS -XPOST "$FACILITYD_INFLUXDB_URL/query" --data-urlencode 'q=CREATE DATABASE facility' >/dev/null
+# shellcheck source=scripts/influxd.sh
+. "$(dirname "$0")/influxd.sh"
+rc=0
+start_influxd ./bin/influxd "$PWD/.demo/influxdb" "$influx_port" "$((influx_port + 2))" warn .demo/influxd.log || rc=$?
+pids+=("$INFLUXD_PID")
+[ "$rc" -eq 0 ] || exit 1
 
 ./bin/facilityd check -c configs/demo.yaml
 [ ${#BACKFILL[@]} -eq 0 ] || echo "writing ${BACKFILL[1]} of history into InfluxDB first (see .demo/sim.log)…"

@@ -58,28 +58,13 @@ psqlq() { psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d tickets -Atc "$1"; }
 # InfluxDB 1.8.
 IPORT=$(freeport)
 RPORT=$(freeport)
-mkdir -p "$WORK/influx"
-cat >"$WORK/influx/influxdb.conf" <<EOF
-reporting-disabled = true
-bind-address = "127.0.0.1:$RPORT"
-[meta]
-  dir = "$WORK/influx/meta"
-[data]
-  dir = "$WORK/influx/data"
-  wal-dir = "$WORK/influx/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:$IPORT"
-  flux-enabled = true
-  log-enabled = false
-[logging]
-  level = "error"
-EOF
-"$INFLUXD" -config "$WORK/influx/influxdb.conf" >"$WORK/influx/log" 2>&1 &
-INFLUXPID=$!
+# shellcheck source=scripts/influxd.sh
+. "$(dirname "$0")/influxd.sh"
+rc=0
+start_influxd "$INFLUXD" "$WORK/influx" "$IPORT" "$RPORT" error "$WORK/influx/log" || rc=$?
+INFLUXPID=$INFLUXD_PID
 PIDS+=("$INFLUXPID")
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$IPORT/ping" >/dev/null && break; sleep 0.2; done
-curl -sf -XPOST "http://127.0.0.1:$IPORT/query" --data-urlencode "q=CREATE DATABASE facility" >/dev/null
+[ "$rc" -eq 0 ] || exit 1
 
 # One config per site.
 PUMPS=$((DEVICES / 4))
