@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +160,32 @@ func TestCalendarModels(t *testing.T) {
 	if !strings.HasPrefix(daily.Model, DayOfWeek) || math.Abs(daily.Predict(day, math.NaN())-24*2) > 3 {
 		t.Errorf("fallback %s predicts %.1f for the holiday, want a Sunday's 48", daily.Model, daily.Predict(day, math.NaN()))
 	}
+}
+
+// FuzzParseDays: any text either fails with an error naming it or gives
+// days, each one of the text's dates or within its range.
+func FuzzParseDays(f *testing.F) {
+	for _, s := range []string{"2026-01-01", "2026-10-01..2026-10-07", "2026-10-07..2026-10-01", "x..y", "2024-02-29", "2026-01-01..2027-01-01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		days, err := ParseDays([]string{s})
+		if err != nil {
+			if !strings.Contains(err.Error(), strconv.Quote(strings.TrimSpace(s))) {
+				t.Errorf("%q: %v does not name it", s, err)
+			}
+			return
+		}
+		if len(days) > 367 {
+			t.Errorf("%q: %d days", s, len(days))
+		}
+		for i := 1; i < len(days); i++ {
+			if days[i].Sub(days[i-1]) != 24*time.Hour {
+				t.Errorf("%q: %s then %s", s, days[i-1], days[i])
+			}
+		}
+		if _, err := NewCalendar(days, nil); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	})
 }
