@@ -461,12 +461,13 @@ func (r *Report) enpis(t *Tariffs) {
 	}
 }
 
-// occupiedHours counts the occupied hours in [From, End).
+// occupiedHours counts the occupied hours in [From, End); a holiday is a
+// weekend day and a make-up working day a weekday (Options.Calendar).
 func (r *Report) occupiedHours(o Occupancy) float64 {
 	n := 0.0
 	for h := r.Period.From; h.Before(r.End); h = h.Add(time.Hour) {
 		l := r.local(h)
-		if o.Occupied(l.Weekday() == time.Saturday || l.Weekday() == time.Sunday, l.Hour()) {
+		if o.Occupied(r.calendar.Weekend(l), l.Hour()) {
 			n++
 		}
 	}

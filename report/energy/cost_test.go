@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facilityd/facilityd/energy/baseline"
 	"github.com/facilityd/facilityd/energy/usage"
 )
 
@@ -89,6 +90,35 @@ func TestGoldenCost(t *testing.T) {
 	}
 	if len(r.EnPIs) != 2 {
 		t.Errorf("EnPIs %+v, want kWh/m² and per occupied hour", r.EnPIs)
+	}
+	// With a holiday on Wednesday the 3rd and Saturday the 6th worked in
+	// lieu: still 8 working days, 80 occupied hours, but not the same ones;
+	// the load profile counts the holiday among the weekend days.
+	hol, _ := baseline.ParseDays([]string{"2026-06-03"})
+	work, _ := baseline.ParseDays([]string{"2026-06-06"})
+	cal, err := baseline.NewCalendar(hol, work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hol2, _ := baseline.ParseDays([]string{"2026-06-03..2026-06-04"})
+	cal2, _ := baseline.NewCalendar(hol2, nil)
+	for _, c := range []struct {
+		cal              *baseline.Calendar
+		hours            float64
+		weekdays, wkends int
+	}{{nil, 80, 8, 2}, {cal, 80, 8, 2}, {cal2, 60, 6, 4}} {
+		r, err := Build(context.Background(), src, Options{Period: p, Zone: loc, Tariffs: tariffs, Calendar: c.cal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range r.EnPIs {
+			if e.Key == "enpi_kwh_occupied_hour" {
+				near("kWh per occupied hour, with the calendar", e.Value, 9615/c.hours)
+			}
+		}
+		if r.Profile == nil || r.Profile.WeekdayDays != c.weekdays || r.Profile.WeekendDays != c.wkends {
+			t.Errorf("calendar %v: profile %+v, want %d weekdays and %d weekend days", c.cal, r.Profile, c.weekdays, c.wkends)
+		}
 	}
 }
 

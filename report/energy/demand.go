@@ -164,7 +164,7 @@ func (r *Report) profile(sums map[time.Time]float64) {
 	p := &Profile{}
 	for h, v := range sums {
 		l := r.local(h)
-		weekend := l.Weekday() == time.Saturday || l.Weekday() == time.Sunday
+		weekend := r.calendar.Weekend(l) // a holiday is a weekend day, a make-up working day a weekday
 		a := &wd[l.Hour()]
 		if weekend {
 			a = &we[l.Hour()]
