@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/facilityd/facilityd/config"
@@ -88,6 +89,7 @@ type app struct {
 	energy       *energyRunner // the running generation's energy monitoring (energy.go)
 	reports      *reportRunner // the scheduled reports and their archive (reports.go)
 	startupFreed sync.Once     // releaseStartupMemory, after the first generation started (memory.go)
+	settled      atomic.Int32  // page-outs done once the run settled (memory.go)
 }
 
 // Run runs facilityd until ctx is done. Storage, tickets and the web server
@@ -121,6 +123,7 @@ func run(ctx context.Context, cfg *config.Config, opts Options) error {
 		return err
 	}
 	defer release()
+	a.releaseLoadMemory()
 	// A PostgreSQL server that cannot be reached does not stop the daemon:
 	// the store opens in the background while transitions wait in the
 	// ticket queue (TicketStoreHealth says how it goes).

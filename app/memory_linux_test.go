@@ -1,10 +1,14 @@
 package app
 
 import (
+	"context"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // rssFileKB reads RssFile (the resident pages mapped from files, the
@@ -42,5 +46,69 @@ func TestPageOutExecutable(t *testing.T) {
 	t.Logf("RssFile %d → %d kB, %d kB advised", before, after, advised/1024)
 	if after >= before {
 		t.Errorf("RssFile %d kB after paging out, was %d kB", after, before)
+	}
+}
+
+// touchExecutable reads the executable's read-only data through
+// /proc/self/mem, which faults its pages back into the process.
+func touchExecutable(t *testing.T) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	if p, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = p
+	}
+	data, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skip(err)
+	}
+	mem, err := os.Open("/proc/self/mem")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer mem.Close()
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[5] != exe || f[1] != "r--p" {
+			continue
+		}
+		lo, hi, _ := strings.Cut(f[0], "-")
+		start, _ := strconv.ParseUint(lo, 16, 64)
+		end, _ := strconv.ParseUint(hi, 16, 64)
+		if _, err := mem.ReadAt(make([]byte, end-start), int64(start)); err != nil {
+			t.Skip(err)
+		}
+	}
+}
+
+// TestSettledPageOut: after start-up's page-out, the executable's pages are
+// paged out again once the run has settled, each time, so that what the
+// first seconds touched (here: all the read-only data) leaves the resident
+// set.
+func TestSettledPageOut(t *testing.T) {
+	old := settleDelays
+	settleDelays = []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}
+	t.Cleanup(func() { settleDelays = old })
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	a := &app{log: slog.New(slog.DiscardHandler), drivers: driverSet{ctx: ctx}}
+	a.releaseStartupMemory()
+	for i := range 2 {
+		touchExecutable(t)
+		touched := rssFileKB(t)
+		deadline := time.Now().Add(5 * time.Second)
+		for a.settled.Load() <= int32(i) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no page-out %d after start-up's within 5 s", i+1)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		after := rssFileKB(t)
+		t.Logf("page-out %d: RssFile %d → %d kB", i+1, touched, after)
+		if after >= touched {
+			t.Errorf("page-out %d: RssFile %d kB, was %d kB before it", i+1, after, touched)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 )
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	app.ReleaseInitMemory()
 	fs, path := flags("run", stderr)
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	logger, cfg, err := parseAndLoad(fs, args, path, level, stderr)
