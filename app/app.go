@@ -90,6 +90,7 @@ type app struct {
 	reports      *reportRunner // the scheduled reports and their archive (reports.go)
 	startupFreed sync.Once     // releaseStartupMemory, after the first generation started (memory.go)
 	settled      atomic.Int32  // page-outs done once the run settled (memory.go)
+	settledBytes atomic.Int64  // the bytes of the executable those page-outs advised
 }
 
 // Run runs facilityd until ctx is done. Storage, tickets and the web server

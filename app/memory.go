@@ -45,7 +45,7 @@ func (a *app) releaseStartupMemory() {
 			if !retry.Sleep(ctx, d) {
 				return
 			}
-			a.pageOut("settling")
+			a.settledBytes.Add(a.pageOut("settling"))
 			a.settled.Add(1)
 		}
 	}()
@@ -56,8 +56,10 @@ func (a *app) releaseStartupMemory() {
 // and subscriptions, and after the first collections of steady ingest.
 var settleDelays = []time.Duration{2 * time.Second, 8 * time.Second}
 
-func (a *app) pageOut(after string) {
-	if n := pageOutExecutable(); n > 0 {
+func (a *app) pageOut(after string) int64 {
+	n := pageOutExecutable()
+	if n > 0 {
 		a.log.Debug("pages of the executable paged out", "after", after, "bytes", n)
 	}
+	return n
 }

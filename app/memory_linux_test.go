@@ -83,10 +83,12 @@ func touchExecutable(t *testing.T) {
 	}
 }
 
-// TestSettledPageOut: after start-up's page-out, the executable's pages are
-// paged out again once the run has settled, each time, so that what the
-// first seconds touched (here: all the read-only data) leaves the resident
-// set.
+// TestSettledPageOut: after start-up's page-out, the executable's mappings
+// are paged out again once the run has settled, each time. That the pages
+// leave the resident set is TestPageOutExecutable's; here RssFile is only
+// logged: in a test binary whose other tests' goroutines (servers, stores,
+// drivers still winding down) run code meanwhile, and under -race, it
+// need not fall within the test (CI saw it stay flat once).
 func TestSettledPageOut(t *testing.T) {
 	old := settleDelays
 	settleDelays = []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}
@@ -106,9 +108,9 @@ func TestSettledPageOut(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		after := rssFileKB(t)
-		t.Logf("page-out %d: RssFile %d → %d kB", i+1, touched, after)
-		if after >= touched {
-			t.Errorf("page-out %d: RssFile %d kB, was %d kB before it", i+1, after, touched)
-		}
+		t.Logf("page-out %d: RssFile %d → %d kB, %d kB advised so far", i+1, touched, after, a.settledBytes.Load()/1024)
+	}
+	if got := a.settledBytes.Load(); got <= 0 {
+		t.Errorf("the settling page-outs advised %d bytes of the executable, want its mappings", got)
 	}
 }

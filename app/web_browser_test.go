@@ -219,11 +219,22 @@ func TestConsoleOnDemo(t *testing.T) {
 	step(c, "energy: today vs baseline and this month's cost", func(t *testing.T) {
 		// The baselines are fitted in the background after the start: the
 		// page is drawn again until they predict.
-		predicted := `[...document.querySelectorAll(".page-energy .vs-baseline table.today tbody tr")].some(r => r.cells.length === 4 && r.querySelector("b") && /\d/.test(r.cells[2].textContent) && r.cells[3].textContent.includes("%"))`
+		// In the site's first hour of the day (the demo's zone is
+		// Asia/Shanghai: 16:00-17:00 UTC) today has no whole hour to
+		// compare yet, and the page says so: then yesterday's table is the
+		// one that must be predicted.
+		predictedIn := func(table string) string {
+			return `[...document.querySelectorAll(".page-energy .vs-baseline table.` + table + ` tbody tr")].some(r => r.cells.length === 4 && r.querySelector("b") && /\d/.test(r.cells[2].textContent) && r.cells[3].textContent.includes("%"))`
+		}
+		firstHour := `(document.querySelector(".page-energy .vs-baseline p.small") || {}).textContent === "today's first hour is not over yet"`
 		for deadline := time.Now().Add(60 * time.Second); ; {
 			c.Run("energy", chromedp.Navigate(demo.base+"#/energy"), chromedp.Reload())
 			c.Wait("energy drawn", demoPages[len(demoPages)-1].ready, 20*time.Second)
-			if testenv.Eval[bool](c, predicted) {
+			if testenv.Eval[bool](c, predictedIn("today")) {
+				break
+			}
+			if testenv.Eval[bool](c, firstHour) && testenv.Eval[bool](c, predictedIn("yesterday")) {
+				t.Logf("today's first hour is not over: yesterday's table checked instead")
 				break
 			}
 			if time.Now().After(deadline) {
