@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,7 +65,12 @@ func (s *siteStatus) Devices() []Device {
 
 // influxHistory serves history from a real influxd: pump-1's points in the
 // pump measurement, with the threshold of pump_low_pressure.
-type influxHistory struct{ q *store.Querier }
+type influxHistory struct {
+	q *store.Querier
+	// slow, when above 0, makes that many alert history requests wait
+	// 1.5 s: a draw of the device page that finishes after a later one.
+	slow *atomic.Int32
+}
 
 func (h influxHistory) PointHistory(ctx context.Context, device string, points []string, from, to time.Time) (History, error) {
 	if device == "nope" {
@@ -93,6 +99,9 @@ func (h influxHistory) PointHistory(ctx context.Context, device string, points [
 }
 
 func (h influxHistory) AlertHistory(ctx context.Context, device string, from, to time.Time, limit int) ([]AlertEvent, error) {
+	if h.slow != nil && h.slow.Add(-1) >= 0 {
+		time.Sleep(1500 * time.Millisecond)
+	}
 	ev, err := h.q.AlertHistory(ctx, "alerts", device, from, to, limit)
 	out := make([]AlertEvent, len(ev))
 	for i, e := range ev {
@@ -142,7 +151,8 @@ func TestConsole(t *testing.T) {
 	defer q.Close()
 	_, st := ticketServer(t)
 	site := &siteStatus{}
-	s := New(Deps{Status: site, Tickets: st, Silences: dashSilences{}, History: influxHistory{q}, Events: NewHub(),
+	slow := new(atomic.Int32)
+	s := New(Deps{Status: site, Tickets: st, Silences: dashSilences{}, History: influxHistory{q, slow}, Events: NewHub(),
 		Auth: testAuth(t), Read: ReadToken, Inspections: &fakeInspections{list: inspectionList(t)}}, slog.New(slog.DiscardHandler))
 
 	t.Run("history API", func(t *testing.T) {
@@ -237,6 +247,17 @@ func TestConsole(t *testing.T) {
 	b.Run("fire panel", chromedp.Navigate(base+"#/device/fire-panel-1"))
 	b.Wait("zone grid", `document.querySelectorAll(".zone").length === 8 && document.querySelectorAll(".zone-fault").length === 1`, 10*time.Second)
 	b.Shot("device-fire-panel")
+
+	// Two draws of the device page overlap (the stream's hello redraws
+	// the page a navigation is drawing), and the first finishes last: the
+	// page shown keeps its points table and its chart. The first draw
+	// used to take them into its own page, never shown (CI saw a device
+	// page with an empty points table and no chart).
+	slow.Store(1)
+	b.Exec("two draws, the first slow", `location.hash = "#/device/pump-1"; setTimeout(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 200); true`)
+	time.Sleep(2500 * time.Millisecond)
+	b.Wait("the page shown keeps its chart and points", `+(document.querySelector(".page-device .chart")||{dataset:{}}).dataset.points > 100 && document.querySelector(".page-device").textContent.includes("Discharge pressure")`, 5*time.Second)
+	slow.Store(0)
 
 	b.Run("alerts page", chromedp.Navigate(base+"#/alerts"))
 	b.Wait("active alert", `document.body.textContent.includes("Discharge pressure below 1.5 bar") && document.body.textContent.includes("1.20")`, 10*time.Second)

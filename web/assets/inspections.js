@@ -192,9 +192,10 @@ pages.inspections = {
       box.replaceChildren(insFilters(draw), insSummary(list), insView.mode === "calendar" ? calendar(list, insView.month, onMonth) : inspectionsTable(list, true));
     };
     await draw();
-    this.reload = draw;
     view.append(section(t("ins.title"), "wide", icsLink(), box));
+    view.reload = draw; // the shown draw's (see pages.device)
   },
+  shown(view) { this.reload = view.reload; },
   // An inspection ticket opened or closed moves its pair: read the list
   // again, once for a burst of changes, unless a form is being filled in.
   onTicket() {

@@ -130,27 +130,35 @@ function ticketMiniTable(list) {
     el("a", { href: "#/ticket/" + tk.id }, "#" + tk.id), t("status." + tk.status), tk.priority, tk.title, fmtTime(tk.created_at)]));
 }
 
+// A draw keeps what it built on its own view: when two draws of the page
+// overlap (the stream's hello redraws the page a navigation is drawing), the
+// router shows only the last one started, and shown(view) makes that one's
+// boxes and charts the ones live events update. (A draw that set them on the
+// page at its start took the shown page's points table and chart into its
+// own page, never shown, when it finished last.)
 pages.device = {
   async draw(view, [id]) {
-    this.id = id;
     const d = state.devices.get(id) || await api("GET", "/api/v1/devices/" + encodeURIComponent(id));
     state.devices.set(id, d);
     const tile = ((state.overview && state.overview.devices) || []).find(x => x.id === id) || { state: d.state };
     const numeric = Object.entries(d.points || {}).filter(([, r]) => typeof r.value === "number" || typeof r.value === "boolean").map(([k]) => k).sort();
     const labels = Object.fromEntries(Object.entries(d.points || {}).map(([k, r]) => [k, pointLabel(r, k)]));
     const chosen = (CHART_POINTS[d.type] || numeric.slice(0, 1)).filter(p => numeric.includes(p));
-    this.pointsBox = el("div", {}, pointsTable(d));
-    this.zonesBox = el("div", { className: "contents" }, zoneGrid(d));
-    this.headBox = el("span", { className: "badge state-" + tile.state }, t("state." + tile.state));
-    this.chart = new Chart(id, chosen.length ? chosen : numeric.slice(0, 1), labels);
-    this.health = new Chart(id, ["latency_ms", "errors"], { latency_ms: t("dev.latency"), errors: t("dev.errorsLabel") });
+    const parts = {
+      id,
+      pointsBox: el("div", {}, pointsTable(d)),
+      zonesBox: el("div", { className: "contents" }, zoneGrid(d)),
+      headBox: el("span", { className: "badge state-" + tile.state }, t("state." + tile.state)),
+      chart: new Chart(id, chosen.length ? chosen : numeric.slice(0, 1), labels),
+      health: new Chart(id, ["latency_ms", "errors"], { latency_ms: t("dev.latency"), errors: t("dev.errorsLabel") }),
+    };
     const picks = numeric.map(p => {
-      const cb = el("input", { type: "checkbox", checked: this.chart.points.includes(p), value: p });
+      const cb = el("input", { type: "checkbox", checked: parts.chart.points.includes(p), value: p });
       cb.addEventListener("change", () => {
         const sel = [...picks].map(l => l.firstChild).filter(c => c.checked).map(c => c.value).slice(0, 8);
         if (!sel.length) { cb.checked = true; return; }
-        this.chart.points = sel;
-        this.chart.load();
+        parts.chart.points = sel;
+        parts.chart.load();
       });
       return el("label", { className: "pick" }, cb, " ", labels[p]);
     });
@@ -160,27 +168,33 @@ pages.device = {
     ]);
     const insBox = el("div", {});
     view.append(
-      section("", "wide dev-head", el("div", { className: "dev-title" }, el("b", {}, d.id), " ", this.headBox, " ",
+      section("", "wide dev-head", el("div", { className: "dev-title" }, el("b", {}, d.id), " ", parts.headBox, " ",
         el("span", { className: "muted" }, [t("type." + d.type, {}, d.type), d.location].filter(Boolean).join(" · ")), " ",
         el("span", { className: "muted small" }, healthLine(d.health)))),
-      this.zonesBox,
-      section(t("dev.points"), "", this.pointsBox),
-      section(t("dev.trend"), "wide", el("div", { className: "picks" }, picks), this.chart.node),
-      section(t("dev.health"), "wide", this.health.node),
+      parts.zonesBox,
+      section(t("dev.points"), "", parts.pointsBox),
+      section(t("dev.trend"), "wide", el("div", { className: "picks" }, picks), parts.chart.node),
+      section(t("dev.health"), "wide", parts.health.node),
       section(t("dev.alertHistory"), "", hist.error ? el("p", { className: "muted" }, hist.error) : alertHistoryTable(hist || [], false)),
       section(t("dev.tickets"), "", ticketMiniTable(tks || [])),
       section(t("dev.inspections"), "wide", insBox));
     await drawDeviceInspections(insBox, id);
+    view.devicePage = parts;
   },
-  shown() { this.chart.load(); this.health.load(); },
+  shown(view) {
+    this.leave();
+    Object.assign(this, view.devicePage);
+    this.chart.load();
+    this.health.load();
+  },
   onDevice(d) {
-    if (d.id !== this.id) return;
+    if (d.id !== this.id || !this.pointsBox) return;
     this.pointsBox.replaceChildren(pointsTable(d));
     const z = zoneGrid(d);
     this.zonesBox.replaceChildren(...(z ? [z] : []));
   },
   onOverview() {
-    const tile = (state.overview.devices || []).find(x => x.id === this.id);
+    const tile = ((state.overview && state.overview.devices) || []).find(x => x.id === this.id);
     if (tile && this.headBox) { this.headBox.className = "badge state-" + tile.state; this.headBox.textContent = t("state." + tile.state); }
   },
   leave() { if (this.chart && this.chart.plot) this.chart.plot.destroy(); if (this.health && this.health.plot) this.health.plot.destroy(); },
@@ -267,9 +281,9 @@ function silencesTable(list) {
 pages.alerts = {
   async draw(view) {
     const [silences, open] = await Promise.all([api("GET", "/api/v1/silences?active=true").catch(() => []), api("GET", "/api/v1/tickets?open=true&limit=1000").catch(() => [])]);
-    this.silences = silences || [];
-    this.byKey = new Map((open || []).map(tk => [tk.key, tk]));
-    this.activeBox = el("div", {}, activeAlertsTable(state.alerts, this.silences, this.byKey));
+    // Kept on the view until shown (see pages.device).
+    const parts = { silences: silences || [], byKey: new Map((open || []).map(tk => [tk.key, tk])) };
+    parts.activeBox = el("div", {}, activeAlertsTable(state.alerts, parts.silences, parts.byKey));
     const o = state.overview || {};
     const summary = el("div", { className: "muted" }, t("al.summary", { firing: state.alerts.filter(a => a.state === "firing").length, pending: o.pending || 0 }));
     // history filters
@@ -288,11 +302,13 @@ pages.alerts = {
     };
     f.addEventListener("submit", ev => { ev.preventDefault(); loadHist(); });
     await loadHist();
-    view.append(section(t("al.active"), "wide", summary, this.activeBox),
+    view.append(section(t("al.active"), "wide", summary, parts.activeBox),
       section(t("al.history"), "wide", f, histBox),
       ...(viewer() ? [] : [section(t("si.title"), "", silenceForm())]),
-      section(t("si.active"), "", silencesTable(this.silences)));
+      section(t("si.active"), "", silencesTable(parts.silences)));
+    view.alertsPage = parts;
   },
+  shown(view) { Object.assign(this, view.alertsPage); },
   onAlerts() { if (this.activeBox) this.activeBox.replaceChildren(activeAlertsTable(state.alerts, this.silences, this.byKey)); },
   leave() { this.activeBox = null; },
 };

@@ -164,11 +164,12 @@ pages.tickets = {
   async draw(view) {
     const box = el("div", {});
     const reload = async () => { box.replaceChildren(queueTable(await loadQueue(), reload)); tickCountdowns(); };
-    this.reload = reload;
     await reload();
     view.append(section(t("tk.queue"), "wide", queueFilters(reload), box));
     if (!viewer()) view.append(section(t("rp.heading"), "", reportForm()));
+    view.reload = reload; // the shown draw's (see pages.device)
   },
+  shown(view) { this.reload = view.reload; },
   onTicket() {
     // Several changes come at once: reload the queue once for them.
     clearTimeout(this.pending);
