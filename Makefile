@@ -41,7 +41,7 @@ vet: $(STATICCHECK)
 # InfluxDB's throughput and replay included (minutes).
 BENCHTIME ?= 1s
 BENCH_HOT := \
-	./drivers/modbus:'^Benchmark(Transport|PollMeter|200MetersOneGateway|Sim200Meters)$$' \
+	./drivers/modbus:'^Benchmark(Transport|PollTwoSpans|PollMeter|200MetersOneGateway|Sim200Meters)$$' \
 	./drivers/mqtt:'^Benchmark(Parse|ParseWaterMeters)$$' \
 	./internal/mqttconn:'^BenchmarkAcks$$' \
 	./store:'^Benchmark(WriterIngest|LivePut1000Meters)$$' \

@@ -73,6 +73,13 @@ type Workarounds struct {
 	// CloseAfterPoll drops the connection after every poll, for devices
 	// that accept only one connection and share it with another master.
 	CloseAfterPoll bool `yaml:"close_after_poll"`
+	// NoPipelining sends every request of a poll only once the one before
+	// is answered. Over Modbus TCP a poll's reads otherwise go out together
+	// (up to four, the replies read in order); a gateway that answers the
+	// first and not the rest is found out by itself and polled one request
+	// at a time from then on, so this is for devices that misbehave in
+	// another way.
+	NoPipelining bool `yaml:"no_pipelining"`
 }
 
 // Defaults used when a Config leaves a field empty.

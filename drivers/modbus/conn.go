@@ -64,6 +64,11 @@ type tcpConn struct {
 	modbus.Client
 	h *modbus.TCPClientHandler // the packager: unit id and transaction ids
 	t *tcpTransporter
+	// sequential: the gateway did not answer pipelined requests, so every
+	// request waits for the one before (pipeline.go).
+	sequential     bool
+	pipelineProven bool                            // a pipelined exchange was answered whole
+	room           [pipelineDepth * tcpMaxADU]byte // the data of pipelined replies
 }
 
 // SetUnit sets the packager's unit id and the transporter's timeout, both

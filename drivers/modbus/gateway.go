@@ -204,6 +204,10 @@ func (p *Poller) setState(d *device, polled bool, res pollResult, t time.Time) {
 // logPoll logs a device going offline or coming back at once, and its
 // other problems at most once per logEvery each.
 func (p *Poller) logPoll(d *device, prev drivers.Status, res pollResult, t time.Time) {
+	if res.unpipelined != nil {
+		p.logger.Info("modbus gateway does not answer pipelined requests: polling it one request at a time",
+			"address", d.Config.Address, "device", d.ID, "unit", d.Config.UnitID, "error", res.unpipelined)
+	}
 	if len(res.problems) == 0 && (d.status == drivers.StatusOffline) == (prev == drivers.StatusOffline) {
 		return // the common case: nothing to say, and nothing to allocate
 	}

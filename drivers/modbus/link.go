@@ -2,8 +2,6 @@ package modbus
 
 import (
 	"bufio"
-	"encoding/binary"
-	"fmt"
 	"io"
 	"net"
 	"time"
@@ -98,20 +96,5 @@ func (t *tcpTransporter) Send(req []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := t.buf[:]
-	if _, err := io.ReadFull(r, buf[:7]); err != nil {
-		return nil, err
-	}
-	// The length counts the unit id (the header's last byte) and the PDU.
-	length := int(binary.BigEndian.Uint16(buf[4:]))
-	if length < 2 || length > tcpMaxADU-6 {
-		// The stream is out of step: drop it, and what it holds.
-		_ = t.Close()
-		return nil, fmt.Errorf("modbus: length in response header %d: want 2 to %d", length, tcpMaxADU-6)
-	}
-	n := 6 + length
-	if _, err := io.ReadFull(r, buf[7:n]); err != nil {
-		return nil, err
-	}
-	return buf[:n:n], nil
+	return t.readReply(r)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/facilityd/facilityd/drivers"
 	"github.com/goburrow/modbus"
 )
 
@@ -78,6 +79,49 @@ func BenchmarkTransport(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "requests/s")
 			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/request")
+		})
+	}
+}
+
+// BenchmarkPollTwoSpans is one poll of the bench meter (input registers
+// 0+74 and 342+2) over loopback TCP: its two reads one at a time, and
+// pipelined in one write (pipeline.go). cpu-µs/poll counts this process
+// (client and the in-process server).
+func BenchmarkPollTwoSpans(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go serveMeter(ln)
+	rs := []*Request{{Register: drivers.Input, Address: 0, Quantity: 74}, {Register: drivers.Input, Address: 342, Quantity: 2}}
+	for _, pipelined := range []bool{false, true} {
+		name := "one-at-a-time"
+		if pipelined {
+			name = "pipelined"
+		}
+		b.Run(name, func(b *testing.B) {
+			c := newConn(Config{Transport: TCP, Address: ln.Addr().String(), Timeout: time.Second}).(*tcpConn)
+			defer c.Close()
+			c.SetUnit(1, time.Second)
+			var out [2]piped
+			b.ReportAllocs()
+			cpu := cpuTime()
+			for b.Loop() {
+				if pipelined {
+					if _, err := c.readPipelined(rs, out[:]); err != nil {
+						b.Fatal(err)
+					}
+					continue
+				}
+				for _, r := range rs {
+					if _, err := c.ReadInputRegisters(r.Address, r.Quantity); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "polls/s")
+			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/poll")
 		})
 	}
 }

@@ -28,6 +28,7 @@ type device struct {
 	next     time.Time // the tick this device waits for (on its interval's grid)
 	fire     time.Time // when it polls for that tick: next plus jitter
 	failures int       // consecutive polls without an answer
+	answered bool      // the last poll got an answer (pipeline.go)
 	backoff  int       // ticks still to skip after failures
 	errors   int64     // failed requests and points, cumulative
 	skipped  int64     // ticks missed because a poll overran, cumulative
@@ -190,6 +191,9 @@ type pollResult struct {
 	problems []problem
 	latency  time.Duration
 	requests int // requests sent, retries included
+	// unpipelined is why the gateway's link stopped pipelining in this
+	// poll: it answered the first requests of an exchange, not a later one.
+	unpipelined error
 }
 
 // readStatus is how one request (and the requests it was split into) went.
@@ -214,16 +218,23 @@ func (d *device) poll(ctx context.Context, c conn, t time.Time) pollResult {
 	d.forgetIfDue(t)
 	c.SetUnit(d.Config.UnitID, d.Config.Timeout)
 	stopped := false
-	for i := range d.requests {
+	for i := 0; i < len(d.requests); {
 		r := &d.requests[i]
 		if ctx.Err() != nil {
 			return res
 		}
 		if stopped {
 			d.appendBad(r, t)
+			i++
+			continue
+		}
+		if p, ok := c.(pipeliner); ok && len(d.requests)-i > 1 && d.canPipeline(p, res.answered) {
+			n, stop := d.readPipelined(ctx, c, p, d.requests[i:min(i+pipelineDepth, len(d.requests))], t, &res)
+			i, stopped = i+n, stop
 			continue
 		}
 		stopped = d.readRequest(ctx, c, r, t, &res) == readStop
+		i++
 	}
 	if len(d.requests) == 0 && ctx.Err() == nil {
 		d.probe(ctx, c, &res)
@@ -235,6 +246,7 @@ func (d *device) poll(ctx context.Context, c conn, t time.Time) pollResult {
 	}
 	res.latency = time.Since(start)
 	d.sent += int64(res.requests)
+	d.answered = res.answered
 	return res
 }
 
@@ -247,6 +259,12 @@ func (d *device) readRequest(ctx context.Context, c conn, r *Request, t time.Tim
 		return readStop
 	}
 	data, err := read(ctx, c, r, res)
+	return d.handleReply(ctx, c, r, data, err, t, res)
+}
+
+// handleReply appends the samples of r's points from the reply to it: its
+// data, or err.
+func (d *device) handleReply(ctx context.Context, c conn, r *Request, data []byte, err error, t time.Time, res *pollResult) readStatus {
 	if err == nil {
 		err = d.decodeRequest(r, data, t, res)
 		if err == nil {

@@ -1,0 +1,249 @@
+package modbus
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/facilityd/facilityd/drivers"
+	"github.com/goburrow/modbus"
+)
+
+// pipelineDepth is how many reads of one poll go out together over Modbus
+// TCP: in one write, the replies read in order. The MBAP header's
+// transaction id pairs each reply with its request, and the protocol lets a
+// client send requests without waiting (Modbus Messaging on TCP/IP
+// Implementation Guide, 4.2); gateways queue them for their serial line.
+// Four keeps within what small gateways queue. On loopback and a LAN the
+// write of a request is most of a poll's CPU (the kernel's TCP path), so a
+// meter of two spans costs one write instead of two.
+const pipelineDepth = 4
+
+// readRequestADU is the length of a read request's ADU: a 7-byte MBAP
+// header, the function code, the address and the quantity.
+const readRequestADU = 12
+
+// piped is one reply of a pipelined exchange: the data of a read (valid
+// until the next exchange of the conn) or the error the reply carried (an exception, a
+// short reply).
+type piped struct {
+	data []byte
+	err  error
+}
+
+// pipeliner is a conn that can send several reads of its current unit at
+// once.
+type pipeliner interface {
+	// pipelined says whether the gateway is taken to answer pipelined
+	// requests; proven, whether it has answered a whole exchange.
+	pipelined() bool
+	proven() bool
+	// setPipelining turns pipelining off (every later request of the conn
+	// one at a time) or back on.
+	setPipelining(on bool)
+	// readPipelined sends rs (at most pipelineDepth) in one write and
+	// reads their replies in order into out. It returns how many replies
+	// it read; an error is the stream's (no reply in time, a broken or
+	// out-of-step link), for reply n, after which the link is dropped.
+	readPipelined(rs []*Request, out []piped) (n int, err error)
+}
+
+var _ pipeliner = (*tcpConn)(nil)
+
+func (c *tcpConn) pipelined() bool { return !c.sequential }
+
+func (c *tcpConn) proven() bool { return c.pipelineProven }
+
+func (c *tcpConn) setPipelining(on bool) { c.sequential = !on }
+
+// readPipelined frames each read with goburrow's packager (unit and
+// transaction ids), carries them through the transporter's link, and checks
+// each reply as goburrow's client does (Verify, Decode, the function code,
+// the byte count).
+func (c *tcpConn) readPipelined(rs []*Request, out []piped) (int, error) {
+	if len(rs) > pipelineDepth || len(out) < len(rs) {
+		return 0, fmt.Errorf("modbus: %d pipelined requests: at most %d", len(rs), pipelineDepth)
+	}
+	var frame [pipelineDepth * readRequestADU]byte
+	for i, r := range rs {
+		fc, err := readFunction(r.Register)
+		if err != nil {
+			return 0, err
+		}
+		var data [4]byte
+		binary.BigEndian.PutUint16(data[:], r.Address)
+		binary.BigEndian.PutUint16(data[2:], r.Quantity)
+		adu, err := c.h.Encode(&modbus.ProtocolDataUnit{FunctionCode: fc, Data: data[:]})
+		if err != nil {
+			return 0, err
+		}
+		copy(frame[i*readRequestADU:], adu)
+	}
+	reqs := frame[:len(rs)*readRequestADU]
+	rd, err := c.t.exchange(reqs)
+	if err != nil {
+		return 0, err
+	}
+	for i := range rs {
+		if i > 0 {
+			// Each reply has the timeout to come, as one at a time.
+			if err := c.t.conn.SetReadDeadline(time.Now().Add(c.t.timeout)); err != nil {
+				_ = c.Close()
+				return i, err
+			}
+		}
+		resp, err := c.t.readReply(rd)
+		if err != nil {
+			_ = c.Close()
+			return i, err
+		}
+		req := reqs[i*readRequestADU : (i+1)*readRequestADU]
+		if err := c.h.Verify(req, resp); err != nil {
+			// Out of step (or out of order, which the protocol allows but
+			// the replies are not read for): drop the stream.
+			_ = c.Close()
+			return i, err
+		}
+		pdu, err := c.h.Decode(resp)
+		if err != nil {
+			_ = c.Close()
+			return i, err
+		}
+		out[i] = readReply(req[7], pdu)
+		if out[i].data != nil {
+			// The transporter's buffer takes the next reply.
+			room := c.room[i*tcpMaxADU : (i+1)*tcpMaxADU]
+			out[i].data = room[:copy(room, out[i].data)]
+		}
+	}
+	c.pipelineProven = true
+	return len(rs), nil
+}
+
+// readReply is what goburrow's client makes of the reply to a read: an
+// exception as *modbus.ModbusError, the data after the byte count, or an
+// error when the count does not match.
+func readReply(fc byte, pdu *modbus.ProtocolDataUnit) piped {
+	if pdu.FunctionCode != fc {
+		me := &modbus.ModbusError{FunctionCode: pdu.FunctionCode}
+		if len(pdu.Data) > 0 {
+			me.ExceptionCode = pdu.Data[0]
+		}
+		return piped{err: me}
+	}
+	if len(pdu.Data) == 0 {
+		return piped{err: errors.New("modbus: response data is empty")}
+	}
+	if count, length := int(pdu.Data[0]), len(pdu.Data)-1; count != length {
+		return piped{err: fmt.Errorf("modbus: response data size '%v' does not match count '%v'", length, count)}
+	}
+	return piped{data: pdu.Data[1:]}
+}
+
+// readFunction is the function code that reads a register kind.
+func readFunction(k drivers.RegisterKind) (byte, error) {
+	switch k {
+	case drivers.Holding:
+		return modbus.FuncCodeReadHoldingRegisters, nil
+	case drivers.Input:
+		return modbus.FuncCodeReadInputRegisters, nil
+	case drivers.Coil:
+		return modbus.FuncCodeReadCoils, nil
+	case drivers.Discrete:
+		return modbus.FuncCodeReadDiscreteInputs, nil
+	}
+	return 0, fmt.Errorf("unknown register %q", k)
+}
+
+// readReply reads one reply ADU from r (see Send).
+func (t *tcpTransporter) readReply(r io.Reader) ([]byte, error) {
+	buf := t.buf[:]
+	if _, err := io.ReadFull(r, buf[:7]); err != nil {
+		return nil, err
+	}
+	// The length counts the unit id (the header's last byte) and the PDU.
+	length := int(binary.BigEndian.Uint16(buf[4:]))
+	if length < 2 || length > tcpMaxADU-6 {
+		// The stream is out of step: drop it, and what it holds.
+		_ = t.Close()
+		return nil, fmt.Errorf("modbus: length in response header %d: want 2 to %d", length, tcpMaxADU-6)
+	}
+	n := 6 + length
+	if _, err := io.ReadFull(r, buf[7:n]); err != nil {
+		return nil, err
+	}
+	return buf[:n:n], nil
+}
+
+// canPipeline says whether d's next reads go out together: over a gateway
+// that answers pipelined requests, once the device is answering (its last
+// poll was answered, or this one's first request), unless it pauses
+// between requests or asks for one at a time (Workarounds.NoPipelining).
+// A device that does not answer so costs one request, not a batch: behind
+// a serial gateway each would hold the line for its timeout.
+func (d *device) canPipeline(p pipeliner, answeredNow bool) bool {
+	w := d.Config.Workarounds
+	return p.pipelined() && (d.answered || answeredNow) && w.PauseBetweenRequests <= 0 && !w.NoPipelining
+}
+
+// readPipelined reads rs (two to pipelineDepth of d's requests) in one
+// exchange and appends their points' samples as readRequest does; a reply
+// that needs more requests (a busy device's retry, a refused range to
+// split) gets them once every reply is in. It returns how many of rs it
+// dealt with and whether the poll stops.
+//
+// A gateway that answered the first requests but not a later one is taken
+// not to queue pipelined requests: the conn goes one request at a time from
+// then on (res.unpipelined says so, for the log) and the rest of rs is left
+// to the caller, to read one at a time in this same poll. No answer to the
+// first request is a device without one, as readRequest has it, once the
+// gateway has answered a whole exchange; before that the request is tried
+// again alone, and if that is answered the gateway is polled one request
+// at a time.
+func (d *device) readPipelined(ctx context.Context, c conn, p pipeliner, rs []Request, t time.Time, res *pollResult) (int, bool) {
+	var ptrs [pipelineDepth]*Request
+	for i := range rs {
+		ptrs[i] = &rs[i]
+	}
+	var out [pipelineDepth]piped
+	n, err := p.readPipelined(ptrs[:len(rs)], out[:len(rs)])
+	res.requests += max(n, 1)
+	if err != nil && n > 0 && ctx.Err() == nil {
+		p.setPipelining(false)
+		res.unpipelined = err
+	}
+	stop := false
+	for i := range n {
+		r := ptrs[i]
+		data, rerr := out[i].data, out[i].err
+		if isException(rerr, modbus.ExceptionCodeServerDeviceBusy) {
+			if !drivers.Sleep(ctx, busyRetryDelay) {
+				return len(rs), true
+			}
+			res.requests++
+			data, rerr = readOnce(c, r)
+		}
+		if d.handleReply(ctx, c, r, data, rerr, t, res) == readStop {
+			stop = true
+		}
+	}
+	switch {
+	case err == nil:
+		return len(rs), stop
+	case n > 0 || ctx.Err() != nil:
+		return max(n, 1), stop || ctx.Err() != nil
+	case !p.proven():
+		p.setPipelining(false)
+		status := d.readRequest(ctx, c, ptrs[0], t, res)
+		if status == readStop {
+			p.setPipelining(true) // the device does not answer, alone either
+		} else {
+			res.unpipelined = err
+		}
+		return 1, status == readStop
+	}
+	return 1, d.handleReply(ctx, c, ptrs[0], nil, err, t, res) == readStop
+}

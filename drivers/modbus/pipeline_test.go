@@ -1,0 +1,277 @@
+package modbus
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/facilityd/facilityd/drivers"
+	"github.com/goburrow/modbus"
+)
+
+// writeCountingConn counts the writes of a connection.
+type writeCountingConn struct {
+	net.Conn
+	writes atomic.Int64
+}
+
+func (c *writeCountingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// answer is the reply to one read request ADU: each register holds its
+// own address, and address 100 is refused with exception 2.
+func answer(req []byte) []byte {
+	fc := req[7]
+	addr, qty := binary.BigEndian.Uint16(req[8:]), binary.BigEndian.Uint16(req[10:])
+	pdu := []byte{fc, byte(2 * qty)}
+	if addr == 100 {
+		pdu = []byte{fc | 0x80, modbus.ExceptionCodeIllegalDataAddress}
+	} else {
+		for i := range qty {
+			pdu = binary.BigEndian.AppendUint16(pdu, addr+i)
+		}
+	}
+	adu := append([]byte{}, req[:4]...)
+	adu = binary.BigEndian.AppendUint16(adu, uint16(1+len(pdu)))
+	return append(append(adu, req[6]), pdu...)
+}
+
+// TestReadPipelined: three reads go out in one write, and each reply is
+// checked and handed back as goburrow's client would: the registers, or
+// the exception.
+func TestReadPipelined(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		server, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer server.Close()
+		var req [readRequestADU]byte
+		for {
+			if _, err := io.ReadFull(server, req[:]); err != nil {
+				return
+			}
+			if _, err := server.Write(answer(req[:])); err != nil {
+				return
+			}
+		}
+	}()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &writeCountingConn{Conn: client}
+	c := newConn(Config{Transport: TCP, Address: "unused", Timeout: time.Second}).(*tcpConn)
+	c.t.conn = cc
+	defer c.Close()
+	c.SetUnit(7, time.Second)
+	rs := []*Request{{Register: drivers.Input, Address: 0, Quantity: 3}, {Register: drivers.Holding, Address: 100, Quantity: 1}, {Register: drivers.Holding, Address: 342, Quantity: 2}}
+	out := make([]piped, len(rs))
+	n, err := c.readPipelined(rs, out)
+	if err != nil || n != 3 {
+		t.Fatalf("readPipelined: %d replies, %v", n, err)
+	}
+	if w := cc.writes.Load(); w != 1 {
+		t.Errorf("%d writes for three requests, want 1", w)
+	}
+	if !bytes.Equal(out[0].data, []byte{0, 0, 0, 1, 0, 2}) || out[0].err != nil {
+		t.Errorf("first reply: % x, %v", out[0].data, out[0].err)
+	}
+	var me *modbus.ModbusError
+	if !errors.As(out[1].err, &me) || me.ExceptionCode != modbus.ExceptionCodeIllegalDataAddress || out[1].data != nil {
+		t.Errorf("second reply: % x, %v; want exception 2", out[1].data, out[1].err)
+	}
+	if !bytes.Equal(out[2].data, []byte{0x01, 0x56, 0x01, 0x57}) || out[2].err != nil {
+		t.Errorf("third reply: % x, %v", out[2].data, out[2].err)
+	}
+	if !c.proven() || !c.pipelined() {
+		t.Errorf("after a whole exchange: proven %v, pipelined %v", c.proven(), c.pipelined())
+	}
+}
+
+// requestServer is a Modbus TCP server on loopback that answers reads by
+// answer. One that pipelines answers every request a read of its socket
+// brings; one that does not, like a small gateway, answers only the first
+// (answerFirst) or none of them (answerNone) when a read brings several. It
+// counts the requests each read brought.
+type requestServer struct {
+	ln      net.Listener
+	mode    int
+	mu      sync.Mutex
+	perRead []int // requests each read of a socket brought
+}
+
+const (
+	answerAll = iota
+	answerFirst
+	answerNone
+)
+
+func startRequestServer(t *testing.T, mode int) *requestServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &requestServer{ln: ln, mode: mode}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go s.serve(c)
+		}
+	}()
+	return s
+}
+
+func (s *requestServer) serve(c net.Conn) {
+	defer c.Close()
+	buf := make([]byte, 1024)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		k := n / readRequestADU
+		s.mu.Lock()
+		s.perRead = append(s.perRead, k)
+		s.mu.Unlock()
+		switch {
+		case k > 1 && s.mode == answerFirst:
+			k = 1
+		case k > 1 && s.mode == answerNone:
+			k = 0
+		}
+		for i := range k {
+			if _, err := c.Write(answer(buf[i*readRequestADU : (i+1)*readRequestADU])); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (s *requestServer) reads() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.perRead...)
+}
+
+// twoSpanDevice is a meter of two points far apart: two reads a poll.
+func twoSpanDevice(addr string, interval, timeout time.Duration) Device {
+	return Device{ID: "meter", Profile: &drivers.Profile{Type: "energy_meter", Points: []drivers.Point{
+		{Name: "low", Register: drivers.Input, Address: 0, Type: drivers.TypeUint16},
+		{Name: "high", Register: drivers.Input, Address: 342, Type: drivers.TypeUint16},
+	}}, Config: Config{Address: addr, Transport: TCP, UnitID: 1, Interval: interval, Timeout: timeout}}
+}
+
+// checkTwoSpans asserts that every poll read both points, Good, with the
+// values the server gives them.
+func checkTwoSpans(t *testing.T, sink *collector, polls int) {
+	t.Helper()
+	for point, want := range map[string]float64{"low": 0, "high": 342} {
+		got := sink.series("meter", point)
+		if len(got) < polls {
+			t.Errorf("%s read %d times, want at least %d", point, len(got), polls)
+		}
+		for _, s := range got {
+			if s.Quality != drivers.Good || s.Value.Float64() != want {
+				t.Errorf("%s: %+v, want %v Good", point, s, want)
+			}
+		}
+	}
+}
+
+// TestPollPipelines: a device that answers gets its two reads in one
+// exchange from its second poll on (the first asks one request first, as
+// for a device not known to answer).
+func TestPollPipelines(t *testing.T) {
+	srv := startRequestServer(t, answerAll)
+	const interval, timeout = 100 * time.Millisecond, 200 * time.Millisecond
+	p, err := New([]Device{twoSpanDevice(srv.ln.Addr().String(), interval, timeout)}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &collector{}
+	runFor(t, p, sink, 6*interval-interval/2)
+	checkTwoSpans(t, sink, 5)
+	reads := srv.reads()
+	if len(reads) < 6 || reads[0] != 1 || reads[1] != 1 {
+		t.Fatalf("requests per read of the socket: %v, want 1, 1 then 2s", reads)
+	}
+	for _, k := range reads[2:] {
+		if k != 2 {
+			t.Errorf("requests per read of the socket: %v, want 1, 1 then 2s", reads)
+			break
+		}
+	}
+}
+
+// TestPollFallsBackToOneAtATime: a gateway that answers the first of
+// pipelined requests and drops the rest, or drops them all, costs no
+// reading, not even in the poll that finds it out: the request without a
+// reply is read again alone, the gateway is logged once and polled one
+// request at a time from then on.
+func TestPollFallsBackToOneAtATime(t *testing.T) {
+	for name, mode := range map[string]int{"answers the first": answerFirst, "answers none": answerNone} {
+		t.Run(name, func(t *testing.T) { testFallBack(t, mode) })
+	}
+}
+
+func testFallBack(t *testing.T, mode int) {
+	srv := startRequestServer(t, mode)
+	const interval, timeout = 200 * time.Millisecond, 60 * time.Millisecond
+	var logged bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logged.Write(b)
+	}), nil))
+	p, err := New([]Device{twoSpanDevice(srv.ln.Addr().String(), interval, timeout)}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &collector{}
+	runFor(t, p, sink, 6*interval-interval/2)
+	checkTwoSpans(t, sink, 5)
+	reads := srv.reads()
+	pipelined := 0
+	for _, k := range reads {
+		if k > 1 {
+			pipelined++
+		}
+	}
+	if pipelined != 1 {
+		t.Errorf("requests per read of the socket: %v, want one pipelined exchange", reads)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logged.String(), "does not answer pipelined requests"); n != 1 {
+		t.Errorf("logged %d times that the gateway does not pipeline, want 1:\n%s", n, logged.String())
+	}
+	if st := p.States()["meter"]; st.Status != drivers.StatusOnline {
+		t.Errorf("meter state %+v, want online", st)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
