@@ -18,6 +18,9 @@ const (
 	HealthErrors = "errors"
 	// HealthSkipped (int) counts what the driver had to leave out since start.
 	HealthSkipped = "skipped"
+	// HealthState (string) is the device's Status as text, from drivers
+	// that write it (Modbus).
+	HealthState = "state"
 )
 
 // Status is how a device is doing, as the drivers report it in their device

@@ -48,7 +48,20 @@ type Config struct {
 	// tried then fails, the oldest segments are dropped and their samples
 	// counted. At least MinSpoolBytes.
 	MaxSpoolBytes int64 `yaml:"max_spool_bytes"`
+	// HealthEvery thins the devices' health (drivers.HealthMeasurement) on
+	// its way to InfluxDB, as a historian stores on change with a
+	// heartbeat: a health point is written when up or state differs from
+	// what was last written for the device, and otherwise at most once per
+	// HealthEvery (the latest value: errors and skipped are cumulative, so
+	// nothing of them is lost; latency is then a sample every HealthEvery).
+	// Empty means DefaultHealthEvery; a duration at or below the poll
+	// interval (1ms, say) writes every poll's. The rules and the live state
+	// get every poll's health whatever this says.
+	HealthEvery time.Duration `yaml:"health_every"`
 }
+
+// DefaultHealthEvery is the HealthEvery used when a Config leaves it empty.
+const DefaultHealthEvery = 10 * time.Second
 
 // FsyncPolicy says when the spool forces its writes to disk.
 type FsyncPolicy string
@@ -97,6 +110,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxSpoolBytes == 0 {
 		c.MaxSpoolBytes = DefaultMaxSpoolBytes
 	}
+	if c.HealthEvery == 0 {
+		c.HealthEvery = DefaultHealthEvery
+	}
 	return c
 }
 
@@ -119,6 +135,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("fsync", string(c.Fsync)),
 		slog.Duration("fsync_interval", c.FsyncInterval),
 		slog.Int64("max_spool_bytes", c.MaxSpoolBytes),
+		slog.Duration("health_every", c.HealthEvery),
 	)
 }
 
@@ -154,6 +171,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("influxdb: fsync %q: use always, interval or never", c.Fsync)
 	case c.FsyncInterval < 0:
 		return fmt.Errorf("influxdb: fsync_interval %v is negative", c.FsyncInterval)
+	case c.HealthEvery < 0:
+		return fmt.Errorf("influxdb: health_every %v is negative", c.HealthEvery)
 	case c.MaxSpoolBytes < 0:
 		return fmt.Errorf("influxdb: max_spool_bytes %d is negative", c.MaxSpoolBytes)
 	case c.MaxSpoolBytes != 0 && c.MaxSpoolBytes < MinSpoolBytes:

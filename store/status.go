@@ -17,6 +17,7 @@ func (w *Writer) Stats() WriterStats {
 		Written:  w.written.Load(),
 		Pending:  pending + memPending,
 		Skipped:  w.skipped.Load(),
+		Thinned:  w.thinned.Load(),
 		Errors:   w.errors.Load(),
 		Dropped:  memDropped,
 	}

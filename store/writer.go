@@ -59,6 +59,7 @@ type WriterStats struct {
 	Dropped   int64 `json:"dropped"`   // lost, for a reason counted in WriterStatus.DroppedBy
 	Pending   int64 `json:"pending"`   // in memory or in the spool
 	Skipped   int64 `json:"skipped"`   // refused by Put: quality Bad, NaN/±Inf, names line protocol cannot carry, time out of range
+	Thinned   int64 `json:"thinned"`   // health samples left out by Config.HealthEvery (not in Accepted)
 	Errors    int64 `json:"errors"`    // failed write requests, each retry counted
 }
 
@@ -101,19 +102,21 @@ type Writer struct {
 	nudge    chan struct{} // a full spool needs room: attempt now rather than wait out the back-off
 	attempts attemptLog
 
+	health map[healthKey]healthMark // the health last written per device and point; under mu
+
 	spool *spool // nil without a spool directory
 	mem   *memQueue
 	enc   *encoder
 	buf   []drivers.Sample
 
-	accepted, written, skipped, errors atomic.Int64
-	droppedBy                          [numDropReasons]atomic.Int64
-	errorsBy                           [numErrorKinds]atomic.Int64
-	lastWrite                          atomic.Int64 // unix ns of the last acknowledged write
-	lastErr                            atomic.Pointer[string]
-	failing                            atomic.Int32 // errorKind+1 of the failure being retried, 0 when fine
-	latency                            prometheus.Histogram
-	logLimits                          sync.Map // what -> *atomic.Int64, unix ns last logged
+	accepted, written, skipped, errors, thinned atomic.Int64
+	droppedBy                                   [numDropReasons]atomic.Int64
+	errorsBy                                    [numErrorKinds]atomic.Int64
+	lastWrite                                   atomic.Int64 // unix ns of the last acknowledged write
+	lastErr                                     atomic.Pointer[string]
+	failing                                     atomic.Int32 // errorKind+1 of the failure being retried, 0 when fine
+	latency                                     prometheus.Histogram
+	logLimits                                   sync.Map // what -> *atomic.Int64, unix ns last logged
 }
 
 var _ drivers.Sink = (*Writer)(nil)
@@ -175,7 +178,7 @@ func NewWriter(cfg Config, opts WriterOptions) (*Writer, error) {
 // samples make room and are counted as dropped. Put keeps nothing of the
 // slice.
 func (w *Writer) Put(_ context.Context, samples []drivers.Sample) {
-	var accepted, skipped, dropped int64
+	var accepted, skipped, dropped, thinned int64
 	var now time.Time
 	var names checkedNames
 	w.mu.Lock()
@@ -193,6 +196,10 @@ func (w *Writer) Put(_ context.Context, samples []drivers.Sample) {
 			st.Time = now
 			s = &st
 		}
+		if s.Measurement == drivers.HealthMeasurement && !w.healthDue(s) {
+			thinned++
+			continue
+		}
 		if w.q.push(s) {
 			dropped++
 		}
@@ -202,6 +209,9 @@ func (w *Writer) Put(_ context.Context, samples []drivers.Sample) {
 	w.mu.Unlock()
 
 	w.accepted.Add(accepted)
+	if thinned > 0 {
+		w.thinned.Add(thinned)
+	}
 	if skipped > 0 {
 		w.skipped.Add(skipped)
 	}
@@ -423,4 +433,30 @@ func (w *Writer) sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// healthKey is one health point of one device.
+type healthKey struct{ device, point string }
+
+// healthMark is what was last written of a health point.
+type healthMark struct {
+	at time.Time
+	v  drivers.Value
+}
+
+// healthDue says whether a health sample goes to InfluxDB (see
+// Config.HealthEvery) and, if so, notes it as written. Called under mu.
+func (w *Writer) healthDue(s *drivers.Sample) bool {
+	k := healthKey{s.Device, s.Point}
+	last, seen := w.health[k]
+	due := !seen || s.Time.Sub(last.at) >= w.cfg.HealthEvery || s.Time.Before(last.at) ||
+		((s.Point == drivers.HealthUp || s.Point == drivers.HealthState) && s.Value != last.v)
+	if !due {
+		return false
+	}
+	if w.health == nil {
+		w.health = map[healthKey]healthMark{}
+	}
+	w.health[k] = healthMark{at: s.Time, v: s.Value}
+	return true
 }

@@ -496,3 +496,70 @@ func BenchmarkEncode(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "samples/s")
 }
+
+// TestHealthThinned: a device's health goes to InfluxDB when up or state
+// changes and otherwise once per HealthEvery, the latest value then; its
+// other points every time; the stats count what was left out apart from
+// what was accepted.
+func TestHealthThinned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := &fakeInflux{}
+		w := newFakeWriter(t, Config{FlushInterval: time.Second, HealthEvery: 10 * time.Second}, api, nil, "")
+		stop := start(t, w)
+		t0 := time.Unix(1e9, 0)
+		health := func(i int, up bool) []drivers.Sample {
+			at := t0.Add(time.Duration(i) * time.Second)
+			h := drivers.Sample{Time: at, Device: "m1", Measurement: drivers.HealthMeasurement, Quality: drivers.Good}
+			out := []drivers.Sample{{Time: at, Device: "m1", Measurement: "meter", Point: "power", Value: drivers.Float(float64(i)), Quality: drivers.Good}}
+			for _, p := range []struct {
+				name string
+				v    drivers.Value
+			}{{drivers.HealthUp, drivers.Bool(up)}, {drivers.HealthLatency, drivers.Float(float64(i))}, {drivers.HealthErrors, drivers.Int(int64(i / 3))}} {
+				h.Point, h.Value = p.name, p.v
+				out = append(out, h)
+			}
+			return out
+		}
+		// 25 polls a second apart; down from poll 12 to poll 14.
+		for i := range 25 {
+			w.Put(t.Context(), health(i, i < 12 || i > 14))
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		stop()
+		_, lines := api.snapshot()
+		var power, ups, latency []string
+		for _, l := range lines {
+			ts := l[strings.LastIndexByte(l, ' ')+1:]
+			if strings.HasPrefix(l, "meter,") {
+				power = append(power, ts)
+				continue
+			}
+			fields := l[strings.IndexByte(l, ' ')+1 : strings.LastIndexByte(l, ' ')]
+			for f := range strings.SplitSeq(fields, ",") {
+				name, v, _ := strings.Cut(f, "=")
+				switch name {
+				case "up":
+					ups = append(ups, v)
+				case "latency_ms":
+					latency = append(latency, ts)
+				}
+			}
+		}
+		if len(power) != 25 {
+			t.Errorf("%d power lines, want every poll's 25", len(power))
+		}
+		// up: poll 0 (first), 10 (heartbeat), 12 (down), 15 (up again), 25 is past the end.
+		if got := strings.Join(ups, " "); got != "true true false true" {
+			t.Errorf("up written as %q, want true (0) true (10) false (12) true (15)", got)
+		}
+		// latency: polls 0, 10 and 20.
+		if len(latency) != 3 {
+			t.Errorf("latency written %d times (%v), want 3: polls 0, 10, 20", len(latency), latency)
+		}
+		st := w.Stats()
+		if st.Accepted != 25+4+3+3 || st.Thinned != 25*3-(4+3+3) || st.Written != st.Accepted {
+			t.Errorf("stats %+v, want 35 accepted and written, 65 thinned", st)
+		}
+	})
+}

@@ -19,7 +19,7 @@ import (
 // whole poll, only when up), and drivers.HealthErrors (failed requests and
 // points) and drivers.HealthSkipped (ticks missed because a poll overran),
 // both cumulative since start.
-const healthState = "state"
+const healthState = drivers.HealthState
 
 // DeviceState is the polling health of one device, for the API.
 type DeviceState struct {
