@@ -8,15 +8,20 @@ import (
 	"time"
 )
 
-// countingConn counts the reads of a connection.
+// countingConn counts the reads and writes of a connection.
 type countingConn struct {
 	net.Conn
-	reads atomic.Int64
+	reads, writes atomic.Int64
 }
 
 func (c *countingConn) Read(b []byte) (int, error) {
 	c.reads.Add(1)
 	return c.Conn.Read(b)
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
 }
 
 // serveReplies answers each request read from server with the next reply,

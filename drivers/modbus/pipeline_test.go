@@ -9,24 +9,12 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/facilityd/facilityd/drivers"
 	"github.com/goburrow/modbus"
 )
-
-// writeCountingConn counts the writes of a connection.
-type writeCountingConn struct {
-	net.Conn
-	writes atomic.Int64
-}
-
-func (c *writeCountingConn) Write(b []byte) (int, error) {
-	c.writes.Add(1)
-	return c.Conn.Write(b)
-}
 
 // answer is the reply to one read request ADU: each register holds its
 // own address, and address 100 is refused with exception 2.
@@ -75,7 +63,7 @@ func TestReadPipelined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := &writeCountingConn{Conn: client}
+	cc := &countingConn{Conn: client}
 	c := newConn(Config{Transport: TCP, Address: "unused", Timeout: time.Second}).(*tcpConn)
 	c.t.conn = cc
 	defer c.Close()
