@@ -1,6 +1,7 @@
 package modbus
 
 import (
+	"bytes"
 	"net"
 	"testing"
 	"time"
@@ -125,6 +126,46 @@ func FuzzRTUResponse(f *testing.F) {
 		resp, err := tr.Send(withCRC([]byte{1, 3, 0, 0, 0, 2}))
 		if err == nil && (len(resp) < 5 || len(resp) > len(answer) || len(resp) > 256) {
 			t.Fatalf("frame of %d bytes from %d", len(resp), len(answer))
+		}
+	})
+}
+
+// streamConn plays a gateway's socket for FuzzReadPipelined: reads come
+// from the stream, writes go nowhere.
+type streamConn struct{ r *bytes.Reader }
+
+func (c streamConn) Read(b []byte) (int, error)       { return c.r.Read(b) }
+func (c streamConn) Write(b []byte) (int, error)      { return len(b), nil }
+func (c streamConn) Close() error                     { return nil }
+func (c streamConn) LocalAddr() net.Addr              { return nil }
+func (c streamConn) RemoteAddr() net.Addr             { return nil }
+func (c streamConn) SetDeadline(time.Time) error      { return nil }
+func (c streamConn) SetReadDeadline(time.Time) error  { return nil }
+func (c streamConn) SetWriteDeadline(time.Time) error { return nil }
+
+// FuzzReadPipelined: whatever a gateway sends back to two pipelined reads
+// (input 0+2 and holding 10+1 of unit 1), readPipelined does not panic,
+// reads whole replies only, hands each one back as data or as an error,
+// and returns an error whenever it read fewer than both.
+func FuzzReadPipelined(f *testing.F) {
+	f.Add(append(mbap(1, 0x43, 0x66, 0x19, 0x9a), 0, 2, 0, 0, 0, 5, 1, 3, 2, 0, 7))
+	f.Add(append(mbap(1, 0x43, 0x66, 0x19, 0x9a), 0, 2, 0, 0, 0, 3, 1, 0x83, 2))
+	f.Add(mbap(1, 0x43, 0x66))
+	f.Add([]byte{0, 1, 0, 0, 0, 0xff, 1, 4})
+	rs := []*Request{{Register: drivers.Input, Address: 0, Quantity: 2}, {Register: drivers.Holding, Address: 10, Quantity: 1}}
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		c := newConn(Config{Transport: TCP, Address: "fuzz", Timeout: time.Second}).(*tcpConn)
+		c.SetUnit(1, time.Second)
+		c.t.conn = streamConn{bytes.NewReader(stream)}
+		var out [2]piped
+		n, err := c.readPipelined(rs, out[:])
+		if n < 0 || n > 2 || (err == nil) != (n == 2) {
+			t.Fatalf("%d replies, error %v", n, err)
+		}
+		for i := range n {
+			if (out[i].data == nil) == (out[i].err == nil) || len(out[i].data) > 2*125 {
+				t.Fatalf("reply %d: % x, %v", i, out[i].data, out[i].err)
+			}
 		}
 	})
 }
