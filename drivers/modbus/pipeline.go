@@ -46,9 +46,10 @@ type pipeliner interface {
 	setPipelining(on bool)
 	// readPipelined sends rs (at most pipelineDepth) in one write and
 	// reads their replies in order into out. It returns how many replies
-	// it read; an error is the stream's (no reply in time, a broken or
-	// out-of-step link), for reply n, after which the link is dropped.
-	readPipelined(rs []*Request, out []piped) (n int, err error)
+	// it read and whether the requests went out (not when dialling or the
+	// write failed); an error is the stream's (no reply in time, a broken
+	// or out-of-step link), for reply n, after which the link is dropped.
+	readPipelined(rs []*Request, out []piped) (n int, sent bool, err error)
 }
 
 var _ pipeliner = (*tcpConn)(nil)
@@ -63,54 +64,54 @@ func (c *tcpConn) setPipelining(on bool) { c.sequential = !on }
 // transaction ids), carries them through the transporter's link, and checks
 // each reply as goburrow's client does (Verify, Decode, the function code,
 // the byte count).
-func (c *tcpConn) readPipelined(rs []*Request, out []piped) (int, error) {
+func (c *tcpConn) readPipelined(rs []*Request, out []piped) (int, bool, error) {
 	if len(rs) > pipelineDepth || len(out) < len(rs) {
-		return 0, fmt.Errorf("modbus: %d pipelined requests: at most %d", len(rs), pipelineDepth)
+		return 0, false, fmt.Errorf("modbus: %d pipelined requests: at most %d", len(rs), pipelineDepth)
 	}
 	var frame [pipelineDepth * readRequestADU]byte
 	for i, r := range rs {
 		fc, err := readFunction(r.Register)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		var data [4]byte
 		binary.BigEndian.PutUint16(data[:], r.Address)
 		binary.BigEndian.PutUint16(data[2:], r.Quantity)
 		adu, err := c.h.Encode(&modbus.ProtocolDataUnit{FunctionCode: fc, Data: data[:]})
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		copy(frame[i*readRequestADU:], adu)
 	}
 	reqs := frame[:len(rs)*readRequestADU]
 	rd, err := c.t.exchange(reqs)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	for i := range rs {
 		if i > 0 {
 			// Each reply has the timeout to come, as one at a time.
 			if err := c.t.conn.SetReadDeadline(time.Now().Add(c.t.timeout)); err != nil {
 				_ = c.Close()
-				return i, err
+				return i, true, err
 			}
 		}
 		resp, err := c.t.readReply(rd)
 		if err != nil {
 			_ = c.Close()
-			return i, err
+			return i, true, err
 		}
 		req := reqs[i*readRequestADU : (i+1)*readRequestADU]
 		if err := c.h.Verify(req, resp); err != nil {
 			// Out of step (or out of order, which the protocol allows but
 			// the replies are not read for): drop the stream.
 			_ = c.Close()
-			return i, err
+			return i, true, err
 		}
 		pdu, err := c.h.Decode(resp)
 		if err != nil {
 			_ = c.Close()
-			return i, err
+			return i, true, err
 		}
 		out[i] = readReply(req[7], pdu)
 		if out[i].data != nil {
@@ -120,7 +121,7 @@ func (c *tcpConn) readPipelined(rs []*Request, out []piped) (int, error) {
 		}
 	}
 	c.pipelineProven = true
-	return len(rs), nil
+	return len(rs), true, nil
 }
 
 // readReply is what goburrow's client makes of the reply to a read: an
@@ -209,8 +210,10 @@ func (d *device) readPipelined(ctx context.Context, c conn, p pipeliner, rs []Re
 		ptrs[i] = &rs[i]
 	}
 	var out [pipelineDepth]piped
-	n, err := p.readPipelined(ptrs[:len(rs)], out[:len(rs)])
-	res.requests += max(n, 1)
+	n, sent, err := p.readPipelined(ptrs[:len(rs)], out[:len(rs)])
+	if sent {
+		res.requests += len(rs)
+	}
 	if err != nil && n > 0 && ctx.Err() == nil {
 		p.setPipelining(false)
 		res.unpipelined = err

@@ -70,9 +70,9 @@ func TestReadPipelined(t *testing.T) {
 	c.SetUnit(7, time.Second)
 	rs := []*Request{{Register: drivers.Input, Address: 0, Quantity: 3}, {Register: drivers.Holding, Address: 100, Quantity: 1}, {Register: drivers.Holding, Address: 342, Quantity: 2}}
 	out := make([]piped, len(rs))
-	n, err := c.readPipelined(rs, out)
-	if err != nil || n != 3 {
-		t.Fatalf("readPipelined: %d replies, %v", n, err)
+	n, sent, err := c.readPipelined(rs, out)
+	if err != nil || n != 3 || !sent {
+		t.Fatalf("readPipelined: %d replies, sent %v, %v", n, sent, err)
 	}
 	if w := cc.writes.Load(); w != 1 {
 		t.Errorf("%d writes for three requests, want 1", w)
@@ -210,6 +210,20 @@ func TestPollPipelines(t *testing.T) {
 			break
 		}
 	}
+	checkCounted(t, p, reads)
+}
+
+// checkCounted asserts that the device's request count is what the server
+// received.
+func checkCounted(t *testing.T, p *Poller, reads []int) {
+	t.Helper()
+	got := 0
+	for _, k := range reads {
+		got += k
+	}
+	if n := p.States()["meter"].Requests; n != int64(got) {
+		t.Errorf("%d requests counted, the server received %d", n, got)
+	}
 }
 
 // TestPollFallsBackToOneAtATime: a gateway that answers the first of
@@ -258,6 +272,7 @@ func testFallBack(t *testing.T, mode int) {
 	if st := p.States()["meter"]; st.Status != drivers.StatusOnline {
 		t.Errorf("meter state %+v, want online", st)
 	}
+	checkCounted(t, p, reads)
 }
 
 type writerFunc func([]byte) (int, error)
