@@ -39,6 +39,8 @@ func (p *Poller) runGateway(ctx context.Context, g *gateway, sink drivers.Sink) 
 	heap.Init(&due)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	tc, _ := c.(*tcpConn)
+	var partner *device // the device whose replies the last ganged exchange keeps
 	for {
 		d := due[0]
 		if wait := time.Until(d.fire); wait > 0 {
@@ -62,9 +64,42 @@ func (p *Poller) runGateway(ctx context.Context, g *gateway, sink drivers.Sink) 
 		if ctx.Err() != nil {
 			return
 		}
+		// Two devices due at once go in one exchange (tcpConn.gang): the
+		// partner is the next to fire, so its poll follows this one.
+		if tc != nil {
+			switch {
+			case d == partner && time.Since(tc.gangedAt) < maxGangedAge:
+				// Its replies are in (and fresh: the poll before did not
+				// wait on a timeout): poll it, no new gang.
+				partner = nil
+			default:
+				tc.pre, partner = [2]gangedReplies{}, nil
+				if e := due.next(); e != nil && !e.fire.After(time.Now()) && tc.pipelined() && !tc.noGang && canGang(d, e) && tc.gang(d, e) {
+					partner = e
+				}
+			}
+		}
 		p.cycle(ctx, c, d, sink)
 		heap.Fix(&due, 0) // cycle moved its fire time on
 	}
+}
+
+// maxGangedAge is how old the replies a ganged exchange read for a device
+// may be when its poll takes them; older ones (the poll before waited on a
+// timeout) are dropped and read again, so that a reading is stamped within
+// this of when it was read.
+const maxGangedAge = 100 * time.Millisecond
+
+// next is the device that fires after the first: the earlier of the root's
+// children.
+func (s schedule) next() *device {
+	switch {
+	case len(s) < 2:
+		return nil
+	case len(s) == 2 || s.Less(1, 2):
+		return s[1]
+	}
+	return s[2]
 }
 
 // schedule is a gateway's devices as a min-heap on when they fire next,

@@ -46,8 +46,8 @@ type pipeliner interface {
 	setPipelining(on bool)
 	// readPipelined sends rs (at most pipelineDepth) in one write and
 	// reads their replies in order into out. It returns how many replies
-	// it read and whether the requests went out (not when dialling or the
-	// write failed); an error is the stream's (no reply in time, a broken
+	// it read and whether it sent the requests (not when dialling or the
+	// write failed, nor for replies a ganged exchange read); an error is the stream's (no reply in time, a broken
 	// or out-of-step link), for reply n, after which the link is dropped.
 	readPipelined(rs []*Request, out []piped) (n int, sent bool, err error)
 }
@@ -63,16 +63,35 @@ func (c *tcpConn) setPipelining(on bool) { c.sequential = !on }
 // readPipelined frames each read with goburrow's packager (unit and
 // transaction ids), carries them through the transporter's link, and checks
 // each reply as goburrow's client does (Verify, Decode, the function code,
-// the byte count).
+// the byte count). Replies a ganged exchange already read for these very
+// requests of this unit (gang) are handed back without one.
 func (c *tcpConn) readPipelined(rs []*Request, out []piped) (int, bool, error) {
+	if g := c.ganged(c.h.SlaveId, rs); g != nil {
+		copy(out, g.out[:g.n])
+		c.servedTook = g.took
+		return g.n, false, nil // gang counted them
+	}
+	return c.exchangeReads(nil, rs, out)
+}
+
+// exchangeReads is readPipelined's exchange; units, when set, gives each
+// request's unit id (else the current one). Whatever an earlier ganged
+// exchange left is dropped: its data lived where these replies go.
+func (c *tcpConn) exchangeReads(units []byte, rs []*Request, out []piped) (int, bool, error) {
+	c.pre = [2]gangedReplies{}
 	if len(rs) > pipelineDepth || len(out) < len(rs) {
 		return 0, false, fmt.Errorf("modbus: %d pipelined requests: at most %d", len(rs), pipelineDepth)
 	}
+	unit := c.h.SlaveId
+	defer func() { c.h.SlaveId = unit }()
 	var frame [pipelineDepth * readRequestADU]byte
 	for i, r := range rs {
 		fc, err := readFunction(r.Register)
 		if err != nil {
 			return 0, false, err
+		}
+		if units != nil {
+			c.h.SlaveId = units[i]
 		}
 		var data [4]byte
 		binary.BigEndian.PutUint16(data[:], r.Address)
@@ -122,6 +141,99 @@ func (c *tcpConn) readPipelined(rs []*Request, out []piped) (int, bool, error) {
 	}
 	c.pipelineProven = true
 	return len(rs), true, nil
+}
+
+// gangedReplies are the replies a ganged exchange read for one device's
+// requests, kept until its poll asks for them.
+type gangedReplies struct {
+	unit byte
+	reqs [pipelineDepth]Request // register, address and quantity
+	n    int
+	out  [pipelineDepth]piped
+	took time.Duration // the exchange's, for the device's latency
+}
+
+// ganged returns, and gives up, the replies kept for rs of unit, if a
+// ganged exchange read exactly these.
+func (c *tcpConn) ganged(unit byte, rs []*Request) *gangedReplies {
+	for i := range c.pre {
+		g := &c.pre[i]
+		if g.n == 0 || g.unit != unit || g.n != len(rs) {
+			continue
+		}
+		same := true
+		for k, r := range rs {
+			q := &g.reqs[k]
+			same = same && q.Register == r.Register && q.Address == r.Address && q.Quantity == r.Quantity
+		}
+		if same {
+			got := *g
+			g.n = 0
+			return &got
+		}
+	}
+	return nil
+}
+
+// gang reads the requests of two devices of the gateway that are due at
+// once, d's and e's, in one exchange, and keeps each one's replies for its
+// poll, which follows at once: on a gateway of many meters due on the same
+// tick, two meters cost one write. The units' ids in the MBAP headers keep
+// the replies apart. It says whether it did; an exchange that failed turns
+// ganging off for the conn (each device's poll then finds out about
+// pipelining itself).
+func (c *tcpConn) gang(d, e *device) bool {
+	var units [pipelineDepth]byte
+	var rs [pipelineDepth]*Request
+	n := 0
+	for _, dev := range []*device{d, e} {
+		for i := range dev.requests {
+			units[n], rs[n] = dev.Config.UnitID, &dev.requests[i]
+			n++
+		}
+	}
+	timeout := c.t.timeout
+	c.t.timeout = max(d.Config.Timeout, e.Config.Timeout)
+	defer func() { c.t.timeout = timeout }()
+	var out [pipelineDepth]piped
+	start := time.Now()
+	got, sent, err := c.exchangeReads(units[:n], rs[:n], out[:n])
+	if sent {
+		// Counted here, whether or not a poll takes the replies.
+		d.sent += int64(len(d.requests))
+		e.sent += int64(len(e.requests))
+	}
+	if err != nil || got != n {
+		c.noGang = true
+		return false
+	}
+	took := time.Since(start)
+	c.gangedAt = time.Now()
+	k := 0
+	for i, dev := range []*device{d, e} {
+		g := &c.pre[i]
+		g.unit, g.n, g.took = dev.Config.UnitID, len(dev.requests), took
+		for j := range dev.requests {
+			g.reqs[j] = Request{Register: dev.requests[j].Register, Address: dev.requests[j].Address, Quantity: dev.requests[j].Quantity}
+			g.out[j] = out[k]
+			k++
+		}
+	}
+	return true
+}
+
+// canGang says whether d and e, due at once on a conn that pipelines, can
+// be read in one exchange: both answered their last poll, both read in one
+// pipelined exchange of their own (two requests or more, four at most
+// together), neither pauses between requests, closes the link after a
+// poll, asks for one request at a time or is being commissioned.
+func canGang(d, e *device) bool {
+	ok := func(x *device) bool {
+		w := x.Config.Workarounds
+		return x.answered && x.backoff == 0 && len(x.requests) >= 2 && x.raw == nil &&
+			w.PauseBetweenRequests <= 0 && !w.NoPipelining && !w.CloseAfterPoll
+	}
+	return d != e && ok(d) && ok(e) && len(d.requests)+len(e.requests) <= pipelineDepth
 }
 
 // readReply is what goburrow's client makes of the reply to a read: an
@@ -213,6 +325,10 @@ func (d *device) readPipelined(ctx context.Context, c conn, p pipeliner, rs []Re
 	n, sent, err := p.readPipelined(ptrs[:len(rs)], out[:len(rs)])
 	if sent {
 		res.requests += len(rs)
+	}
+	if tc, ok := p.(*tcpConn); ok && tc.servedTook > 0 {
+		res.ganged += tc.servedTook // read by a ganged exchange, in no time here
+		tc.servedTook = 0
 	}
 	if err != nil && n > 0 && ctx.Err() == nil {
 		p.setPipelining(false)

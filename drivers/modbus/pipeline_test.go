@@ -164,24 +164,33 @@ func (s *requestServer) reads() []int {
 
 // twoSpanDevice is a meter of two points far apart: two reads a poll.
 func twoSpanDevice(addr string, interval, timeout time.Duration) Device {
-	return Device{ID: "meter", Profile: &drivers.Profile{Type: "energy_meter", Points: []drivers.Point{
+	return twoSpanUnit("meter", 1, addr, interval, timeout)
+}
+
+func twoSpanUnit(id string, unit uint8, addr string, interval, timeout time.Duration) Device {
+	return Device{ID: id, Profile: &drivers.Profile{Type: "energy_meter", Points: []drivers.Point{
 		{Name: "low", Register: drivers.Input, Address: 0, Type: drivers.TypeUint16},
 		{Name: "high", Register: drivers.Input, Address: 342, Type: drivers.TypeUint16},
-	}}, Config: Config{Address: addr, Transport: TCP, UnitID: 1, Interval: interval, Timeout: timeout}}
+	}}, Config: Config{Address: addr, Transport: TCP, UnitID: unit, Interval: interval, Timeout: timeout}}
 }
 
 // checkTwoSpans asserts that every poll read both points, Good, with the
 // values the server gives them.
 func checkTwoSpans(t *testing.T, sink *collector, polls int) {
 	t.Helper()
+	checkTwoSpansOf(t, sink, "meter", polls)
+}
+
+func checkTwoSpansOf(t *testing.T, sink *collector, id string, polls int) {
+	t.Helper()
 	for point, want := range map[string]float64{"low": 0, "high": 342} {
-		got := sink.series("meter", point)
+		got := sink.series(id, point)
 		if len(got) < polls {
-			t.Errorf("%s read %d times, want at least %d", point, len(got), polls)
+			t.Errorf("%s %s read %d times, want at least %d", id, point, len(got), polls)
 		}
 		for _, s := range got {
 			if s.Quality != drivers.Good || s.Value.Float64() != want {
-				t.Errorf("%s: %+v, want %v Good", point, s, want)
+				t.Errorf("%s %s: %+v, want %v Good", id, point, s, want)
 			}
 		}
 	}
@@ -278,3 +287,56 @@ func testFallBack(t *testing.T, mode int) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// TestPollGangs: two meters of one gateway due on the same tick are read in
+// one exchange (four requests in one write, the unit ids keeping the
+// replies apart) once both answer; each gets its own readings, and every
+// request is counted once. Against a gateway that takes two pipelined
+// requests and not four (answerFirst answers one of several), the first
+// ganged exchange fails, no reading is lost and the gateway is not ganged
+// again.
+func TestPollGangs(t *testing.T) {
+	const interval, timeout = 100 * time.Millisecond, 60 * time.Millisecond
+	for _, c := range []struct {
+		name string
+		mode int
+	}{{"gateway that pipelines", answerAll}, {"gateway that does not", answerFirst}} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := startRequestServer(t, c.mode)
+			addr := srv.ln.Addr().String()
+			p, err := New([]Device{twoSpanUnit("m1", 1, addr, interval, timeout), twoSpanUnit("m2", 2, addr, interval, timeout)}, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sink := &collector{}
+			runFor(t, p, sink, 8*interval-interval/2)
+			checkTwoSpansOf(t, sink, "m1", 7)
+			checkTwoSpansOf(t, sink, "m2", 7)
+			reads := srv.reads()
+			fours := 0
+			for _, k := range reads {
+				if k == 4 {
+					fours++
+				}
+			}
+			got := 0
+			for _, k := range reads {
+				got += k
+			}
+			st := p.States()
+			if n := st["m1"].Requests + st["m2"].Requests; n != int64(got) {
+				t.Errorf("%d requests counted, the server received %d (%v)", n, got, reads)
+			}
+			switch c.mode {
+			case answerAll:
+				if fours < 5 {
+					t.Errorf("requests per read of the socket: %v, want the two meters' four together from their second poll on", reads)
+				}
+			case answerFirst:
+				if fours != 1 {
+					t.Errorf("requests per read of the socket: %v, want one ganged exchange, the first", reads)
+				}
+			}
+		})
+	}
+}

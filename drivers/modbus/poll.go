@@ -194,6 +194,9 @@ type pollResult struct {
 	// unpipelined is why the gateway's link stopped pipelining in this
 	// poll: it answered the first requests of an exchange, not a later one.
 	unpipelined error
+	// ganged is the time of the ganged exchange (pipeline.go) that read
+	// requests of this poll before it began: part of its latency.
+	ganged time.Duration
 }
 
 // readStatus is how one request (and the requests it was split into) went.
@@ -244,7 +247,7 @@ func (d *device) poll(ctx context.Context, c conn, t time.Time) pollResult {
 	if d.learned.dirty {
 		d.replan()
 	}
-	res.latency = time.Since(start)
+	res.latency = time.Since(start) + res.ganged
 	d.sent += int64(res.requests)
 	d.answered = res.answered
 	return res
