@@ -74,8 +74,13 @@ func (p *Poller) runGateway(ctx context.Context, g *gateway, sink drivers.Sink) 
 				partner = nil
 			default:
 				tc.pre, partner = [2]gangedReplies{}, nil
-				if e := due.next(); e != nil && !e.fire.After(time.Now()) && tc.pipelined() && !tc.noGang && canGang(d, e) && tc.gang(d, e) {
-					partner = e
+				if e := due.next(); e != nil && !e.fire.After(time.Now()) && tc.pipelined() && !tc.noGang && canGang(d, e) {
+					if tc.gang(d, e) {
+						partner = e
+					} else {
+						p.logger.Info("modbus gateway did not answer two devices' requests in one exchange: one device an exchange from now on",
+							"address", d.Config.Address, "devices", []string{d.ID, e.ID})
+					}
 				}
 			}
 		}

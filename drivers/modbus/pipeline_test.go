@@ -304,7 +304,14 @@ func TestPollGangs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			srv := startRequestServer(t, c.mode)
 			addr := srv.ln.Addr().String()
-			p, err := New([]Device{twoSpanUnit("m1", 1, addr, interval, timeout), twoSpanUnit("m2", 2, addr, interval, timeout)}, slog.New(slog.DiscardHandler))
+			var logged bytes.Buffer
+			var mu sync.Mutex
+			logger := slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return logged.Write(b)
+			}), nil))
+			p, err := New([]Device{twoSpanUnit("m1", 1, addr, interval, timeout), twoSpanUnit("m2", 2, addr, interval, timeout)}, logger)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -326,6 +333,12 @@ func TestPollGangs(t *testing.T) {
 			st := p.States()
 			if n := st["m1"].Requests + st["m2"].Requests; n != int64(got) {
 				t.Errorf("%d requests counted, the server received %d (%v)", n, got, reads)
+			}
+			mu.Lock()
+			gangLogs := strings.Count(logged.String(), "in one exchange: one device an exchange from now on")
+			mu.Unlock()
+			if want := map[int]int{answerAll: 0, answerFirst: 1}[c.mode]; gangLogs != want {
+				t.Errorf("logged %d times that ganging stopped, want %d", gangLogs, want)
 			}
 			switch c.mode {
 			case answerAll:
