@@ -222,16 +222,36 @@ func TestPollPipelines(t *testing.T) {
 	checkCounted(t, p, reads)
 }
 
-// checkCounted asserts that the device's request count is what the server
-// received.
+// checkCounted asserts that the devices' request counts add up to what the
+// server received.
 func checkCounted(t *testing.T, p *Poller, reads []int) {
 	t.Helper()
 	got := 0
 	for _, k := range reads {
 		got += k
 	}
-	if n := p.States()["meter"].Requests; n != int64(got) {
-		t.Errorf("%d requests counted, the server received %d", n, got)
+	var n int64
+	for _, st := range p.States() {
+		n += st.Requests
+	}
+	if n != int64(got) {
+		t.Errorf("%d requests counted, the server received %d (%v)", n, got, reads)
+	}
+}
+
+// captureLog is a logger and what it has logged so far.
+func captureLog() (*slog.Logger, func() string) {
+	var logged bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logged.Write(b)
+	}), nil))
+	return logger, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return logged.String()
 	}
 }
 
@@ -249,13 +269,7 @@ func TestPollFallsBackToOneAtATime(t *testing.T) {
 func testFallBack(t *testing.T, mode int) {
 	srv := startRequestServer(t, mode)
 	const interval, timeout = 200 * time.Millisecond, 60 * time.Millisecond
-	var logged bytes.Buffer
-	var mu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return logged.Write(b)
-	}), nil))
+	logger, logged := captureLog()
 	p, err := New([]Device{twoSpanDevice(srv.ln.Addr().String(), interval, timeout)}, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -273,10 +287,8 @@ func testFallBack(t *testing.T, mode int) {
 	if pipelined != 1 {
 		t.Errorf("requests per read of the socket: %v, want one pipelined exchange", reads)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if n := strings.Count(logged.String(), "does not answer pipelined requests"); n != 1 {
-		t.Errorf("logged %d times that the gateway does not pipeline, want 1:\n%s", n, logged.String())
+	if n := strings.Count(logged(), "does not answer pipelined requests"); n != 1 {
+		t.Errorf("logged %d times that the gateway does not pipeline, want 1:\n%s", n, logged())
 	}
 	if st := p.States()["meter"]; st.Status != drivers.StatusOnline {
 		t.Errorf("meter state %+v, want online", st)
@@ -304,13 +316,7 @@ func TestPollGangs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			srv := startRequestServer(t, c.mode)
 			addr := srv.ln.Addr().String()
-			var logged bytes.Buffer
-			var mu sync.Mutex
-			logger := slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
-				mu.Lock()
-				defer mu.Unlock()
-				return logged.Write(b)
-			}), nil))
+			logger, logged := captureLog()
 			p, err := New([]Device{twoSpanUnit("m1", 1, addr, interval, timeout), twoSpanUnit("m2", 2, addr, interval, timeout)}, logger)
 			if err != nil {
 				t.Fatal(err)
@@ -326,17 +332,8 @@ func TestPollGangs(t *testing.T) {
 					fours++
 				}
 			}
-			got := 0
-			for _, k := range reads {
-				got += k
-			}
-			st := p.States()
-			if n := st["m1"].Requests + st["m2"].Requests; n != int64(got) {
-				t.Errorf("%d requests counted, the server received %d (%v)", n, got, reads)
-			}
-			mu.Lock()
-			gangLogs := strings.Count(logged.String(), "in one exchange: one device an exchange from now on")
-			mu.Unlock()
+			checkCounted(t, p, reads)
+			gangLogs := strings.Count(logged(), "in one exchange: one device an exchange from now on")
 			if want := map[int]int{answerAll: 0, answerFirst: 1}[c.mode]; gangLogs != want {
 				t.Errorf("logged %d times that ganging stopped, want %d", gangLogs, want)
 			}
