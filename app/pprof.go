@@ -8,6 +8,8 @@ import (
 	"net/http/pprof"
 	"sync"
 	"time"
+
+	"github.com/facilityd/facilityd/internal/lean"
 )
 
 // startPprof serves Go's profiler on the configured loopback address, when
@@ -22,6 +24,7 @@ func (a *app) startPprof(ctx context.Context, wg *sync.WaitGroup) error {
 	if err != nil {
 		return err
 	}
+	lean.Profiling()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

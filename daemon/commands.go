@@ -13,9 +13,11 @@ import (
 	"github.com/facilityd/facilityd/app"
 	"github.com/facilityd/facilityd/config"
 	"github.com/facilityd/facilityd/drivers/sim"
+	"github.com/facilityd/facilityd/internal/lean"
 )
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	tuned := lean.Daemon()
 	app.ReleaseInitMemory()
 	fs, path := flags("run", stderr)
 	level := fs.String("log-level", "info", "debug, info, warn or error")
@@ -23,7 +25,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("starting facilityd", "version", version, "config", *path, "devices", len(cfg.Devices), "rules", len(cfg.Rules))
+	logger.Info("starting facilityd", append([]any{"version", version, "config", *path, "devices", len(cfg.Devices), "rules", len(cfg.Rules)}, tuned...)...)
 	return app.Run(ctx, cfg, app.Options{Logger: logger, Reload: reloads(ctx)})
 }
 

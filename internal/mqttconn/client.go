@@ -62,7 +62,8 @@ func Dial(ctx context.Context, c *Config, handle Handler) (Client, error) {
 		SetPingTimeout(min(c.KeepAlive, 10*time.Second)).
 		SetConnectTimeout(c.ConnectTimeout).
 		SetWriteTimeout(c.ConnectTimeout).
-		SetOrderMatters(true)
+		SetOrderMatters(true).
+		SetStore(newLeanStore())
 	if buffered(c.Broker) {
 		opts.SetCustomOpenConnectionFn(openBuffered)
 	}
