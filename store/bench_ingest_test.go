@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -86,20 +87,43 @@ func BenchmarkWriterIngest(b *testing.B) {
 }
 
 // BenchmarkLivePut1000Meters is live state's share of the Modbus bench: each op is
-// one second of 1,000 meters put one tick at a time.
+// one second of 1,000 meters put one tick at a time, with a window per series
+// and with the latest readings only (as the daemon keeps them). heap-B/series
+// is what live state holds per series after the run.
 func BenchmarkLivePut1000Meters(b *testing.B) {
-	l := NewLive(LiveConfig{MaxSeries: 20_000})
-	ticks := meterTicks(1000)
-	ctx := context.Background()
-	t0 := time.Now()
-	n := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		stamp(ticks, t0.Add(time.Duration(n)*time.Second))
-		n++
-		for _, tick := range ticks {
-			l.Put(ctx, tick)
+	for _, latestOnly := range []bool{false, true} {
+		name := "window"
+		if latestOnly {
+			name = "latest"
 		}
+		b.Run(name, func(b *testing.B) {
+			ticks := meterTicks(1000)
+			l := NewLive(LiveConfig{MaxSeries: 20_000, LatestOnly: latestOnly})
+			ctx := context.Background()
+			t0 := time.Now()
+			n := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				stamp(ticks, t0.Add(time.Duration(n)*time.Second))
+				n++
+				for _, tick := range ticks {
+					l.Put(ctx, tick)
+				}
+			}
+			b.ReportMetric(16_000*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+			series := l.Stats().Series
+			if series != 16_000 {
+				b.Fatalf("%d series, want 16,000", series)
+			}
+			// What l holds: the heap with it, less the heap without it.
+			var with, without runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&with)
+			runtime.KeepAlive(l)
+			l = nil
+			runtime.GC()
+			runtime.ReadMemStats(&without)
+			b.ReportMetric(float64(int64(with.HeapAlloc)-int64(without.HeapAlloc))/float64(series), "heap-B/series")
+		})
 	}
-	b.ReportMetric(16_000*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 }

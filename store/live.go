@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,20 +33,33 @@ type LiveConfig struct {
 //
 // Memory is bounded: at most MaxSeries series, each with a ring of at most
 // PointsPerSeries (time, value) pairs of 16 bytes, grown on demand, plus
-// about 300 bytes for the series, its map entries and its latest reading
-// (names are shared with the samples). With the defaults that is at most
-// 10,000 × (600 × 16 + 300) B ≈ 99 MB; the demo building (2 devices, 35
-// series polled every second, 300 values per window) holds about 180 KB.
+// about 100 bytes for the series and its latest reading (names are shared
+// with the samples; a device's series sit in one slice, in the order they
+// first came, and only a device of more than indexAt series has a map of
+// them). With the defaults that is at most 10,000 × (600 × 16 + 100) B ≈
+// 97 MB; latest readings only (LatestOnly), 1,000 meters of 17 series take
+// about 1.7 MB.
 // Live is safe for concurrent use.
 type Live struct {
 	cfg     LiveConfig
 	mu      sync.RWMutex
-	series  map[liveKey]*liveSeries
-	devices map[string][]*liveSeries
+	devices map[string]*liveDevice
+	nseries int
 	refused atomic.Int64
 }
 
-type liveKey struct{ device, measurement, point string }
+// liveDevice is one device's series, in the order they first came.
+type liveDevice struct {
+	series []liveSeries
+	index  map[pointID]int // by measurement and point; nil up to indexAt series
+}
+
+// indexAt is how many series a device has before a map finds them: fewer
+// are compared in place (a poll's samples come in the same order every
+// time, so the one after the last found is, as a rule, the next).
+const indexAt = 16
+
+type pointID struct{ measurement, point string }
 
 // Reading is the latest value of one device point.
 type Reading struct {
@@ -54,13 +68,55 @@ type Reading struct {
 	Time    time.Time
 }
 
+// liveSeries is one point's latest reading, its value packed by kind (a
+// drivers.Value is 48 bytes and holds one of four fields), and its window.
 type liveSeries struct {
-	key    liveKey
-	idx    int // its place in Live.devices of its device
-	latest Reading
-	ring   []livePoint // window, a ring of numeric values
-	head   int         // oldest
-	n      int
+	measurement, point string
+	time               time.Time
+	text               string // the value of a string
+	bits               uint64 // of a float64, int64 or bool
+	kind               drivers.Kind
+	quality            drivers.Quality
+	win                *liveWindow // nil until the series has a numeric value to keep
+}
+
+func (ls *liveSeries) set(s *drivers.Sample) {
+	v := s.Value
+	ls.time, ls.kind, ls.quality, ls.text, ls.bits = s.Time, v.Kind, s.Quality, "", 0
+	switch v.Kind {
+	case drivers.KindFloat:
+		ls.bits = math.Float64bits(v.F)
+	case drivers.KindInt:
+		ls.bits = uint64(v.I)
+	case drivers.KindBool:
+		if v.B {
+			ls.bits = 1
+		}
+	default:
+		ls.text = v.S
+	}
+}
+
+func (ls *liveSeries) reading() Reading {
+	r := Reading{Value: drivers.Value{Kind: ls.kind}, Quality: ls.quality, Time: ls.time}
+	switch ls.kind {
+	case drivers.KindFloat:
+		r.Value.F = math.Float64frombits(ls.bits)
+	case drivers.KindInt:
+		r.Value.I = int64(ls.bits)
+	case drivers.KindBool:
+		r.Value.B = ls.bits != 0
+	default:
+		r.Value.S = ls.text
+	}
+	return r
+}
+
+// liveWindow is a ring of a series' numeric values.
+type liveWindow struct {
+	ring []livePoint
+	head int // oldest
+	n    int
 }
 
 // livePoint is a window entry: 16 bytes where a Point takes 32.
@@ -82,7 +138,51 @@ func NewLive(cfg LiveConfig) *Live {
 	if cfg.MaxSeries <= 0 {
 		cfg.MaxSeries = 10_000
 	}
-	return &Live{cfg: cfg, series: map[liveKey]*liveSeries{}, devices: map[string][]*liveSeries{}}
+	return &Live{cfg: cfg, devices: map[string]*liveDevice{}}
+}
+
+// find returns the index of a device's series, or -1.
+func (d *liveDevice) find(measurement, point string) int {
+	if d.index != nil {
+		if i, ok := d.index[pointID{measurement, point}]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range d.series {
+		if ls := &d.series[i]; ls.point == point && ls.measurement == measurement {
+			return i
+		}
+	}
+	return -1
+}
+
+// add appends a series and returns its index.
+func (d *liveDevice) add(measurement, point string) int {
+	i := len(d.series)
+	d.series = append(d.series, liveSeries{measurement: measurement, point: point})
+	switch {
+	case d.index != nil:
+		d.index[pointID{measurement, point}] = i
+	case len(d.series) > indexAt:
+		d.index = make(map[pointID]int, len(d.series))
+		for j := range d.series {
+			d.index[pointID{d.series[j].measurement, d.series[j].point}] = j
+		}
+	}
+	return i
+}
+
+// series returns one device point's series, or nil; l.mu is held.
+func (l *Live) series(device, measurement, point string) *liveSeries {
+	d := l.devices[device]
+	if d == nil {
+		return nil
+	}
+	if i := d.find(measurement, point); i >= 0 {
+		return &d.series[i]
+	}
+	return nil
 }
 
 // Put records samples. A sample older than its series' latest reading does
@@ -91,51 +191,51 @@ func NewLive(cfg LiveConfig) *Live {
 func (l *Live) Put(_ context.Context, samples []drivers.Sample) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	// A device's samples come in the same order poll after poll, so the
-	// series after the last one found is, as a rule, the next one: found
-	// by comparing names (the same strings every poll) instead of hashing
-	// three of them per sample.
-	var list []*liveSeries
-	listDevice, next := "", 0
+	var d *liveDevice
+	dev, next := "", 0
 	for i := range samples {
 		s := &samples[i]
-		if list == nil || s.Device != listDevice {
-			list, listDevice, next = l.devices[s.Device], s.Device, 0
-		}
-		var ls *liveSeries
-		if next < len(list) {
-			if c := list[next]; c.key.point == s.Point && c.key.measurement == s.Measurement {
-				ls = c
+		if d == nil || s.Device != dev {
+			d, dev, next = l.devices[s.Device], s.Device, 0
+			if d == nil {
+				d = &liveDevice{}
+				l.devices[s.Device] = d
 			}
 		}
-		if ls == nil {
-			k := liveKey{s.Device, s.Measurement, s.Point}
-			ls = l.series[k]
-			if ls == nil {
-				if len(l.series) >= l.cfg.MaxSeries {
+		j := -1
+		if next < len(d.series) {
+			if c := &d.series[next]; c.point == s.Point && c.measurement == s.Measurement {
+				j = next
+			}
+		}
+		if j < 0 {
+			if j = d.find(s.Measurement, s.Point); j < 0 {
+				if l.nseries >= l.cfg.MaxSeries {
 					l.refused.Add(1)
 					continue
 				}
-				ls = &liveSeries{key: k, idx: len(list)}
-				l.series[k] = ls
-				list = append(list, ls)
-				l.devices[s.Device] = list
+				j = d.add(s.Measurement, s.Point)
+				l.nseries++
 			}
 		}
-		next = ls.idx + 1
-		if s.Time.Before(ls.latest.Time) {
+		next = j + 1
+		ls := &d.series[j]
+		if s.Time.Before(ls.time) {
 			continue
 		}
-		ls.latest = Reading{Value: s.Value, Quality: s.Quality, Time: s.Time}
+		ls.set(s)
 		if s.Quality != drivers.Bad && s.Value.Kind != drivers.KindString && !l.cfg.LatestOnly {
-			l.push(ls, livePoint{s.Time.UnixNano(), s.Value.Float64()})
+			if ls.win == nil {
+				ls.win = &liveWindow{}
+			}
+			l.push(ls.win, livePoint{s.Time.UnixNano(), s.Value.Float64()})
 		}
 	}
 }
 
 // push appends p to the window, dropping what is older than the window and,
 // when the ring is full, the oldest.
-func (l *Live) push(ls *liveSeries, p livePoint) {
+func (l *Live) push(ls *liveWindow, p livePoint) {
 	cutoff := p.ns - int64(l.cfg.Window)
 	for ls.n > 0 && ls.ring[ls.head].ns < cutoff {
 		ls.head = (ls.head + 1) % len(ls.ring)
@@ -162,18 +262,19 @@ func (l *Live) push(ls *liveSeries, p livePoint) {
 func (l *Live) Device(id string) map[string]map[string]Reading {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	list := l.devices[id]
-	if list == nil {
+	d := l.devices[id]
+	if d == nil || len(d.series) == 0 {
 		return nil
 	}
 	out := map[string]map[string]Reading{}
-	for _, ls := range list {
-		m := out[ls.key.measurement]
+	for i := range d.series {
+		ls := &d.series[i]
+		m := out[ls.measurement]
 		if m == nil {
 			m = map[string]Reading{}
-			out[ls.key.measurement] = m
+			out[ls.measurement] = m
 		}
-		m[ls.key.point] = ls.latest
+		m[ls.point] = ls.reading()
 	}
 	return out
 }
@@ -182,11 +283,11 @@ func (l *Live) Device(id string) map[string]map[string]Reading {
 func (l *Live) Latest(device, measurement, point string) (Reading, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	ls := l.series[liveKey{device, measurement, point}]
+	ls := l.series(device, measurement, point)
 	if ls == nil {
 		return Reading{}, false
 	}
-	return ls.latest, true
+	return ls.reading(), true
 }
 
 // Window returns the numeric values of one device point at or after since
@@ -194,17 +295,18 @@ func (l *Live) Latest(device, measurement, point string) (Reading, bool) {
 func (l *Live) Window(device, measurement, point string, since time.Time) []Point {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	ls := l.series[liveKey{device, measurement, point}]
-	if ls == nil || ls.n == 0 {
+	ls := l.series(device, measurement, point)
+	if ls == nil || ls.win == nil || ls.win.n == 0 {
 		return nil
 	}
-	cutoff := ls.ring[(ls.head+ls.n-1)%len(ls.ring)].ns - int64(l.cfg.Window)
+	w := ls.win
+	cutoff := w.ring[(w.head+w.n-1)%len(w.ring)].ns - int64(l.cfg.Window)
 	if since.After(time.Unix(0, cutoff)) {
 		cutoff = since.UnixNano()
 	}
 	var out []Point
-	for i := range ls.n {
-		p := ls.ring[(ls.head+i)%len(ls.ring)]
+	for i := range w.n {
+		p := w.ring[(w.head+i)%len(w.ring)]
 		if p.ns >= cutoff {
 			out = append(out, Point{Time: time.Unix(0, p.ns), Value: p.v})
 		}
@@ -223,9 +325,13 @@ type LiveStats struct {
 func (l *Live) Stats() LiveStats {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	st := LiveStats{Series: len(l.series), Refused: l.refused.Load()}
-	for _, ls := range l.series {
-		st.Points += ls.n
+	st := LiveStats{Series: l.nseries, Refused: l.refused.Load()}
+	for _, d := range l.devices {
+		for i := range d.series {
+			if w := d.series[i].win; w != nil {
+				st.Points += w.n
+			}
+		}
 	}
 	return st
 }

@@ -101,3 +101,47 @@ func TestLiveLatestOnly(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestLiveManySeries: a device of more series than indexAt finds them by
+// its map, whatever order its samples come in; every kind of value comes
+// back as it went in.
+func TestLiveManySeries(t *testing.T) {
+	l := NewLive(LiveConfig{LatestOnly: true})
+	t0 := time.Unix(1_700_000_000, 0)
+	const n = 3 * indexAt
+	tick := func(at time.Time, reverse bool) {
+		var ss []drivers.Sample
+		for i := range n {
+			j := i
+			if reverse {
+				j = n - 1 - i
+			}
+			ss = append(ss, drivers.Sample{Time: at, Device: "ahu", Measurement: "ahu", Point: "p" + string(rune('A'+j)), Value: drivers.Int(int64(j) + at.Unix())})
+		}
+		ss = append(ss, drivers.Sample{Time: at, Device: "ahu", Measurement: "device_health", Point: "state", Value: drivers.String("online")},
+			drivers.Sample{Time: at, Device: "ahu", Measurement: "device_health", Point: "up", Value: drivers.Bool(true), Quality: drivers.Uncertain})
+		l.Put(t.Context(), ss)
+	}
+	tick(t0, false)
+	tick(t0.Add(time.Second), true)
+	tick(t0.Add(2*time.Second), false)
+	for j := range n {
+		r, ok := l.Latest("ahu", "ahu", "p"+string(rune('A'+j)))
+		if !ok || r.Value.Kind != drivers.KindInt || r.Value.I != int64(j)+t0.Unix()+2 || !r.Time.Equal(t0.Add(2*time.Second)) {
+			t.Fatalf("point %d: %+v %v", j, r, ok)
+		}
+	}
+	if st := l.Stats(); st.Series != n+2 {
+		t.Errorf("%d series, want %d", st.Series, n+2)
+	}
+	dev := l.Device("ahu")
+	if h := dev["device_health"]; h["state"].Value != drivers.String("online") || h["up"].Value != drivers.Bool(true) || h["up"].Quality != drivers.Uncertain {
+		t.Errorf("health %+v", h)
+	}
+	if len(dev["ahu"]) != n {
+		t.Errorf("%d points, want %d", len(dev["ahu"]), n)
+	}
+	if _, ok := l.Latest("ahu", "ahu", "nope"); ok {
+		t.Error("unknown point found")
+	}
+}
