@@ -43,8 +43,8 @@ BENCHTIME ?= 1s
 BENCH_HOT := \
 	./drivers/modbus:'^Benchmark(Transport|PollTwoSpans|PollMeter|200MetersOneGateway|Sim200Meters)$$' \
 	./drivers/mqtt:'^Benchmark(Parse|ParseWaterMeters)$$' \
-	./internal/mqttconn:'^BenchmarkAcks$$' \
-	./store:'^Benchmark(WriterIngest|LivePut1000Meters)$$' \
+	./internal/mqttconn:'^Benchmark(Acks|InboundQoS1)$$' \
+	./store:'^Benchmark(WriterIngest|LivePut1000Meters|GzipBatch)$$' \
 	./app:'^Benchmark(RuleHandoff|Ingest1000Meters)$$'
 bench:
 	@for pb in $(BENCH_HOT); do \

@@ -1,11 +1,16 @@
 package store
 
 import (
+	"bytes"
+	stdgzip "compress/gzip"
 	"context"
+	"io"
 	"runtime"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/facilityd/facilityd/drivers"
 )
@@ -124,6 +129,55 @@ func BenchmarkLivePut1000Meters(b *testing.B) {
 			runtime.GC()
 			runtime.ReadMemStats(&without)
 			b.ReportMetric(float64(int64(with.HeapAlloc)-int64(without.HeapAlloc))/float64(series), "heap-B/series")
+		})
+	}
+}
+
+// BenchmarkGzipBatch compresses one second of 1,000 meters' line protocol
+// as the encoder does, with compress/gzip's BestSpeed (before) and with the
+// stateless klauspost/compress writer (gzipLevel): ratio, and held-B, the
+// heap a writer keeps between batches.
+func BenchmarkGzipBatch(b *testing.B) {
+	ticks := meterTicks(1000)
+	stamp(ticks, time.Now())
+	var batch []drivers.Sample
+	for _, tick := range ticks {
+		batch = append(batch, tick...)
+	}
+	lines, _, err := newEncoder().encode(batch, func(string) map[string]string { return map[string]string{"site": "bench"} }).splitLines()
+	if err != nil {
+		b.Fatal(err)
+	}
+	lp := bytes.Join(lines, nil)
+	type writer interface {
+		io.Writer
+		Close() error
+		Reset(io.Writer)
+	}
+	for _, bc := range []struct {
+		name string
+		mk   func() writer
+	}{
+		{"stdlib-bestspeed", func() writer { z, _ := stdgzip.NewWriterLevel(nil, stdgzip.BestSpeed); return z }},
+		{"stateless", func() writer { z, _ := gzip.NewWriterLevel(nil, gzipLevel); return z }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var with, without runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&without)
+			z := bc.mk()
+			var out bytes.Buffer
+			for b.Loop() {
+				out.Reset()
+				z.Reset(&out)
+				z.Write(lp)
+				z.Close()
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&with)
+			runtime.KeepAlive(z)
+			b.ReportMetric(float64(len(lp))/float64(out.Len()), "ratio")
+			b.ReportMetric(float64(int64(with.HeapAlloc)-int64(without.HeapAlloc)-int64(out.Cap())), "held-B")
 		})
 	}
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,48 +67,22 @@ type Reading struct {
 	Time    time.Time
 }
 
-// liveSeries is one point's latest reading, its value packed by kind (a
-// drivers.Value is 48 bytes and holds one of four fields), and its window.
+// liveSeries is one point's latest reading, its value packed, and its
+// window: 104 bytes.
 type liveSeries struct {
 	measurement, point string
 	time               time.Time
-	text               string // the value of a string
-	bits               uint64 // of a float64, int64 or bool
-	kind               drivers.Kind
+	val                packedValue
 	quality            drivers.Quality
 	win                *liveWindow // nil until the series has a numeric value to keep
 }
 
 func (ls *liveSeries) set(s *drivers.Sample) {
-	v := s.Value
-	ls.time, ls.kind, ls.quality, ls.text, ls.bits = s.Time, v.Kind, s.Quality, "", 0
-	switch v.Kind {
-	case drivers.KindFloat:
-		ls.bits = math.Float64bits(v.F)
-	case drivers.KindInt:
-		ls.bits = uint64(v.I)
-	case drivers.KindBool:
-		if v.B {
-			ls.bits = 1
-		}
-	default:
-		ls.text = v.S
-	}
+	ls.time, ls.quality, ls.val = s.Time, s.Quality, pack(s.Value)
 }
 
 func (ls *liveSeries) reading() Reading {
-	r := Reading{Value: drivers.Value{Kind: ls.kind}, Quality: ls.quality, Time: ls.time}
-	switch ls.kind {
-	case drivers.KindFloat:
-		r.Value.F = math.Float64frombits(ls.bits)
-	case drivers.KindInt:
-		r.Value.I = int64(ls.bits)
-	case drivers.KindBool:
-		r.Value.B = ls.bits != 0
-	default:
-		r.Value.S = ls.text
-	}
-	return r
+	return Reading{Value: ls.val.value(), Quality: ls.quality, Time: ls.time}
 }
 
 // liveWindow is a ring of a series' numeric values.

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+
+	kgzip "github.com/klauspost/compress/gzip"
 )
 
 // record is one batch as it is spooled and sent: the gzipped line protocol
@@ -145,10 +147,8 @@ func (r *record) splitLines() (lines [][]byte, fields []int, err error) {
 // gzipLines compresses lines into one request body.
 func gzipLines(lines [][]byte) []byte {
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	for _, l := range lines {
-		zw.Write(l) // writes to a bytes.Buffer cannot fail
-	}
+	zw, _ := kgzip.NewWriterLevel(&buf, gzipLevel)
+	zw.Write(bytes.Join(lines, nil)) // in one call (see gzipLevel); writes to a bytes.Buffer cannot fail
 	zw.Close()
 	return buf.Bytes()
 }
