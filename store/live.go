@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,6 +134,12 @@ func (d *liveDevice) find(measurement, point string) int {
 // add appends a series and returns its index.
 func (d *liveDevice) add(measurement, point string) int {
 	i := len(d.series)
+	if i == cap(d.series) {
+		// A device's series come in its first poll or message and then
+		// stay: grow by a quarter, not double, so as little room as
+		// possible is left unused (a meter of 17 series would keep 32).
+		d.series = slices.Grow(d.series, max(4, i/4))
+	}
 	d.series = append(d.series, liveSeries{measurement: measurement, point: point})
 	switch {
 	case d.index != nil:
