@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -79,19 +78,27 @@ type encoder struct {
 	// devices hold the escaped series keys of each device, kept from batch
 	// to batch while the device's tags stay the same map.
 	devices map[string]*devicePrefixes
-	batchNo uint64 // counts encode calls
+	batchNo uint64 // counts records begun
 	gz      *gzip.Writer
 	out     bytes.Buffer
+
+	// The record being built (begin, add, finish): the samples and lines
+	// in it, and the open line, its key and its fields.
+	samples, lines     int
+	lineStart, nfields int
+	cur                pointKey
 }
 
 // devicePrefixes are a device's series keys, one per measurement, and the
 // tags they were built from.
 type devicePrefixes struct {
-	tags    unsafe.Pointer    // the tags map they were built from, kept alive so that no other map takes its address
-	all     map[string]string // a copy of those tags, the device's own included
-	checked uint64            // the batch that last asked for the device's tags
+	tags    unsafe.Pointer // the tags map they were built from, kept alive so that no other map takes its address
+	all     []tagPair      // a copy of those tags, the device's own included, sorted by key (a map took about 1 KB a device)
+	checked uint64         // the batch that last asked for the device's tags
 	keys    []measurementKey
 }
+
+type tagPair struct{ key, value string }
 
 type measurementKey struct {
 	measurement string
@@ -121,51 +128,65 @@ func newEncoder() *encoder {
 // nothing, and a later value of a field wins either way. tags gives a
 // device's extra tags and is called once per device and batch.
 func (e *encoder) encode(batch []drivers.Sample, tags func(string) map[string]string) *record {
+	e.begin()
+	e.add(batch, tags)
+	return e.finish()
+}
+
+// begin starts a record; add puts samples into it, in as many calls as
+// wanted (a line may span two), and finish closes it.
+func (e *encoder) begin() {
 	e.lp, e.index = e.lp[:0], e.index[:0]
 	e.batchNo++
 	if len(e.devices) > maxPrefixes {
 		clear(e.devices)
 	}
-	lines := 0
-	lineStart, nfields := -1, 0
-	var cur pointKey
-	endLine := func(ts int64) {
-		e.lp = append(e.lp, ' ')
-		e.lp = strconv.AppendInt(e.lp, ts, 10)
-		e.lp = append(e.lp, '\n')
-		e.index = binary.AppendUvarint(e.index, uint64(len(e.lp)-lineStart))
-		e.index = binary.AppendUvarint(e.index, uint64(nfields))
-		lines++
-	}
+	e.samples, e.lines, e.lineStart, e.nfields = 0, 0, -1, 0
+}
+
+func (e *encoder) endLine() {
+	e.lp = append(e.lp, ' ')
+	e.lp = strconv.AppendInt(e.lp, e.cur.ns, 10)
+	e.lp = append(e.lp, '\n')
+	e.index = binary.AppendUvarint(e.index, uint64(len(e.lp)-e.lineStart))
+	e.index = binary.AppendUvarint(e.index, uint64(e.nfields))
+	e.lines++
+}
+
+func (e *encoder) add(batch []drivers.Sample, tags func(string) map[string]string) {
+	e.samples += len(batch)
 	for i := range batch {
 		s := &batch[i]
 		key := pointKey{s.Measurement, s.Device, s.Time.UnixNano()}
-		if lineStart >= 0 && key == cur && !slices.Contains(e.fields, s.Point) {
+		if e.lineStart >= 0 && key == e.cur && !slices.Contains(e.fields, s.Point) {
 			e.lp = append(e.lp, ',')
 		} else {
-			if lineStart >= 0 {
-				endLine(cur.ns)
+			if e.lineStart >= 0 {
+				e.endLine()
 			}
-			cur, lineStart, nfields = key, len(e.lp), 0
+			e.cur, e.lineStart, e.nfields = key, len(e.lp), 0
 			e.fields = e.fields[:0]
 			e.lp = append(e.lp, e.prefix(s.Measurement, s.Device, tags)...)
 			e.lp = append(e.lp, ' ')
 		}
 		e.fields = append(e.fields, s.Point)
-		nfields++
+		e.nfields++
 		e.lp = appendField(e.lp, s.Point, s.Value)
 	}
-	if lineStart >= 0 {
-		endLine(cur.ns)
-	}
+}
 
+func (e *encoder) finish() *record {
+	if e.lineStart >= 0 {
+		e.endLine()
+		e.lineStart = -1
+	}
 	e.out.Reset()
 	e.gz.Reset(&e.out)
 	e.gz.Write(e.lp) // writes to a bytes.Buffer cannot fail
 	e.gz.Close()
 	payload := make([]byte, 0, len(e.index)+e.out.Len())
 	payload = append(append(payload, e.index...), e.out.Bytes()...)
-	return &record{samples: len(batch), lines: lines, indexLen: len(e.index), payload: payload}
+	return &record{samples: e.samples, lines: e.lines, indexLen: len(e.index), payload: payload}
 }
 
 // prefix returns the series key of a device's points: measurement, then the
@@ -181,11 +202,14 @@ func (e *encoder) prefix(measurement, device string, tags func(string) map[strin
 		}
 		id := reflect.ValueOf(t).UnsafePointer() // nil for a nil map
 		if dp == nil || dp.tags != id || (id == nil && tags != nil) {
-			all := maps.Clone(t)
-			if all == nil {
-				all = map[string]string{}
+			all := make([]tagPair, 0, len(t)+1)
+			for k, v := range t {
+				if k != DeviceTag {
+					all = append(all, tagPair{k, v})
+				}
 			}
-			all[DeviceTag] = device
+			all = append(all, tagPair{DeviceTag, device})
+			slices.SortFunc(all, func(a, b tagPair) int { return strings.Compare(a.key, b.key) })
 			dp = &devicePrefixes{tags: id, all: all}
 			e.devices[device] = dp
 		}
@@ -197,8 +221,8 @@ func (e *encoder) prefix(measurement, device string, tags func(string) map[strin
 		}
 	}
 	p := appendEscaped(nil, measurement, measurementEscaper, ", ")
-	for _, key := range slices.Sorted(maps.Keys(dp.all)) {
-		v := dp.all[key]
+	for _, tp := range dp.all {
+		key, v := tp.key, tp.value
 		if !lpName(key) || !lpName(v) {
 			continue
 		}

@@ -327,6 +327,9 @@ func (w *Writer) batchLoop(ctx context.Context) {
 	}
 }
 
+// encodeChunk is how many samples batch takes from the queue at a time.
+const encodeChunk = 512
+
 // batch stores full batches while there are any, and with partial set also
 // the rest of the queue.
 func (w *Writer) batch(ctx context.Context, partial bool) {
@@ -337,12 +340,24 @@ func (w *Writer) batch(ctx context.Context, partial bool) {
 			w.mu.Unlock()
 			return
 		}
-		w.buf = w.q.take(w.buf[:0], w.cfg.BatchSize)
-		w.encoding = len(w.buf)
-		w.mu.Unlock()
-
-		rec := w.enc.encode(w.buf, w.tags)
-		clear(w.buf) // release the samples' strings
+		// The batch is taken and encoded a chunk at a time, so that the
+		// samples between the queue and the line protocol take a chunk's
+		// room, not a batch's (640 KB at the default batch size).
+		w.enc.begin()
+		for taken := 0; ; {
+			w.buf = w.q.take(w.buf[:0], min(encodeChunk, w.cfg.BatchSize-taken))
+			taken += len(w.buf)
+			w.encoding = taken
+			more := taken < w.cfg.BatchSize && w.q.len() > 0
+			w.mu.Unlock()
+			w.enc.add(w.buf, w.tags)
+			clear(w.buf) // release the samples' strings
+			if !more {
+				break
+			}
+			w.mu.Lock()
+		}
+		rec := w.enc.finish()
 		w.store(ctx, rec)
 		w.mu.Lock()
 		w.encoding = 0

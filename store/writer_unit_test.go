@@ -563,3 +563,50 @@ func TestHealthThinned(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchInChunks: a batch taken from the queue a chunk at a time is the
+// record one encode of all its samples makes, lines that span two chunks
+// included.
+func TestBatchInChunks(t *testing.T) {
+	const points = 7 // 512 is not a multiple: lines span chunks
+	w, err := NewWriter(Config{URL: "http://127.0.0.1:1", Bucket: "b", BatchSize: 3 * encodeChunk, MaxBuffered: 1 << 16}, WriterOptions{Tags: tagsOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []drivers.Sample
+	t0 := time.Unix(1_700_000_000, 0)
+	for tick := range 2 * encodeChunk / points {
+		for dev := range 3 {
+			var poll []drivers.Sample
+			for p := range points {
+				poll = append(poll, drivers.Sample{Time: t0.Add(time.Duration(tick) * time.Second), Device: fmt.Sprintf("m%d", dev),
+					Measurement: "energy_meter", Point: fmt.Sprintf("p%d", p), Value: drivers.Float(float64(tick*100 + p))})
+			}
+			w.Put(t.Context(), poll)
+			all = append(all, poll...)
+		}
+	}
+	w.batch(t.Context(), true)
+	var got []string
+	samplesIn := 0
+	for rec := w.mem.next(); rec != nil; rec = w.mem.next() {
+		got = append(got, gunzip(t, rec.body()))
+		samplesIn += rec.samples
+		w.mem.ack(rec)
+	}
+	if samplesIn != len(all) {
+		t.Fatalf("records hold %d samples, want %d", samplesIn, len(all))
+	}
+	var want []string
+	for chunk := range slices.Chunk(all, 3*encodeChunk) {
+		want = append(want, gunzip(t, newEncoder().encode(chunk, tagsOf).body()))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("records differ from one encode per batch: %d records against %d", len(got), len(want))
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Errorf("record %d:\n got %.300q\nwant %.300q", i, got[i], want[i])
+			}
+		}
+	}
+}
