@@ -1,9 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"hash/maphash"
 	"time"
 
 	"github.com/facilityd/facilityd/tickets"
@@ -40,7 +40,7 @@ func (s *Server) Watch(ctx context.Context, every time.Duration) {
 		return
 	}
 	defer s.Events.Close()
-	w := watcher{s: s, devices: map[string][]byte{}, tickets: map[int64]time.Time{}}
+	w := watcher{s: s, seed: maphash.MakeSeed(), devices: map[string]uint64{}, tickets: map[int64]time.Time{}}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -62,11 +62,15 @@ func (s *Server) Watch(ctx context.Context, every time.Duration) {
 
 // watcher holds what the clients were last told.
 type watcher struct {
-	s        *Server
-	started  bool
-	devices  map[string][]byte
-	alerts   []byte
-	overview []byte
+	s       *Server
+	started bool
+	// What was last sent is remembered by a hash of its JSON, not the JSON
+	// itself (at 1,000 meters half a MB held for as long as the daemon
+	// runs, though there are seldom clients).
+	seed     maphash.Seed
+	devices  map[string]uint64
+	alerts   uint64
+	overview uint64
 	tickets  map[int64]time.Time // updated_at by id
 	ins      []Inspection
 	insAt    time.Time
@@ -86,19 +90,19 @@ func (w *watcher) step(ctx context.Context) {
 	snap.inspections = w.ins
 	for _, d := range snap.devices {
 		b, _ := json.Marshal(d)
-		if !bytes.Equal(w.devices[d.ID], b) {
-			w.devices[d.ID] = b
+		if h := maphash.Bytes(w.seed, b); w.devices[d.ID] != h {
+			w.devices[d.ID] = h
 			w.publish(EventDevice, json.RawMessage(b))
 		}
 	}
-	if b, _ := json.Marshal(snap.alerts); !bytes.Equal(w.alerts, b) {
-		w.alerts = b
+	if b, _ := json.Marshal(snap.alerts); maphash.Bytes(w.seed, b) != w.alerts {
+		w.alerts = maphash.Bytes(w.seed, b)
 		w.publish(EventAlerts, json.RawMessage(b))
 	}
 	o := s.overviewOf(snap)
 	o.At = time.Time{} // compared without the time, which always changes
-	if b, _ := json.Marshal(o); !bytes.Equal(w.overview, b) {
-		w.overview = b
+	if b, _ := json.Marshal(o); maphash.Bytes(w.seed, b) != w.overview {
+		w.overview = maphash.Bytes(w.seed, b)
 		o.At = now.UTC()
 		w.publish(EventOverview, o)
 	}
