@@ -356,7 +356,8 @@ func BenchmarkDecode(b *testing.B) {
 // new, repeated and colliding readings alike.
 func TestWidenCache(t *testing.T) {
 	var c widenCache
-	vals := []float32{230.1, 50, 0.95, -12.5, 1e-7, 3.4e38, float32(math.NaN()), float32(math.Inf(-1))}
+	negZero := float32(math.Copysign(0, -1))
+	vals := []float32{0, negZero, 230.1, 50, 0.95, -12.5, 1e-7, 3.4e38, float32(math.NaN()), float32(math.Inf(-1)), 0} // +0 is what an empty slot holds
 	for i := range 200 {
 		vals = append(vals, float32(i)*0.37)
 	}
