@@ -55,18 +55,25 @@ func (c *Config) RuleSet() *rules.Set {
 // connection and drop together.
 func (c *Config) RuleDevices() []*rules.Device {
 	out := make([]*rules.Device, 0, len(c.Devices))
+	// The devices of a profile share one map of its points (the engine
+	// only reads it): a map each took 2.5 MB at 1,000 meters.
+	points := map[*drivers.Profile]map[string]drivers.Kind{}
 	for _, d := range c.Devices {
 		p := c.Profiles[d.Profile]
 		if p == nil {
 			continue
 		}
-		rd := &rules.Device{ID: d.ID, Type: p.Type, Profile: d.Profile, Location: d.Location, Tags: d.Tags,
-			Points: make(map[string]drivers.Kind, len(p.Points))}
+		kinds := points[p]
+		if kinds == nil {
+			kinds = make(map[string]drivers.Kind, len(p.Points))
+			for i := range p.Points {
+				kinds[p.Points[i].Name] = p.Points[i].ValueKind()
+			}
+			points[p] = kinds
+		}
+		rd := &rules.Device{ID: d.ID, Type: p.Type, Profile: d.Profile, Location: d.Location, Tags: d.Tags, Points: kinds}
 		if d.Modbus != nil {
 			rd.Gateway, rd.Interval = d.Modbus.Address, d.Modbus.Interval
-		}
-		for i := range p.Points {
-			rd.Points[p.Points[i].Name] = p.Points[i].ValueKind()
 		}
 		out = append(out, rd)
 	}

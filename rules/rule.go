@@ -246,5 +246,5 @@ type Device struct {
 	// own); offline rules wait at least three intervals for data.
 	Interval time.Duration
 	Tags     map[string]string
-	Points   map[string]drivers.Kind
+	Points   map[string]drivers.Kind // read only: devices of one profile may share it
 }

@@ -70,7 +70,6 @@ type tcpConn struct {
 	pipelineProven bool                            // a pipelined exchange was answered whole
 	noGang         bool                            // a ganged exchange failed: one device an exchange
 	pre            [2]gangedReplies                // what a ganged exchange read for the next polls
-	servedTook     time.Duration                   // the ganged exchange the last readPipelined served from
 	gangedAt       time.Time                       // when the last ganged exchange ended
 	room           [pipelineDepth * tcpMaxADU]byte // the data of pipelined replies
 }

@@ -158,7 +158,7 @@ func FuzzReadPipelined(f *testing.F) {
 		c.SetUnit(1, time.Second)
 		c.t.conn = streamConn{bytes.NewReader(stream)}
 		var out [2]piped
-		n, _, err := c.readPipelined(rs, out[:])
+		n, _, _, err := c.readPipelined(rs, out[:])
 		if n < 0 || n > 2 || (err == nil) != (n == 2) {
 			t.Fatalf("%d replies, error %v", n, err)
 		}

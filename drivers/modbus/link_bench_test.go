@@ -109,7 +109,7 @@ func BenchmarkPollTwoSpans(b *testing.B) {
 			cpu := cpuTime()
 			for b.Loop() {
 				if pipelined {
-					if _, _, err := c.readPipelined(rs, out[:]); err != nil {
+					if _, _, _, err := c.readPipelined(rs, out[:]); err != nil {
 						b.Fatal(err)
 					}
 					continue

@@ -47,9 +47,11 @@ type pipeliner interface {
 	// readPipelined sends rs (at most pipelineDepth) in one write and
 	// reads their replies in order into out. It returns how many replies
 	// it read and whether it sent the requests (not when dialling or the
-	// write failed, nor for replies a ganged exchange read); an error is the stream's (no reply in time, a broken
-	// or out-of-step link), for reply n, after which the link is dropped.
-	readPipelined(rs []*Request, out []piped) (n int, sent bool, err error)
+	// write failed, nor for replies a ganged exchange read); ganged is how
+	// long that exchange took when one did; an error is the stream's (no
+	// reply in time, a broken or out-of-step link), for reply n, after
+	// which the link is dropped.
+	readPipelined(rs []*Request, out []piped) (n int, sent bool, ganged time.Duration, err error)
 }
 
 var _ pipeliner = (*tcpConn)(nil)
@@ -65,13 +67,13 @@ func (c *tcpConn) setPipelining(on bool) { c.sequential = !on }
 // each reply as goburrow's client does (Verify, Decode, the function code,
 // the byte count). Replies a ganged exchange already read for these very
 // requests of this unit (gang) are handed back without one.
-func (c *tcpConn) readPipelined(rs []*Request, out []piped) (int, bool, error) {
+func (c *tcpConn) readPipelined(rs []*Request, out []piped) (int, bool, time.Duration, error) {
 	if g := c.ganged(c.h.SlaveId, rs); g != nil {
 		copy(out, g.out[:g.n])
-		c.servedTook = g.took
-		return g.n, false, nil // gang counted them
+		return g.n, false, g.took, nil // gang counted them
 	}
-	return c.exchangeReads(nil, rs, out)
+	n, sent, err := c.exchangeReads(nil, rs, out)
+	return n, sent, 0, err
 }
 
 // exchangeReads is readPipelined's exchange; units, when set, gives each
@@ -322,14 +324,11 @@ func (d *device) readPipelined(ctx context.Context, c conn, p pipeliner, rs []Re
 		ptrs[i] = &rs[i]
 	}
 	var out [pipelineDepth]piped
-	n, sent, err := p.readPipelined(ptrs[:len(rs)], out[:len(rs)])
+	n, sent, ganged, err := p.readPipelined(ptrs[:len(rs)], out[:len(rs)])
 	if sent {
 		res.requests += len(rs)
 	}
-	if tc, ok := p.(*tcpConn); ok && tc.servedTook > 0 {
-		res.ganged += tc.servedTook // read by a ganged exchange, in no time here
-		tc.servedTook = 0
-	}
+	res.ganged += ganged // read by a ganged exchange, in no time here
 	if err != nil && n > 0 && ctx.Err() == nil {
 		p.setPipelining(false)
 		res.unpipelined = err

@@ -70,7 +70,7 @@ func TestReadPipelined(t *testing.T) {
 	c.SetUnit(7, time.Second)
 	rs := []*Request{{Register: drivers.Input, Address: 0, Quantity: 3}, {Register: drivers.Holding, Address: 100, Quantity: 1}, {Register: drivers.Holding, Address: 342, Quantity: 2}}
 	out := make([]piped, len(rs))
-	n, sent, err := c.readPipelined(rs, out)
+	n, sent, _, err := c.readPipelined(rs, out)
 	if err != nil || n != 3 || !sent {
 		t.Fatalf("readPipelined: %d replies, sent %v, %v", n, sent, err)
 	}
