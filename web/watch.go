@@ -90,19 +90,17 @@ func (w *watcher) step(ctx context.Context) {
 	snap.inspections = w.ins
 	for _, d := range snap.devices {
 		b, _ := json.Marshal(d)
-		if h := maphash.Bytes(w.seed, b); w.devices[d.ID] != h {
+		if h := w.devices[d.ID]; w.changed(&h, b) {
 			w.devices[d.ID] = h
 			w.publish(EventDevice, json.RawMessage(b))
 		}
 	}
-	if b, _ := json.Marshal(snap.alerts); maphash.Bytes(w.seed, b) != w.alerts {
-		w.alerts = maphash.Bytes(w.seed, b)
+	if b, _ := json.Marshal(snap.alerts); w.changed(&w.alerts, b) {
 		w.publish(EventAlerts, json.RawMessage(b))
 	}
 	o := s.overviewOf(snap)
 	o.At = time.Time{} // compared without the time, which always changes
-	if b, _ := json.Marshal(o); maphash.Bytes(w.seed, b) != w.overview {
-		w.overview = maphash.Bytes(w.seed, b)
+	if b, _ := json.Marshal(o); w.changed(&w.overview, b) {
 		o.At = now.UTC()
 		w.publish(EventOverview, o)
 	}
@@ -122,6 +120,16 @@ func (w *watcher) step(ctx context.Context) {
 		}
 	}
 	w.started = true
+}
+
+// changed reports whether b's hash differs from *last, and keeps it there.
+func (w *watcher) changed(last *uint64, b []byte) bool {
+	h := maphash.Bytes(w.seed, b)
+	if h == *last {
+		return false
+	}
+	*last = h
+	return true
 }
 
 // publish sends an event, except on the first look: a client that connects
